@@ -1,0 +1,755 @@
+//! The ELBO of a diffusion model on Gaussian-mixture data, term by term (SPEC §4, §5).
+//!
+//! ```text
+//! NELBO = L_0 + sum_{t=2}^T L_{t-1} + L_T                                 (Luo eq. 58)
+//! L_0     = -E log N(x0; mu(x_1, 1), beta_1 I)                            (Monte Carlo)
+//! L_{t-1} = E||mu~_t(x_t, x0) - mu(x_t, t)||^2 / (2 sigma_t^2) + (d/2)(r - 1 - log r)
+//!         = w_x0(t) E||x0_hat - x0||^2 + (d/2)(r - 1 - log r),  r = sigma~2_t / sigma_t^2
+//! L_T     = 1/2 [abar_T (E||x0||^2 - d) - d log1p(-abar_T)]              (exact)
+//! ```
+//! Expectations over `x0 ~ p0` and `eps ~ N(0, I)` use common random numbers: the same N
+//! pairs `(x0_i, eps_i)` serve every t and every parameterisation, and the standard error of
+//! a total is that of the per-sample totals. Models with a closed-form error (the Gaussian
+//! fit) are evaluated exactly, with standard error 0.
+//!
+//! The first form of the ELBO (Luo eq. 45, "consistency terms") is estimated on the same
+//! budget along forward trajectories `x_0 -> x_1 -> ... -> x_T`:
+//! ```text
+//! NELBO = L_0 + sum_{t=1}^{T-1} E KL(q(x_t|x_{t-1}) || p(x_t|x_{t+1})) + E KL(q(x_T|x_{T-1}) || N(0, I))
+//! ```
+//! Its expected total equals eq. 58's, with a much larger variance.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ndarray::{Array2, Axis};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::denoiser::Denoiser;
+use crate::mixture::{GaussianMixture, LN_2PI};
+use crate::param::{Coeffs, PosteriorMean, Weights, finite, reverse_variance};
+use crate::schedule::{NoiseSchedule, VarianceType};
+
+/// The largest Monte Carlo sample count accepted.
+pub const MAX_SAMPLES: usize = 1 << 22;
+/// A row whose per-sample losses have excess kurtosis above this is flagged unreliable:
+/// a few samples carry most of the variance, so the standard error itself is shaky.
+pub const KURTOSIS_UNRELIABLE: f64 = 50.0;
+
+/// Why a computation stopped without a result.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ElboError {
+    /// Sample count out of range.
+    #[error("samples N = {0} is out of range: N must be between 2 and {MAX_SAMPLES}")]
+    BadSamples(usize),
+    /// The model and the data disagree on dimension.
+    #[error("the model is {model}D but the data are {data}D")]
+    DimensionMismatch {
+        /// Model dimension.
+        model: usize,
+        /// Data dimension.
+        data: usize,
+    },
+    /// A newer request superseded this one.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Monte Carlo settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct McConfig {
+    /// Number of `(x0, eps)` pairs N.
+    pub samples: usize,
+    /// Seed of every random draw.
+    pub seed: u64,
+    /// Reverse variance choice.
+    pub variance: VarianceType,
+    /// Also estimate the eq. 45 (consistency) form.
+    pub consistency: bool,
+}
+
+impl Default for McConfig {
+    fn default() -> Self {
+        McConfig {
+            samples: 4096,
+            seed: 0,
+            variance: VarianceType::FixedSmall,
+            consistency: false,
+        }
+    }
+}
+
+/// The common random numbers: `x0_i ~ p0` and `eps_i ~ N(0, I)`.
+#[derive(Debug, Clone)]
+pub struct McSamples {
+    /// `(N, d)` data samples.
+    pub x0: Array2<f64>,
+    /// `(N, d)` standard normal noise.
+    pub eps: Array2<f64>,
+    /// `log p0(x0_i)` (exact density).
+    pub log_p0: Vec<f64>,
+}
+
+impl McSamples {
+    /// Draw N pairs reproducibly from `seed`.
+    pub fn draw(data: &GaussianMixture, samples: usize, seed: u64) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (x0, _) = data.sample(samples, &mut rng);
+        let eps =
+            Array2::from_shape_simple_fn((samples, data.dim()), || StandardNormal.sample(&mut rng));
+        let log_p0 = x0
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .map(|row| data.log_density(&row.to_vec()))
+            .collect();
+        McSamples { x0, eps, log_p0 }
+    }
+
+    /// N.
+    pub fn len(&self) -> usize {
+        self.x0.nrows()
+    }
+
+    /// True if there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps` for every sample.
+    pub fn noised(&self, c: Coeffs) -> Array2<f64> {
+        let mut xt = self.x0.clone();
+        ndarray::Zip::from(&mut xt)
+            .and(&self.eps)
+            .for_each(|x, &e| *x = c.noise(*x, e));
+        xt
+    }
+}
+
+/// Which ELBO term a timestep row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TermKind {
+    /// t = 1: L_0.
+    Reconstruction,
+    /// t >= 2: L_{t-1}.
+    Denoising,
+}
+
+/// A mean with its standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The estimate.
+    pub mean: f64,
+    /// Its standard error (0 when exact).
+    pub stderr: f64,
+}
+
+/// Mean, standard error and excess kurtosis of a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Moments {
+    /// Sample mean.
+    pub mean: f64,
+    /// Standard error of the mean (sample std / sqrt(N)).
+    pub stderr: f64,
+    /// Excess kurtosis (0 for a Gaussian); 0 when the variance is 0.
+    pub kurtosis: f64,
+}
+
+/// Mean, standard error (`sample std / sqrt(N)`) and excess kurtosis.
+pub fn moments(values: &[f64]) -> Moments {
+    let n = values.len() as f64;
+    if values.is_empty() {
+        return Moments::default();
+    }
+    let mean = values.iter().sum::<f64>() / n;
+    let (mut m2, mut m4) = (0.0, 0.0);
+    for v in values {
+        let d = v - mean;
+        let d2 = d * d;
+        m2 += d2;
+        m4 += d2 * d2;
+    }
+    let var = if values.len() > 1 {
+        m2 / (n - 1.0)
+    } else {
+        0.0
+    };
+    let kurtosis = if m2 > 0.0 {
+        n * m4 / (m2 * m2) - 3.0
+    } else {
+        0.0
+    };
+    Moments {
+        mean,
+        stderr: (var / n).sqrt(),
+        kurtosis,
+    }
+}
+
+/// One row of the ELBO table: timestep t holds L_{t-1} (t = 1 holds L_0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimestepTerm {
+    /// t in 1..=T.
+    pub t: usize,
+    /// beta_t.
+    pub beta: f64,
+    /// abar_t.
+    pub alpha_bar: f64,
+    /// log-SNR lambda_t (`None` where abar_t = 0).
+    pub log_snr: Option<f64>,
+    /// Reconstruction (t = 1) or denoising.
+    pub term: TermKind,
+    /// The loss term, nats.
+    pub loss: Option<f64>,
+    /// Its standard error.
+    pub stderr: Option<f64>,
+    /// `E||x0_hat - x0||^2`.
+    pub mse_x0: Option<f64>,
+    /// `E||eps_hat - eps||^2`.
+    pub mse_eps: Option<f64>,
+    /// `E||s_hat - s||^2`.
+    pub mse_score: Option<f64>,
+    /// `E||v_hat - v||^2`.
+    pub mse_v: Option<f64>,
+    /// Standard error of `mse_x0`.
+    pub mse_x0_stderr: Option<f64>,
+    /// Standard error of `mse_eps`.
+    pub mse_eps_stderr: Option<f64>,
+    /// Standard error of `mse_score`.
+    pub mse_score_stderr: Option<f64>,
+    /// Standard error of `mse_v`.
+    pub mse_v_stderr: Option<f64>,
+    /// `w_x0(t)`.
+    pub weight_x0: Option<f64>,
+    /// `w_eps(t)` (`None` at abar_t = 0).
+    pub weight_eps: Option<f64>,
+    /// `w_s(t)` (`None` at abar_t = 0).
+    pub weight_score: Option<f64>,
+    /// `w_v(t)`.
+    pub weight_v: Option<f64>,
+    /// The variance part `(d/2)(r - 1 - log r)` (0 under fixed_small); for t = 1 the
+    /// decoder's `(d/2) log(2 pi beta_1)`.
+    pub variance_part: f64,
+    /// Excess kurtosis of the per-sample losses (0 when exact).
+    pub kurtosis: f64,
+    /// False when heavy tails make the standard error itself unreliable.
+    pub reliable: bool,
+    /// True when the row is closed-form (no Monte Carlo).
+    pub exact: bool,
+    /// Eq. 45 consistency term at this t (t = 1..T-1; `None` when not computed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency_loss: Option<f64>,
+    /// Its standard error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency_stderr: Option<f64>,
+}
+
+/// The eq. 45 estimate of the same NELBO (Luo's first form).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConsistencySummary {
+    /// `E KL(q(x_T|x_{T-1}) || N(0, I))`.
+    pub prior_loss: Estimate,
+    /// The reconstruction term along the same trajectories.
+    pub reconstruction_loss: Estimate,
+    /// The sum of the consistency terms.
+    pub consistency_loss: Estimate,
+    /// The eq. 45 NELBO.
+    pub nelbo: Estimate,
+}
+
+/// Everything the ELBO table shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ElboResult {
+    /// Dimension d.
+    pub dim: usize,
+    /// T.
+    pub steps: usize,
+    /// N.
+    pub samples: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Model name.
+    pub model: String,
+    /// Reverse variance.
+    pub variance: VarianceType,
+    /// One row per t = 1..=T.
+    pub timesteps: Vec<TimestepTerm>,
+    /// L_T (exact).
+    pub prior_loss: f64,
+    /// L_0.
+    pub reconstruction_loss: Estimate,
+    /// sum_{t>=2} L_{t-1}.
+    pub denoising_loss: Estimate,
+    /// NELBO = L_0 + denoising + L_T.
+    pub nelbo: Estimate,
+    /// NELBO / (d ln 2).
+    pub bits_per_dim: Estimate,
+    /// H(p0) = -E log p0(x0).
+    pub data_entropy: Estimate,
+    /// NELBO - H(p0), with the standard error of the per-sample differences.
+    pub gap: Estimate,
+    /// The eq. 45 form, when asked for.
+    pub consistency: Option<ConsistencySummary>,
+}
+
+/// Progress and cancellation hooks for a long computation.
+#[derive(Default, Clone, Copy)]
+pub struct Control<'a> {
+    /// Called after each timestep with the number done so far (from any thread).
+    pub on_step: Option<&'a (dyn Fn(usize) + Sync)>,
+    /// Set to stop early with [`ElboError::Cancelled`].
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl Control<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    fn step(&self, done: usize) {
+        if let Some(f) = self.on_step {
+            f(done);
+        }
+    }
+}
+
+/// `L_T = 1/2 [abar_T (E||x0||^2 - d) - d log1p(-abar_T)]`, the prior-matching term
+/// (exact; the KL of `N(sqrt(abar_T) x0, (1 - abar_T) I)` from `N(0, I)` averaged over p0).
+pub fn prior_loss(schedule: &NoiseSchedule, data: &GaussianMixture) -> f64 {
+    let abar = schedule.terminal_abar();
+    let d = data.dim() as f64;
+    0.5 * (abar * (data.second_moment() - d) - d * (-abar).ln_1p())
+}
+
+/// Per-sample squared errors of the four parameterisations at one t.
+struct SampleErrors {
+    x0: Vec<f64>,
+    eps: Vec<f64>,
+    score: Vec<f64>,
+    v: Vec<f64>,
+}
+
+fn sample_errors(
+    samples: &McSamples,
+    model: &dyn Denoiser,
+    schedule: &NoiseSchedule,
+    t: usize,
+) -> SampleErrors {
+    let c = Coeffs::at(schedule, t);
+    let xt = samples.noised(c);
+    let x0_hat = model.predict_x0(schedule, t, xt.view());
+    let n = samples.len();
+    let d = samples.x0.ncols();
+    let mut e = SampleErrors {
+        x0: vec![0.0; n],
+        eps: vec![0.0; n],
+        score: vec![0.0; n],
+        v: vec![0.0; n],
+    };
+    for i in 0..n {
+        for j in 0..d {
+            let (x0, eps, x, xh) = (
+                samples.x0[[i, j]],
+                samples.eps[[i, j]],
+                xt[[i, j]],
+                x0_hat[[i, j]],
+            );
+            let eps_hat = c.eps_from_x0(x, xh);
+            let dx0 = xh - x0;
+            let de = eps_hat - eps;
+            let ds = c.score_from_eps(eps_hat) - c.score_from_eps(eps);
+            let dv = c.v(xh, eps_hat) - c.v(x0, eps);
+            e.x0[i] += dx0 * dx0;
+            e.eps[i] += de * de;
+            e.score[i] += ds * ds;
+            e.v[i] += dv * dv;
+        }
+    }
+    e
+}
+
+/// The variance part of row t: `(d/2)(r - 1 - log r)` for t >= 2, the decoder's
+/// `(d/2) log(2 pi beta_1)` at t = 1.
+fn variance_part(schedule: &NoiseSchedule, t: usize, d: f64, variance: VarianceType) -> f64 {
+    if t == 1 {
+        return 0.5 * d * (LN_2PI + schedule.beta(1).ln());
+    }
+    let r = schedule.posterior_variance(t) / reverse_variance(schedule, t, variance);
+    0.5 * d * (r - 1.0 - r.ln())
+}
+
+fn row_skeleton(schedule: &NoiseSchedule, t: usize, w: &Weights, var_part: f64) -> TimestepTerm {
+    TimestepTerm {
+        t,
+        beta: schedule.beta(t),
+        alpha_bar: schedule.abar(t),
+        log_snr: schedule.log_snr(t),
+        term: if t == 1 {
+            TermKind::Reconstruction
+        } else {
+            TermKind::Denoising
+        },
+        loss: None,
+        stderr: None,
+        mse_x0: None,
+        mse_eps: None,
+        mse_score: None,
+        mse_v: None,
+        mse_x0_stderr: None,
+        mse_eps_stderr: None,
+        mse_score_stderr: None,
+        mse_v_stderr: None,
+        weight_x0: w.x0,
+        weight_eps: w.eps,
+        weight_score: w.score,
+        weight_v: w.v,
+        variance_part: var_part,
+        kurtosis: 0.0,
+        reliable: true,
+        exact: false,
+        consistency_loss: None,
+        consistency_stderr: None,
+    }
+}
+
+/// Row t from the closed form of the model's error, when it has one.
+fn exact_row(
+    model: &dyn Denoiser,
+    schedule: &NoiseSchedule,
+    t: usize,
+    variance: VarianceType,
+    d: f64,
+) -> Option<TimestepTerm> {
+    let mse = model.exact_mse_x0(schedule, t)?;
+    let w = Weights::at(schedule, t, variance);
+    let var_part = variance_part(schedule, t, d, variance);
+    let mut row = row_skeleton(schedule, t, &w, var_part);
+    let snr = schedule.snr(t);
+    let one_m = schedule.one_minus_abar(t);
+    row.mse_x0 = finite(mse);
+    // eps_hat - eps = -sqrt(SNR) (x0_hat - x0) at fixed x_t; s and v follow.
+    row.mse_eps = finite(snr * mse);
+    row.mse_score = finite(snr * mse / one_m);
+    row.mse_v = finite(mse / one_m);
+    for se in [
+        &mut row.mse_x0_stderr,
+        &mut row.mse_eps_stderr,
+        &mut row.mse_score_stderr,
+        &mut row.mse_v_stderr,
+    ] {
+        *se = Some(0.0);
+    }
+    row.loss = w.x0.and_then(|w| finite(w * mse + var_part));
+    row.stderr = Some(0.0);
+    row.exact = true;
+    Some(row)
+}
+
+/// Row t by Monte Carlo; also returns the per-sample losses (for totals).
+fn mc_row(
+    samples: &McSamples,
+    model: &dyn Denoiser,
+    schedule: &NoiseSchedule,
+    t: usize,
+    variance: VarianceType,
+) -> (TimestepTerm, Vec<f64>) {
+    let d = samples.x0.ncols() as f64;
+    let w = Weights::at(schedule, t, variance);
+    let var_part = variance_part(schedule, t, d, variance);
+    let errors = sample_errors(samples, model, schedule, t);
+    let mut row = row_skeleton(schedule, t, &w, var_part);
+    let wx0 = w.x0.unwrap_or(f64::NAN);
+    let losses: Vec<f64> = errors.x0.iter().map(|e| wx0 * e + var_part).collect();
+    let lm = moments(&losses);
+    row.loss = finite(lm.mean);
+    row.stderr = finite(lm.stderr);
+    row.kurtosis = if lm.kurtosis.is_finite() {
+        lm.kurtosis
+    } else {
+        0.0
+    };
+    row.reliable = lm.kurtosis.is_finite() && lm.kurtosis <= KURTOSIS_UNRELIABLE;
+    let set = |values: &[f64]| {
+        let m = moments(values);
+        (finite(m.mean), finite(m.stderr))
+    };
+    (row.mse_x0, row.mse_x0_stderr) = set(&errors.x0);
+    (row.mse_eps, row.mse_eps_stderr) = set(&errors.eps);
+    (row.mse_score, row.mse_score_stderr) = set(&errors.score);
+    (row.mse_v, row.mse_v_stderr) = set(&errors.v);
+    (row, losses)
+}
+
+/// Compute the whole ELBO table for a model on some data under a schedule.
+pub fn compute_elbo(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    config: &McConfig,
+    control: Control<'_>,
+) -> Result<ElboResult, ElboError> {
+    if config.samples < 2 || config.samples > MAX_SAMPLES {
+        return Err(ElboError::BadSamples(config.samples));
+    }
+    if model.dim() != data.dim() {
+        return Err(ElboError::DimensionMismatch {
+            model: model.dim(),
+            data: data.dim(),
+        });
+    }
+    let samples = McSamples::draw(data, config.samples, config.seed);
+    compute_elbo_with(data, schedule, model, config, &samples, control)
+}
+
+/// As [`compute_elbo`], on samples drawn already (so several models can share them).
+pub fn compute_elbo_with(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    config: &McConfig,
+    samples: &McSamples,
+    control: Control<'_>,
+) -> Result<ElboResult, ElboError> {
+    let n = samples.len();
+    let d = data.dim() as f64;
+    let t_max = schedule.steps();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let variance = config.variance;
+
+    // Per t: the row, and (for Monte Carlo rows) the per-sample losses folded into totals.
+    type Acc = (Vec<TimestepTerm>, Vec<f64>, Option<Vec<f64>>);
+    let (mut rows, denoise_totals, recon_losses) = (1..=t_max)
+        .into_par_iter()
+        .try_fold(
+            || -> Acc { (Vec::new(), vec![0.0; n], None) },
+            |(mut rows, mut totals, mut recon), t| {
+                if control.cancelled() {
+                    return Err(ElboError::Cancelled);
+                }
+                if let Some(row) = exact_row(model, schedule, t, variance, d) {
+                    let loss = row.loss.unwrap_or(f64::NAN);
+                    if t == 1 {
+                        recon = Some(vec![loss; n]);
+                    } else {
+                        totals.iter_mut().for_each(|s| *s += loss);
+                    }
+                    rows.push(row);
+                } else {
+                    let (row, losses) = mc_row(samples, model, schedule, t, variance);
+                    if t == 1 {
+                        recon = Some(losses);
+                    } else {
+                        totals.iter_mut().zip(&losses).for_each(|(s, l)| *s += l);
+                    }
+                    rows.push(row);
+                }
+                control.step(done.fetch_add(1, Ordering::Relaxed) + 1);
+                Ok((rows, totals, recon))
+            },
+        )
+        .try_reduce(
+            || (Vec::new(), vec![0.0; n], None),
+            |(mut ra, mut ta, ca), (rb, tb, cb)| {
+                ra.extend(rb);
+                ta.iter_mut().zip(&tb).for_each(|(a, b)| *a += b);
+                Ok((ra, ta, ca.or(cb)))
+            },
+        )?;
+    rows.sort_by_key(|r| r.t);
+    let recon_losses = recon_losses.unwrap_or_else(|| vec![f64::NAN; n]);
+
+    let prior = prior_loss(schedule, data);
+    let nelbo_samples: Vec<f64> = recon_losses
+        .iter()
+        .zip(&denoise_totals)
+        .map(|(r, s)| r + s + prior)
+        .collect();
+    let gap_samples: Vec<f64> = nelbo_samples
+        .iter()
+        .zip(&samples.log_p0)
+        .map(|(l, lp)| l + lp)
+        .collect();
+    let entropy_samples: Vec<f64> = samples.log_p0.iter().map(|l| -l).collect();
+    let est = |v: &[f64]| {
+        let m = moments(v);
+        Estimate {
+            mean: m.mean,
+            stderr: m.stderr,
+        }
+    };
+    let nelbo = est(&nelbo_samples);
+    let ln2d = d * std::f64::consts::LN_2;
+    let consistency = if config.consistency {
+        Some(consistency_estimate(
+            data, schedule, model, config, samples, &mut rows, control,
+        )?)
+    } else {
+        None
+    };
+    Ok(ElboResult {
+        dim: data.dim(),
+        steps: t_max,
+        samples: n,
+        seed: config.seed,
+        model: model.name(),
+        variance,
+        timesteps: rows,
+        prior_loss: prior,
+        reconstruction_loss: est(&recon_losses),
+        denoising_loss: est(&denoise_totals),
+        nelbo,
+        bits_per_dim: Estimate {
+            mean: nelbo.mean / ln2d,
+            stderr: nelbo.stderr / ln2d,
+        },
+        data_entropy: est(&entropy_samples),
+        gap: est(&gap_samples),
+        consistency,
+    })
+}
+
+/// Luo eq. 45 along forward trajectories of the same `x0_i`; fills each row's
+/// `consistency_loss` and returns the totals.
+fn consistency_estimate(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    config: &McConfig,
+    samples: &McSamples,
+    rows: &mut [TimestepTerm],
+    control: Control<'_>,
+) -> Result<ConsistencySummary, ElboError> {
+    const CHUNK: usize = 256;
+    let n = samples.len();
+    let dim = data.dim();
+    let d = dim as f64;
+    let t_max = schedule.steps();
+    let variance = config.variance;
+    // Per chunk: per-t sums of losses and of squared losses are not enough for the total's
+    // standard error, so keep per-sample totals and per-t per-sample values by chunk.
+    struct ChunkOut {
+        start: usize,
+        /// per t = 1..T-1, per sample in chunk.
+        terms: Vec<Vec<f64>>,
+        recon: Vec<f64>,
+        prior: Vec<f64>,
+    }
+    let chunks: Vec<usize> = (0..n).step_by(CHUNK).collect();
+    let outs: Vec<ChunkOut> = chunks
+        .into_par_iter()
+        .map(|start| -> Result<ChunkOut, ElboError> {
+            let end = (start + CHUNK).min(n);
+            let m = end - start;
+            let mut rng = StdRng::seed_from_u64(
+                config
+                    .seed
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .wrapping_add(start as u64 + 1),
+            );
+            let x0 = samples.x0.slice(ndarray::s![start..end, ..]).to_owned();
+            // trajectory x_0 .. x_T
+            let mut traj: Vec<Array2<f64>> = Vec::with_capacity(t_max + 1);
+            traj.push(x0.clone());
+            for t in 1..=t_max {
+                let (sa, sb) = (schedule.alpha(t).max(0.0).sqrt(), schedule.beta(t).sqrt());
+                let prev = &traj[t - 1];
+                let next = Array2::from_shape_fn((m, dim), |(i, j)| {
+                    let z: f64 = StandardNormal.sample(&mut rng);
+                    sa * prev[[i, j]] + sb * z
+                });
+                traj.push(next);
+            }
+            // Reconstruction: -log N(x0; mu(x1, 1), beta_1 I) with mu(x1, 1) = x0_hat(x1).
+            let b1 = schedule.beta(1);
+            let x0_hat = model.predict_x0(schedule, 1, traj[1].view());
+            let recon: Vec<f64> = (0..m)
+                .map(|i| {
+                    let e: f64 = (0..dim)
+                        .map(|j| (x0[[i, j]] - x0_hat[[i, j]]).powi(2))
+                        .sum();
+                    0.5 * d * (LN_2PI + b1.ln()) + e / (2.0 * b1)
+                })
+                .collect();
+            // Prior: KL(N(sqrt(alpha_T) x_{T-1}, beta_T I) || N(0, I)).
+            let b_t = schedule.beta(t_max);
+            let a_t = schedule.alpha(t_max);
+            let prior: Vec<f64> = (0..m)
+                .map(|i| {
+                    let sq: f64 = (0..dim).map(|j| traj[t_max - 1][[i, j]].powi(2)).sum();
+                    0.5 * d * (b_t - 1.0 - b_t.ln()) + 0.5 * a_t * sq
+                })
+                .collect();
+            // Consistency terms t = 1..T-1: KL(q(x_t|x_{t-1}) || p(x_t|x_{t+1})).
+            let mut terms = Vec::with_capacity(t_max.saturating_sub(1));
+            for t in 1..t_max {
+                if control.cancelled() {
+                    return Err(ElboError::Cancelled);
+                }
+                let s2 = reverse_variance(schedule, t + 1, variance);
+                let b = schedule.beta(t);
+                let ratio = b / s2;
+                let const_part = 0.5 * d * (ratio - 1.0 - ratio.ln());
+                let pm = PosteriorMean::at(schedule, t + 1);
+                let x0_hat = model.predict_x0(schedule, t + 1, traj[t + 1].view());
+                let sa = schedule.alpha(t).max(0.0).sqrt();
+                let vals: Vec<f64> = (0..m)
+                    .map(|i| {
+                        let sq: f64 = (0..dim)
+                            .map(|j| {
+                                let mu = pm.mean(x0_hat[[i, j]], traj[t + 1][[i, j]]);
+                                (sa * traj[t - 1][[i, j]] - mu).powi(2)
+                            })
+                            .sum();
+                        const_part + sq / (2.0 * s2)
+                    })
+                    .collect();
+                terms.push(vals);
+            }
+            Ok(ChunkOut {
+                start,
+                terms,
+                recon,
+                prior,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut per_t: Vec<Vec<f64>> = vec![Vec::with_capacity(n); t_max.saturating_sub(1)];
+    let mut totals = vec![0.0; n];
+    let mut recon = vec![0.0; n];
+    let mut prior = vec![0.0; n];
+    for out in &outs {
+        for (k, vals) in out.terms.iter().enumerate() {
+            per_t[k].extend_from_slice(vals);
+            for (i, v) in vals.iter().enumerate() {
+                totals[out.start + i] += v;
+            }
+        }
+        recon[out.start..out.start + out.recon.len()].copy_from_slice(&out.recon);
+        prior[out.start..out.start + out.prior.len()].copy_from_slice(&out.prior);
+    }
+    for (k, vals) in per_t.iter().enumerate() {
+        let m = moments(vals);
+        if let Some(row) = rows.get_mut(k) {
+            row.consistency_loss = finite(m.mean);
+            row.consistency_stderr = finite(m.stderr);
+        }
+    }
+    let est = |v: &[f64]| {
+        let m = moments(v);
+        Estimate {
+            mean: m.mean,
+            stderr: m.stderr,
+        }
+    };
+    let all: Vec<f64> = (0..n).map(|i| recon[i] + totals[i] + prior[i]).collect();
+    Ok(ConsistencySummary {
+        prior_loss: est(&prior),
+        reconstruction_loss: est(&recon),
+        consistency_loss: est(&totals),
+        nelbo: est(&all),
+    })
+}

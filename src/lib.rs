@@ -1,0 +1,21 @@
+//! ELBO Lab: see the evidence lower bound of a diffusion model, term by term, on toy data
+//! where everything is exact.
+//!
+//! ```text
+//! data (Gaussian mixture, mixture.rs / presets.rs) + schedule (schedule.rs)
+//!   -> forward process q(x_t | x0), exact marginals q_t
+//!   -> model: a denoiser x0_hat(x_t, t) (denoiser.rs), in x0 / eps / score / v form (param.rs)
+//!   -> ELBO terms per timestep with standard errors (elbo.rs)
+//!   -> the report (report.rs) and the app (app/) draw them
+//! ```
+//! The maths follows Luo (2022), "Understanding Diffusion Models: A Unified Perspective";
+//! equation numbers in the docs are that paper's. No module here depends on a GUI.
+
+pub mod app;
+pub mod denoiser;
+pub mod elbo;
+pub mod mixture;
+pub mod param;
+pub mod presets;
+pub mod report;
+pub mod schedule;

@@ -1,0 +1,411 @@
+//! The headless report (SPEC §6): resolving data and schedule arguments, and writing the
+//! ELBO table as JSON or CSV. The CLI and the app's export share this code.
+
+use std::path::Path;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::elbo::{ConsistencySummary, ElboError, ElboResult, TimestepTerm};
+use crate::mixture::{Component, GaussianMixture, MixtureError, load_mixture_file};
+use crate::presets::{DataPreset, DataSpec, PresetError};
+use crate::schedule::{
+    BetaSchedule, BetaSource, Finding, NoiseSchedule, ScheduleError, ScheduleSpec, VarianceType,
+    load_schedule_file, sanity_findings,
+};
+
+/// Anything that stops a report. Messages are one line and name the bad input.
+#[derive(Debug, Error)]
+pub enum ReportError {
+    /// Bad data.
+    #[error("data: {0}")]
+    Mixture(#[from] MixtureError),
+    /// Bad preset or preset parameter.
+    #[error("data: {0}")]
+    Preset(#[from] PresetError),
+    /// Bad schedule.
+    #[error("schedule: {0}")]
+    Schedule(#[from] ScheduleError),
+    /// Bad Monte Carlo settings.
+    #[error("{0}")]
+    Elbo(#[from] ElboError),
+    /// Flags that contradict each other or the input.
+    #[error("{0}")]
+    Usage(String),
+    /// Output could not be written.
+    #[error("{path}: {why}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        why: String,
+    },
+}
+
+/// Where the data come from (a preset name or a file path), as typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataArgs {
+    /// A preset name or a file (`.json` mixture, `.csv` points).
+    pub data: String,
+    /// Components for shape presets (None: the preset's default).
+    pub components: Option<usize>,
+    /// Width multiplier for presets.
+    pub width: Option<f64>,
+    /// Kernel bandwidth for CSV points.
+    pub bandwidth: f64,
+}
+
+/// The default kernel bandwidth for CSV points.
+pub const DEFAULT_BANDWIDTH: f64 = 0.1;
+
+impl Default for DataArgs {
+    fn default() -> Self {
+        DataArgs {
+            data: DataPreset::Bimodal.name().into(),
+            components: None,
+            width: None,
+            bandwidth: DEFAULT_BANDWIDTH,
+        }
+    }
+}
+
+/// Resolve data arguments to a mixture and a label.
+pub fn resolve_data(args: &DataArgs) -> Result<(GaussianMixture, String), ReportError> {
+    match DataPreset::parse(&args.data) {
+        Ok(preset) => {
+            let spec = DataSpec {
+                preset,
+                components: args.components.unwrap_or(0),
+                width: args.width.unwrap_or(1.0),
+            };
+            Ok((spec.build()?, preset.name().to_string()))
+        }
+        Err(_) => {
+            let path = Path::new(&args.data);
+            if !path.exists() {
+                return Err(ReportError::Usage(format!(
+                    "data: unknown data preset '{}': not a preset (run `elbo-lab presets`) and no such file",
+                    args.data
+                )));
+            }
+            if args.components.is_some() || args.width.is_some() {
+                return Err(ReportError::Usage(
+                    "--components and --width apply to presets, not to a data file".into(),
+                ));
+            }
+            Ok((load_mixture_file(path, args.bandwidth)?, args.data.clone()))
+        }
+    }
+}
+
+/// Schedule arguments as typed: a preset or file, and overrides (SPEC §1 precedence: a flag
+/// beats the config file's value).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScheduleArgs {
+    /// A preset name or a file (diffusers config, JSON array or one beta per line).
+    pub schedule: Option<String>,
+    /// `--steps`.
+    pub steps: Option<usize>,
+    /// `--beta-start`.
+    pub beta_start: Option<f64>,
+    /// `--beta-end`.
+    pub beta_end: Option<f64>,
+    /// `--rescale-zero-snr`.
+    pub rescale_zero_snr: bool,
+    /// `--variance`.
+    pub variance: Option<VarianceType>,
+}
+
+/// A resolved schedule with what the config said beside it.
+#[derive(Debug, Clone)]
+pub struct ResolvedSchedule {
+    /// The spec after overrides.
+    pub spec: ScheduleSpec,
+    /// The computed schedule.
+    pub schedule: NoiseSchedule,
+    /// The variance type in force.
+    pub variance: VarianceType,
+    /// `prediction_type` of a config, if any.
+    pub prediction_type: Option<String>,
+}
+
+/// Resolve schedule arguments.
+pub fn resolve_schedule(args: &ScheduleArgs) -> Result<ResolvedSchedule, ReportError> {
+    let name = args.schedule.as_deref().unwrap_or("linear");
+    let (mut spec, config_variance, prediction_type) = match BetaSchedule::parse(name) {
+        Ok(preset) => (ScheduleSpec::preset(preset, 1000), None, None),
+        Err(_) => {
+            let path = Path::new(name);
+            if !path.exists() {
+                return Err(ReportError::Usage(format!(
+                    "schedule: unknown schedule '{name}': not a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) and no such file"
+                )));
+            }
+            let loaded = load_schedule_file(path)?;
+            (loaded.spec, loaded.variance, loaded.prediction_type)
+        }
+    };
+    match &mut spec.source {
+        BetaSource::Preset {
+            beta_start,
+            beta_end,
+            ..
+        } => {
+            if let Some(b) = args.beta_start {
+                *beta_start = b;
+            }
+            if let Some(b) = args.beta_end {
+                *beta_end = b;
+            }
+            if let Some(t) = args.steps {
+                spec.steps = t;
+            }
+        }
+        BetaSource::Custom { betas } => {
+            if args.beta_start.is_some() || args.beta_end.is_some() {
+                return Err(ReportError::Usage(
+                    "--beta-start/--beta-end do not apply to a list of betas".into(),
+                ));
+            }
+            if let Some(t) = args.steps.filter(|&t| t != betas.len()) {
+                return Err(ReportError::Usage(format!(
+                    "--steps {t} contradicts the betas file, which has {} betas",
+                    betas.len()
+                )));
+            }
+        }
+    }
+    spec.rescale_zero_snr |= args.rescale_zero_snr;
+    let schedule = spec.build()?;
+    Ok(ResolvedSchedule {
+        spec,
+        schedule,
+        variance: args.variance.or(config_variance).unwrap_or_default(),
+        prediction_type,
+    })
+}
+
+/// The report's JSON document (SPEC §6 field names, plus extras).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportJson<'a> {
+    /// d.
+    pub dim: usize,
+    /// T.
+    pub steps: usize,
+    /// N.
+    pub samples: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Model name.
+    pub model: &'a str,
+    /// Variance type.
+    pub variance: VarianceType,
+    /// Where the data came from.
+    pub data_source: &'a str,
+    /// The schedule's label.
+    pub schedule: &'a str,
+    /// The data mixture.
+    pub data: DataJson,
+    /// beta_1..beta_T.
+    pub betas: &'a [f64],
+    /// L_T.
+    pub prior_loss: f64,
+    /// L_0.
+    pub reconstruction_loss: f64,
+    /// Its standard error.
+    pub reconstruction_stderr: f64,
+    /// sum_{t>=2} L_{t-1}.
+    pub denoising_loss: f64,
+    /// Its standard error.
+    pub denoising_stderr: f64,
+    /// NELBO.
+    pub nelbo: f64,
+    /// Its standard error.
+    pub nelbo_stderr: f64,
+    /// NELBO / (d ln 2).
+    pub bits_per_dim: f64,
+    /// Its standard error.
+    pub bits_per_dim_stderr: f64,
+    /// H(p0).
+    pub data_entropy: f64,
+    /// Its standard error.
+    pub data_entropy_stderr: f64,
+    /// NELBO - H(p0).
+    pub gap: f64,
+    /// Its standard error (of per-sample differences).
+    pub gap_stderr: f64,
+    /// Sanity findings on the schedule and data.
+    pub findings: &'a [Finding],
+    /// The eq. 45 estimate, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consistency: Option<ConsistencySummary>,
+    /// One row per t.
+    pub timesteps: &'a [TimestepTerm],
+}
+
+/// `{ "components": [...] }`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataJson {
+    /// The components.
+    pub components: Vec<Component>,
+}
+
+/// Everything a report is made of.
+pub struct Report<'a> {
+    /// The result.
+    pub result: &'a ElboResult,
+    /// The data.
+    pub data: &'a GaussianMixture,
+    /// Where the data came from.
+    pub data_source: &'a str,
+    /// The schedule.
+    pub schedule: &'a NoiseSchedule,
+    /// The schedule's label.
+    pub schedule_label: &'a str,
+}
+
+impl Report<'_> {
+    /// The JSON document.
+    pub fn to_json(&self) -> String {
+        let r = self.result;
+        let findings = sanity_findings(self.schedule, Some(self.data));
+        let doc = ReportJson {
+            dim: r.dim,
+            steps: r.steps,
+            samples: r.samples,
+            seed: r.seed,
+            model: &r.model,
+            variance: r.variance,
+            data_source: self.data_source,
+            schedule: self.schedule_label,
+            data: DataJson {
+                components: self.data.components(),
+            },
+            betas: self.schedule.betas(),
+            prior_loss: r.prior_loss,
+            reconstruction_loss: r.reconstruction_loss.mean,
+            reconstruction_stderr: r.reconstruction_loss.stderr,
+            denoising_loss: r.denoising_loss.mean,
+            denoising_stderr: r.denoising_loss.stderr,
+            nelbo: r.nelbo.mean,
+            nelbo_stderr: r.nelbo.stderr,
+            bits_per_dim: r.bits_per_dim.mean,
+            bits_per_dim_stderr: r.bits_per_dim.stderr,
+            data_entropy: r.data_entropy.mean,
+            data_entropy_stderr: r.data_entropy.stderr,
+            gap: r.gap.mean,
+            gap_stderr: r.gap.stderr,
+            findings: &findings,
+            consistency: r.consistency,
+            timesteps: &r.timesteps,
+        };
+        // Every float is finite or an Option (null), so serialisation cannot fail; fall
+        // back to an error object rather than panic if it ever did.
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The per-timestep table as CSV (empty cell = undefined).
+    pub fn to_csv(&self) -> String {
+        timesteps_csv(&self.result.timesteps)
+    }
+}
+
+/// The CSV column names, in order.
+pub const CSV_COLUMNS: [&str; 24] = [
+    "t",
+    "term",
+    "beta",
+    "alpha_bar",
+    "log_snr",
+    "loss",
+    "stderr",
+    "mse_x0",
+    "mse_x0_stderr",
+    "mse_eps",
+    "mse_eps_stderr",
+    "mse_score",
+    "mse_score_stderr",
+    "mse_v",
+    "mse_v_stderr",
+    "weight_x0",
+    "weight_eps",
+    "weight_score",
+    "weight_v",
+    "kurtosis",
+    "reliable",
+    "exact",
+    "consistency_loss",
+    "consistency_stderr",
+];
+
+/// Write per-timestep rows as CSV.
+pub fn timesteps_csv(rows: &[TimestepTerm]) -> String {
+    let cell = |v: Option<f64>| v.map(|x| format!("{x:e}")).unwrap_or_default();
+    let mut out = CSV_COLUMNS.join(",");
+    out.push('\n');
+    for r in rows {
+        let cells = [
+            r.t.to_string(),
+            match r.term {
+                crate::elbo::TermKind::Reconstruction => "reconstruction".into(),
+                crate::elbo::TermKind::Denoising => "denoising".into(),
+            },
+            cell(Some(r.beta)),
+            cell(Some(r.alpha_bar)),
+            cell(r.log_snr),
+            cell(r.loss),
+            cell(r.stderr),
+            cell(r.mse_x0),
+            cell(r.mse_x0_stderr),
+            cell(r.mse_eps),
+            cell(r.mse_eps_stderr),
+            cell(r.mse_score),
+            cell(r.mse_score_stderr),
+            cell(r.mse_v),
+            cell(r.mse_v_stderr),
+            cell(r.weight_x0),
+            cell(r.weight_eps),
+            cell(r.weight_score),
+            cell(r.weight_v),
+            cell(Some(r.kurtosis)),
+            r.reliable.to_string(),
+            r.exact.to_string(),
+            cell(r.consistency_loss),
+            cell(r.consistency_stderr),
+        ];
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// One row of the schedule table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleRow {
+    /// t.
+    pub t: usize,
+    /// beta_t.
+    pub beta: f64,
+    /// abar_t.
+    pub alpha_bar: f64,
+    /// 1 - abar_t (precise).
+    pub one_minus_alpha_bar: f64,
+    /// log-SNR (null where abar_t = 0).
+    pub log_snr: Option<f64>,
+    /// sigma~2_t.
+    pub posterior_variance: f64,
+}
+
+/// The schedule table.
+pub fn schedule_rows(schedule: &NoiseSchedule) -> Vec<ScheduleRow> {
+    (1..=schedule.steps())
+        .map(|t| ScheduleRow {
+            t,
+            beta: schedule.beta(t),
+            alpha_bar: schedule.abar(t),
+            one_minus_alpha_bar: schedule.one_minus_abar(t),
+            log_snr: schedule.log_snr(t),
+            posterior_variance: schedule.posterior_variance(t),
+        })
+        .collect()
+}

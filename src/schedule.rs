@@ -1,0 +1,834 @@
+//! Discrete-time noise schedules (SPEC §1): betas, log abar, SNR, presets, and the import
+//! of a diffusers `scheduler_config.json`.
+//!
+//! Conventions: timesteps run `t = 1..=T`; `abar_0 = 1`. Everything is computed in `f64`
+//! from `log abar_t = sum_{s<=t} log1p(-beta_s)` (never a running product), and
+//! `1 - abar_t = -expm1(log abar_t)`, so tiny betas keep their precision and a terminal
+//! `beta_T = 1` (zero terminal SNR) gives `abar_T = 0` exactly.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::mixture::GaussianMixture;
+
+/// The largest number of timesteps a schedule may have.
+pub const MAX_STEPS: usize = 100_000;
+
+/// diffusers' default `beta_start` for the presets that use one.
+pub const DEFAULT_BETA_START: f64 = 1e-4;
+/// diffusers' default `beta_end` for the presets that use one.
+pub const DEFAULT_BETA_END: f64 = 0.02;
+/// The cap diffusers puts on cosine betas (`max_beta` in `betas_for_alpha_bar`).
+pub const COSINE_MAX_BETA: f64 = 0.999;
+
+/// What can go wrong when building a schedule. Each message names the field and the value.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum ScheduleError {
+    /// `T` outside `1..=MAX_STEPS`.
+    #[error("steps T = {0} is out of range: T must be between 1 and {MAX_STEPS}")]
+    BadSteps(i64),
+    /// A beta outside `(0, 1]` or not finite.
+    #[error("{field} = {value} is not in (0, 1]")]
+    BadBeta {
+        /// Which beta (for example `beta_start` or `betas[12]`).
+        field: String,
+        /// The offending value.
+        value: f64,
+    },
+    /// An unknown preset name.
+    #[error(
+        "unknown schedule '{0}': expected linear, scaled_linear, squaredcos_cap_v2 (cosine), sigmoid or a file"
+    )]
+    UnknownPreset(String),
+    /// A custom schedule with no betas.
+    #[error("the betas list is empty")]
+    Empty,
+    /// Zero-SNR rescaling of a one-step schedule, which has no shape to keep.
+    #[error("rescale_betas_zero_snr needs T >= 2 (got T = 1): it keeps abar_1 and zeroes abar_T")]
+    RescaleNeedsTwoSteps,
+    /// A diffusers config key with a value we cannot use.
+    #[error("scheduler config: {key} = {value}: {why}")]
+    Config {
+        /// The JSON key.
+        key: String,
+        /// The value as written.
+        value: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A file that could not be read or parsed.
+    #[error("{path}: {why}")]
+    File {
+        /// The file's path.
+        path: String,
+        /// What went wrong.
+        why: String,
+    },
+}
+
+/// The preset beta formulas of diffusers' `DDPMScheduler` (SPEC §1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BetaSchedule {
+    /// `linspace(beta_start, beta_end, T)` (DDPM).
+    #[default]
+    Linear,
+    /// `linspace(sqrt(beta_start), sqrt(beta_end), T)^2` (Stable Diffusion).
+    ScaledLinear,
+    /// Nichol & Dhariwal's cosine schedule with betas capped at 0.999.
+    SquaredcosCapV2,
+    /// `sigmoid(linspace(-6, 6, T)) * (beta_end - beta_start) + beta_start`.
+    Sigmoid,
+}
+
+impl BetaSchedule {
+    /// Every preset, in the order the UI lists them.
+    pub const ALL: [BetaSchedule; 4] = [
+        BetaSchedule::Linear,
+        BetaSchedule::ScaledLinear,
+        BetaSchedule::SquaredcosCapV2,
+        BetaSchedule::Sigmoid,
+    ];
+
+    /// The diffusers name (`beta_schedule` value).
+    pub fn name(self) -> &'static str {
+        match self {
+            BetaSchedule::Linear => "linear",
+            BetaSchedule::ScaledLinear => "scaled_linear",
+            BetaSchedule::SquaredcosCapV2 => "squaredcos_cap_v2",
+            BetaSchedule::Sigmoid => "sigmoid",
+        }
+    }
+
+    /// The formula, as shown beside the name in the UI and in `elbo-lab presets`.
+    pub fn formula(self) -> &'static str {
+        match self {
+            BetaSchedule::Linear => "beta_t = linspace(beta_start, beta_end, T)",
+            BetaSchedule::ScaledLinear => {
+                "beta_t = linspace(sqrt(beta_start), sqrt(beta_end), T)^2"
+            }
+            BetaSchedule::SquaredcosCapV2 => {
+                "beta_i = min(1 - f((i+1)/T) / f(i/T), 0.999), f(u) = cos((u + 0.008)/1.008 * pi/2)^2"
+            }
+            BetaSchedule::Sigmoid => {
+                "beta_t = sigmoid(linspace(-6, 6, T)) * (beta_end - beta_start) + beta_start"
+            }
+        }
+    }
+
+    /// Whether the formula uses `beta_start` and `beta_end`.
+    pub fn uses_beta_range(self) -> bool {
+        !matches!(self, BetaSchedule::SquaredcosCapV2)
+    }
+
+    /// Parse a diffusers name; `cosine` is accepted for `squaredcos_cap_v2`.
+    pub fn parse(name: &str) -> Result<Self, ScheduleError> {
+        match name.trim() {
+            "linear" => Ok(BetaSchedule::Linear),
+            "scaled_linear" => Ok(BetaSchedule::ScaledLinear),
+            "squaredcos_cap_v2" | "cosine" => Ok(BetaSchedule::SquaredcosCapV2),
+            "sigmoid" => Ok(BetaSchedule::Sigmoid),
+            other => Err(ScheduleError::UnknownPreset(other.to_string())),
+        }
+    }
+
+    /// The betas of this preset for `steps` timesteps.
+    ///
+    /// ```text
+    /// linear:            beta_t = beta_start + (beta_end - beta_start) (t-1)/(T-1)
+    /// scaled_linear:     beta_t = (sqrt(beta_start) + (sqrt(beta_end) - sqrt(beta_start)) (t-1)/(T-1))^2
+    /// squaredcos_cap_v2: beta_i = min(1 - f((i+1)/T)/f(i/T), 0.999), i = 0..T-1,
+    ///                    f(u) = cos((u + 0.008)/1.008 * pi/2)^2
+    /// sigmoid:           beta_t = sigmoid(-6 + 12 (t-1)/(T-1)) (beta_end - beta_start) + beta_start
+    /// ```
+    /// (diffusers `DDPMScheduler`; `linspace` with `T = 1` is `[start]`, as in torch.)
+    pub fn betas(self, steps: usize, beta_start: f64, beta_end: f64) -> Vec<f64> {
+        match self {
+            BetaSchedule::Linear => linspace(beta_start, beta_end, steps),
+            BetaSchedule::ScaledLinear => linspace(beta_start.sqrt(), beta_end.sqrt(), steps)
+                .into_iter()
+                .map(|b| b * b)
+                .collect(),
+            BetaSchedule::SquaredcosCapV2 => {
+                let f = |u: f64| {
+                    let c = ((u + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2).cos();
+                    c * c
+                };
+                let n = steps as f64;
+                (0..steps)
+                    .map(|i| {
+                        let (u1, u2) = (i as f64 / n, (i + 1) as f64 / n);
+                        (1.0 - f(u2) / f(u1)).min(COSINE_MAX_BETA)
+                    })
+                    .collect()
+            }
+            BetaSchedule::Sigmoid => linspace(-6.0, 6.0, steps)
+                .into_iter()
+                .map(|x| 1.0 / (1.0 + (-x).exp()) * (beta_end - beta_start) + beta_start)
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for BetaSchedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `n` evenly spaced points from `a` to `b` inclusive (`[a]` for `n = 1`, as torch does).
+fn linspace(a: f64, b: f64, n: usize) -> Vec<f64> {
+    if n == 1 {
+        return vec![a];
+    }
+    let step = (b - a) / (n - 1) as f64;
+    (0..n)
+        .map(|i| if i + 1 == n { b } else { a + step * i as f64 })
+        .collect()
+}
+
+/// Where the betas come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum BetaSource {
+    /// A preset formula with its parameters.
+    Preset {
+        /// The formula.
+        schedule: BetaSchedule,
+        /// `beta_start` (ignored by the cosine preset).
+        beta_start: f64,
+        /// `beta_end` (ignored by the cosine preset).
+        beta_end: f64,
+    },
+    /// Betas given one by one (a file, or diffusers' `trained_betas`).
+    Custom {
+        /// beta_1 .. beta_T.
+        betas: Vec<f64>,
+    },
+}
+
+/// A full description of a schedule: what the UI edits, what a config file sets and what
+/// `elbo-lab report` flags override. [`ScheduleSpec::build`] turns it into a [`NoiseSchedule`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleSpec {
+    /// Where the betas come from.
+    pub source: BetaSource,
+    /// Number of timesteps T (ignored for custom betas, whose length is T).
+    pub steps: usize,
+    /// Apply Lin et al. (2023) Algorithm 1: rescale to zero terminal SNR.
+    pub rescale_zero_snr: bool,
+}
+
+impl Default for ScheduleSpec {
+    fn default() -> Self {
+        ScheduleSpec::preset(BetaSchedule::SquaredcosCapV2, 1000)
+    }
+}
+
+impl ScheduleSpec {
+    /// A preset with diffusers' default beta range.
+    pub fn preset(schedule: BetaSchedule, steps: usize) -> Self {
+        ScheduleSpec {
+            source: BetaSource::Preset {
+                schedule,
+                beta_start: DEFAULT_BETA_START,
+                beta_end: DEFAULT_BETA_END,
+            },
+            steps,
+            rescale_zero_snr: false,
+        }
+    }
+
+    /// Custom betas, one per timestep.
+    pub fn custom(betas: Vec<f64>) -> Self {
+        let steps = betas.len();
+        ScheduleSpec {
+            source: BetaSource::Custom { betas },
+            steps,
+            rescale_zero_snr: false,
+        }
+    }
+
+    /// The number of timesteps this spec produces.
+    pub fn num_steps(&self) -> usize {
+        match &self.source {
+            BetaSource::Preset { .. } => self.steps,
+            BetaSource::Custom { betas } => betas.len(),
+        }
+    }
+
+    /// A short human name, for example `squaredcos_cap_v2, T = 1000`.
+    pub fn label(&self) -> String {
+        let base = match &self.source {
+            BetaSource::Preset {
+                schedule,
+                beta_start,
+                beta_end,
+            } if schedule.uses_beta_range() => {
+                format!("{schedule} {beta_start}..{beta_end}")
+            }
+            BetaSource::Preset { schedule, .. } => schedule.to_string(),
+            BetaSource::Custom { .. } => "custom".to_string(),
+        };
+        let zero = if self.rescale_zero_snr {
+            ", zero terminal SNR"
+        } else {
+            ""
+        };
+        format!("{base}, T = {}{zero}", self.num_steps())
+    }
+
+    /// Validate and compute the schedule.
+    pub fn build(&self) -> Result<NoiseSchedule, ScheduleError> {
+        let betas = match &self.source {
+            BetaSource::Preset {
+                schedule,
+                beta_start,
+                beta_end,
+            } => {
+                check_steps(self.steps)?;
+                if schedule.uses_beta_range() {
+                    check_beta("beta_start", *beta_start)?;
+                    check_beta("beta_end", *beta_end)?;
+                }
+                schedule.betas(self.steps, *beta_start, *beta_end)
+            }
+            BetaSource::Custom { betas } => {
+                if betas.is_empty() {
+                    return Err(ScheduleError::Empty);
+                }
+                check_steps(betas.len())?;
+                betas.clone()
+            }
+        };
+        for (i, &b) in betas.iter().enumerate() {
+            check_beta(&format!("betas[{}] (t = {})", i, i + 1), b)?;
+        }
+        let betas = if self.rescale_zero_snr {
+            rescale_zero_terminal_snr(&betas)?
+        } else {
+            betas
+        };
+        NoiseSchedule::from_betas(betas)
+    }
+}
+
+fn check_steps(steps: usize) -> Result<(), ScheduleError> {
+    if steps == 0 || steps > MAX_STEPS {
+        return Err(ScheduleError::BadSteps(steps as i64));
+    }
+    Ok(())
+}
+
+fn check_beta(field: &str, value: f64) -> Result<(), ScheduleError> {
+    if value.is_finite() && value > 0.0 && value <= 1.0 {
+        Ok(())
+    } else {
+        Err(ScheduleError::BadBeta {
+            field: field.to_string(),
+            value,
+        })
+    }
+}
+
+/// Lin et al. (2023), "Common Diffusion Noise Schedules and Sample Steps are Flawed",
+/// Algorithm 1: shift and scale `sqrt(abar)` so that `sqrt(abar_T) = 0` while `sqrt(abar_1)`
+/// is kept, then recover the betas.
+///
+/// ```text
+/// s_t = sqrt(abar_t);  s_t <- (s_t - s_T) * s_1 / (s_1 - s_T)
+/// abar_t = s_t^2;  alpha_1 = abar_1,  alpha_t = abar_t / abar_{t-1};  beta_t = 1 - alpha_t
+/// ```
+/// After it `beta_T = 1` exactly.
+pub fn rescale_zero_terminal_snr(betas: &[f64]) -> Result<Vec<f64>, ScheduleError> {
+    if betas.len() < 2 {
+        return Err(ScheduleError::RescaleNeedsTwoSteps);
+    }
+    let mut log_abar = 0.0;
+    let sqrt_abar: Vec<f64> = betas
+        .iter()
+        .map(|b| {
+            log_abar += (-b).ln_1p();
+            (0.5 * log_abar).exp()
+        })
+        .collect();
+    let first = sqrt_abar[0];
+    let last = sqrt_abar[sqrt_abar.len() - 1];
+    if first - last <= 0.0 {
+        return Err(ScheduleError::RescaleNeedsTwoSteps);
+    }
+    let scale = first / (first - last);
+    let abar: Vec<f64> = sqrt_abar
+        .iter()
+        .map(|s| {
+            let r = (s - last) * scale;
+            r * r
+        })
+        .collect();
+    let mut out = Vec::with_capacity(betas.len());
+    out.push(1.0 - abar[0]);
+    for w in abar.windows(2) {
+        out.push(1.0 - w[1] / w[0]);
+    }
+    // The last shifted value is exactly 0, so beta_T = 1 - 0 / abar_{T-1} = 1.
+    Ok(out)
+}
+
+/// A validated schedule with everything derived from it precomputed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoiseSchedule {
+    betas: Vec<f64>,
+    /// `log abar_t` for t = 0..=T (`log abar_0 = 0`; `-inf` where abar_t = 0).
+    log_abar: Vec<f64>,
+}
+
+impl NoiseSchedule {
+    /// Build from betas, each of which must lie in (0, 1].
+    pub fn from_betas(betas: Vec<f64>) -> Result<Self, ScheduleError> {
+        if betas.is_empty() {
+            return Err(ScheduleError::Empty);
+        }
+        check_steps(betas.len())?;
+        for (i, &b) in betas.iter().enumerate() {
+            check_beta(&format!("betas[{}] (t = {})", i, i + 1), b)?;
+        }
+        let mut log_abar = Vec::with_capacity(betas.len() + 1);
+        let mut acc = 0.0_f64;
+        log_abar.push(0.0);
+        for &b in &betas {
+            acc += (-b).ln_1p();
+            log_abar.push(acc);
+        }
+        Ok(NoiseSchedule { betas, log_abar })
+    }
+
+    /// Number of timesteps T.
+    pub fn steps(&self) -> usize {
+        self.betas.len()
+    }
+
+    /// All betas, `beta_1..beta_T`.
+    pub fn betas(&self) -> &[f64] {
+        &self.betas
+    }
+
+    /// `beta_t`, t in 1..=T.
+    pub fn beta(&self, t: usize) -> f64 {
+        self.betas[t - 1]
+    }
+
+    /// `alpha_t = 1 - beta_t`, t in 1..=T.
+    pub fn alpha(&self, t: usize) -> f64 {
+        1.0 - self.betas[t - 1]
+    }
+
+    /// `log abar_t`, t in 0..=T (may be `-inf` when abar_t = 0).
+    pub fn log_abar(&self, t: usize) -> f64 {
+        self.log_abar[t]
+    }
+
+    /// `abar_t`, t in 0..=T.
+    pub fn abar(&self, t: usize) -> f64 {
+        self.log_abar[t].exp()
+    }
+
+    /// `1 - abar_t = -expm1(log abar_t)`, t in 0..=T.
+    pub fn one_minus_abar(&self, t: usize) -> f64 {
+        -self.log_abar[t].exp_m1()
+    }
+
+    /// `SNR(t) = abar_t / (1 - abar_t)`; `+inf` at t = 0, 0 where abar_t = 0.
+    pub fn snr(&self, t: usize) -> f64 {
+        if t == 0 {
+            return f64::INFINITY;
+        }
+        self.abar(t) / self.one_minus_abar(t)
+    }
+
+    /// `lambda_t = log abar_t - log1p(-abar_t)`; `None` where abar_t = 0 (the log-SNR is
+    /// `-inf` there) and at t = 0.
+    pub fn log_snr(&self, t: usize) -> Option<f64> {
+        if t == 0 || self.log_abar[t] == f64::NEG_INFINITY {
+            return None;
+        }
+        Some(self.log_abar[t] - self.one_minus_abar(t).ln())
+    }
+
+    /// Posterior variance `sigma~2_t = (1 - abar_{t-1}) / (1 - abar_t) * beta_t`, 0 at t = 1
+    /// (Luo eq. 85).
+    pub fn posterior_variance(&self, t: usize) -> f64 {
+        if t <= 1 {
+            return 0.0;
+        }
+        self.one_minus_abar(t - 1) / self.one_minus_abar(t) * self.beta(t)
+    }
+
+    /// `abar_T`.
+    pub fn terminal_abar(&self) -> f64 {
+        self.abar(self.steps())
+    }
+}
+
+/// How bad a sanity finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Costs ELBO or breaks a parameterisation somewhere.
+    Warning,
+}
+
+/// One sanity finding about a schedule, as data (the app colours it, the CLI prints it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// How bad it is.
+    pub severity: Severity,
+    /// A stable machine-readable code, for example `terminal_snr_not_zero`.
+    pub code: String,
+    /// One sentence for a person.
+    pub message: String,
+}
+
+/// abar_T above this is "far from 0": the prior term is no longer negligible.
+pub const TERMINAL_ABAR_WARN: f64 = 1e-3;
+/// sqrt(beta_1) above this fraction of the finest data scale blurs the finest component.
+pub const FIRST_STEP_SCALE_WARN: f64 = 0.5;
+/// A log-SNR drop larger than this in one step, inside the informative range, is coarse.
+pub const LOG_SNR_STEP_WARN: f64 = 1.0;
+
+/// The sanity checks of SPEC §1 on a schedule, and, when data are given, against the data.
+pub fn sanity_findings(schedule: &NoiseSchedule, data: Option<&GaussianMixture>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let t_max = schedule.steps();
+    let abar_t = schedule.terminal_abar();
+    if abar_t == 0.0 {
+        out.push(Finding {
+            severity: Severity::Info,
+            code: "zero_terminal_snr".into(),
+            message: format!(
+                "Terminal SNR is exactly 0 (abar_T = 0 at t = {t_max}): x_T carries no signal, the prior term is exactly 0, and the eps- and score-parameterisations are undefined there (x0 from eps divides by sqrt(abar_T) = 0)."
+            ),
+        });
+    } else if abar_t > TERMINAL_ABAR_WARN {
+        out.push(Finding {
+            severity: Severity::Warning,
+            code: "terminal_snr_not_zero".into(),
+            message: format!(
+                "abar_T = {abar_t:.3e} is far from 0: x_T still remembers the data (sqrt(abar_T) = {:.3}), so the prior term is not negligible and sampling from N(0, I) starts off-distribution (the Stable Diffusion case; try rescale to zero terminal SNR or a larger T).",
+                abar_t.sqrt()
+            ),
+        });
+    }
+    // abar is non-increasing for betas in (0, 1]; check the computed values anyway, since
+    // rounding is the only way it could fail and that would be worth knowing.
+    if let Some(t) = (1..=t_max).find(|&t| schedule.log_abar(t) > schedule.log_abar(t - 1)) {
+        out.push(Finding {
+            severity: Severity::Warning,
+            code: "abar_not_monotone".into(),
+            message: format!("abar increases at t = {t}: the schedule adds signal back."),
+        });
+    }
+    if let Some(t) = (2..=t_max).find(|&t| schedule.beta(t) < schedule.beta(t - 1) * (1.0 - 1e-9)) {
+        out.push(Finding {
+            severity: Severity::Info,
+            code: "betas_not_monotone".into(),
+            message: format!(
+                "betas decrease at t = {t} ({:.3e} after {:.3e}): unusual for a hand-made schedule, check the file.",
+                schedule.beta(t),
+                schedule.beta(t - 1)
+            ),
+        });
+    }
+    if let Some(data) = data {
+        let finest = data.finest_scale();
+        let first = schedule.one_minus_abar(1).sqrt();
+        if first > FIRST_STEP_SCALE_WARN * finest {
+            out.push(Finding {
+                severity: Severity::Warning,
+                code: "first_step_too_large".into(),
+                message: format!(
+                    "beta_1 = {:.3e} is large for these data: the first step's noise (std {first:.3}) is {:.1}x the finest component's scale ({finest:.3}), so the reconstruction term is large and fine detail is lost at once.",
+                    schedule.beta(1),
+                    first / finest
+                ),
+            });
+        }
+    }
+    // Coarse steps: a big drop in log-SNR between neighbours where SNR is informative
+    // (abar between 0.01 and 0.99) makes the denoising terms large: T is too small.
+    let mut worst: Option<(usize, f64)> = None;
+    for t in 2..=t_max {
+        let (a_prev, a) = (schedule.abar(t - 1), schedule.abar(t));
+        if !(0.01..=0.99).contains(&a_prev) && !(0.01..=0.99).contains(&a) {
+            continue;
+        }
+        if let (Some(l0), Some(l1)) = (schedule.log_snr(t - 1), schedule.log_snr(t)) {
+            let drop = l0 - l1;
+            if worst.is_none_or(|(_, w)| drop > w) {
+                worst = Some((t, drop));
+            }
+        }
+    }
+    if let Some((t, drop)) = worst.filter(|&(_, d)| d > LOG_SNR_STEP_WARN) {
+        out.push(Finding {
+            severity: Severity::Warning,
+            code: "steps_too_coarse".into(),
+            message: format!(
+                "T = {t_max} is coarse: log-SNR falls by {drop:.2} in one step (t = {t}), so each denoising term must bridge a large gap; a larger T lowers the ELBO gap."
+            ),
+        });
+    } else if t_max == 1 {
+        out.push(Finding {
+            severity: Severity::Warning,
+            code: "single_step".into(),
+            message: "T = 1: the whole process is one step, so the ELBO is just the reconstruction and prior terms.".into(),
+        });
+    }
+    out
+}
+
+/// The noise variance choice of the reverse model (diffusers `variance_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum VarianceType {
+    /// `sigma_t^2 = sigma~2_t`, the posterior variance (DDPM's lower bound choice).
+    #[default]
+    FixedSmall,
+    /// `sigma_t^2 = beta_t` for t >= 2.
+    FixedLarge,
+}
+
+impl VarianceType {
+    /// The diffusers name.
+    pub fn name(self) -> &'static str {
+        match self {
+            VarianceType::FixedSmall => "fixed_small",
+            VarianceType::FixedLarge => "fixed_large",
+        }
+    }
+
+    /// Parse a diffusers `variance_type`; `*_log` variants map to their plain form, and the
+    /// learned ones are a clear error.
+    pub fn parse(name: &str) -> Result<Self, ScheduleError> {
+        match name {
+            "fixed_small" | "fixed_small_log" => Ok(VarianceType::FixedSmall),
+            "fixed_large" | "fixed_large_log" => Ok(VarianceType::FixedLarge),
+            "learned" | "learned_range" => Err(ScheduleError::Config {
+                key: "variance_type".into(),
+                value: name.into(),
+                why: "learned variances are not supported here (use fixed_small or fixed_large)"
+                    .into(),
+            }),
+            other => Err(ScheduleError::Config {
+                key: "variance_type".into(),
+                value: other.into(),
+                why: "expected fixed_small, fixed_large, fixed_small_log or fixed_large_log".into(),
+            }),
+        }
+    }
+
+    /// The reverse-step variance `sigma_t^2` at t >= 2 (SPEC §4).
+    pub fn sigma2(self, schedule: &NoiseSchedule, t: usize) -> f64 {
+        match self {
+            VarianceType::FixedSmall => schedule.posterior_variance(t),
+            VarianceType::FixedLarge => schedule.beta(t),
+        }
+    }
+}
+
+impl fmt::Display for VarianceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a schedule file held: the spec, and the settings a diffusers config carries beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedSchedule {
+    /// The schedule.
+    pub spec: ScheduleSpec,
+    /// `variance_type` from a config, if it had one.
+    pub variance: Option<VarianceType>,
+    /// `prediction_type` from a config, if it had one (informational).
+    pub prediction_type: Option<String>,
+    /// `_class_name` from a config, if it had one (informational).
+    pub class_name: Option<String>,
+}
+
+/// Read a schedule file: a diffusers `scheduler_config.json` (a JSON object), a JSON array
+/// of betas, or betas one per line (blank lines and `#` comments skipped).
+pub fn load_schedule_file(path: &Path) -> Result<LoadedSchedule, ScheduleError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScheduleError::File {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })?;
+    parse_schedule_text(&text).map_err(|e| match e {
+        ScheduleError::File { why, .. } => ScheduleError::File {
+            path: path.display().to_string(),
+            why,
+        },
+        other => other,
+    })
+}
+
+/// Parse the contents of a schedule file (see [`load_schedule_file`]).
+pub fn parse_schedule_text(text: &str) -> Result<LoadedSchedule, ScheduleError> {
+    let trimmed = text.trim_start();
+    let file_err = |why: String| ScheduleError::File {
+        path: "schedule".into(),
+        why,
+    };
+    if trimmed.starts_with('{') {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| file_err(format!("invalid JSON: {e}")))?;
+        return parse_diffusers_config(&value);
+    }
+    let betas: Vec<f64> = if trimmed.starts_with('[') {
+        serde_json::from_str(text)
+            .map_err(|e| file_err(format!("expected a JSON array of numbers: {e}")))?
+    } else {
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let v: f64 = line
+                .parse()
+                .map_err(|_| file_err(format!("line {}: '{line}' is not a number", i + 1)))?;
+            out.push(v);
+        }
+        out
+    };
+    if betas.is_empty() {
+        return Err(file_err("no betas in file".into()));
+    }
+    Ok(LoadedSchedule {
+        spec: ScheduleSpec::custom(betas),
+        variance: None,
+        prediction_type: None,
+        class_name: None,
+    })
+}
+
+/// Interpret a diffusers `scheduler_config.json` (SPEC §1). Unknown keys are ignored.
+pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedule, ScheduleError> {
+    let obj = value.as_object().ok_or_else(|| ScheduleError::File {
+        path: "schedule".into(),
+        why: "a scheduler config must be a JSON object".into(),
+    })?;
+    let bad = |key: &str, v: &serde_json::Value, why: &str| ScheduleError::Config {
+        key: key.into(),
+        value: v.to_string(),
+        why: why.into(),
+    };
+    let get_f64 = |key: &str, default: f64| -> Result<f64, ScheduleError> {
+        match obj.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(default),
+            Some(v) => v.as_f64().ok_or_else(|| bad(key, v, "expected a number")),
+        }
+    };
+    let steps = match obj
+        .get("num_train_timesteps")
+        .or_else(|| obj.get("timesteps"))
+    {
+        None | Some(serde_json::Value::Null) => 1000,
+        Some(v) => {
+            let n = v
+                .as_i64()
+                .ok_or_else(|| bad("num_train_timesteps", v, "expected a whole number"))?;
+            if n < 1 || n as usize > MAX_STEPS {
+                return Err(ScheduleError::BadSteps(n));
+            }
+            n as usize
+        }
+    };
+    let beta_start = get_f64("beta_start", DEFAULT_BETA_START)?;
+    let beta_end = get_f64("beta_end", DEFAULT_BETA_END)?;
+    let rescale_zero_snr = match obj.get("rescale_betas_zero_snr") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| bad("rescale_betas_zero_snr", v, "expected true or false"))?,
+    };
+    let source = match obj.get("trained_betas") {
+        Some(serde_json::Value::Array(items)) if !items.is_empty() => {
+            let betas = items
+                .iter()
+                .map(|v| {
+                    v.as_f64()
+                        .ok_or_else(|| bad("trained_betas", v, "expected numbers"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            BetaSource::Custom { betas }
+        }
+        _ => {
+            let name = match obj.get("beta_schedule") {
+                None | Some(serde_json::Value::Null) => "linear".to_string(),
+                Some(v) => v
+                    .as_str()
+                    .ok_or_else(|| bad("beta_schedule", v, "expected a string"))?
+                    .to_string(),
+            };
+            let schedule = BetaSchedule::parse(&name).map_err(|_| ScheduleError::Config {
+                key: "beta_schedule".into(),
+                value: format!("\"{name}\""),
+                why:
+                    "unknown schedule: expected linear, scaled_linear, squaredcos_cap_v2 or sigmoid"
+                        .into(),
+            })?;
+            BetaSource::Preset {
+                schedule,
+                beta_start,
+                beta_end,
+            }
+        }
+    };
+    let variance = match obj.get("variance_type") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => {
+            Some(VarianceType::parse(v.as_str().ok_or_else(|| {
+                bad("variance_type", v, "expected a string")
+            })?)?)
+        }
+    };
+    let text_of = |key: &str| obj.get(key).and_then(|v| v.as_str()).map(str::to_string);
+    let spec = ScheduleSpec {
+        steps: match &source {
+            BetaSource::Custom { betas } => betas.len(),
+            BetaSource::Preset { .. } => steps,
+        },
+        source,
+        rescale_zero_snr,
+    };
+    Ok(LoadedSchedule {
+        spec,
+        variance,
+        prediction_type: text_of("prediction_type"),
+        class_name: text_of("_class_name"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linspace_ends_exact() {
+        let v = linspace(1e-4, 0.02, 1000);
+        assert_eq!(v[0], 1e-4);
+        assert_eq!(v[999], 0.02);
+        assert_eq!(linspace(3.0, 5.0, 1), vec![3.0]);
+    }
+
+    #[test]
+    fn one_minus_abar_keeps_precision_for_tiny_betas() {
+        let s = NoiseSchedule::from_betas(vec![1e-12; 3]).expect("valid");
+        let rel = (s.one_minus_abar(1) - 1e-12).abs() / 1e-12;
+        assert!(rel < 1e-10, "relative error {rel}");
+    }
+}
