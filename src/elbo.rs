@@ -101,11 +101,7 @@ impl McSamples {
         let (x0, _) = data.sample(samples, &mut rng);
         let eps =
             Array2::from_shape_simple_fn((samples, data.dim()), || StandardNormal.sample(&mut rng));
-        let log_p0 = x0
-            .axis_iter(Axis(0))
-            .into_par_iter()
-            .map(|row| data.log_density(&row.to_vec()))
-            .collect();
+        let log_p0 = data.log_density_batch(x0.view());
         McSamples { x0, eps, log_p0 }
     }
 

@@ -296,6 +296,18 @@ impl GaussianMixture {
         best + logs.iter().map(|l| (l - best).exp()).sum::<f64>().ln()
     }
 
+    /// Exact `log p(x)` for every row of `xs` (shape `(n, d)`), in parallel.
+    pub fn log_density_batch(&self, xs: ndarray::ArrayView2<'_, f64>) -> Vec<f64> {
+        use rayon::prelude::*;
+        xs.axis_iter(ndarray::Axis(0))
+            .into_par_iter()
+            .map(|row| {
+                let p = [row[0], if self.dim == 2 { row[1] } else { 0.0 }];
+                self.log_density(&p[..self.dim])
+            })
+            .collect()
+    }
+
     /// `log N(x; m_k, S_k)`.
     fn log_normal(&self, k: usize, x: &[f64]) -> f64 {
         let (m, c) = (self.means[k], self.covs[k]);
