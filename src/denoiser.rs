@@ -16,10 +16,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use ndarray::{Array2, ArrayView2, Axis, Zip};
+use ndarray::{Array2, ArrayView2, Zip};
 use serde::{Deserialize, Serialize};
 
-use crate::mixture::{GaussianMixture, Sym2};
+use crate::kernel::Kernel;
+use crate::mixture::GaussianMixture;
 use crate::param::Coeffs;
 use crate::schedule::NoiseSchedule;
 
@@ -113,156 +114,42 @@ pub struct MixtureDenoiser {
     mixture: GaussianMixture,
 }
 
-/// Per-timestep constants of the optimal denoiser, struct-of-arrays for the hot loop.
-struct Kernel {
-    dim: usize,
-    /// log pi_k - 0.5 log det C_k.
-    log_c: Vec<f64>,
-    /// a_k.
-    ax: Vec<f64>,
-    ay: Vec<f64>,
-    /// C_k^{-1}.
-    ixx: Vec<f64>,
-    ixy: Vec<f64>,
-    iyy: Vec<f64>,
-    /// m_k.
-    mx: Vec<f64>,
-    my: Vec<f64>,
-    /// sqrt(abar) S_k C_k^{-1} (symmetric: S and C commute).
-    gxx: Vec<f64>,
-    gxy: Vec<f64>,
-    gyy: Vec<f64>,
-}
-
-/// Responsibilities below `max - PRUNE_LOG` contribute less than 1e-19 relative and are
-/// skipped (exact to rounding).
-const PRUNE_LOG: f64 = 44.0;
-
-impl Kernel {
-    fn new(mixture: &GaussianMixture, c: Coeffs) -> Self {
-        let dim = mixture.dim();
-        let abar = c.sqrt_abar * c.sqrt_abar;
-        let one_m = c.sqrt_one_minus_abar * c.sqrt_one_minus_abar;
-        let k = mixture.len();
-        let mut kern = Kernel {
-            dim,
-            log_c: Vec::with_capacity(k),
-            ax: Vec::with_capacity(k),
-            ay: Vec::with_capacity(k),
-            ixx: Vec::with_capacity(k),
-            ixy: Vec::with_capacity(k),
-            iyy: Vec::with_capacity(k),
-            mx: Vec::with_capacity(k),
-            my: Vec::with_capacity(k),
-            gxx: Vec::with_capacity(k),
-            gxy: Vec::with_capacity(k),
-            gyy: Vec::with_capacity(k),
-        };
-        for ((w, m), s) in mixture
-            .weights()
-            .iter()
-            .zip(mixture.means())
-            .zip(mixture.covs())
-        {
-            let cxx = abar * s.xx + one_m;
-            let (cxy, cyy) = if dim == 2 {
-                (abar * s.xy, abar * s.yy + one_m)
-            } else {
-                (0.0, 1.0)
-            };
-            let det = cxx * cyy - cxy * cxy;
-            let inv = Sym2 {
-                xx: cyy / det,
-                xy: -cxy / det,
-                yy: cxx / det,
-            };
-            // G = sqrt(abar) S C^{-1}.
-            let g = Sym2 {
-                xx: c.sqrt_abar * (s.xx * inv.xx + s.xy * inv.xy),
-                xy: c.sqrt_abar * (s.xx * inv.xy + s.xy * inv.yy),
-                yy: c.sqrt_abar * (s.xy * inv.xy + s.yy * inv.yy),
-            };
-            kern.log_c.push(w.ln() - 0.5 * det.ln());
-            kern.ax.push(c.sqrt_abar * m[0]);
-            kern.ay.push(c.sqrt_abar * m[1]);
-            kern.ixx.push(inv.xx);
-            kern.ixy.push(inv.xy);
-            kern.iyy.push(inv.yy);
-            kern.mx.push(m[0]);
-            kern.my.push(m[1]);
-            kern.gxx.push(g.xx);
-            kern.gxy.push(g.xy);
-            kern.gyy.push(g.yy);
-        }
-        kern
-    }
-
-    /// Fill `logits` with `log pi_k N(x; a_k, C_k)` up to a constant; return the max.
-    fn logits(&self, x: f64, y: f64, logits: &mut [f64]) -> f64 {
-        let mut best = f64::NEG_INFINITY;
-        if self.dim == 1 {
-            for (l, ((&lc, &ax), &ixx)) in logits
-                .iter_mut()
-                .zip(self.log_c.iter().zip(&self.ax).zip(&self.ixx))
-            {
-                let dx = x - ax;
-                *l = lc - 0.5 * ixx * dx * dx;
-                best = best.max(*l);
-            }
-        } else {
-            for k in 0..logits.len() {
-                let dx = x - self.ax[k];
-                let dy = y - self.ay[k];
-                let q = self.ixx[k] * dx * dx + 2.0 * self.ixy[k] * dx * dy + self.iyy[k] * dy * dy;
-                let l = self.log_c[k] - 0.5 * q;
-                logits[k] = l;
-                best = best.max(l);
-            }
-        }
-        best
-    }
-
-    /// `E[x0 | x]` and, when asked, the score at one point.
-    fn eval(&self, x: f64, y: f64, logits: &mut [f64], want_score: bool) -> [f64; 4] {
-        let best = self.logits(x, y, logits);
-        let (mut z, mut ex, mut ey, mut sx, mut sy) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for (k, &l) in logits.iter().enumerate() {
-            let rel = l - best;
-            if rel < -PRUNE_LOG {
-                continue;
-            }
-            let r = rel.exp();
-            z += r;
-            let dx = x - self.ax[k];
-            let dy = y - self.ay[k];
-            ex += r * (self.mx[k] + self.gxx[k] * dx + self.gxy[k] * dy);
-            ey += r * (self.my[k] + self.gxy[k] * dx + self.gyy[k] * dy);
-            if want_score {
-                sx -= r * (self.ixx[k] * dx + self.ixy[k] * dy);
-                sy -= r * (self.ixy[k] * dx + self.iyy[k] * dy);
-            }
-        }
-        [ex / z, ey / z, sx / z, sy / z]
-    }
-
-    /// Run over rows of `xt`, writing x0 (and score) predictions.
-    fn run(&self, xt: ArrayView2<'_, f64>, want_score: bool) -> (Array2<f64>, Option<Array2<f64>>) {
-        let n = xt.nrows();
-        let mut x0 = Array2::zeros((n, self.dim));
-        let mut score = want_score.then(|| Array2::zeros((n, self.dim)));
-        let mut logits = vec![0.0; self.log_c.len()];
-        for (i, row) in xt.axis_iter(Axis(0)).enumerate() {
-            let (x, y) = (row[0], if self.dim == 2 { row[1] } else { 0.0 });
-            let out = self.eval(x, y, &mut logits, want_score);
-            for j in 0..self.dim {
-                x0[[i, j]] = out[j];
-                if let Some(s) = score.as_mut() {
-                    s[[i, j]] = out[2 + j];
-                }
-            }
-        }
-        (x0, score)
-    }
+/// Run the vectorised kernel of q_t over the rows of `xt`.
+fn run_kernel(
+    mixture: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    t: usize,
+    xt: ArrayView2<'_, f64>,
+    want_score: bool,
+) -> (Array2<f64>, Option<Array2<f64>>) {
+    let kern = Kernel::new(mixture, Coeffs::at(schedule, t));
+    let dim = kern.dim();
+    let n = xt.nrows();
+    let xs: Vec<f64> = xt.column(0).to_vec();
+    let ys: Vec<f64> = if dim == 2 {
+        xt.column(1).to_vec()
+    } else {
+        Vec::new()
+    };
+    let second = if dim == 2 { n } else { 0 };
+    let (mut x0x, mut x0y) = (vec![0.0; n], vec![0.0; second]);
+    let (mut sx, mut sy) = if want_score {
+        (vec![0.0; n], vec![0.0; second])
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    kern.run(
+        &xs,
+        &ys,
+        (&mut x0x, &mut x0y),
+        want_score.then_some((&mut sx, &mut sy)),
+    );
+    let to_array = |cx: &[f64], cy: &[f64]| {
+        Array2::from_shape_fn((n, dim), |(i, j)| if j == 0 { cx[i] } else { cy[i] })
+    };
+    let x0 = to_array(&x0x, &x0y);
+    let score = want_score.then(|| to_array(&sx, &sy));
+    (x0, score)
 }
 
 impl MixtureDenoiser {
@@ -283,8 +170,7 @@ impl MixtureDenoiser {
         t: usize,
         xt: ArrayView2<'_, f64>,
     ) -> (Array2<f64>, Array2<f64>) {
-        let kern = Kernel::new(&self.mixture, Coeffs::at(schedule, t));
-        let (x0, score) = kern.run(xt, true);
+        let (x0, score) = run_kernel(&self.mixture, schedule, t, xt, true);
         let score = score.unwrap_or_else(|| Array2::zeros(x0.raw_dim()));
         (x0, score)
     }
@@ -305,9 +191,7 @@ impl Denoiser for MixtureDenoiser {
         t: usize,
         xt: ArrayView2<'_, f64>,
     ) -> Array2<f64> {
-        Kernel::new(&self.mixture, Coeffs::at(schedule, t))
-            .run(xt, false)
-            .0
+        run_kernel(&self.mixture, schedule, t, xt, false).0
     }
 
     fn predict_score(
