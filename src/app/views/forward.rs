@@ -1,0 +1,194 @@
+//! The forward process: 1D, the density river over (t, x) with sample paths and the density
+//! at t; 2D, the density of q_t as an image with particles moving.
+
+use egui::Ui;
+use egui_plot::{Line, PlotImage, PlotPoint, Points};
+
+use super::super::App;
+use super::super::compute::column_t;
+use super::super::plot_util::{PARAM_COLOURS, T_COLOUR, plot, sci, t_marker};
+use super::{formula, formula_column};
+
+const TEXT_WIDTH: f32 = 260.0;
+
+/// Show the view.
+pub fn ui(ui: &mut Ui, app: &mut App) {
+    let h = ui.available_height();
+    ui.horizontal_top(|ui| {
+        let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
+        ui.vertical(|ui| {
+            ui.set_width(w);
+            if app.data().dim() == 1 {
+                plots_1d(ui, app, w, h);
+            } else {
+                plots_2d(ui, app, w, h);
+            }
+        });
+        formula_column(ui, TEXT_WIDTH, |ui| text(ui, app));
+    });
+}
+
+fn plots_1d(ui: &mut Ui, app: &App, w: f32, h: f32) {
+    let t = app.t();
+    let t_max = app.steps();
+    let [lo, hi] = app.applied.inputs.view_box[0];
+    let top_h = (h * 0.58).max(120.0);
+    plot("river", "timestep t", "x")
+        .height(top_h)
+        .width(w)
+        .include_x(0.0)
+        .include_x(t_max as f64)
+        .include_y(lo)
+        .include_y(hi)
+        .show(ui, |p| {
+            if let Some(r) = &app.river {
+                let cols = r.river.image.size[0];
+                // Each column is centred on its t; the image spans the first to the last.
+                let (t0, t1) = (column_t(0, cols, t_max) as f64, t_max as f64);
+                let span = if cols > 1 {
+                    (t1 - t0) * cols as f64 / (cols - 1) as f64
+                } else {
+                    1.0
+                };
+                p.image(
+                    PlotImage::new(
+                        "q_t(x), each t scaled to its peak",
+                        r.texture.id(),
+                        PlotPoint::new((t0 + t1) / 2.0, (lo + hi) / 2.0),
+                        [span as f32, (hi - lo) as f32],
+                    )
+                    .allow_hover(false),
+                );
+                for path in &r.river.paths {
+                    p.line(
+                        Line::new("forward sample paths", path.clone())
+                            .color(egui::Color32::from_white_alpha(200))
+                            .width(1.0),
+                    );
+                }
+            }
+            p.vline(t_marker(t));
+        });
+    plot("density_at_t", "x", "density")
+        .height((h - top_h - 30.0).max(100.0))
+        .width(w)
+        .show(ui, |p| {
+            if let Some(f) = &app.field
+                && let Some((q, p0)) = &f.field.density_1d
+            {
+                p.line(Line::new("data p0(x)", p0.clone()).color(PARAM_COLOURS[0]));
+                let normal: Vec<[f64; 2]> = q
+                    .iter()
+                    .map(|pt| {
+                        let x = pt[0];
+                        [
+                            x,
+                            (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt(),
+                        ]
+                    })
+                    .collect();
+                p.line(Line::new("N(0, 1)", normal).color(PARAM_COLOURS[1]));
+                p.line(
+                    Line::new(format!("q_t(x) at t = {}", f.field.t), q.clone())
+                        .color(T_COLOUR)
+                        .width(2.0),
+                );
+            }
+        });
+}
+
+fn plots_2d(ui: &mut Ui, app: &App, w: f32, h: f32) {
+    let t = app.t();
+    let vb = app.applied.inputs.view_box;
+    let s = app.schedule();
+    let (sa, sn) = (s.abar(t).sqrt(), s.one_minus_abar(t).sqrt());
+    let top_h = (h * 0.7).max(160.0);
+    plot("density_2d", "x1", "x2")
+        .height(top_h)
+        .width(w)
+        .data_aspect(1.0)
+        .include_x(vb[0][0])
+        .include_x(vb[0][1])
+        .include_y(vb[1][0])
+        .include_y(vb[1][1])
+        .show(ui, |p| {
+            if let Some(f) = &app.field
+                && let Some(tex) = &f.texture
+            {
+                p.image(
+                    PlotImage::new(
+                        format!("density of q_t, t = {}", f.field.t),
+                        tex.id(),
+                        PlotPoint::new((vb[0][0] + vb[0][1]) / 2.0, (vb[1][0] + vb[1][1]) / 2.0),
+                        [(vb[0][1] - vb[0][0]) as f32, (vb[1][1] - vb[1][0]) as f32],
+                    )
+                    .allow_hover(false),
+                );
+            }
+            if let Some(parts) = &app.particles {
+                let pts: Vec<[f64; 2]> = parts
+                    .x0
+                    .rows()
+                    .into_iter()
+                    .zip(parts.eps.rows())
+                    .map(|(x, e)| [sa * x[0] + sn * e[0], sa * x[1] + sn * e[1]])
+                    .collect();
+                p.points(
+                    Points::new(format!("particles x_t at t = {t}"), pts)
+                        .radius(1.5)
+                        .color(egui::Color32::WHITE),
+                );
+            }
+        });
+    let coeff = |f: &dyn Fn(usize) -> f64| -> Vec<[f64; 2]> {
+        (1..=s.steps()).map(|k| [k as f64, f(k)]).collect()
+    };
+    plot("coefficients", "timestep t", "coefficient")
+        .height((h - top_h - 30.0).max(90.0))
+        .width(w)
+        .show(ui, |p| {
+            p.line(
+                Line::new("signal sqrt(abar_t)", coeff(&|k| s.abar(k).sqrt()))
+                    .color(PARAM_COLOURS[0]),
+            );
+            p.line(
+                Line::new(
+                    "noise sqrt(1 - abar_t)",
+                    coeff(&|k| s.one_minus_abar(k).sqrt()),
+                )
+                .color(PARAM_COLOURS[1]),
+            );
+            p.vline(t_marker(t));
+        });
+}
+
+fn text(ui: &mut Ui, app: &App) {
+    let t = app.t();
+    let s = app.schedule();
+    let (sa, sn) = (s.abar(t).sqrt(), s.one_minus_abar(t).sqrt());
+    ui.strong("Forward process q(x_t | x0)");
+    formula(ui, "x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps");
+    formula(
+        ui,
+        format!("t = {t}: x_t = {} x0 + {} eps", sci(sa), sci(sn)),
+    );
+    ui.add_space(6.0);
+    ui.strong("Marginal (exact, a mixture again)");
+    formula(
+        ui,
+        "q_t(x) = sum_k pi_k N(x; sqrt(abar_t) m_k, abar_t S_k + (1 - abar_t) I)",
+    );
+    formula(ui, format!("abar_t = {}", sci(s.abar(t))));
+    formula(ui, format!("1 - abar_t = {}", sci(s.one_minus_abar(t))));
+    ui.add_space(6.0);
+    ui.label(if app.data().dim() == 1 {
+        "Top: the density river, each column q_t(x) scaled to its peak, with forward Markov chains x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) z. Bottom: q_t at the current t against the data p0 and N(0, 1)."
+    } else {
+        "Top: the density of q_t at the current t, with particles x_t built from fixed (x0, eps) pairs. Bottom: the two coefficients over t."
+    });
+    ui.label(format!(
+        "At t = T = {}, q_T is N(0, I) up to abar_T = {}.",
+        s.steps(),
+        sci(s.terminal_abar())
+    ));
+}

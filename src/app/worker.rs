@@ -1,0 +1,257 @@
+//! A named background thread that runs the latest job only.
+//!
+//! The UI submits jobs; a newer job supersedes an older one (the older one's cancel flag is
+//! set and its messages are dropped by generation). A job may send several messages (a
+//! quick preview, then the refined result). In synchronous mode (tests, benchmarks) a job
+//! runs inside `submit`, so a test sees its result on the next frame.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// What a running job can see: its cancel flag, a progress counter and its outbox.
+pub struct JobContext<M> {
+    generation: u64,
+    cancel: Arc<AtomicBool>,
+    progress: Arc<AtomicUsize>,
+    outbox: Sender<(u64, M)>,
+    repaint: Option<egui::Context>,
+}
+
+impl<M> JobContext<M> {
+    /// Send a message to the UI (dropped if the UI has gone).
+    pub fn send(&self, message: M) {
+        // The UI may have closed; a failed send only means nobody is listening.
+        let _ = self.outbox.send((self.generation, message));
+        if let Some(ctx) = &self.repaint {
+            ctx.request_repaint();
+        }
+    }
+
+    /// True once a newer job has superseded this one.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    /// The cancel flag, for core functions that take one.
+    pub fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancel
+    }
+
+    /// Set the progress counter (the unit is the job's own, e.g. timesteps done).
+    pub fn set_progress(&self, done: usize) {
+        self.progress.store(done, Ordering::Relaxed);
+        if let Some(ctx) = &self.repaint {
+            ctx.request_repaint();
+        }
+    }
+}
+
+type JobFn<J, M> = dyn Fn(J, &JobContext<M>) + Send + Sync;
+
+struct Slot<J> {
+    job: Option<(u64, J, Arc<AtomicBool>)>,
+    shutdown: bool,
+}
+
+struct Shared<J> {
+    slot: Mutex<Slot<J>>,
+    wake: Condvar,
+    busy: AtomicBool,
+}
+
+/// A worker running the latest submitted job on a named thread (or inline when synchronous).
+pub struct Worker<J, M> {
+    shared: Arc<Shared<J>>,
+    run: Arc<JobFn<J, M>>,
+    generation: AtomicU64,
+    current_cancel: Mutex<Arc<AtomicBool>>,
+    progress: Arc<AtomicUsize>,
+    outbox: Sender<(u64, M)>,
+    inbox: Receiver<(u64, M)>,
+    synchronous: bool,
+}
+
+impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
+    /// Start a worker. `synchronous` runs each job inside [`Worker::submit`] instead of on
+    /// the thread (deterministic, for tests and benchmarks).
+    pub fn new(
+        name: &str,
+        synchronous: bool,
+        repaint: Option<egui::Context>,
+        run: impl Fn(J, &JobContext<M>) + Send + Sync + 'static,
+    ) -> Self {
+        let (outbox, inbox) = channel();
+        let shared = Arc::new(Shared {
+            slot: Mutex::new(Slot {
+                job: None,
+                shutdown: false,
+            }),
+            wake: Condvar::new(),
+            busy: AtomicBool::new(false),
+        });
+        let run: Arc<JobFn<J, M>> = Arc::new(run);
+        let progress = Arc::new(AtomicUsize::new(0));
+        let mut worker = Worker {
+            shared: Arc::clone(&shared),
+            run: Arc::clone(&run),
+            generation: AtomicU64::new(0),
+            current_cancel: Mutex::new(Arc::new(AtomicBool::new(false))),
+            progress: Arc::clone(&progress),
+            outbox: outbox.clone(),
+            inbox,
+            synchronous,
+        };
+        if !synchronous {
+            let spawned = std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(move || worker_loop(&shared, &*run, &outbox, &progress, repaint));
+            if spawned.is_err() {
+                // Without a thread, fall back to running jobs inline: slower, never lost.
+                worker.synchronous = true;
+            }
+        }
+        worker
+    }
+
+    /// Submit a job; it supersedes any job queued or running. Returns its generation.
+    pub fn submit(&self, job: J) -> u64 {
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let cancel = Arc::new(AtomicBool::new(false));
+        if let Ok(mut current) = self.current_cancel.lock() {
+            current.store(true, Ordering::Relaxed);
+            *current = Arc::clone(&cancel);
+        }
+        self.progress.store(0, Ordering::Relaxed);
+        if self.synchronous {
+            let ctx = JobContext {
+                generation,
+                cancel,
+                progress: Arc::clone(&self.progress),
+                outbox: self.outbox.clone(),
+                repaint: None,
+            };
+            (self.run)(job, &ctx);
+        } else if let Ok(mut slot) = self.shared.slot.lock() {
+            slot.job = Some((generation, job, cancel));
+            self.shared.busy.store(true, Ordering::SeqCst);
+            self.shared.wake.notify_one();
+        }
+        generation
+    }
+
+    /// Messages of the latest job that arrived since the last call (older jobs' are dropped).
+    pub fn poll(&self) -> Vec<M> {
+        let latest = self.generation.load(Ordering::SeqCst);
+        self.inbox
+            .try_iter()
+            .filter(|(generation, _)| *generation == latest)
+            .map(|(_, m)| m)
+            .collect()
+    }
+
+    /// True while a job is queued or running.
+    pub fn is_busy(&self) -> bool {
+        !self.synchronous && self.shared.busy.load(Ordering::SeqCst)
+    }
+
+    /// Progress of the running job, in the job's own unit.
+    pub fn progress(&self) -> usize {
+        self.progress.load(Ordering::Relaxed)
+    }
+
+    /// True when jobs run inline.
+    pub fn is_synchronous(&self) -> bool {
+        self.synchronous
+    }
+}
+
+impl<J, M> Drop for Worker<J, M> {
+    fn drop(&mut self) {
+        if let Ok(current) = self.current_cancel.lock() {
+            current.store(true, Ordering::Relaxed);
+        }
+        if let Ok(mut slot) = self.shared.slot.lock() {
+            slot.shutdown = true;
+            slot.job = None;
+        }
+        self.shared.wake.notify_all();
+    }
+}
+
+fn worker_loop<J, M>(
+    shared: &Shared<J>,
+    run: &JobFn<J, M>,
+    outbox: &Sender<(u64, M)>,
+    progress: &Arc<AtomicUsize>,
+    repaint: Option<egui::Context>,
+) {
+    loop {
+        let next = {
+            let Ok(mut slot) = shared.slot.lock() else {
+                return;
+            };
+            loop {
+                if slot.shutdown {
+                    return;
+                }
+                if let Some(job) = slot.job.take() {
+                    break job;
+                }
+                shared.busy.store(false, Ordering::SeqCst);
+                if let Some(ctx) = &repaint {
+                    ctx.request_repaint();
+                }
+                slot = match shared.wake.wait(slot) {
+                    Ok(slot) => slot,
+                    Err(_) => return,
+                };
+            }
+        };
+        let (generation, job, cancel) = next;
+        let ctx = JobContext {
+            generation,
+            cancel,
+            progress: Arc::clone(progress),
+            outbox: outbox.clone(),
+            repaint: repaint.clone(),
+        };
+        run(job, &ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn synchronous_worker_delivers_on_submit() {
+        let w: Worker<u32, u32> = Worker::new("t", true, None, |j, ctx| ctx.send(j * 2));
+        w.submit(21);
+        assert_eq!(w.poll(), vec![42]);
+    }
+
+    #[test]
+    fn newer_job_supersedes_older() {
+        let w: Worker<u64, u64> = Worker::new("elbo-lab-test", false, None, |j, ctx| {
+            let start = Instant::now();
+            while !ctx.cancelled() && start.elapsed() < Duration::from_millis(j) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if !ctx.cancelled() {
+                ctx.send(j);
+            }
+        });
+        w.submit(2_000);
+        w.submit(5);
+        let start = Instant::now();
+        let mut got = Vec::new();
+        while got.is_empty() && start.elapsed() < Duration::from_secs(5) {
+            got = w.poll();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(got, vec![5]);
+        assert!(start.elapsed() < Duration::from_millis(1_500));
+    }
+}
