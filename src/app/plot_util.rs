@@ -54,9 +54,18 @@ pub fn plot_maybe_log(id: &str, x_label: &str, y_label: &str, log: bool) -> Plot
     }
 }
 
-fn log_tick(mark: GridMark, _range: &std::ops::RangeInclusive<f64>) -> String {
+/// Tick labels of a log10 axis: whole decades as `1e-3`; within a narrow range (under
+/// two decades) every tick, as its value.
+fn log_tick(mark: GridMark, range: &std::ops::RangeInclusive<f64>) -> String {
     if (mark.value - mark.value.round()).abs() < 1e-9 {
         format!("1e{}", mark.value.round())
+    } else if range.end() - range.start() < 2.0 {
+        let v = 10f64.powf(mark.value);
+        if (1e-2..1e3).contains(&v) {
+            format!("{v:.3}")
+        } else {
+            format!("{v:.1e}")
+        }
     } else {
         String::new()
     }

@@ -132,6 +132,15 @@ pub fn ui(ui: &mut Ui, app: &mut App) {
             "eq. 45 consistency terms",
         );
     });
+    if app.settings.toggles.log_y
+        && let Some(e) = &app.elbo
+        && e.result.reconstruction_loss.mean <= 0.0
+    {
+        ui.label(format!(
+            "L_0 = {} is not positive, so it is not drawn on the log axis (a density can exceed 1: L_0 is a negative log density, not a KL).",
+            sci(e.result.reconstruction_loss.mean)
+        ));
+    }
     let h = ui.available_height();
     ui.horizontal_top(|ui| {
         let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);

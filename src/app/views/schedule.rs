@@ -7,7 +7,7 @@ use egui_plot::{Line, LineStyle};
 use crate::schedule::{BetaSchedule, NoiseSchedule, ScheduleSpec};
 
 use super::super::App;
-use super::super::plot_util::{PARAM_COLOURS, T_COLOUR, opt, plot, sci, t_marker};
+use super::super::plot_util::{PARAM_COLOURS, opt, plot, sci, t_marker};
 use super::{formula, formula_column};
 
 const TEXT_WIDTH: f32 = 280.0;
@@ -57,7 +57,7 @@ pub fn ui(ui: &mut Ui, app: &mut App) {
                         }
                         p.line(
                             Line::new(app.applied.schedule_label.clone(), curve(app.schedule(), f))
-                                .color(T_COLOUR)
+                                .color(PARAM_COLOURS[0])
                                 .width(2.0),
                         );
                         p.vline(t_marker(app.t()));
