@@ -234,8 +234,8 @@ pub struct Prediction {
     pub origins: Vec<[f64; 2]>,
     /// 2D: arrow tips.
     pub tips: Vec<[f64; 2]>,
-    /// 2D: the factor the vectors were multiplied by to fit the grid (1 for x0 arrows,
-    /// which go from x_t to the predicted x0).
+    /// 2D: the factor the vectors were multiplied by to fit the grid (x0 arrows show
+    /// `x0_hat - x_t`).
     pub scale: f64,
 }
 
@@ -328,22 +328,19 @@ pub fn field(inputs: &Inputs, t: usize) -> Field {
         let predictions = preds.map(|p| {
             let is_x0 = k == 0;
             k += 1;
-            let (vectors, scale) = if is_x0 {
-                // x0 arrows point from x_t to the predicted clean point.
-                (&p - &grid, 1.0)
+            // x0 arrows show x0_hat - x_t (towards the predicted clean point); every
+            // field is scaled so its longest arrow fits one grid cell.
+            let vectors = if is_x0 { &p - &grid } else { p.clone() };
+            let longest = vectors
+                .rows()
+                .into_iter()
+                .map(|r| r[0].hypot(r[1]))
+                .filter(|l| l.is_finite())
+                .fold(0.0, f64::max);
+            let scale = if longest > 0.0 {
+                0.9 * spacing / longest
             } else {
-                let longest = p
-                    .rows()
-                    .into_iter()
-                    .map(|r| r[0].hypot(r[1]))
-                    .filter(|l| l.is_finite())
-                    .fold(0.0, f64::max);
-                let s = if longest > 0.0 {
-                    0.9 * spacing / longest
-                } else {
-                    1.0
-                };
-                (p.clone(), s)
+                1.0
             };
             let tips = origins
                 .iter()

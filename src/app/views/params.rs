@@ -8,7 +8,7 @@ use egui_plot::{Arrows, Line, PlotImage, PlotPoint, Points};
 use super::super::App;
 use super::super::compute::targets_1d;
 use super::super::plot_util::{
-    PARAM_COLOURS, T_COLOUR, band, maybe_log, opt, plot, plot_maybe_log, t_marker,
+    PARAM_COLOURS, T_COLOUR, band, maybe_log, opt, plot, plot_maybe_log, sci, t_marker,
 };
 use super::elbo::param_of;
 use super::formula;
@@ -106,9 +106,9 @@ fn column(ui: &mut Ui, app: &App, k: usize, h: f32) {
                 );
             }
             let name = if k == 0 {
-                format!("x_t -> {}_hat", NAMES[k])
+                format!("(x0_hat - x_t) x {}", sci(pred.scale))
             } else {
-                format!("{}_hat x {:.2}", NAMES[k], pred.scale)
+                format!("{}_hat x {}", NAMES[k], sci(pred.scale))
             };
             p.arrows(
                 Arrows::new(name, pred.origins.clone(), pred.tips.clone())
