@@ -160,10 +160,14 @@ impl Weights {
         };
         let ln_eps = 2.0 * ln_beta - ln_half - ln_sigma2 - ln_alpha - ln_1m;
         let ln_score = 2.0 * ln_beta - ln_half - ln_sigma2 - ln_alpha;
+        // At abar_t = 0 the eps- and score-parameterisations are undefined (w_eps = w_x0 /
+        // SNR(t) with SNR(t) = 0), even where the formula above stays finite: a beta of 1
+        // before T gives abar_t = 0 with alpha_t > 0.
+        let defined = schedule.abar(t) > 0.0;
         Weights {
             x0: finite(ln_x0.exp()),
-            eps: finite(ln_eps.exp()),
-            score: finite(ln_score.exp()),
+            eps: finite(ln_eps.exp()).filter(|_| defined),
+            score: finite(ln_score.exp()).filter(|_| defined),
             v: finite((ln_x0 + ln_1m).exp()),
         }
     }
