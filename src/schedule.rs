@@ -358,7 +358,12 @@ pub fn rescale_zero_terminal_snr(betas: &[f64]) -> Result<Vec<f64>, ScheduleErro
     let first = sqrt_abar[0];
     let last = sqrt_abar[sqrt_abar.len() - 1];
     if first - last <= 0.0 {
-        return Err(ScheduleError::RescaleNeedsTwoSteps);
+        // abar_1 = abar_T: only when beta_1 = 1 (abar_1 = 0 already), nothing to rescale.
+        return Err(ScheduleError::Config {
+            key: "rescale_betas_zero_snr".into(),
+            value: "true".into(),
+            why: "abar_1 = abar_T (beta_1 = 1): the schedule has no shape to rescale".into(),
+        });
     }
     let scale = first / (first - last);
     let abar: Vec<f64> = sqrt_abar
@@ -371,7 +376,8 @@ pub fn rescale_zero_terminal_snr(betas: &[f64]) -> Result<Vec<f64>, ScheduleErro
     let mut out = Vec::with_capacity(betas.len());
     out.push(1.0 - abar[0]);
     for w in abar.windows(2) {
-        out.push(1.0 - w[1] / w[0]);
+        // Once abar reaches 0 (a beta of 1 before T) it stays 0: beta = 1, not 1 - 0/0.
+        out.push(if w[0] == 0.0 { 1.0 } else { 1.0 - w[1] / w[0] });
     }
     // The last shifted value is exactly 0, so beta_T = 1 - 0 / abar_{T-1} = 1.
     Ok(out)
