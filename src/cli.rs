@@ -77,8 +77,10 @@ pub struct Common {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum VarianceArg {
     /// sigma_t^2 = posterior variance.
+    #[value(name = "fixed_small", alias = "fixed-small")]
     FixedSmall,
     /// sigma_t^2 = beta_t.
+    #[value(name = "fixed_large", alias = "fixed-large")]
     FixedLarge,
 }
 
