@@ -347,7 +347,11 @@ fn presets_lists_every_preset() {
 #[test]
 fn bad_inputs_fail_with_one_line_naming_the_problem() {
     fn report<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-        [&["report", "--samples", "8", "--steps", "5", "-q"][..], extra].concat()
+        [
+            &["report", "--samples", "8", "--steps", "5", "-q"][..],
+            extra,
+        ]
+        .concat()
     }
 
     fails(&report(&["--data", "no-such-shape"]), &["no-such-shape"]);
