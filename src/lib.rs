@@ -19,4 +19,5 @@ pub mod mixture;
 pub mod param;
 pub mod presets;
 pub mod report;
+pub mod sampler;
 pub mod schedule;
