@@ -35,6 +35,8 @@ pub enum Command {
     Schedule(ScheduleCmd),
     /// List every data preset, schedule preset and model, one line each.
     Presets,
+    /// Train one network per parameterisation; write weights and a JSON summary.
+    Train(crate::cli_train::TrainCmd),
 }
 
 /// Data and schedule flags shared by the subcommands.
@@ -164,7 +166,7 @@ pub struct ScheduleCmd {
 }
 
 impl Common {
-    fn data_args(&self) -> DataArgs {
+    pub(crate) fn data_args(&self) -> DataArgs {
         DataArgs {
             data: self.data.clone(),
             components: self.components,
@@ -173,7 +175,7 @@ impl Common {
         }
     }
 
-    fn schedule_args(&self) -> ScheduleArgs {
+    pub(crate) fn schedule_args(&self) -> ScheduleArgs {
         ScheduleArgs {
             schedule: self.schedule.clone(),
             steps: self.steps,
@@ -207,6 +209,7 @@ pub fn run(command: Command) -> Result<()> {
             print!("{}", presets_text());
             Ok(())
         }
+        Command::Train(cmd) => crate::cli_train::run(cmd),
     }
 }
 

@@ -21,3 +21,4 @@ pub mod presets;
 pub mod report;
 pub mod sampler;
 pub mod schedule;
+pub mod train;
