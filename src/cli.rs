@@ -33,6 +33,8 @@ pub enum Command {
     Report(ReportCmd),
     /// Print the per-timestep schedule table and the sanity findings.
     Schedule(ScheduleCmd),
+    /// Generate samples with DDPM or DDIM and print sample-quality figures.
+    Sample(crate::cli_sample::SampleCmd),
     /// List every data preset, schedule preset and model, one line each.
     Presets,
     /// Train one network per parameterisation; write weights and a JSON summary.
@@ -205,6 +207,7 @@ pub fn run(command: Command) -> Result<()> {
     match command {
         Command::Report(cmd) => report(cmd),
         Command::Schedule(cmd) => schedule(cmd),
+        Command::Sample(cmd) => crate::cli_sample::run(cmd),
         Command::Presets => {
             print!("{}", presets_text());
             Ok(())

@@ -2,6 +2,7 @@
 //! `presets` run headless.
 
 mod cli;
+mod cli_sample;
 mod cli_train;
 
 use clap::Parser;
