@@ -225,16 +225,42 @@ fn schedule_section(ui: &mut Ui, app: &mut App, commands: &mut Vec<Command>) {
 }
 
 fn model_section(ui: &mut Ui, app: &mut App) {
+    let trained = app.training.available(app.data().dim());
     let s = &mut app.settings;
+    let shown = match s.trained_model {
+        Some(p) => format!("trained {p}"),
+        None => s.model.name().to_owned(),
+    };
     egui::ComboBox::from_label("Model")
-        .selected_text(s.model.name())
+        .selected_text(shown)
         .show_ui(ui, |ui| {
             for kind in ModelKind::ALL {
-                ui.selectable_value(&mut s.model, kind, kind.name())
-                    .on_hover_text(kind.description());
+                let selected = s.trained_model.is_none() && s.model == kind;
+                if ui
+                    .selectable_label(selected, kind.name())
+                    .on_hover_text(kind.description())
+                    .clicked()
+                {
+                    s.model = kind;
+                    s.trained_model = None;
+                }
+            }
+            // Networks trained (or loaded) in the Training view.
+            for p in trained {
+                if ui
+                    .selectable_label(s.trained_model == Some(p), format!("trained {p}"))
+                    .on_hover_text("a network trained in the Training view (its latest snapshot)")
+                    .clicked()
+                {
+                    s.trained_model = Some(p);
+                }
             }
         });
-    ui.label(RichText::new(s.model.description()).small());
+    let description = match s.trained_model {
+        Some(p) => format!("a small MLP predicting {p}, trained in the Training view"),
+        None => s.model.description().to_owned(),
+    };
+    ui.label(RichText::new(description).small());
     ui.horizontal(|ui| {
         ui.label("Reverse variance:");
         for v in [VarianceType::FixedSmall, VarianceType::FixedLarge] {

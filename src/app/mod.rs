@@ -12,6 +12,7 @@ pub mod controls;
 pub mod plot_util;
 pub mod settings;
 pub mod timeline;
+pub mod training;
 pub mod views;
 pub mod worker;
 
@@ -164,6 +165,10 @@ pub struct App {
     dialog: Option<Receiver<Option<Command>>>,
     screenshots: (std::sync::mpsc::Sender<String>, Receiver<String>),
     fullscreen: bool,
+    /// Live training of networks (the Training view) and the trained models.
+    pub training: training::Training,
+    /// The trained model choice and its generation the inputs were built with.
+    applied_trained: (Option<crate::param::Parameterisation>, u64),
 }
 
 impl App {
@@ -243,6 +248,8 @@ impl App {
             dialog: None,
             screenshots: channel(),
             fullscreen: false,
+            training: training::Training::new(ctx, synchronous),
+            applied_trained: (None, 0),
             applied,
             settings,
         };
@@ -367,7 +374,11 @@ impl App {
         let a = &self.applied;
         let data_changed = s.data != a.data_settings;
         let schedule_changed = s.schedule != a.schedule_settings;
-        let model_changed = s.model != a.model_kind;
+        let trained_key = (
+            s.trained_model,
+            s.trained_model.map_or(0, |_| self.training.generation),
+        );
+        let model_changed = s.model != a.model_kind || trained_key != self.applied_trained;
         let config_changed = self.mc_config() != a.inputs.config;
         if !(data_changed || schedule_changed || model_changed || config_changed) {
             return;
@@ -401,7 +412,23 @@ impl App {
         let new_data = !Arc::ptr_eq(&inputs.data, &a.inputs.data);
         let new_schedule = !Arc::ptr_eq(&inputs.schedule, &a.inputs.schedule);
         if new_data || model_changed {
-            inputs.model = self.settings.model.build(&inputs.data);
+            let trained = self
+                .settings
+                .trained_model
+                .and_then(|p| self.training.model(p, inputs.data.dim()));
+            inputs.model = match trained {
+                Some(m) => m,
+                None => {
+                    self.settings.trained_model = None;
+                    self.settings.model.build(&inputs.data)
+                }
+            };
+            self.applied_trained = (
+                self.settings.trained_model,
+                self.settings
+                    .trained_model
+                    .map_or(0, |_| self.training.generation),
+            );
         }
         if new_data || new_schedule || model_changed || config_changed {
             self.applied = Applied {
@@ -733,6 +760,7 @@ impl App {
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_workers(&ctx);
+        self.training.poll(&ctx);
         self.poll_side_channels(&ctx);
         self.keyboard(&ctx);
         let mut commands = Vec::new();

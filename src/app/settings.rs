@@ -151,11 +151,19 @@ pub enum View {
     Params,
     /// The schedule.
     Schedule,
+    /// Training networks live (issue 5).
+    Training,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 4] = [View::Forward, View::Elbo, View::Params, View::Schedule];
+    pub const ALL: [View; 5] = [
+        View::Forward,
+        View::Elbo,
+        View::Params,
+        View::Schedule,
+        View::Training,
+    ];
 
     /// The tab label.
     pub fn label(self) -> &'static str {
@@ -164,6 +172,7 @@ impl View {
             View::Elbo => "ELBO terms",
             View::Params => "Parameterisations",
             View::Schedule => "Schedule",
+            View::Training => "Training",
         }
     }
 }
@@ -213,6 +222,9 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     /// The model.
     pub model: ModelKind,
+    /// A trained network picked instead of `model` (not persisted: networks live in memory).
+    #[serde(skip)]
+    pub trained_model: Option<crate::param::Parameterisation>,
     /// Reverse variance.
     pub variance: VarianceType,
     /// Monte Carlo sample count N.
@@ -239,6 +251,7 @@ impl Default for Settings {
             data: DataSettings::default(),
             schedule: ScheduleSettings::default(),
             model: ModelKind::default(),
+            trained_model: None,
             variance: VarianceType::default(),
             samples: DEFAULT_SAMPLES,
             seed: 0,

@@ -4,6 +4,7 @@ pub mod elbo;
 pub mod forward;
 pub mod params;
 pub mod schedule;
+pub mod training;
 
 use egui::Ui;
 
@@ -23,6 +24,7 @@ pub fn show(ui: &mut Ui, app: &mut App) {
         View::Elbo => elbo::ui(ui, app),
         View::Params => params::ui(ui, app),
         View::Schedule => schedule::ui(ui, app),
+        View::Training => training::ui(ui, app),
     }
 }
 
