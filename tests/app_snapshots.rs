@@ -24,6 +24,7 @@ fn view_name(view: View) -> &'static str {
         View::Elbo => "elbo",
         View::Params => "params",
         View::Schedule => "schedule",
+        View::Reverse => "reverse",
         View::Training => "training",
     }
 }

@@ -10,6 +10,7 @@
 pub mod compute;
 pub mod controls;
 pub mod plot_util;
+pub mod reverse;
 pub mod settings;
 pub mod timeline;
 pub mod training;
@@ -165,6 +166,8 @@ pub struct App {
     dialog: Option<Receiver<Option<Command>>>,
     screenshots: (std::sync::mpsc::Sender<String>, Receiver<String>),
     fullscreen: bool,
+    /// The reverse view's runs and quality figure.
+    pub reverse: reverse::ReverseState,
     /// Live training of networks (the Training view) and the trained models.
     pub training: training::Training,
     /// The trained model choice and its generation the inputs were built with.
@@ -248,6 +251,7 @@ impl App {
             dialog: None,
             screenshots: channel(),
             fullscreen: false,
+            reverse: reverse::ReverseState::new(synchronous, (!synchronous).then(|| ctx.clone())),
             training: training::Training::new(ctx, synchronous),
             applied_trained: (None, 0),
             applied,
@@ -663,8 +667,16 @@ impl App {
         let whole = self.t_accum.floor();
         if whole >= 1.0 {
             self.t_accum -= whole;
-            let t = self.t() + whole as usize;
-            self.settings.t = if t > self.steps() { 1 } else { t };
+            self.settings.t = if self.settings.view == View::Reverse {
+                // The generative direction: t runs down from T, then starts again.
+                match self.t().checked_sub(whole as usize) {
+                    Some(t) if t >= 1 => t,
+                    _ => self.steps(),
+                }
+            } else {
+                let t = self.t() + whole as usize;
+                if t > self.steps() { 1 } else { t }
+            };
         }
         ctx.request_repaint();
     }

@@ -151,14 +151,17 @@ pub enum View {
     Params,
     /// The schedule.
     Schedule,
+    /// The reverse (generative) process.
+    Reverse,
     /// Training networks live (issue 5).
     Training,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Forward,
+        View::Reverse,
         View::Elbo,
         View::Params,
         View::Schedule,
@@ -172,6 +175,7 @@ impl View {
             View::Elbo => "ELBO terms",
             View::Params => "Parameterisations",
             View::Schedule => "Schedule",
+            View::Reverse => "Reverse process",
             View::Training => "Training",
         }
     }
@@ -222,6 +226,8 @@ pub struct Settings {
     pub schedule: ScheduleSettings,
     /// The model.
     pub model: ModelKind,
+    /// The reverse view's sampler settings.
+    pub reverse: super::reverse::ReverseSettings,
     /// A trained network picked instead of `model` (not persisted: networks live in memory).
     #[serde(skip)]
     pub trained_model: Option<crate::param::Parameterisation>,
@@ -251,6 +257,7 @@ impl Default for Settings {
             data: DataSettings::default(),
             schedule: ScheduleSettings::default(),
             model: ModelKind::default(),
+            reverse: Default::default(),
             trained_model: None,
             variance: VarianceType::default(),
             samples: DEFAULT_SAMPLES,

@@ -3,6 +3,7 @@
 pub mod elbo;
 pub mod forward;
 pub mod params;
+pub mod reverse;
 pub mod schedule;
 pub mod training;
 
@@ -24,6 +25,7 @@ pub fn show(ui: &mut Ui, app: &mut App) {
         View::Elbo => elbo::ui(ui, app),
         View::Params => params::ui(ui, app),
         View::Schedule => schedule::ui(ui, app),
+        View::Reverse => reverse::ui(ui, app),
         View::Training => training::ui(ui, app),
     }
 }
