@@ -250,7 +250,7 @@ enum Backend {
         tx: Sender<ToTrainer>,
         rx: Receiver<FromTrainer>,
     },
-    Inline(Loop),
+    Inline(Box<Loop>),
 }
 
 /// The training state the app owns.
@@ -297,12 +297,12 @@ impl Training {
     /// Idle training state; `synchronous` trains inline (tests) instead of on a thread.
     pub fn new(ctx: &egui::Context, synchronous: bool) -> Self {
         let inline = || {
-            Backend::Inline(Loop {
+            Backend::Inline(Box::new(Loop {
                 trainer: None,
                 running: false,
                 eval_every: 500,
                 max_steps: usize::MAX,
-            })
+            }))
         };
         let backend = if synchronous {
             inline()
