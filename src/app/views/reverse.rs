@@ -36,7 +36,7 @@ pub fn ui(ui: &mut Ui, app: &mut App) {
     }
     let h = ui.available_height();
     let w = ui.available_width();
-    let top_h = (h * 0.62).max(160.0);
+    let top_h = (h * 0.6).max(160.0);
     ui.horizontal_top(|ui| {
         let half = ((w - 12.0) / 2.0).max(150.0);
         for side in 0..2 {
@@ -46,7 +46,7 @@ pub fn ui(ui: &mut Ui, app: &mut App) {
             });
         }
     });
-    quality_plots(ui, app, w, (h - top_h - 40.0).max(100.0));
+    quality_plots(ui, app, w, (h - top_h - 48.0).max(100.0));
 }
 
 fn controls(ui: &mut Ui, app: &mut App, steps: usize) {
@@ -112,11 +112,12 @@ fn controls(ui: &mut Ui, app: &mut App, steps: usize) {
                 2 * quality_step_counts(steps).len()
             ));
         }
-        formula(
-            ui,
-            "DDPM: x_s = mu~(x_t, x0_hat) + sigma z;  DDIM (Song et al. eq. 12): x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - sigma^2) eps_hat + sigma z",
-        );
+        ui.label("Timeline: t = 1 shows the samples x_0; Play runs t down from T.");
     });
+    formula(
+        ui,
+        "DDPM: x_s = mu~(x_t, x0_hat) + sigma z    DDIM (Song et al. 2021, eq. 12): x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - sigma^2) eps_hat + sigma z",
+    );
 }
 
 /// The state index shown at the timeline's t; t = 1 shows the generated samples (t = 0).
@@ -226,6 +227,19 @@ fn particles_plot(ui: &mut Ui, app: &App, side: usize, w: f32, h: f32) {
                 }
                 if let Some(run) = run {
                     let i = shown_index(run, t);
+                    if app.settings.reverse.show_trajectories {
+                        for k in 0..(TRAJECTORIES / 2).min(run.samples.nrows()) {
+                            let pts: Vec<[f64; 2]> = run.states[..=i]
+                                .iter()
+                                .map(|s| [s[[k, 0]], s[[k, 1]]])
+                                .collect();
+                            p.line(
+                                Line::new("trajectories from x_T", pts)
+                                    .color(SIDE_COLOURS[side].gamma_multiply(0.8))
+                                    .width(1.0),
+                            );
+                        }
+                    }
                     let pts: Vec<[f64; 2]> = run.states[i]
                         .rows()
                         .into_iter()
@@ -236,19 +250,6 @@ fn particles_plot(ui: &mut Ui, app: &App, side: usize, w: f32, h: f32) {
                             .radius(1.5)
                             .color(Color32::WHITE),
                     );
-                    if app.settings.reverse.show_trajectories {
-                        for k in 0..TRAJECTORIES.min(run.samples.nrows()) {
-                            let pts: Vec<[f64; 2]> = run.states[..=i]
-                                .iter()
-                                .map(|s| [s[[k, 0]], s[[k, 1]]])
-                                .collect();
-                            p.line(
-                                Line::new("trajectories from x_T", pts)
-                                    .color(SIDE_COLOURS[side])
-                                    .width(1.5),
-                            );
-                        }
-                    }
                 }
             });
     }
@@ -355,7 +356,7 @@ fn quality_plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
     });
     if let Some(h) = entropy {
         ui.label(format!(
-            "Left: the cross-entropy gap -E log p0(generated) - H(p0) (0 for perfect samples; H(p0) = {} +- {} from fresh data). Right: the energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data (U-statistic, mean of 8 batches). Bars: +-1 standard error; {} particles per point.",
+            "Left: -E log p0(samples) - H(p0), H(p0) = {} +- {} (0 = as good as data). Right: energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data (U-statistic, 8 batches). Bars +-1 s.e., {} particles per K.",
             sci(h.mean),
             sci(h.stderr),
             super::super::reverse::QUALITY_PARTICLES
