@@ -294,8 +294,9 @@ mod tests {
         assert_eq!(state_index(&ts, 1000), 0);
         assert_eq!(state_index(&ts, 901), 0);
         assert_eq!(state_index(&ts, 900), 1);
-        assert_eq!(state_index(&ts, 600), 2);
-        assert_eq!(state_index(&ts, 2), 3);
+        assert_eq!(state_index(&ts, 600), 1);
+        assert_eq!(state_index(&ts, 500), 2);
+        assert_eq!(state_index(&ts, 2), 2);
         assert_eq!(state_index(&ts, 1), 3);
         // A leading spacing whose top step is below T shows x_T above it.
         assert_eq!(state_index(&[901, 801, 0], 950), 0);
