@@ -287,6 +287,8 @@ fn quality_plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
                 )
                 .height(h)
                 .width(half)
+                // Top right: the worst (fewest-steps) points are top left.
+                .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightTop))
                 .x_axis_formatter(x_fmt)
                 .label_formatter(move |hp| {
                     let (name, p) = match hp {
