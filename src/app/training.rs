@@ -65,7 +65,7 @@ impl Default for TrainingSettings {
             seed: 0,
             include_v: false,
             eval_every: 500,
-            eval_samples: 512,
+            eval_samples: 256,
             max_steps: 20_000,
         }
     }
@@ -291,6 +291,9 @@ pub struct Training {
     dialog: Option<Receiver<Option<(bool, std::path::PathBuf)>>>,
     /// A folder picked in the load dialog, loaded by the view on the next frame.
     pub pending_load: Option<std::path::PathBuf>,
+    /// The newest snapshot waiting for the running evaluation to finish (an evaluation is
+    /// never superseded mid-way, or a slow one would never finish while training runs).
+    pending_eval: Option<(usize, Vec<TrainedDenoiser>)>,
 }
 
 impl Training {
@@ -343,6 +346,7 @@ impl Training {
             eval_worker: Worker::new("elbo-lab-train-eval", synchronous, repaint, run_eval),
             dialog: None,
             pending_load: None,
+            pending_eval: None,
         }
     }
 
@@ -422,6 +426,8 @@ impl Training {
         self.params.clear();
         self.models.clear();
         self.evaluation = None;
+        self.pending_eval = None;
+        self.evaluating = false;
         self.trained_on = None;
         self.loaded_from = None;
         self.status = None;
@@ -472,6 +478,10 @@ impl Training {
     }
 
     fn submit_eval(&mut self, step: usize, nets: Vec<TrainedDenoiser>) {
+        if self.evaluating && !self.eval_worker.is_synchronous() {
+            self.pending_eval = Some((step, nets));
+            return;
+        }
         let Some((data, schedule, variance, _)) = &self.trained_on else {
             return;
         };
@@ -518,6 +528,11 @@ impl Training {
         }
         if self.evaluating && !self.eval_worker.is_busy() && !self.eval_worker.is_synchronous() {
             self.evaluating = false;
+        }
+        if !self.evaluating
+            && let Some((step, nets)) = self.pending_eval.take()
+        {
+            self.submit_eval(step, nets);
         }
         self.poll_dialog();
         if self.running && matches!(self.backend, Backend::Inline(_)) {

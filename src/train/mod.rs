@@ -29,6 +29,7 @@ use ndarray::{Array2, ArrayView2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -581,8 +582,11 @@ impl Trainer {
         }
         let input = Tensor::from_vec(input, (n, width), &Device::Cpu)?;
 
-        let mut losses = Vec::with_capacity(self.nets.len());
-        for (k, state) in self.nets.iter_mut().enumerate() {
+        // The networks are independent given the batch: step them in parallel (each one's
+        // arithmetic is unchanged, so results do not depend on the thread count).
+        let (scaling, config, schedule, sampler) =
+            (&self.scaling, &self.config, &self.schedule, &self.sampler);
+        let one = |state: &mut NetState| -> Result<f64, TrainError> {
             let param = state.param;
             let mut target = vec![0f32; n * d];
             let mut weight = vec![0f32; n];
@@ -591,27 +595,27 @@ impl Trainer {
                 for j in 0..d {
                     let (x, e) = (x0[[i, j]], eps[[i, j]]);
                     target[i * d + j] = match param {
-                        Parameterisation::X0 => (x - self.scaling.mean[j]) / self.scaling.std,
+                        Parameterisation::X0 => (x - scaling.mean[j]) / scaling.std,
                         Parameterisation::Eps => e,
                         Parameterisation::Score => c.score_from_eps(e),
                         Parameterisation::V => c.v(x, e),
                     } as f32;
                 }
-                weight[i] = match self.config.loss {
+                weight[i] = match config.loss {
                     TrainLoss::Simple => 1.0,
                     TrainLoss::Elbo | TrainLoss::Importance => {
                         let t = ts[i];
-                        let w = Weights::at(&self.schedule, t, self.config.variance)
+                        let w = Weights::at(schedule, t, config.variance)
                             .of(param)
                             .unwrap_or(0.0);
                         // The x0 network's output is standardised: its error is s^2 times
                         // the standardised one.
                         let w = if param == Parameterisation::X0 {
-                            w * self.scaling.std * self.scaling.std
+                            w * scaling.std * scaling.std
                         } else {
                             w
                         };
-                        (steps as f64 * w / self.sampler.t_q(t, steps)) as f32
+                        (steps as f64 * w / sampler.t_q(t, steps)) as f32
                     }
                 };
             }
@@ -623,13 +627,21 @@ impl Trainer {
             state.opt.backward_step(&loss)?;
             let value = f64::from(loss.to_scalar::<f32>()?);
             // The Simple loss of the x0 network is reported in data units, like the others'.
-            let value = if param == Parameterisation::X0 && self.config.loss == TrainLoss::Simple {
-                value * self.scaling.std * self.scaling.std
-            } else {
-                value
-            };
-            self.history[k].push(value);
-            losses.push(value);
+            Ok(
+                if param == Parameterisation::X0 && config.loss == TrainLoss::Simple {
+                    value * scaling.std * scaling.std
+                } else {
+                    value
+                },
+            )
+        };
+        let losses = self
+            .nets
+            .par_iter_mut()
+            .map(one)
+            .collect::<Result<Vec<f64>, TrainError>>()?;
+        for (h, l) in self.history.iter_mut().zip(&losses) {
+            h.push(*l);
         }
         self.steps_done += 1;
         Ok(StepLosses {
