@@ -2,6 +2,9 @@
 //! steps with the optimal denoiser of a 64-component mixture (two moons), target at most
 //! 1 s. A 10-step DDIM run beside it for scale.
 //!
+//! Measured 2026-11-25 on the 2-core dev machine (load average about 2): median 835 ms
+//! for the 1000 DDPM steps, 9.2 ms for the 10 DDIM steps.
+//!
 //! Run with `cargo bench --bench sampler`.
 
 use std::hint::black_box;
