@@ -4,6 +4,15 @@
 //! `cargo bench --bench train` measures 100 steps (one sample = 100 steps of all three
 //! networks); multiply by 20 for the 2,000-step figure. `ELBO_LAB_BENCH_FULL=1` also times one
 //! full 2,000-step run and prints it.
+//!
+//! Measured on the 2-core CI-class machine (2026-11-25, release profile, candle 0.11 CPU, the
+//! three networks of a batch stepped in parallel), while other builds shared the machine
+//! (load average 3 to 4): one full 2,000-step run 15.3 s and 17.3 s; criterion medians per
+//! 100 steps 0.78 s (elbo) and 1.20 s (simple; this one ran first, under the heaviest
+//! load). Stepping the networks one after the other took 16.2 s on a quieter machine and
+//! 22-24 s under the same load. What bounds it: three 128-wide matmuls forward and twice
+//! that backward per network per step, at batch 256, plus candle's per-op overhead
+//! (allocation and autograd bookkeeping, noticeable at these small sizes).
 
 use std::hint::black_box;
 use std::time::Instant;
