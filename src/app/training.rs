@@ -114,16 +114,20 @@ pub struct EvalJob {
     nets: Vec<TrainedDenoiser>,
     config: McConfig,
     step: usize,
+    epoch: u64,
 }
 
+/// An evaluation's result: `(epoch, step, evaluation)` or an error message.
+type EvalResult = Result<(u64, usize, Evaluation), String>;
+
 /// Run one evaluation job.
-fn run_eval(job: EvalJob, ctx: &JobContext<Result<(usize, Evaluation), String>>) {
+fn run_eval(job: EvalJob, ctx: &JobContext<EvalResult>) {
     let control = Control {
         on_step: None,
         cancel: Some(ctx.cancel_flag()),
     };
     match evaluate(&job.data, &job.schedule, &job.nets, &job.config, control) {
-        Ok(e) => ctx.send(Ok((job.step, e))),
+        Ok(e) => ctx.send(Ok((job.epoch, job.step, e))),
         Err(crate::train::TrainError::Elbo(crate::elbo::ElboError::Cancelled)) => {}
         Err(e) => ctx.send(Err(e.to_string())),
     }
@@ -287,7 +291,9 @@ pub struct Training {
     /// The weights directory typed in the path field.
     pub weights_path: String,
     backend: Backend,
-    eval_worker: Worker<EvalJob, Result<(usize, Evaluation), String>>,
+    eval_worker: Worker<EvalJob, EvalResult>,
+    /// Bumped on reset and load: evaluations of older networks are ignored.
+    epoch: u64,
     dialog: Option<Receiver<Option<(bool, std::path::PathBuf)>>>,
     /// A folder picked in the load dialog, loaded by the view on the next frame.
     pub pending_load: Option<std::path::PathBuf>,
@@ -347,6 +353,7 @@ impl Training {
             dialog: None,
             pending_load: None,
             pending_eval: None,
+            epoch: 0,
         }
     }
 
@@ -421,6 +428,7 @@ impl Training {
     }
 
     fn clear(&mut self) {
+        self.epoch += 1;
         self.steps_done = 0;
         self.history.clear();
         self.params.clear();
@@ -497,6 +505,7 @@ impl Training {
                 consistency: false,
             },
             step,
+            epoch: self.epoch,
         });
     }
 
@@ -522,7 +531,11 @@ impl Training {
         for r in self.eval_worker.poll() {
             self.evaluating = false;
             match r {
-                Ok(e) => self.evaluation = Some(e),
+                Ok((epoch, step, e)) => {
+                    if epoch == self.epoch {
+                        self.evaluation = Some((step, e));
+                    }
+                }
                 Err(e) => self.status = Some((format!("evaluation: {e}"), true)),
             }
         }
