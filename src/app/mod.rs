@@ -119,6 +119,27 @@ pub struct RiverView {
     pub texture: TextureHandle,
 }
 
+impl RiverView {
+    /// The density river as a plot image over t = 1..=T and x in [lo, hi]: each image
+    /// column is centred on its t, and the image spans the first column's t to T.
+    pub fn plot_image(&self, t_max: usize, lo: f64, hi: f64) -> egui_plot::PlotImage {
+        let cols = self.river.image.size[0];
+        let (t0, t1) = (compute::column_t(0, cols, t_max) as f64, t_max as f64);
+        let span = if cols > 1 {
+            (t1 - t0) * cols as f64 / (cols - 1) as f64
+        } else {
+            1.0
+        };
+        egui_plot::PlotImage::new(
+            "q_t(x), each t scaled to its peak",
+            self.texture.id(),
+            egui_plot::PlotPoint::new((t0 + t1) / 2.0, (lo + hi) / 2.0),
+            [span as f32, (hi - lo) as f32],
+        )
+        .allow_hover(false)
+    }
+}
+
 /// The fields at t as the views draw them.
 pub struct FieldView {
     /// The fields.

@@ -5,7 +5,6 @@ use egui::Ui;
 use egui_plot::{Line, PlotImage, PlotPoint, Points};
 
 use super::super::App;
-use super::super::compute::column_t;
 use super::super::plot_util::{PARAM_COLOURS, T_COLOUR, plot, sci, t_marker};
 use super::{formula, formula_column};
 
@@ -42,23 +41,7 @@ fn plots_1d(ui: &mut Ui, app: &App, w: f32, h: f32) {
         .include_y(hi)
         .show(ui, |p| {
             if let Some(r) = &app.river {
-                let cols = r.river.image.size[0];
-                // Each column is centred on its t; the image spans the first to the last.
-                let (t0, t1) = (column_t(0, cols, t_max) as f64, t_max as f64);
-                let span = if cols > 1 {
-                    (t1 - t0) * cols as f64 / (cols - 1) as f64
-                } else {
-                    1.0
-                };
-                p.image(
-                    PlotImage::new(
-                        "q_t(x), each t scaled to its peak",
-                        r.texture.id(),
-                        PlotPoint::new((t0 + t1) / 2.0, (lo + hi) / 2.0),
-                        [span as f32, (hi - lo) as f32],
-                    )
-                    .allow_hover(false),
-                );
+                p.image(r.plot_image(t_max, lo, hi));
                 for path in &r.river.paths {
                     p.line(
                         Line::new("forward sample paths", path.clone())

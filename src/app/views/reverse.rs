@@ -6,7 +6,6 @@ use egui::{Color32, Ui};
 use egui_plot::{HoverPosition, Line, PlotImage, PlotPoint, Points};
 
 use super::super::App;
-use super::super::compute::column_t;
 use super::super::plot_util::{PARAM_COLOURS, plot, sci, t_marker};
 use super::super::reverse::{ReverseJob, TRAJECTORIES, state_index};
 use super::formula;
@@ -152,22 +151,7 @@ fn particles_plot(ui: &mut Ui, app: &App, side: usize, w: f32, h: f32) {
             .include_y(hi)
             .show(ui, |p| {
                 if let Some(r) = &app.river {
-                    let cols = r.river.image.size[0];
-                    let (t0, t1) = (column_t(0, cols, t_max) as f64, t_max as f64);
-                    let span = if cols > 1 {
-                        (t1 - t0) * cols as f64 / (cols - 1) as f64
-                    } else {
-                        1.0
-                    };
-                    p.image(
-                        PlotImage::new(
-                            "q_t(x), each t scaled to its peak",
-                            r.texture.id(),
-                            PlotPoint::new((t0 + t1) / 2.0, (lo + hi) / 2.0),
-                            [span as f32, (hi - lo) as f32],
-                        )
-                        .allow_hover(false),
-                    );
+                    p.image(r.plot_image(t_max, lo, hi));
                 }
                 if let Some(run) = run {
                     let i = shown_index(run, t);
