@@ -289,14 +289,7 @@ pub fn field(inputs: &Inputs, t: usize) -> Field {
         }
     } else {
         let n = DENSITY_PIXELS;
-        let pts = Array2::from_shape_fn((n * n, 2), |(i, axis)| {
-            let (row, col) = (i / n, i % n);
-            if axis == 0 {
-                vb[0][0] + (col as f64 + 0.5) / n as f64 * (vb[0][1] - vb[0][0])
-            } else {
-                vb[1][1] - (row as f64 + 0.5) / n as f64 * (vb[1][1] - vb[1][0])
-            }
-        });
+        let pts = pixel_centres(vb, n);
         let dens: Vec<f64> = q
             .log_density_batch(pts.view())
             .iter()
@@ -416,6 +409,19 @@ pub fn colormap(v: f32) -> Color32 {
 pub fn colour_image(width: usize, height: usize, values: &[f32]) -> ColorImage {
     let pixels = values.iter().map(|&v| colormap(v)).collect();
     ColorImage::new([width, height], pixels)
+}
+
+/// The centres of an `n x n` image's pixels over the view box, row by row from the top
+/// (image order), as an `(n * n, 2)` array of points.
+pub fn pixel_centres(vb: [[f64; 2]; 2], n: usize) -> Array2<f64> {
+    Array2::from_shape_fn((n * n, 2), |(i, axis)| {
+        let (row, col) = (i / n, i % n);
+        if axis == 0 {
+            vb[0][0] + (col as f64 + 0.5) / n as f64 * (vb[0][1] - vb[0][0])
+        } else {
+            vb[1][1] - (row as f64 + 0.5) / n as f64 * (vb[1][1] - vb[1][0])
+        }
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use egui::{ColorImage, TextureHandle, TextureOptions};
-use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::denoiser::Denoiser;
@@ -16,7 +15,7 @@ use crate::sampler::{
 };
 use crate::schedule::NoiseSchedule;
 
-use super::compute::{DENSITY_PIXELS, colour_image};
+use super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
 use super::worker::{JobContext, Worker};
 
 /// Particles moved by each of the two settings (every step is kept for the animation).
@@ -121,14 +120,7 @@ pub enum ReverseMessage {
 /// The data density p0 as an image over the view box (log scale, as the forward view's).
 fn density_image(data: &GaussianMixture, vb: [[f64; 2]; 2]) -> ColorImage {
     let n = DENSITY_PIXELS;
-    let pts = Array2::from_shape_fn((n * n, 2), |(i, axis)| {
-        let (row, col) = (i / n, i % n);
-        if axis == 0 {
-            vb[0][0] + (col as f64 + 0.5) / n as f64 * (vb[0][1] - vb[0][0])
-        } else {
-            vb[1][1] - (row as f64 + 0.5) / n as f64 * (vb[1][1] - vb[1][0])
-        }
-    });
+    let pts = pixel_centres(vb, n);
     let logs = data.log_density_batch(pts.view());
     let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     // Show about 8 nats of dynamic range below the peak.
