@@ -391,15 +391,7 @@ impl Training {
         let config = self.settings.config(variance);
         match Trainer::new(data, schedule, config.clone()) {
             Ok(t) => {
-                self.clear();
-                self.params = config.params;
-                self.history = vec![Vec::new(); self.params.len()];
-                self.trained_on = Some((
-                    Arc::clone(data),
-                    Arc::clone(schedule),
-                    variance,
-                    label.to_owned(),
-                ));
+                self.adopt(config.params, data, schedule, variance, label);
                 self.running = true;
                 self.send(ToTrainer::Start(
                     Box::new(t),
@@ -425,6 +417,27 @@ impl Training {
         self.send(ToTrainer::Reset);
         self.clear();
         self.generation += 1;
+    }
+
+    /// Forget the previous networks and take on a new set trained (or to be trained) on
+    /// these data and schedule.
+    fn adopt(
+        &mut self,
+        params: Vec<Parameterisation>,
+        data: &Arc<GaussianMixture>,
+        schedule: &Arc<NoiseSchedule>,
+        variance: VarianceType,
+        label: &str,
+    ) {
+        self.clear();
+        self.history = vec![Vec::new(); params.len()];
+        self.params = params;
+        self.trained_on = Some((
+            Arc::clone(data),
+            Arc::clone(schedule),
+            variance,
+            label.to_owned(),
+        ));
     }
 
     fn clear(&mut self) {
@@ -582,15 +595,8 @@ impl Training {
             Ok(nets) => {
                 self.pause();
                 self.send(ToTrainer::Reset);
-                self.clear();
-                self.params = nets.iter().map(TrainedDenoiser::parameterisation).collect();
-                self.history = vec![Vec::new(); self.params.len()];
-                self.trained_on = Some((
-                    Arc::clone(data),
-                    Arc::clone(schedule),
-                    variance,
-                    label.to_owned(),
-                ));
+                let params = nets.iter().map(TrainedDenoiser::parameterisation).collect();
+                self.adopt(params, data, schedule, variance, label);
                 self.loaded_from = Some(dir.display().to_string());
                 self.status = Some((
                     format!("loaded {} networks from {}", nets.len(), dir.display()),
