@@ -18,7 +18,7 @@ fn harness(preset: DataPreset, view: View) -> Harness<'static, App> {
     s.view = view;
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s).expect("settings build"));
+        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
     h.run_steps(3);
     h
 }

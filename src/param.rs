@@ -64,6 +64,71 @@ impl fmt::Display for Parameterisation {
     }
 }
 
+/// One value per parameterisation, indexed by [`Parameterisation`] (never by position).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PerParam<T> {
+    /// The x0-prediction's value.
+    pub x0: T,
+    /// The eps-prediction's value.
+    pub eps: T,
+    /// The score-prediction's value.
+    pub score: T,
+    /// The v-prediction's value.
+    pub v: T,
+}
+
+impl<T> PerParam<T> {
+    /// Build from a function of the parameterisation.
+    pub fn from_fn(mut f: impl FnMut(Parameterisation) -> T) -> Self {
+        PerParam {
+            x0: f(Parameterisation::X0),
+            eps: f(Parameterisation::Eps),
+            score: f(Parameterisation::Score),
+            v: f(Parameterisation::V),
+        }
+    }
+
+    /// Apply `f` to each value.
+    pub fn map<U>(self, mut f: impl FnMut(Parameterisation, T) -> U) -> PerParam<U> {
+        PerParam {
+            x0: f(Parameterisation::X0, self.x0),
+            eps: f(Parameterisation::Eps, self.eps),
+            score: f(Parameterisation::Score, self.score),
+            v: f(Parameterisation::V, self.v),
+        }
+    }
+
+    /// The values with their parameterisation, in [`Parameterisation::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Parameterisation, &T)> {
+        Parameterisation::ALL
+            .into_iter()
+            .map(move |p| (p, &self[p]))
+    }
+}
+
+impl<T> std::ops::Index<Parameterisation> for PerParam<T> {
+    type Output = T;
+    fn index(&self, p: Parameterisation) -> &T {
+        match p {
+            Parameterisation::X0 => &self.x0,
+            Parameterisation::Eps => &self.eps,
+            Parameterisation::Score => &self.score,
+            Parameterisation::V => &self.v,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<Parameterisation> for PerParam<T> {
+    fn index_mut(&mut self, p: Parameterisation) -> &mut T {
+        match p {
+            Parameterisation::X0 => &mut self.x0,
+            Parameterisation::Eps => &mut self.eps,
+            Parameterisation::Score => &mut self.score,
+            Parameterisation::V => &mut self.v,
+        }
+    }
+}
+
 /// `Some(x)` when `x` is finite, else `None`: how undefined values leave the core.
 pub fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)

@@ -20,7 +20,7 @@ fn small() -> Settings {
 fn harness(settings: Settings) -> Harness<'static, App> {
     Harness::builder()
         .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings).expect("defaults build"))
+        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings))
 }
 
 #[test]
@@ -31,14 +31,15 @@ fn reverse_tab_samples_and_follows_the_controls() {
     {
         let app = h.state();
         assert_eq!(app.settings.view, View::Reverse);
-        let runs = app.reverse.runs.as_ref().expect("runs arrived");
+        let shown = app.reverse.shown.as_ref().expect("runs arrived");
+        let runs = &shown.runs;
         // Defaults: 1000 DDPM steps clipped to T = 100, and 10 DDIM steps; states x_T..x_0.
         assert_eq!(runs[0].timesteps.len(), 101);
         assert_eq!(runs[1].timesteps.len(), 11);
         assert_eq!(runs[0].states.len(), 101);
         // The same x_T for both settings.
         assert_eq!(runs[0].states[0], runs[1].states[0]);
-        let q = app.reverse.quality.as_ref().expect("quality arrived");
+        let q = shown.quality.as_ref().expect("quality arrived");
         assert_eq!(
             q[0].iter().map(|p| p.steps).collect::<Vec<_>>(),
             vec![1, 2, 5, 10, 20, 50, 100]
@@ -49,7 +50,7 @@ fn reverse_tab_samples_and_follows_the_controls() {
         .set_value_accesskit(20.0);
     h.run_steps(3);
     assert_eq!(h.state().settings.reverse.a.steps, 20);
-    let runs = h.state().reverse.runs.as_ref().expect("runs");
+    let runs = &h.state().reverse.shown.as_ref().expect("runs").runs;
     assert_eq!(runs[0].timesteps.len(), 21);
 
     h.get_by_label("Sampler B").click();
@@ -60,8 +61,11 @@ fn reverse_tab_samples_and_follows_the_controls() {
     let configs = h
         .state()
         .reverse
-        .configs
-        .expect("configs of the runs shown");
+        .shown
+        .as_ref()
+        .expect("runs shown")
+        .job
+        .configs;
     assert_eq!(configs[1].kind, SamplerKind::Ddpm);
     // DDPM shows its variance choice instead of eta.
     let _ = h.get_by_label("Variance B");

@@ -38,7 +38,7 @@ fn every_view_in_1d_and_2d() {
             let mut h = Harness::builder()
                 .with_size([1280.0, 800.0])
                 .wgpu()
-                .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s).expect("settings build"));
+                .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
             h.run_steps(3);
             assert!(h.state().has_full_elbo());
             results.add(h.try_snapshot(format!("{tag}_{}", view_name(view))));

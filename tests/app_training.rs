@@ -21,11 +21,11 @@ fn harness() -> Harness<'static, App> {
     Harness::builder()
         .with_size([1280.0, 800.0])
         .build_eframe(|cc| {
-            let mut app = App::for_test(&cc.egui_ctx, small()).expect("defaults build");
-            app.training.settings.batch = 32;
-            app.training.settings.eval_every = 4;
-            app.training.settings.eval_samples = 64;
-            app
+            let mut settings = small();
+            settings.training.batch = 32;
+            settings.training.eval_every = 4;
+            settings.training.eval_samples = 64;
+            App::for_test(&cc.egui_ctx, settings)
         })
 }
 

@@ -19,7 +19,7 @@ fn small() -> Settings {
 fn harness(settings: Settings) -> Harness<'static, App> {
     Harness::builder()
         .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings).expect("defaults build"))
+        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings))
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn a_bad_file_shows_an_error_and_the_old_data_stay() {
     h.get_by_label("Load data file").click();
     h.run_steps(2);
     let app = h.state();
-    let error = app.data_error.clone().expect("an error is shown");
+    let error = app.notes.data_error.clone().expect("an error is shown");
     assert!(error.contains("weight"), "{error}");
     assert_eq!(app.data(), &before);
     assert!(app.settings.data.file.is_none());
@@ -141,7 +141,8 @@ fn a_bad_schedule_file_keeps_the_schedule() {
     h.run_steps(2);
     let app = h.state();
     assert!(
-        app.schedule_error
+        app.notes
+            .schedule_error
             .as_deref()
             .is_some_and(|e| e.contains("wiggly"))
     );
@@ -152,10 +153,10 @@ fn a_bad_schedule_file_keeps_the_schedule() {
 fn the_parameterisation_view_toggles_v() {
     let mut h = harness(small());
     h.get_by_label("Parameterisations").click();
-    h.run_steps(1);
+    h.run_steps(2);
     assert_eq!(h.state().settings.view, View::Params);
     h.get_by_label("Show v-prediction column").click();
-    h.run_steps(1);
+    h.run_steps(2);
     assert!(h.state().settings.toggles.show_v);
     let _ = h.get_by_label("v-prediction");
 }

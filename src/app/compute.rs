@@ -10,12 +10,12 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::denoiser::Denoiser;
 use crate::elbo::{Control, ElboResult, McConfig, McSamples, compute_elbo_with};
 use crate::mixture::GaussianMixture;
-use crate::param::Coeffs;
+use crate::param::{Coeffs, Parameterisation, PerParam};
 use crate::schedule::NoiseSchedule;
 
+use super::inputs::Inputs;
 use super::worker::JobContext;
 
 /// Samples of the quick first estimate.
@@ -35,32 +35,6 @@ pub const PATHS: usize = 6;
 /// Particles shown in 2D, and target scatter points in 1D.
 pub const PARTICLES: usize = 400;
 
-/// Everything one computation needs; cheap to clone (shared pointers).
-#[derive(Clone)]
-pub struct Inputs {
-    /// The data.
-    pub data: Arc<GaussianMixture>,
-    /// The schedule.
-    pub schedule: Arc<NoiseSchedule>,
-    /// The model.
-    pub model: Arc<dyn Denoiser>,
-    /// Monte Carlo settings of the full estimate.
-    pub config: McConfig,
-    /// The plotting box: per axis `[min, max]`.
-    pub view_box: [[f64; 2]; 2],
-}
-
-/// The plotting box of some data: the data's bounds joined with the N(0, I) box.
-pub fn view_box(data: &GaussianMixture) -> [[f64; 2]; 2] {
-    let b = data.bounds();
-    let mut out: [[f64; 2]; 2] = [[-3.2, 3.2]; 2];
-    for axis in 0..data.dim() {
-        out[axis][0] = out[axis][0].min(b[axis][0]);
-        out[axis][1] = out[axis][1].max(b[axis][1]);
-    }
-    out
-}
-
 /// The density of the 1D forward process over (t, x), one column per shown t.
 pub struct River {
     /// The image (x grows upwards, t to the right).
@@ -77,10 +51,12 @@ pub struct Particles {
     pub eps: Array2<f64>,
 }
 
-/// Messages of an ELBO job.
+/// Messages of an ELBO job; each carries the inputs it was computed from.
 pub enum ElboMessage {
     /// Plots that depend only on the inputs (not on t).
     Static {
+        /// The inputs.
+        inputs: Inputs,
         /// The 1D river (None in 2D).
         river: Option<River>,
         /// Particles (and 1D target scatter pairs).
@@ -88,13 +64,20 @@ pub enum ElboMessage {
     },
     /// An ELBO estimate; `preview` is the quick one with few samples.
     Elbo {
+        /// The inputs.
+        inputs: Inputs,
         /// True for the quick estimate.
         preview: bool,
         /// The table.
         result: Arc<ElboResult>,
     },
     /// The computation failed (the message names why).
-    Failed(String),
+    Failed {
+        /// The inputs.
+        inputs: Inputs,
+        /// Why.
+        message: String,
+    },
 }
 
 /// Run an ELBO job: static plots, a quick preview, then the full estimate.
@@ -104,7 +87,11 @@ pub fn run_elbo_job(inputs: Inputs, ctx: &JobContext<ElboMessage>) {
     let river =
         (data.dim() == 1).then(|| river(data, schedule, inputs.config.seed, inputs.view_box));
     let particles = particles(data, inputs.config.seed);
-    ctx.send(ElboMessage::Static { river, particles });
+    ctx.send(ElboMessage::Static {
+        inputs: inputs.clone(),
+        river,
+        particles,
+    });
     if ctx.cancelled() {
         return;
     }
@@ -126,12 +113,16 @@ pub fn run_elbo_job(inputs: Inputs, ctx: &JobContext<ElboMessage>) {
         };
         match compute_elbo_with(data, schedule, &*inputs.model, &config, &samples, control) {
             Ok(result) => ctx.send(ElboMessage::Elbo {
+                inputs: inputs.clone(),
                 preview: n < full,
                 result: Arc::new(result),
             }),
             Err(crate::elbo::ElboError::Cancelled) => return,
             Err(e) => {
-                ctx.send(ElboMessage::Failed(e.to_string()));
+                ctx.send(ElboMessage::Failed {
+                    inputs: inputs.clone(),
+                    message: e.to_string(),
+                });
                 return;
             }
         }
@@ -214,15 +205,17 @@ pub type Densities = (Vec<[f64; 2]>, Vec<[f64; 2]>);
 
 /// What the parameterisation columns show at one t.
 pub struct Field {
+    /// What it was computed from.
+    pub inputs: Inputs,
     /// The timestep.
     pub t: usize,
     /// 1D: `q_t(x)` and `p0(x)` over the x grid.
     pub density_1d: Option<Densities>,
     /// 2D: the density image of `q_t`.
     pub density_2d: Option<ColorImage>,
-    /// Per parameterisation (x0, eps, score, v): 1D the prediction over x_t; 2D arrows
-    /// `(origin, tip)` on a grid, with the factor the vectors were scaled by.
-    pub predictions: [Prediction; 4],
+    /// Per parameterisation: 1D the prediction over x_t; 2D arrows `(origin, tip)` on a
+    /// grid, with the factor the vectors were scaled by.
+    pub predictions: PerParam<Prediction>,
 }
 
 /// One parameterisation's prediction at t.
@@ -276,12 +269,13 @@ pub fn field(inputs: &Inputs, t: usize) -> Field {
         };
         let x0_hat = inputs.model.predict_x0(schedule, t, xs.view());
         let preds = convert(&c, &xs, &x0_hat);
-        let predictions = preds.map(|p| Prediction {
+        let predictions = preds.map(|_, p| Prediction {
             curve: (0..CURVE_POINTS).map(|i| [xs[[i, 0]], p[[i, 0]]]).collect(),
             scale: 1.0,
             ..Prediction::default()
         });
         Field {
+            inputs: inputs.clone(),
             t,
             density_1d: Some((curve(&qd), curve(&pd))),
             density_2d: None,
@@ -317,10 +311,8 @@ pub fn field(inputs: &Inputs, t: usize) -> Field {
         let x0_hat = inputs.model.predict_x0(schedule, t, grid.view());
         let preds = convert(&c, &grid, &x0_hat);
         let origins: Vec<[f64; 2]> = grid.rows().into_iter().map(|r| [r[0], r[1]]).collect();
-        let mut k = 0;
-        let predictions = preds.map(|p| {
-            let is_x0 = k == 0;
-            k += 1;
+        let predictions = preds.map(|param, p| {
+            let is_x0 = param == Parameterisation::X0;
             // x0 arrows show x0_hat - x_t (towards the predicted clean point); every
             // field is scaled so its longest arrow fits one grid cell.
             let vectors = if is_x0 { &p - &grid } else { p.clone() };
@@ -348,6 +340,7 @@ pub fn field(inputs: &Inputs, t: usize) -> Field {
             }
         });
         Field {
+            inputs: inputs.clone(),
             t,
             density_1d: None,
             density_2d: Some(image),
@@ -356,10 +349,10 @@ pub fn field(inputs: &Inputs, t: usize) -> Field {
     }
 }
 
-/// From the x0-prediction, the four predictions (x0, eps, score, v) per row of `xt`:
+/// From the x0-prediction, the four predictions per row of `xt`:
 /// `eps_hat = (x_t - sqrt(abar) x0_hat) / sqrt(1 - abar)`, `s_hat = -eps_hat / sqrt(1 - abar)`,
 /// `v_hat = sqrt(abar) eps_hat - sqrt(1 - abar) x0_hat`.
-fn convert(c: &Coeffs, xt: &Array2<f64>, x0_hat: &Array2<f64>) -> [Array2<f64>; 4] {
+fn convert(c: &Coeffs, xt: &Array2<f64>, x0_hat: &Array2<f64>) -> PerParam<Array2<f64>> {
     let eps = ndarray::Zip::from(xt)
         .and(x0_hat)
         .map_collect(|&x, &x0| c.eps_from_x0(x, x0));
@@ -367,21 +360,42 @@ fn convert(c: &Coeffs, xt: &Array2<f64>, x0_hat: &Array2<f64>) -> [Array2<f64>; 
     let v = ndarray::Zip::from(x0_hat)
         .and(&eps)
         .map_collect(|&x0, &e| c.v(x0, e));
-    [x0_hat.clone(), eps, score, v]
+    PerParam {
+        x0: x0_hat.clone(),
+        eps,
+        score,
+        v,
+    }
 }
 
-/// 1D target scatter at t: `(x_t_i, target_i)` for x0, eps, score and v targets.
-pub fn targets_1d(particles: &Particles, schedule: &NoiseSchedule, t: usize) -> [Vec<[f64; 2]>; 4] {
-    let c = Coeffs::at(schedule, t.clamp(1, schedule.steps()));
-    let mut out: [Vec<[f64; 2]>; 4] = Default::default();
-    for (x0, eps) in particles.x0.column(0).iter().zip(particles.eps.column(0)) {
-        let xt = c.noise(*x0, *eps);
-        out[0].push([xt, *x0]);
-        out[1].push([xt, *eps]);
-        out[2].push([xt, c.score_from_eps(*eps)]);
-        out[3].push([xt, c.v(*x0, *eps)]);
+/// 1D target scatter at t: `(x_t_i, target_i)` of parameterisation `p` for 1D particles
+/// (empty for particles of another dimension).
+pub fn targets_1d(
+    particles: &Particles,
+    schedule: &NoiseSchedule,
+    t: usize,
+    p: Parameterisation,
+) -> Vec<[f64; 2]> {
+    if particles.x0.ncols() != 1 {
+        return Vec::new();
     }
-    out
+    let c = Coeffs::at(schedule, t.clamp(1, schedule.steps()));
+    particles
+        .x0
+        .column(0)
+        .iter()
+        .zip(particles.eps.column(0))
+        .map(|(&x0, &eps)| {
+            let xt = c.noise(x0, eps);
+            let target = match p {
+                Parameterisation::X0 => x0,
+                Parameterisation::Eps => eps,
+                Parameterisation::Score => c.score_from_eps(eps),
+                Parameterisation::V => c.v(x0, eps),
+            };
+            [xt, target]
+        })
+        .collect()
 }
 
 /// Viridis-like colour for a value in [0, 1].
@@ -427,6 +441,7 @@ pub fn pixel_centres(vb: [[f64; 2]; 2], n: usize) -> Array2<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::inputs::view_box;
     use crate::denoiser::ModelKind;
     use crate::presets::{DataPreset, DataSpec};
     use crate::schedule::ScheduleSpec;
@@ -454,7 +469,7 @@ mod tests {
                 let inp = inputs(preset, steps);
                 for t in [1, steps] {
                     let f = field(&inp, t);
-                    for p in &f.predictions {
+                    for (_, p) in f.predictions.iter() {
                         assert!(p.curve.iter().flatten().all(|v| v.is_finite()));
                         assert!(p.tips.iter().flatten().all(|v| v.is_finite()));
                     }

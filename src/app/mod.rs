@@ -1,14 +1,21 @@
 //! The desktop app (eframe/egui/egui_plot) over the core.
 //!
 //! ```text
-//! settings (persisted) --controls--> Commands --apply--> Inputs (data, schedule, model)
-//!   Inputs --elbo worker--> river, particles, ELBO preview then full
-//!   Inputs + t --field worker--> density at t, prediction fields
-//!   views draw what arrived; the timeline moves t
+//! frame = logic(), then ui():
+//!   logic: poll every worker (ELBO, fields, reverse, training, dialogs) once, whatever tab
+//!          is open; ask for the work the current inputs and t need
+//!   ui:    the menu, side panel, timeline and open view draw from a read-only ViewCtx and
+//!          return Commands; apply() carries them out; sync_inputs() rebuilds the Inputs
 //! ```
+//! Every result carries the [`Inputs`] it was computed from and is drawn through them only
+//! (see `inputs.rs`); trained networks reach the views as frozen snapshots.
 
+pub mod command;
 pub mod compute;
 pub mod controls;
+pub mod inputs;
+pub mod menu;
+pub mod persist;
 pub mod plot_util;
 pub mod reverse;
 pub mod settings;
@@ -19,18 +26,25 @@ pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 
-use egui::{Color32, Key, RichText, TextureHandle, TextureOptions};
+use egui::{Key, TextureHandle, TextureOptions};
 
 use crate::denoiser::ModelKind;
 use crate::elbo::{ElboResult, McConfig};
 use crate::mixture::{GaussianMixture, load_mixture_file};
+use crate::param::Parameterisation;
 use crate::report::Report;
 use crate::schedule::{Finding, NoiseSchedule, load_schedule_file, sanity_findings};
+use crate::train::TrainedDenoiser;
 
-use compute::{ElboMessage, Field, FieldJob, Inputs, Particles, River};
-use settings::{DataSettings, ElboForm, ScheduleSettings, Settings, View};
+pub use command::{Command, ExportKind, ModelChoice};
+use compute::{ElboMessage, Field, FieldJob, Particles, River};
+pub use inputs::{Depends, Freshness, Inputs};
+use reverse::{ReverseJob, ReverseSizes};
+use settings::{DataSettings, ElboForm, ScheduleSettings, Settings, View, ZOOM_RANGE, ZOOM_STEP};
+use views::{ViewCtx, Views};
+pub use worker::Mode;
 use worker::Worker;
 
 /// The window title: the app and the paper it follows.
@@ -41,8 +55,11 @@ pub const PAPER: &str = "Calvin Luo (2022), \"Understanding Diffusion Models: A 
 /// The persistence key of [`Settings`].
 pub const STORAGE_KEY: &str = "elbo_lab_settings";
 
-/// Open the desktop app.
+/// Open the desktop app (the saved state is checked first: see [`persist`]).
 pub fn run_native() -> anyhow::Result<()> {
+    let notes = persist::state_file()
+        .map(|path| persist::sanitise_file(&path))
+        .unwrap_or_default();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(TITLE)
@@ -55,34 +72,27 @@ pub fn run_native() -> anyhow::Result<()> {
     eframe::run_native(
         "elbo-lab",
         options,
-        Box::new(|cc| Ok(Box::new(App::new(cc).map_err(anyhow::Error::msg)?))),
+        Box::new(move |cc| Ok(Box::new(App::new(cc, notes)))),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }
 
-/// Something the controls or the menu ask the app to do, applied after layout.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Load data (a mixture JSON or a CSV of points) from a path.
-    LoadData(PathBuf),
-    /// Load a schedule (`scheduler_config.json` or a betas list) from a path.
-    LoadSchedule(PathBuf),
-    /// Open a native file dialog for data.
-    PickData,
-    /// Open a native file dialog for a schedule.
-    PickSchedule,
-    /// Go back from a loaded file to the preset.
-    UsePresetData,
-    /// Go back from custom betas to the preset.
-    UsePresetSchedule,
-    /// Write the ELBO table as CSV.
-    ExportCsv(PathBuf),
-    /// Write the ELBO report as JSON.
-    ExportJson(PathBuf),
-    /// Save a PNG of the window.
-    Screenshot(PathBuf),
-    /// Open a save dialog, then export (CSV, JSON or PNG by extension).
-    PickExport(&'static str),
+/// How an app runs its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppOptions {
+    /// Threads (the app), inline (tests, benchmarks) or deferred (the fuzz test).
+    pub mode: Mode,
+    /// Particle counts of the reverse view.
+    pub reverse_sizes: ReverseSizes,
+}
+
+/// The model in use: a closed-form kind, or a trained network frozen when it was picked.
+#[derive(Clone)]
+pub struct AppliedModel {
+    /// The closed-form kind (also the fallback when no network fits).
+    pub kind: ModelKind,
+    /// The frozen network, its parameterisation and the training step it was taken at.
+    pub trained: Option<(Parameterisation, usize, Arc<TrainedDenoiser>)>,
 }
 
 /// The last valid inputs with what was derived from them on the UI thread (cheap).
@@ -91,8 +101,8 @@ pub struct Applied {
     pub data_settings: DataSettings,
     /// The schedule settings these inputs were built from.
     pub schedule_settings: ScheduleSettings,
-    /// Model kind.
-    pub model_kind: ModelKind,
+    /// The model.
+    pub model: AppliedModel,
     /// What the workers compute from.
     pub inputs: Inputs,
     /// Sanity findings of the schedule against the data.
@@ -102,13 +112,25 @@ pub struct Applied {
 }
 
 /// The ELBO result as the views draw it.
-pub struct ElboView {
+pub struct ElboShown {
+    /// What it was computed from.
+    pub inputs: Inputs,
     /// The table.
     pub result: Arc<ElboResult>,
     /// True while only the quick estimate is in.
     pub preview: bool,
     /// Precomputed curves.
     pub curves: views::elbo::Curves,
+}
+
+/// Plots of the inputs that do not depend on t: the 1D river and the particles.
+pub struct StaticShown {
+    /// What they were computed from.
+    pub inputs: Inputs,
+    /// The 1D river (None in 2D).
+    pub river: Option<RiverView>,
+    /// Particles and target pairs.
+    pub particles: Particles,
 }
 
 /// The 1D river as the views draw it.
@@ -142,10 +164,27 @@ impl RiverView {
 
 /// The fields at t as the views draw them.
 pub struct FieldView {
-    /// The fields.
+    /// The fields (with their inputs and t).
     pub field: Field,
     /// The 2D density image, uploaded.
     pub texture: Option<TextureHandle>,
+}
+
+/// Messages for the user: inline errors and notes.
+#[derive(Default)]
+pub struct Notes {
+    /// An inline error about the data (the last valid data stay).
+    pub data_error: Option<String>,
+    /// An inline error about the schedule (the last valid schedule stays).
+    pub schedule_error: Option<String>,
+    /// A note about the model (a trained network that no longer fits, ...).
+    pub model_note: Option<String>,
+    /// The ELBO computation of these inputs failed: why.
+    pub compute_error: Option<(Inputs, String)>,
+    /// A message about the last export or file action (text, is_error).
+    pub status: Option<(String, bool)>,
+    /// What was repaired in the saved state at start.
+    pub restored: Vec<String>,
 }
 
 /// The ELBO Lab app.
@@ -154,133 +193,132 @@ pub struct App {
     pub settings: Settings,
     /// The last valid inputs.
     pub applied: Applied,
-    /// An inline error about the data (the last valid data stay).
-    pub data_error: Option<String>,
-    /// An inline error about the schedule (the last valid schedule stays).
-    pub schedule_error: Option<String>,
-    /// An error from the computation.
-    pub compute_error: Option<String>,
-    /// The latest ELBO estimate.
-    pub elbo: Option<ElboView>,
-    /// The 1D river.
-    pub river: Option<RiverView>,
-    /// Particles and target pairs.
-    pub particles: Option<Particles>,
-    /// The fields at (about) the current t.
+    /// Errors and notes.
+    pub notes: Notes,
+    /// The latest ELBO estimate (of the current inputs or, drawn dimmed, older ones).
+    pub elbo: Option<ElboShown>,
+    /// The latest river and particles.
+    pub statics: Option<StaticShown>,
+    /// The latest fields.
     pub field: Option<FieldView>,
     /// Playing the timeline.
     pub playing: bool,
-    /// A message about the last export (text, is_error).
-    pub status: Option<(String, bool)>,
     /// The About dialog is open.
     pub about_open: bool,
-    /// The path typed in the data path field.
-    pub data_path: String,
-    /// The path typed in the schedule path field.
-    pub schedule_path: String,
-    /// The path typed in the export field.
-    pub export_path: String,
-    elbo_worker: Worker<Inputs, ElboMessage>,
-    field_worker: Worker<FieldJob, Field>,
-    field_requested: Option<usize>,
-    t_accum: f32,
-    dialog: Option<Receiver<Option<Command>>>,
-    screenshots: (std::sync::mpsc::Sender<String>, Receiver<String>),
-    fullscreen: bool,
     /// The reverse view's runs and quality figure.
     pub reverse: reverse::ReverseState,
     /// Live training of networks (the Training view) and the trained models.
     pub training: training::Training,
-    /// The trained model choice and its generation the inputs were built with.
-    applied_trained: (Option<crate::param::Parameterisation>, u64),
+    views: Views,
+    options: AppOptions,
+    elbo_worker: Worker<Inputs, ElboMessage>,
+    field_worker: Worker<FieldJob, Field>,
+    field_requested: Option<(Inputs, usize)>,
+    t_accum: f32,
+    dialog: Option<Receiver<Option<Command>>>,
+    screenshots: (Sender<String>, Receiver<String>),
+    fullscreen: bool,
+    placed: bool,
 }
 
 impl App {
-    /// The app as eframe creates it: settings from storage (defaults if missing or
-    /// broken), workers on their own threads.
-    ///
-    /// # Errors
-    /// Only if even the default settings cannot be built (a core bug).
-    pub fn new(cc: &eframe::CreationContext<'_>) -> Result<Self, String> {
-        let settings = cc
-            .storage
-            .and_then(|s| eframe::get_value::<Settings>(s, STORAGE_KEY))
-            .unwrap_or_default();
-        Self::with_settings(&cc.egui_ctx, settings, false)
+    /// The app as eframe creates it: settings from storage, each part checked and falling
+    /// back to its default alone (with a note), workers on their own threads. `notes` are
+    /// what [`persist::sanitise_file`] repaired before the window opened.
+    pub fn new(cc: &eframe::CreationContext<'_>, notes: Vec<String>) -> Self {
+        let saved = cc.storage.and_then(|s| s.get_string(STORAGE_KEY));
+        let (settings, mut restored) = settings::restore(saved.as_deref());
+        restored.splice(0..0, notes);
+        let options = AppOptions {
+            mode: Mode::Thread,
+            reverse_sizes: ReverseSizes::default(),
+        };
+        let mut app = Self::with_options(&cc.egui_ctx, settings, options);
+        app.notes.restored.splice(0..0, restored);
+        app
     }
 
     /// An app for tests and benchmarks: jobs run inline (deterministic), paused.
-    ///
-    /// # Errors
-    /// Only if even the default settings cannot be built (a core bug).
-    pub fn for_test(ctx: &egui::Context, settings: Settings) -> Result<Self, String> {
-        Self::with_settings(ctx, settings, true)
+    pub fn for_test(ctx: &egui::Context, settings: Settings) -> Self {
+        let options = AppOptions {
+            mode: Mode::Inline,
+            reverse_sizes: ReverseSizes::default(),
+        };
+        Self::with_options(ctx, settings, options)
     }
 
-    /// An app from settings; `synchronous` runs computations inline instead of on threads.
-    ///
-    /// # Errors
-    /// Only if even the default settings cannot be built (a core bug).
-    pub fn with_settings(
-        ctx: &egui::Context,
-        settings: Settings,
-        synchronous: bool,
-    ) -> Result<Self, String> {
-        let mut settings = settings.sanitised();
-        let mut notes = Vec::new();
-        let applied = match build_applied(&settings) {
-            Ok(a) => a,
+    /// An app from settings (validated here: a part that fails to build falls back to its
+    /// default alone, with a note).
+    pub fn with_options(ctx: &egui::Context, settings: Settings, options: AppOptions) -> Self {
+        let (mut settings, mut restored) = settings.validated();
+        let data = match build_data(&settings.data) {
+            Ok(d) => d,
             Err(e) => {
-                notes.push(format!(
-                    "the saved settings could not be used ({e}); defaults loaded"
+                restored.push(format!(
+                    "the saved data ({}) could not be loaded: {e}; the default preset is used",
+                    settings.data.label()
                 ));
-                settings = Settings::default();
-                build_applied(&settings)?
+                settings.data = DataSettings::default();
+                default_data()
             }
         };
-        let repaint = (!synchronous).then(|| ctx.clone());
-        let elbo_worker = Worker::new(
-            "elbo-lab-elbo",
-            synchronous,
-            repaint.clone(),
-            compute::run_elbo_job,
-        );
-        let field_worker = Worker::new(
-            "elbo-lab-fields",
-            synchronous,
-            repaint,
-            compute::run_field_job,
-        );
+        let schedule = match settings.schedule.spec().build() {
+            Ok(s) => s,
+            Err(e) => {
+                restored.push(format!(
+                    "the saved schedule could not be built: {e}; the default schedule is used"
+                ));
+                settings.schedule = ScheduleSettings::default();
+                default_schedule()
+            }
+        };
+        let zoom = ctx.options(|o| o.zoom_factor);
+        if !(zoom.is_finite() && ZOOM_RANGE.contains(&zoom)) {
+            restored.push(format!("egui's zoom factor {zoom} was unusable; reset"));
+            // Directly, not through `set_zoom_factor` (which waits for the end of a pass
+            // that a NaN zoom would not survive).
+            ctx.options_mut(|o| o.zoom_factor = settings.zoom);
+        }
+        let applied = build_applied(&settings, data, schedule);
+        let repaint = (options.mode == Mode::Thread).then(|| ctx.clone());
         let mut app = App {
-            data_error: notes.pop(),
-            schedule_error: None,
-            compute_error: None,
+            notes: Notes {
+                restored,
+                ..Notes::default()
+            },
             elbo: None,
-            river: None,
-            particles: None,
+            statics: None,
             field: None,
             playing: false,
-            status: None,
             about_open: false,
-            data_path: String::new(),
-            schedule_path: String::new(),
-            export_path: default_export_path(),
-            elbo_worker,
-            field_worker,
+            reverse: reverse::ReverseState::new(options.mode, repaint.clone()),
+            training: training::Training::new(ctx, options.mode),
+            views: Views::default(),
+            elbo_worker: Worker::new(
+                "elbo-lab-elbo",
+                options.mode,
+                repaint.clone(),
+                compute::run_elbo_job,
+            ),
+            field_worker: Worker::new(
+                "elbo-lab-fields",
+                options.mode,
+                repaint,
+                compute::run_field_job,
+            ),
+            options,
             field_requested: None,
             t_accum: 0.0,
             dialog: None,
             screenshots: channel(),
             fullscreen: false,
-            reverse: reverse::ReverseState::new(synchronous, (!synchronous).then(|| ctx.clone())),
-            training: training::Training::new(ctx, synchronous),
-            applied_trained: (None, 0),
+            placed: false,
             applied,
             settings,
         };
         app.apply_theme(ctx);
         app.submit_elbo();
-        Ok(app)
+        app
     }
 
     /// The current timestep, clamped to 1..=T.
@@ -303,19 +341,31 @@ impl App {
         &self.applied.inputs.schedule
     }
 
-    /// True while a computation runs or is queued.
+    /// True while a computation of the ELBO or the fields runs or is queued.
     pub fn is_computing(&self) -> bool {
         self.elbo_worker.is_busy() || self.field_worker.is_busy()
     }
 
-    /// Timesteps done by the running ELBO computation.
-    pub fn elbo_progress(&self) -> usize {
-        self.elbo_worker.progress()
+    /// True once the full-sample ELBO estimate of the current inputs is in.
+    pub fn has_full_elbo(&self) -> bool {
+        self.elbo
+            .as_ref()
+            .is_some_and(|e| !e.preview && e.inputs.covers(&self.applied.inputs, Depends::All))
     }
 
-    /// True once the full-sample ELBO estimate is in.
-    pub fn has_full_elbo(&self) -> bool {
-        self.elbo.as_ref().is_some_and(|e| !e.preview)
+    /// How the view `view` stands against the current inputs.
+    pub fn freshness(&self, view: View) -> Freshness {
+        self.view_ctx().freshness(view)
+    }
+
+    /// In [`Mode::Deferred`], run every queued job now (the fuzz test's "work finishes");
+    /// returns whether any ran.
+    pub fn run_pending_jobs(&self) -> bool {
+        let a = self.elbo_worker.run_pending();
+        let b = self.field_worker.run_pending();
+        let c = self.reverse.run_pending();
+        let d = self.training.run_pending();
+        a || b || c || d
     }
 
     fn mc_config(&self) -> McConfig {
@@ -329,20 +379,15 @@ impl App {
 
     fn submit_elbo(&mut self) {
         self.applied.inputs.config = self.mc_config();
-        self.compute_error = None;
         self.elbo_worker.submit(self.applied.inputs.clone());
-        self.field_requested = None;
-        self.ensure_field();
     }
 
-    fn ensure_field(&mut self) {
-        let t = self.t();
-        if self.field_requested != Some(t) {
-            self.field_requested = Some(t);
-            self.field_worker.submit(FieldJob {
-                inputs: self.applied.inputs.clone(),
-                t,
-            });
+    /// The reverse job the current inputs and settings ask for.
+    pub fn reverse_job(&self) -> ReverseJob {
+        ReverseJob {
+            inputs: self.applied.inputs.clone(),
+            configs: self.settings.reverse.clamped(self.steps()),
+            sizes: self.options.reverse_sizes,
         }
     }
 
@@ -357,12 +402,17 @@ impl App {
         }
     }
 
-    /// Take what the workers sent.
+    /// The one place that takes what every worker sent, whatever tab is open (twice a
+    /// frame: before layout, and after the frame's requests, so inline work is in at once).
     fn poll_workers(&mut self, ctx: &egui::Context) {
         for message in self.elbo_worker.poll() {
             match message {
-                ElboMessage::Static { river, particles } => {
-                    self.river = river.map(|river| RiverView {
+                ElboMessage::Static {
+                    inputs,
+                    river,
+                    particles,
+                } => {
+                    let river = river.map(|river| RiverView {
                         texture: ctx.load_texture(
                             "river",
                             river.image.clone(),
@@ -370,17 +420,29 @@ impl App {
                         ),
                         river,
                     });
-                    self.particles = Some(particles);
+                    self.statics = Some(StaticShown {
+                        inputs,
+                        river,
+                        particles,
+                    });
                 }
-                ElboMessage::Elbo { preview, result } => {
+                ElboMessage::Elbo {
+                    inputs,
+                    preview,
+                    result,
+                } => {
                     let curves = views::elbo::Curves::new(&result);
-                    self.elbo = Some(ElboView {
+                    self.notes.compute_error = None;
+                    self.elbo = Some(ElboShown {
+                        inputs,
                         result,
                         preview,
                         curves,
                     });
                 }
-                ElboMessage::Failed(e) => self.compute_error = Some(e),
+                ElboMessage::Failed { inputs, message } => {
+                    self.notes.compute_error = Some((inputs, message));
+                }
             }
         }
         if let Some(field) = self.field_worker.poll().pop() {
@@ -389,6 +451,46 @@ impl App {
                 .as_ref()
                 .map(|image| ctx.load_texture("density_t", image.clone(), TextureOptions::LINEAR));
             self.field = Some(FieldView { field, texture });
+        }
+        self.reverse.poll(ctx);
+    }
+
+    /// Ask for the fields at the current t, and for the reverse runs while their tab is open.
+    fn request_work(&mut self) {
+        let t = self.t();
+        let now = &self.applied.inputs;
+        let asked = self
+            .field_requested
+            .as_ref()
+            .is_some_and(|(i, at)| *at == t && i.covers(now, Depends::Model));
+        if !asked {
+            self.field_requested = Some((now.clone(), t));
+            self.field_worker.submit(FieldJob {
+                inputs: now.clone(),
+                t,
+            });
+        }
+        if self.settings.view == View::Reverse {
+            let job = self.reverse_job();
+            self.reverse.request(job);
+        }
+    }
+
+    /// A restored window that lies off the monitor is moved back, once, when the first
+    /// frame knows both rectangles.
+    fn keep_window_on_screen(&mut self, ctx: &egui::Context) {
+        if self.placed {
+            return;
+        }
+        let (outer, monitor) = ctx.input(|i| (i.viewport().outer_rect, i.viewport().monitor_size));
+        if let (Some(outer), Some(monitor)) = (outer, monitor) {
+            self.placed = true;
+            if let Some(pos) = persist::onscreen_position(outer, monitor) {
+                ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(pos));
+                self.notes
+                    .restored
+                    .push("the saved window position was off the screen; moved back".into());
+            }
         }
     }
 
@@ -399,11 +501,8 @@ impl App {
         let a = &self.applied;
         let data_changed = s.data != a.data_settings;
         let schedule_changed = s.schedule != a.schedule_settings;
-        let trained_key = (
-            s.trained_model,
-            s.trained_model.map_or(0, |_| self.training.generation),
-        );
-        let model_changed = s.model != a.model_kind || trained_key != self.applied_trained;
+        let model_changed = s.model != a.model.kind
+            || s.trained_model != a.model.trained.as_ref().map(|(p, _, _)| *p);
         let config_changed = self.mc_config() != a.inputs.config;
         if !(data_changed || schedule_changed || model_changed || config_changed) {
             return;
@@ -412,12 +511,12 @@ impl App {
         if data_changed {
             match build_data(&s.data) {
                 Ok(data) => {
-                    inputs.view_box = compute::view_box(&data);
+                    inputs.view_box = inputs::view_box(&data);
                     inputs.data = Arc::new(data);
-                    self.data_error = None;
+                    self.notes.data_error = None;
                 }
                 Err(e) => {
-                    self.data_error = Some(e);
+                    self.notes.data_error = Some(e);
                     self.settings.data = a.data_settings.clone();
                 }
             }
@@ -426,40 +525,29 @@ impl App {
             match self.settings.schedule.spec().build() {
                 Ok(schedule) => {
                     inputs.schedule = Arc::new(schedule);
-                    self.schedule_error = None;
+                    self.notes.schedule_error = None;
                 }
                 Err(e) => {
-                    self.schedule_error = Some(e.to_string());
+                    self.notes.schedule_error = Some(e.to_string());
                     self.settings.schedule = a.schedule_settings.clone();
                 }
             }
         }
         let new_data = !Arc::ptr_eq(&inputs.data, &a.inputs.data);
         let new_schedule = !Arc::ptr_eq(&inputs.schedule, &a.inputs.schedule);
+        let mut model = a.model.clone();
         if new_data || model_changed {
-            let trained = self
-                .settings
-                .trained_model
-                .and_then(|p| self.training.model(p, inputs.data.dim()));
-            inputs.model = match trained {
-                Some(m) => m,
-                None => {
-                    self.settings.trained_model = None;
-                    self.settings.model.build(&inputs.data)
-                }
+            model = self.choose_model(&inputs.data);
+            inputs.model = match &model.trained {
+                Some((_, _, net)) => Arc::clone(net) as Arc<dyn crate::denoiser::Denoiser>,
+                None => model.kind.build(&inputs.data),
             };
-            self.applied_trained = (
-                self.settings.trained_model,
-                self.settings
-                    .trained_model
-                    .map_or(0, |_| self.training.generation),
-            );
         }
         if new_data || new_schedule || model_changed || config_changed {
             self.applied = Applied {
                 data_settings: self.settings.data.clone(),
                 schedule_settings: self.settings.schedule.clone(),
-                model_kind: self.settings.model,
+                model,
                 findings: sanity_findings(&inputs.schedule, Some(&inputs.data)),
                 schedule_label: self.settings.schedule.spec().label(),
                 inputs,
@@ -469,9 +557,67 @@ impl App {
         }
     }
 
-    /// Apply a command from a panel or the menu.
+    /// The model the settings ask for on `data`: a trained network stays frozen as it was
+    /// picked while it fits the data's dimension; picking it anew takes the newest snapshot.
+    fn choose_model(&mut self, data: &GaussianMixture) -> AppliedModel {
+        let kind = self.settings.model;
+        let Some(p) = self.settings.trained_model else {
+            return AppliedModel {
+                kind,
+                trained: None,
+            };
+        };
+        let frozen =
+            self.applied.model.trained.clone().filter(|(q, _, net)| {
+                *q == p && crate::denoiser::Denoiser::dim(&**net) == data.dim()
+            });
+        let trained = frozen.or_else(|| {
+            self.training
+                .model(p, data.dim())
+                .map(|net| (p, self.training.models_step, net))
+        });
+        if trained.is_none() {
+            self.notes.model_note = Some(format!(
+                "no trained {p} network for {}D data: the {} model is used",
+                data.dim(),
+                kind.name()
+            ));
+            self.settings.trained_model = None;
+        } else {
+            self.notes.model_note = None;
+        }
+        AppliedModel { kind, trained }
+    }
+
+    /// Apply a command from a view, a panel, a key or the menu.
     pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
+        let steps = self.steps();
         match command {
+            Command::SetData(d) => self.settings.data = d,
+            Command::SetSchedule(s) => self.settings.schedule = s,
+            Command::SetModel(ModelChoice::Kind(k)) => {
+                self.settings.model = k;
+                self.settings.trained_model = None;
+            }
+            Command::SetModel(ModelChoice::Trained(p)) => {
+                if self.settings.trained_model != Some(p) {
+                    self.settings.trained_model = Some(p);
+                }
+            }
+            Command::UseNewerNetworks => {
+                // Drop the frozen network: the next sync takes the newest snapshot.
+                if self.applied.model.trained.take().is_none() {
+                    self.notes.model_note = Some("no trained network is in use".into());
+                }
+            }
+            Command::SetVariance(v) => self.settings.variance = v,
+            Command::SetSamples(n) => {
+                self.settings.samples = n.clamp(
+                    *settings::SAMPLE_RANGE.start(),
+                    *settings::SAMPLE_RANGE.end(),
+                )
+            }
+            Command::SetSeed(seed) => self.settings.seed = seed.min(settings::MAX_SEED),
             Command::LoadData(path) => {
                 let candidate = DataSettings {
                     file: Some(path),
@@ -480,28 +626,12 @@ impl App {
                 match build_data(&candidate) {
                     Ok(_) => {
                         self.settings.data = candidate;
-                        self.data_error = None;
+                        self.notes.data_error = None;
                     }
-                    Err(e) => self.data_error = Some(e),
+                    Err(e) => self.notes.data_error = Some(e),
                 }
             }
-            Command::LoadSchedule(path) => match load_schedule_file(&path) {
-                Ok(loaded) => {
-                    let label = file_label(&path);
-                    let candidate = ScheduleSettings::from_spec(&loaded.spec, &label);
-                    match candidate.spec().build() {
-                        Ok(_) => {
-                            self.settings.schedule = candidate;
-                            if let Some(v) = loaded.variance {
-                                self.settings.variance = v;
-                            }
-                            self.schedule_error = None;
-                        }
-                        Err(e) => self.schedule_error = Some(format!("{}: {e}", path.display())),
-                    }
-                }
-                Err(e) => self.schedule_error = Some(e.to_string()),
-            },
+            Command::LoadSchedule(path) => self.load_schedule(&path),
             Command::PickData => self.open_dialog(|| {
                 rfd::FileDialog::new()
                     .set_title("Load data: mixture JSON or CSV of points")
@@ -515,24 +645,101 @@ impl App {
                     .pick_file()
                     .map(Command::LoadSchedule)
             }),
-            Command::PickExport(ext) => self.open_dialog(move || {
+            Command::PickExport(kind) => self.open_dialog(move || {
                 rfd::FileDialog::new()
-                    .set_file_name(format!("elbo-lab.{ext}"))
+                    .set_file_name(format!("elbo-lab.{}", kind.extension()))
                     .save_file()
-                    .map(|p| match ext {
-                        "csv" => Command::ExportCsv(p),
-                        "json" => Command::ExportJson(p),
-                        _ => Command::Screenshot(p),
+                    .map(|p| match kind {
+                        ExportKind::Csv => Command::ExportCsv(p),
+                        ExportKind::Json => Command::ExportJson(p),
+                        ExportKind::Png => Command::Screenshot(p),
+                    })
+            }),
+            Command::PickWeights(load) => self.open_dialog(move || {
+                rfd::FileDialog::new()
+                    .set_title(if load {
+                        "Load weights: a folder with x0/eps/score.safetensors"
+                    } else {
+                        "Save weights into a folder"
+                    })
+                    .pick_folder()
+                    .map(|d| {
+                        if load {
+                            Command::LoadWeights(d)
+                        } else {
+                            Command::SaveWeights(d)
+                        }
                     })
             }),
             Command::UsePresetData => {
                 self.settings.data.file = None;
-                self.data_error = None;
+                self.notes.data_error = None;
             }
             Command::UsePresetSchedule => {
                 self.settings.schedule.custom = None;
-                self.schedule_error = None;
+                self.notes.schedule_error = None;
             }
+            Command::SetT(t) => self.settings.t = t.clamp(1, steps),
+            Command::StepBack => self.settings.t = self.t().saturating_sub(1).max(1),
+            Command::StepForward => self.settings.t = (self.t() + 1).min(steps),
+            Command::FirstT => self.settings.t = 1,
+            Command::LastT => self.settings.t = steps,
+            Command::TogglePlay => self.playing = !self.playing,
+            Command::SetSpeed(v) => {
+                if v.is_finite() {
+                    self.settings.speed =
+                        v.clamp(*settings::SPEED_RANGE.start(), *settings::SPEED_RANGE.end());
+                }
+            }
+            Command::SetView(v) => self.settings.view = v,
+            Command::SetToggles(t) => self.settings.toggles = t,
+            Command::SetReverse(r) => self.settings.reverse = r,
+            Command::SetDark(d) => self.settings.dark = d,
+            Command::SetZoom(z) => {
+                if z.is_finite() {
+                    self.settings.zoom = z.clamp(*ZOOM_RANGE.start(), *ZOOM_RANGE.end());
+                }
+            }
+            Command::ZoomIn => {
+                self.settings.zoom = (self.settings.zoom + ZOOM_STEP).min(*ZOOM_RANGE.end())
+            }
+            Command::ZoomOut => {
+                self.settings.zoom = (self.settings.zoom - ZOOM_STEP).max(*ZOOM_RANGE.start())
+            }
+            Command::ToggleFullscreen => {
+                self.fullscreen = !self.fullscreen;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.fullscreen));
+            }
+            Command::ShowAbout(open) => self.about_open = open,
+            Command::SetTraining(t) => self.settings.training = t.validated().0,
+            Command::StartTraining => {
+                let inputs = &self.applied.inputs;
+                let (data, schedule) = (inputs.data.clone(), inputs.schedule.clone());
+                let label = self.applied.data_settings.label();
+                self.training.start(
+                    &self.settings.training,
+                    &data,
+                    &schedule,
+                    self.settings.variance,
+                    &label,
+                );
+            }
+            Command::PauseTraining => self.training.pause(),
+            Command::ResetTraining => self.training.reset(),
+            Command::LoadWeights(dir) => {
+                let inputs = &self.applied.inputs;
+                let (data, schedule) = (inputs.data.clone(), inputs.schedule.clone());
+                let label = self.applied.data_settings.label();
+                self.training.load(
+                    &self.settings.training,
+                    &dir,
+                    &data,
+                    &schedule,
+                    self.settings.variance,
+                    &label,
+                );
+            }
+            Command::SaveWeights(dir) => self.training.save(&dir),
             Command::ExportCsv(path) => self.export(&path, false),
             Command::ExportJson(path) => self.export(&path, true),
             Command::Screenshot(path) => {
@@ -546,12 +753,36 @@ impl App {
                     });
                     repaint.request_repaint();
                 });
-                self.status = Some(("taking a screenshot...".into(), false));
+                self.notes.status = Some(("taking a screenshot...".into(), false));
             }
         }
     }
 
+    fn load_schedule(&mut self, path: &Path) {
+        match load_schedule_file(path) {
+            Ok(loaded) => {
+                let label = file_label(path);
+                let candidate = ScheduleSettings::from_spec(&loaded.spec, &label);
+                match candidate.spec().build() {
+                    Ok(_) => {
+                        self.settings.schedule = candidate;
+                        if let Some(v) = loaded.variance {
+                            self.settings.variance = v;
+                        }
+                        self.notes.schedule_error = None;
+                    }
+                    Err(e) => self.notes.schedule_error = Some(format!("{}: {e}", path.display())),
+                }
+            }
+            Err(e) => self.notes.schedule_error = Some(e.to_string()),
+        }
+    }
+
     fn open_dialog(&mut self, pick: impl FnOnce() -> Option<Command> + Send + 'static) {
+        if self.options.mode != Mode::Thread {
+            // Tests never open native dialogs.
+            return;
+        }
         let (tx, rx) = channel();
         let spawned = std::thread::Builder::new()
             .name("elbo-lab-file-dialog".into())
@@ -561,15 +792,21 @@ impl App {
         match spawned {
             Ok(_) => self.dialog = Some(rx),
             Err(e) => {
-                self.status = Some((format!("no file dialog ({e}): type a path instead"), true))
+                self.notes.status =
+                    Some((format!("no file dialog ({e}): type a path instead"), true))
             }
         }
     }
 
     fn export(&mut self, path: &Path, json: bool) {
-        let Some(elbo) = &self.elbo else {
-            self.status = Some((
-                "nothing to export yet: the ELBO is still being computed".into(),
+        let Some(elbo) = self
+            .elbo
+            .as_ref()
+            .filter(|e| e.inputs.covers(&self.applied.inputs, Depends::All))
+        else {
+            self.notes.status = Some((
+                "nothing to export yet: the ELBO of the current settings is still being computed"
+                    .into(),
                 true,
             ));
             return;
@@ -577,9 +814,9 @@ impl App {
         let source = self.applied.data_settings.label();
         let report = Report {
             result: &elbo.result,
-            data: &self.applied.inputs.data,
+            data: &elbo.inputs.data,
             data_source: &source,
-            schedule: &self.applied.inputs.schedule,
+            schedule: &elbo.inputs.schedule,
             schedule_label: &self.applied.schedule_label,
         };
         let text = if json {
@@ -587,19 +824,13 @@ impl App {
         } else {
             report.to_csv()
         };
-        self.status = Some(match std::fs::write(path, text) {
-            Ok(()) => (
-                format!(
-                    "wrote {}{}",
-                    path.display(),
-                    if elbo.preview {
-                        " (quick preview estimate)"
-                    } else {
-                        ""
-                    }
-                ),
-                false,
-            ),
+        let preview = if elbo.preview {
+            " (quick preview estimate)"
+        } else {
+            ""
+        };
+        self.notes.status = Some(match std::fs::write(path, text) {
+            Ok(()) => (format!("wrote {}{preview}", path.display()), false),
             Err(e) => (format!("could not write {}: {e}", path.display()), true),
         });
     }
@@ -619,7 +850,7 @@ impl App {
         }
         if let Ok(message) = self.screenshots.1.try_recv() {
             let is_error = message.starts_with("error");
-            self.status = Some((message, is_error));
+            self.notes.status = Some((message, is_error));
         }
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw
@@ -634,48 +865,28 @@ impl App {
         }
     }
 
-    fn keyboard(&mut self, ctx: &egui::Context) {
+    /// Keys emit the same commands as the buttons they stand for.
+    fn keyboard(ctx: &egui::Context) -> Vec<Command> {
         if ctx.egui_wants_keyboard_input() {
-            return;
+            return Vec::new();
         }
-        let t_max = self.steps();
-        let (space, left, right, home, end, plus, minus, f11) = ctx.input(|i| {
-            (
-                i.key_pressed(Key::Space),
-                i.key_pressed(Key::ArrowLeft),
-                i.key_pressed(Key::ArrowRight),
-                i.key_pressed(Key::Home),
-                i.key_pressed(Key::End),
-                i.key_pressed(Key::Plus) || i.key_pressed(Key::Equals),
-                i.key_pressed(Key::Minus),
-                i.key_pressed(Key::F11),
-            )
-        });
-        if space {
-            self.playing = !self.playing;
-        }
-        if left {
-            self.settings.t = self.t().saturating_sub(1).max(1);
-        }
-        if right {
-            self.settings.t = (self.t() + 1).min(t_max);
-        }
-        if home {
-            self.settings.t = 1;
-        }
-        if end {
-            self.settings.t = t_max;
-        }
-        if plus {
-            self.settings.zoom = (self.settings.zoom + 0.25).min(4.0);
-        }
-        if minus {
-            self.settings.zoom = (self.settings.zoom - 0.25).max(0.5);
-        }
-        if f11 {
-            self.fullscreen = !self.fullscreen;
-            ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.fullscreen));
-        }
+        let keys = [
+            (Key::Space, Command::TogglePlay),
+            (Key::ArrowLeft, Command::StepBack),
+            (Key::ArrowRight, Command::StepForward),
+            (Key::Home, Command::FirstT),
+            (Key::End, Command::LastT),
+            (Key::Plus, Command::ZoomIn),
+            (Key::Equals, Command::ZoomIn),
+            (Key::Minus, Command::ZoomOut),
+            (Key::F11, Command::ToggleFullscreen),
+        ];
+        ctx.input(|i| {
+            keys.into_iter()
+                .filter(|(k, _)| i.key_pressed(*k))
+                .map(|(_, c)| c)
+                .collect()
+        })
     }
 
     fn advance_time(&mut self, ctx: &egui::Context) {
@@ -702,125 +913,55 @@ impl App {
         ctx.request_repaint();
     }
 
-    fn menu(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
-        egui::MenuBar::new().ui(ui, |ui| {
-            ui.menu_button("File", |ui| {
-                if ui.button("Load data...").clicked() {
-                    commands.push(Command::PickData);
-                }
-                if ui.button("Load schedule...").clicked() {
-                    commands.push(Command::PickSchedule);
-                }
-                ui.separator();
-                ui.label("Export (native dialog):");
-                if ui.button("Export ELBO table as CSV...").clicked() {
-                    commands.push(Command::PickExport("csv"));
-                }
-                if ui.button("Export ELBO report as JSON...").clicked() {
-                    commands.push(Command::PickExport("json"));
-                }
-                if ui.button("Save window as PNG...").clicked() {
-                    commands.push(Command::PickExport("png"));
-                }
-                ui.separator();
-                let label = ui.label("Export path (no dialog needed):");
-                ui.text_edit_singleline(&mut self.export_path)
-                    .labelled_by(label.id);
-                let base = PathBuf::from(self.export_path.trim());
-                ui.horizontal(|ui| {
-                    if ui.button("Write CSV").clicked() {
-                        commands.push(Command::ExportCsv(base.with_extension("csv")));
-                    }
-                    if ui.button("Write JSON").clicked() {
-                        commands.push(Command::ExportJson(base.with_extension("json")));
-                    }
-                    if ui.button("Write PNG").clicked() {
-                        commands.push(Command::Screenshot(base.with_extension("png")));
-                    }
-                });
-            });
-            ui.menu_button("View", |ui| {
-                for view in View::ALL {
-                    ui.radio_value(&mut self.settings.view, view, view.label());
-                }
-                ui.separator();
-                ui.checkbox(&mut self.settings.dark, "Dark theme");
-                ui.add(
-                    egui::Slider::new(&mut self.settings.zoom, 0.5..=4.0)
-                        .step_by(0.25)
-                        .text("Zoom"),
-                );
-                if ui.button("Fullscreen (F11)").clicked() {
-                    self.fullscreen = !self.fullscreen;
-                    ui.ctx()
-                        .send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.fullscreen));
-                }
-            });
-            ui.menu_button("Help", |ui| {
-                if ui.button("About ELBO Lab").clicked() {
-                    self.about_open = true;
-                }
-            });
-            if let Some((text, is_error)) = &self.status {
-                let colour = if *is_error {
-                    Color32::RED
-                } else {
-                    ui.visuals().text_color()
-                };
-                ui.label(RichText::new(text).color(colour));
-            }
-        });
+    /// The read-only context every view draws from.
+    pub fn view_ctx(&self) -> ViewCtx<'_> {
+        ViewCtx {
+            settings: &self.settings,
+            applied: &self.applied,
+            notes: &self.notes,
+            t: self.t(),
+            playing: self.playing,
+            elbo: self.elbo.as_ref(),
+            elbo_busy: self.elbo_worker.is_busy(),
+            elbo_progress: self.elbo_worker.progress(),
+            statics: self.statics.as_ref(),
+            field: self.field.as_ref(),
+            field_busy: self.field_worker.is_busy(),
+            reverse: &self.reverse,
+            reverse_job: self.reverse_job(),
+            training: &self.training,
+            about_open: self.about_open,
+        }
     }
 
-    fn about(&mut self, ctx: &egui::Context) {
-        let mut open = self.about_open;
-        egui::Window::new("About ELBO Lab")
-            .open(&mut open)
-            .collapsible(false)
-            .resizable(false)
-            .show(ctx, |ui| {
-                ui.heading("ELBO Lab");
-                ui.label(format!("version {}", env!("CARGO_PKG_VERSION")));
-                ui.label("See the evidence lower bound of a diffusion model, term by term, on toy data where every marginal, score and optimal denoiser is exact.");
-                ui.label(format!("It follows {PAPER}; equation numbers are that paper's."));
-                ui.separator();
-                ui.label("Keys: space play/pause, left/right step t, Home/End first/last t, +/- zoom, F11 fullscreen.");
-            });
-        self.about_open = open;
-    }
-
-    /// One frame of the whole UI (what `eframe::App::ui` runs).
+    /// One frame of the whole UI (what `eframe::App::ui` runs): take what the workers
+    /// sent, lay out (views return commands), apply the commands, rebuild the inputs, move
+    /// the timeline, ask for the work the new state needs.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.poll_workers(&ctx);
+        // Training and its evaluations (inline, it also takes this frame's training steps).
         self.training.poll(&ctx);
         self.poll_side_channels(&ctx);
-        self.keyboard(&ctx);
-        let mut commands = Vec::new();
-
-        egui::Panel::top("menu").show(ui, |ui| self.menu(ui, &mut commands));
-        egui::Panel::left("controls")
-            .resizable(true)
-            .default_size(300.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    commands.extend(controls::show(ui, self));
-                });
-            });
-        egui::Panel::bottom("timeline").show(ui, |ui| timeline::show(ui, self));
-        egui::CentralPanel::default().show(ui, |ui| views::show(ui, self));
-        if self.about_open {
-            self.about(&ctx);
+        self.keep_window_on_screen(&ctx);
+        let mut commands = Self::keyboard(&ctx);
+        let mut views = std::mem::take(&mut self.views);
+        commands.extend(views.ui(ui, &self.view_ctx()));
+        self.views = views;
+        if !commands.is_empty() {
+            // Layout drew the state before the commands: draw the state after them.
+            ctx.request_repaint();
         }
         for command in commands {
             self.apply(&ctx, command);
         }
         self.sync_inputs();
         self.settings.t = self.t();
-        self.ensure_field();
         self.advance_time(&ctx);
+        self.request_work();
+        self.poll_workers(&ctx);
         self.apply_theme(&ctx);
-        if self.is_computing() {
+        if self.is_computing() || self.reverse.is_busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }
@@ -843,28 +984,49 @@ fn build_data(settings: &DataSettings) -> Result<GaussianMixture, String> {
     }
 }
 
-fn build_applied(settings: &Settings) -> Result<Applied, String> {
-    let data = build_data(&settings.data)?;
+/// The default data (a preset whose build is tested in `presets.rs`).
+#[allow(clippy::expect_used)]
+fn default_data() -> GaussianMixture {
+    DataSettings::default()
+        .spec
+        .build()
+        .expect("the default data preset builds")
+}
+
+/// The default schedule (DDPM linear, T = 1000).
+#[allow(clippy::expect_used)]
+fn default_schedule() -> NoiseSchedule {
+    ScheduleSettings::default()
+        .spec()
+        .build()
+        .expect("the default schedule builds")
+}
+
+fn build_applied(settings: &Settings, data: GaussianMixture, schedule: NoiseSchedule) -> Applied {
     let spec = settings.schedule.spec();
-    let schedule = spec.build().map_err(|e| e.to_string())?;
-    Ok(Applied {
+    let kind = settings.model;
+    Applied {
         data_settings: settings.data.clone(),
         schedule_settings: settings.schedule.clone(),
-        model_kind: settings.model,
+        model: AppliedModel {
+            kind,
+            trained: None,
+        },
         findings: sanity_findings(&schedule, Some(&data)),
         schedule_label: spec.label(),
         inputs: Inputs {
-            view_box: compute::view_box(&data),
-            model: settings.model.build(&data),
+            view_box: inputs::view_box(&data),
+            model: kind.build(&data),
             data: Arc::new(data),
             schedule: Arc::new(schedule),
             config: McConfig::default(),
         },
-    })
+    }
 }
 
 /// Decide whether a dropped file is data or a schedule, by name and content.
 pub fn classify_dropped(path: &Path) -> Command {
+    use std::io::Read;
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -873,7 +1035,12 @@ pub fn classify_dropped(path: &Path) -> Command {
     if ext == "csv" {
         return Command::LoadData(path.to_path_buf());
     }
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // The first 64 KiB tell: the loader reads (and checks) the whole file afterwards.
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(64 * 1024).read_to_end(&mut head);
+    }
+    let text = String::from_utf8_lossy(&head);
     let trimmed = text.trim_start();
     let is_data = if trimmed.starts_with('{') {
         trimmed.contains("\"components\"")
@@ -896,10 +1063,6 @@ fn file_label(path: &Path) -> String {
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
-}
-
-fn default_export_path() -> String {
-    std::env::temp_dir().join("elbo-lab").display().to_string()
 }
 
 fn save_png(path: &Path, image: &egui::ColorImage) -> Result<(), String> {

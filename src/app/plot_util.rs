@@ -2,17 +2,35 @@
 //! and number formatting where "undefined" is a value.
 
 use egui::Color32;
+
+use crate::param::PerParam;
 use egui_plot::{FilledArea, GridMark, HoverPosition, Legend, LineStyle, Plot, VLine};
 
-/// Colour of each parameterisation (x0, eps, score, v).
-pub const PARAM_COLOURS: [Color32; 4] = [
-    Color32::from_rgb(230, 140, 40),
-    Color32::from_rgb(70, 140, 230),
-    Color32::from_rgb(60, 180, 90),
-    Color32::from_rgb(170, 100, 220),
-];
+/// Colour of each parameterisation, the same in every view.
+pub const PARAM_COLOURS: PerParam<Color32> = PerParam {
+    x0: Color32::from_rgb(230, 140, 40),
+    eps: Color32::from_rgb(70, 140, 230),
+    score: Color32::from_rgb(60, 180, 90),
+    v: Color32::from_rgb(170, 100, 220),
+};
 /// Colour of the current-t marker.
 pub const T_COLOUR: Color32 = Color32::from_rgb(220, 60, 60);
+
+/// A texture spread over a plotting box `[[x_min, x_max], [y_min, y_max]]` (the 2D
+/// density images), not hoverable.
+pub fn box_image(
+    name: impl Into<String>,
+    texture: egui::TextureId,
+    vb: [[f64; 2]; 2],
+) -> egui_plot::PlotImage {
+    egui_plot::PlotImage::new(
+        name.into(),
+        texture,
+        egui_plot::PlotPoint::new((vb[0][0] + vb[0][1]) / 2.0, (vb[1][0] + vb[1][1]) / 2.0),
+        [(vb[0][1] - vb[0][0]) as f32, (vb[1][1] - vb[1][0]) as f32],
+    )
+    .allow_hover(false)
+}
 
 /// The vertical marker of the current t.
 pub fn t_marker(t: usize) -> VLine {

@@ -2,21 +2,17 @@
 //! settings from the same x_T, then quality against the number of steps) and the state the
 //! view draws. The view itself is `views/reverse.rs`.
 
-use std::sync::Arc;
-
 use egui::{ColorImage, TextureHandle, TextureOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::denoiser::Denoiser;
+use super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
+use super::inputs::{Depends, Inputs};
+use super::worker::{JobContext, Mode, Worker};
 use crate::mixture::GaussianMixture;
 use crate::sampler::{
     QualityPoint, SampleControl, SampleRun, SamplerConfig, SamplerKind, Spacing, initial_noise,
     quality_step_counts, quality_vs_steps, sample,
 };
-use crate::schedule::NoiseSchedule;
-
-use super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
-use super::worker::{JobContext, Worker};
 
 /// Particles moved by each of the two settings (every step is kept for the animation).
 pub const REVERSE_PARTICLES: usize = 1000;
@@ -24,6 +20,33 @@ pub const REVERSE_PARTICLES: usize = 1000;
 pub const QUALITY_PARTICLES: usize = 2000;
 /// Particles whose trajectories are drawn.
 pub const TRAJECTORIES: usize = 8;
+
+/// How many particles a reverse job moves: the app's sizes, or small ones for the UI fuzz
+/// test (whose jobs run inline hundreds of times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReverseSizes {
+    /// Particles of the two runs.
+    pub particles: usize,
+    /// Particles of each quality point.
+    pub quality_particles: usize,
+}
+
+impl Default for ReverseSizes {
+    fn default() -> Self {
+        ReverseSizes {
+            particles: REVERSE_PARTICLES,
+            quality_particles: QUALITY_PARTICLES,
+        }
+    }
+}
+
+impl ReverseSizes {
+    /// Small sizes: enough to draw, cheap to compute.
+    pub const LIGHT: ReverseSizes = ReverseSizes {
+        particles: 64,
+        quality_particles: 64,
+    };
+}
 
 /// The reverse view's settings (persisted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,31 +97,25 @@ impl ReverseSettings {
     }
 }
 
-/// What a reverse job computes from.
+/// What a reverse job computes from: the inputs (data, schedule, model, seed, plotting box)
+/// and the two sampler settings.
 #[derive(Clone)]
 pub struct ReverseJob {
-    /// The data.
-    pub data: Arc<GaussianMixture>,
-    /// The schedule.
-    pub schedule: Arc<NoiseSchedule>,
-    /// The model.
-    pub model: Arc<dyn Denoiser>,
-    /// The two settings (already clamped).
+    /// The inputs.
+    pub inputs: Inputs,
+    /// The two settings (already clamped to the inputs' T).
     pub configs: [SamplerConfig; 2],
-    /// Seed of x_T and of the noise.
-    pub seed: u64,
-    /// The plotting box.
-    pub view_box: [[f64; 2]; 2],
+    /// How many particles.
+    pub sizes: ReverseSizes,
 }
 
 impl ReverseJob {
-    fn same_as(&self, other: &ReverseJob) -> bool {
-        Arc::ptr_eq(&self.data, &other.data)
-            && Arc::ptr_eq(&self.schedule, &other.schedule)
-            && Arc::ptr_eq(&self.model, &other.model)
-            && self.configs == other.configs
-            && self.seed == other.seed
-            && self.view_box == other.view_box
+    /// True when a result of `self` is current for the job `now` asks for.
+    pub fn same_as(&self, now: &ReverseJob) -> bool {
+        self.inputs.covers(&now.inputs, Depends::Model)
+            && self.inputs.config.seed == now.inputs.config.seed
+            && self.configs == now.configs
+            && self.sizes == now.sizes
     }
 }
 
@@ -138,16 +155,18 @@ pub fn run_reverse_job(job: ReverseJob, ctx: &JobContext<ReverseMessage>) {
         on_step: None,
         cancel: Some(cancel),
     };
-    let dim = job.data.dim();
-    let x_t = initial_noise(REVERSE_PARTICLES, dim, job.seed);
+    let inputs = &job.inputs;
+    let seed = inputs.config.seed;
+    let dim = inputs.dim();
+    let x_t = initial_noise(job.sizes.particles, dim, seed);
     let mut runs = Vec::with_capacity(2);
     for config in &job.configs {
         match sample(
-            job.model.as_ref(),
-            &job.schedule,
+            inputs.model.as_ref(),
+            &inputs.schedule,
             config,
             x_t.clone(),
-            job.seed.wrapping_add(1),
+            seed.wrapping_add(1),
             true,
             control,
         ) {
@@ -163,24 +182,24 @@ pub fn run_reverse_job(job: ReverseJob, ctx: &JobContext<ReverseMessage>) {
     let Ok(runs) = <[SampleRun; 2]>::try_from(runs) else {
         return;
     };
-    let density = (dim == 2).then(|| density_image(&job.data, job.view_box));
+    let density = (dim == 2).then(|| density_image(&inputs.data, inputs.view_box));
     ctx.send(ReverseMessage::Runs {
         runs: Box::new(runs),
         density,
     });
-    let counts = quality_step_counts(job.schedule.steps());
+    let counts = quality_step_counts(inputs.steps());
     let mut out = Vec::with_capacity(2);
     for (i, config) in job.configs.iter().enumerate() {
         let done_before = i * counts.len();
         let on_step = |k: usize| ctx.set_progress(done_before + k);
         let result = quality_vs_steps(
-            job.model.as_ref(),
-            &job.data,
-            &job.schedule,
+            inputs.model.as_ref(),
+            &inputs.data,
+            &inputs.schedule,
             config,
             &counts,
-            QUALITY_PARTICLES,
-            job.seed.wrapping_add(10),
+            job.sizes.quality_particles,
+            seed.wrapping_add(10),
             SampleControl {
                 on_step: Some(&on_step),
                 cancel: Some(cancel),
@@ -201,66 +220,98 @@ pub fn run_reverse_job(job: ReverseJob, ctx: &JobContext<ReverseMessage>) {
     }
 }
 
-/// The reverse view's computed state and its worker.
-pub struct ReverseState {
-    worker: Worker<ReverseJob, ReverseMessage>,
-    last: Option<ReverseJob>,
-    /// The two runs (None until the first arrives).
-    pub runs: Option<Box<[SampleRun; 2]>>,
-    /// The settings of the runs shown.
-    pub configs: Option<[SamplerConfig; 2]>,
-    /// Quality against K for each setting.
-    pub quality: Option<Box<[Vec<QualityPoint>; 2]>>,
+/// Two runs and their quality figure, with the job they were computed for.
+pub struct ReverseResult {
+    /// What they were computed from.
+    pub job: ReverseJob,
+    /// The two runs.
+    pub runs: Box<[SampleRun; 2]>,
     /// The data density image (2D).
     pub density: Option<TextureHandle>,
-    /// The last error.
+    /// Quality against K for each setting (None until it arrives).
+    pub quality: Option<Box<[Vec<QualityPoint>; 2]>>,
+}
+
+/// The reverse view's computed state and its worker. The app polls it every frame, whatever
+/// tab is open; it asks for work only while the Reverse process tab is open.
+pub struct ReverseState {
+    worker: Worker<ReverseJob, ReverseMessage>,
+    requested: Option<ReverseJob>,
+    /// The latest runs (of the current job or, dimmed, an older one).
+    pub shown: Option<ReverseResult>,
+    /// The error of the requested job.
     pub error: Option<String>,
 }
 
 impl ReverseState {
-    /// A state with its worker (`synchronous` runs jobs inline, for tests).
-    pub fn new(synchronous: bool, repaint: Option<egui::Context>) -> Self {
+    /// A state with its worker.
+    pub fn new(mode: Mode, repaint: Option<egui::Context>) -> Self {
         ReverseState {
-            worker: Worker::new("elbo-lab-reverse", synchronous, repaint, run_reverse_job),
-            last: None,
-            runs: None,
-            configs: None,
-            quality: None,
-            density: None,
+            worker: Worker::new("elbo-lab-reverse", mode, repaint, run_reverse_job),
+            requested: None,
+            shown: None,
             error: None,
         }
     }
 
-    /// Submit the job if it differs from the last one (a newer job supersedes an older).
+    /// Submit the job unless it is the one already asked for (a newer job supersedes an
+    /// older one).
     pub fn request(&mut self, job: ReverseJob) {
-        if self.last.as_ref().is_some_and(|l| l.same_as(&job)) {
+        if self.requested.as_ref().is_some_and(|l| l.same_as(&job)) {
             return;
         }
-        self.quality = None;
         self.error = None;
-        self.last = Some(job.clone());
+        self.requested = Some(job.clone());
         self.worker.submit(job);
     }
 
-    /// Take what the worker sent.
+    /// Take what the worker sent (messages of superseded jobs never arrive).
     pub fn poll(&mut self, ctx: &egui::Context) {
         for message in self.worker.poll() {
+            let Some(job) = &self.requested else {
+                continue;
+            };
             match message {
                 ReverseMessage::Runs { runs, density } => {
-                    self.configs = self.last.as_ref().map(|l| l.configs);
-                    self.runs = Some(runs);
-                    self.density = density
-                        .map(|image| ctx.load_texture("reverse_p0", image, TextureOptions::LINEAR));
+                    self.shown = Some(ReverseResult {
+                        job: job.clone(),
+                        runs,
+                        density: density.map(|image| {
+                            ctx.load_texture("reverse_p0", image, TextureOptions::LINEAR)
+                        }),
+                        quality: None,
+                    });
                 }
-                ReverseMessage::Quality(q) => self.quality = Some(q),
+                ReverseMessage::Quality(q) => {
+                    if let Some(shown) = &mut self.shown
+                        && shown.job.same_as(job)
+                    {
+                        shown.quality = Some(q);
+                    }
+                }
                 ReverseMessage::Failed(e) => self.error = Some(e),
             }
         }
     }
 
+    /// The shown result if it is current for `now`.
+    pub fn current(&self, now: &ReverseJob) -> Option<&ReverseResult> {
+        self.shown.as_ref().filter(|r| r.job.same_as(now))
+    }
+
+    /// True when the last request is `now` and it failed.
+    pub fn failed(&self, now: &ReverseJob) -> bool {
+        self.error.is_some() && self.requested.as_ref().is_some_and(|r| r.same_as(now))
+    }
+
     /// True while a job is queued or running.
     pub fn is_busy(&self) -> bool {
         self.worker.is_busy()
+    }
+
+    /// In [`Mode::Deferred`], run the queued job now; returns whether one ran.
+    pub fn run_pending(&self) -> bool {
+        self.worker.run_pending()
     }
 
     /// Step counts of the quality figure done so far (over both settings).

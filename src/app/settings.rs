@@ -1,5 +1,7 @@
-//! The persisted settings: one serde struct, every field defaulted, so an old or broken
-//! saved state opens with defaults.
+//! The persisted settings: one serde struct, every field defaulted. Nothing restored is
+//! trusted: [`restore`] reads what it can field by field (an unreadable field falls back to
+//! its default alone) and [`Settings::sanitised`] puts every number back in the range the
+//! controls offer, each time with a note saying what was reset.
 
 use std::path::PathBuf;
 
@@ -140,7 +142,7 @@ impl ScheduleSettings {
 }
 
 /// The central views.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum View {
     /// The forward process.
     #[default]
@@ -249,6 +251,8 @@ pub struct Settings {
     pub dark: bool,
     /// Zoom factor (projector mode above 1).
     pub zoom: f32,
+    /// The Training view's settings.
+    pub training: super::training::TrainingSettings,
 }
 
 impl Default for Settings {
@@ -268,27 +272,155 @@ impl Default for Settings {
             toggles: ViewToggles::default(),
             dark: true,
             zoom: 1.0,
+            training: Default::default(),
         }
     }
 }
 
+/// Zoom factors the app offers.
+pub const ZOOM_RANGE: std::ops::RangeInclusive<f32> = 0.5..=4.0;
+/// One zoom notch (keys `+` / `-`).
+pub const ZOOM_STEP: f32 = 0.25;
+/// Playback speeds the timeline offers, in timesteps per second.
+pub const SPEED_RANGE: std::ops::RangeInclusive<f32> = 1.0..=2000.0;
+/// Largest seed the controls offer.
+pub const MAX_SEED: u64 = u32::MAX as u64;
+
 impl Settings {
-    /// Clamp every number into the range the controls offer (a saved state may hold anything).
-    pub fn sanitised(mut self) -> Self {
-        let d = Settings::default();
-        self.schedule.steps = self.schedule.steps.clamp(1, MAX_APP_STEPS);
-        if !(self.speed.is_finite() && (1.0..=2000.0).contains(&self.speed)) {
-            self.speed = d.speed;
-        }
-        if !(self.zoom.is_finite() && (0.5..=4.0).contains(&self.zoom)) {
-            self.zoom = d.zoom;
-        }
-        self.samples = self
-            .samples
-            .clamp(*SAMPLE_RANGE.start(), *SAMPLE_RANGE.end());
-        self.t = self.t.max(1);
-        self
+    /// Every number put back into the range the controls offer (a saved state may hold
+    /// anything).
+    pub fn sanitised(self) -> Self {
+        self.validated().0
     }
+
+    /// As [`Settings::sanitised`], with a note naming each value that had to change.
+    pub fn validated(mut self) -> (Self, Vec<String>) {
+        let d = Settings::default();
+        let mut notes = Vec::new();
+        let mut note = |what: &str| notes.push(format!("saved {what} was out of range; reset"));
+        if !(1..=MAX_APP_STEPS).contains(&self.schedule.steps) {
+            self.schedule.steps = self.schedule.steps.clamp(1, MAX_APP_STEPS);
+            note("T");
+        }
+        let beta_ok = |b: f64| b.is_finite() && (1e-6..=0.999).contains(&b);
+        if !(beta_ok(self.schedule.beta_start) && beta_ok(self.schedule.beta_end)) {
+            self.schedule.beta_start = d.schedule.beta_start;
+            self.schedule.beta_end = d.schedule.beta_end;
+            note("beta range");
+        }
+        if !(self.speed.is_finite() && SPEED_RANGE.contains(&self.speed)) {
+            self.speed = d.speed;
+            note("playback speed");
+        }
+        if !(self.zoom.is_finite() && ZOOM_RANGE.contains(&self.zoom)) {
+            self.zoom = d.zoom;
+            note("zoom");
+        }
+        if !SAMPLE_RANGE.contains(&self.samples) {
+            self.samples = self
+                .samples
+                .clamp(*SAMPLE_RANGE.start(), *SAMPLE_RANGE.end());
+            note("Monte Carlo sample count");
+        }
+        if self.seed > MAX_SEED {
+            self.seed = d.seed;
+            note("seed");
+        }
+        let width_ok =
+            self.data.spec.width.is_finite() && (0.2..=3.0).contains(&self.data.spec.width);
+        if !width_ok {
+            self.data.spec.width = d.data.spec.width;
+            note("data width");
+        }
+        if !(self.data.bandwidth.is_finite() && (0.005..=2.0).contains(&self.data.bandwidth)) {
+            self.data.bandwidth = d.data.bandwidth;
+            note("CSV bandwidth");
+        }
+        self.t = self.t.max(1);
+        let (training, fixed) = self.training.validated();
+        self.training = training;
+        for f in fixed {
+            note(&format!("training {f}"));
+        }
+        (self, notes)
+    }
+}
+
+/// The saved settings with each field kept as raw RON text, read one by one.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct SavedFields {
+    #[serde(deserialize_with = "raw")]
+    data: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    schedule: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    model: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    reverse: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    variance: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    samples: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    seed: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    view: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    t: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    speed: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    toggles: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    dark: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    zoom: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    training: Option<Box<ron::value::RawValue>>,
+}
+
+/// A field's raw RON text (present fields only: absent ones stay `None` by default).
+fn raw<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<ron::value::RawValue>>, D::Error> {
+    Box::<ron::value::RawValue>::deserialize(d).map(Some)
+}
+
+/// Settings from their saved RON text, field by field: a field that cannot be read falls
+/// back to its default alone, with a note naming it; text that is not a RON struct gives
+/// the defaults with a note. Numbers are then validated ([`Settings::validated`]).
+pub fn restore(text: Option<&str>) -> (Settings, Vec<String>) {
+    let Some(text) = text else {
+        return (Settings::default(), Vec::new());
+    };
+    let mut notes = Vec::new();
+    let mut out = Settings::default();
+    match ron::from_str::<SavedFields>(text) {
+        Ok(saved) => {
+            macro_rules! read_fields {
+                ($($field:ident),*) => {$(
+                    if let Some(raw) = &saved.$field {
+                        match raw.into_rust() {
+                            Ok(value) => out.$field = value,
+                            Err(_) => notes.push(format!(
+                                "saved setting '{}' could not be read; default used",
+                                stringify!($field)
+                            )),
+                        }
+                    }
+                )*};
+            }
+            read_fields!(
+                data, schedule, model, reverse, variance, samples, seed, view, t, speed, toggles,
+                dark, zoom, training
+            );
+        }
+        Err(_) => notes.push("the saved settings could not be read; defaults used".to_owned()),
+    }
+    let (settings, more) = out.validated();
+    notes.extend(more);
+    (settings, notes)
 }
 
 #[cfg(test)]
@@ -304,6 +436,45 @@ mod tests {
         assert_eq!(s.seed, 7);
         assert_eq!(s.zoom, 1.0);
         assert_eq!(s.schedule, ScheduleSettings::default());
+    }
+
+    #[test]
+    fn a_bad_field_falls_back_alone() {
+        let saved = Settings {
+            seed: 42,
+            view: View::Reverse,
+            model: ModelKind::Gaussian,
+            schedule: ScheduleSettings {
+                steps: 250,
+                preset: BetaSchedule::Sigmoid,
+                ..ScheduleSettings::default()
+            },
+            ..Settings::default()
+        };
+        let text = ron::to_string(&saved).expect("settings serialise");
+        let (back, notes) = restore(Some(&text));
+        assert_eq!(back, saved);
+        assert!(notes.is_empty(), "{notes:?}");
+        // A field of the wrong type: only that field is lost.
+        let broken = text.replacen("seed:42", "seed:\"forty-two\"", 1);
+        assert_ne!(broken, text, "the RON text spells the seed as seed:42");
+        let (back, notes) = restore(Some(&broken));
+        assert_eq!(back.seed, 0);
+        assert_eq!(back.schedule.steps, 250);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("seed"), "{notes:?}");
+        // Out-of-range numbers are reset with a note each.
+        let mut wild = saved.clone();
+        wild.zoom = f32::NAN;
+        wild.training.lr = 1e9;
+        let (back, notes) = restore(Some(&ron::to_string(&wild).expect("serialises")));
+        assert_eq!(back.zoom, 1.0);
+        assert_eq!(back.training.lr, 1e-3);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        // Not RON at all.
+        let (back, notes) = restore(Some("{{{"));
+        assert_eq!(back, Settings::default());
+        assert_eq!(notes.len(), 1);
     }
 
     #[test]

@@ -27,14 +27,14 @@ use crate::train::{
     save_all,
 };
 
-use super::worker::{JobContext, Worker};
+use super::worker::{JobContext, Mode, Worker};
 
 /// Steps per frame in synchronous mode.
 pub const SYNC_STEPS_PER_FRAME: usize = 2;
 /// How long the thread trains before it sends a batch of losses.
 const SEND_EVERY: Duration = Duration::from_millis(50);
 
-/// The training settings the view edits.
+/// The training settings the view edits (persisted with the app's settings).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TrainingSettings {
@@ -71,7 +71,46 @@ impl Default for TrainingSettings {
     }
 }
 
+/// Batch sizes the view offers.
+pub const BATCH_RANGE: std::ops::RangeInclusive<usize> = 16..=4096;
+/// Learning rates the view offers.
+pub const LR_RANGE: std::ops::RangeInclusive<f64> = 1e-5..=1e-1;
+/// Steps between evaluations the view offers.
+pub const EVAL_EVERY_RANGE: std::ops::RangeInclusive<usize> = 50..=100_000;
+/// Evaluation sample counts the view offers.
+pub const EVAL_SAMPLES_RANGE: std::ops::RangeInclusive<usize> = 64..=16_384;
+/// Step caps the view offers.
+pub const MAX_STEPS_RANGE: std::ops::RangeInclusive<usize> = 1..=10_000_000;
+
 impl TrainingSettings {
+    /// The settings with every number inside the range the view offers (a saved state may
+    /// hold anything); returns the names of the fields that had to change.
+    pub fn validated(mut self) -> (Self, Vec<&'static str>) {
+        let d = TrainingSettings::default();
+        let mut fixed = Vec::new();
+        if !BATCH_RANGE.contains(&self.batch) {
+            self.batch = d.batch;
+            fixed.push("batch");
+        }
+        if !(self.lr.is_finite() && LR_RANGE.contains(&self.lr)) {
+            self.lr = d.lr;
+            fixed.push("learning rate");
+        }
+        if !EVAL_EVERY_RANGE.contains(&self.eval_every) {
+            self.eval_every = d.eval_every;
+            fixed.push("evaluate every");
+        }
+        if !EVAL_SAMPLES_RANGE.contains(&self.eval_samples) {
+            self.eval_samples = d.eval_samples;
+            fixed.push("evaluation samples");
+        }
+        if !MAX_STEPS_RANGE.contains(&self.max_steps) {
+            self.max_steps = d.max_steps;
+            fixed.push("stop after steps");
+        }
+        (self, fixed)
+    }
+
     fn config(&self, variance: VarianceType) -> TrainConfig {
         let mut params = vec![
             Parameterisation::X0,
@@ -259,8 +298,6 @@ enum Backend {
 
 /// The training state the app owns.
 pub struct Training {
-    /// What the view edits.
-    pub settings: TrainingSettings,
     /// True while training runs.
     pub running: bool,
     /// Steps taken.
@@ -269,10 +306,15 @@ pub struct Training {
     pub params: Vec<Parameterisation>,
     /// Loss per step, per network.
     pub history: Vec<Vec<f64>>,
-    /// The latest snapshots as models (for the picker).
+    /// The latest snapshots as models (for the picker); each is frozen: a newer snapshot
+    /// replaces the `Arc`, never changes what a view already holds.
     pub models: Vec<Arc<TrainedDenoiser>>,
+    /// The training step of `models`.
+    pub models_step: usize,
     /// Bumped whenever `models` change.
     pub generation: u64,
+    /// Settings of the run (fixed from its start to its reset).
+    pub run_settings: TrainingSettings,
     /// The latest evaluation and the step it belongs to.
     pub evaluation: Option<(usize, Evaluation)>,
     /// True while an evaluation runs.
@@ -288,23 +330,20 @@ pub struct Training {
     pub loaded_from: Option<String>,
     /// The last error or status (text, is_error).
     pub status: Option<(String, bool)>,
-    /// The weights directory typed in the path field.
-    pub weights_path: String,
     backend: Backend,
     eval_worker: Worker<EvalJob, EvalResult>,
     /// Bumped on reset and load: evaluations of older networks are ignored.
     epoch: u64,
-    dialog: Option<Receiver<Option<(bool, std::path::PathBuf)>>>,
-    /// A folder picked in the load dialog, loaded by the view on the next frame.
-    pub pending_load: Option<std::path::PathBuf>,
     /// The newest snapshot waiting for the running evaluation to finish (an evaluation is
     /// never superseded mid-way, or a slow one would never finish while training runs).
     pending_eval: Option<(usize, Vec<TrainedDenoiser>)>,
 }
 
 impl Training {
-    /// Idle training state; `synchronous` trains inline (tests) instead of on a thread.
-    pub fn new(ctx: &egui::Context, synchronous: bool) -> Self {
+    /// Idle training state; [`Mode::Thread`] trains on a thread, the other modes inline, a
+    /// few steps per frame (tests).
+    pub fn new(ctx: &egui::Context, mode: Mode) -> Self {
+        let synchronous = mode != Mode::Thread;
         let inline = || {
             Backend::Inline(Box::new(Loop {
                 trainer: None,
@@ -332,26 +371,21 @@ impl Training {
         };
         let repaint = (!synchronous).then(|| ctx.clone());
         Training {
-            settings: TrainingSettings::default(),
             running: false,
             steps_done: 0,
             params: Vec::new(),
             history: Vec::new(),
             models: Vec::new(),
+            models_step: 0,
             generation: 0,
+            run_settings: TrainingSettings::default(),
             evaluation: None,
             evaluating: false,
             trained_on: None,
             loaded_from: None,
             status: None,
-            weights_path: std::env::temp_dir()
-                .join("elbo-lab-weights")
-                .display()
-                .to_string(),
             backend,
-            eval_worker: Worker::new("elbo-lab-train-eval", synchronous, repaint, run_eval),
-            dialog: None,
-            pending_load: None,
+            eval_worker: Worker::new("elbo-lab-train-eval", mode, repaint, run_eval),
             pending_eval: None,
             epoch: 0,
         }
@@ -372,9 +406,10 @@ impl Training {
         }
     }
 
-    /// Start training from scratch on these data, or resume a paused run.
+    /// Start training from scratch on these data with `settings`, or resume a paused run.
     pub fn start(
         &mut self,
+        settings: &TrainingSettings,
         data: &Arc<GaussianMixture>,
         schedule: &Arc<NoiseSchedule>,
         variance: VarianceType,
@@ -388,15 +423,16 @@ impl Training {
             self.send(ToTrainer::Resume);
             return;
         }
-        let config = self.settings.config(variance);
+        let config = settings.config(variance);
         match Trainer::new(data, schedule, config.clone()) {
             Ok(t) => {
                 self.adopt(config.params, data, schedule, variance, label);
+                self.run_settings = settings.clone();
                 self.running = true;
                 self.send(ToTrainer::Start(
                     Box::new(t),
-                    self.settings.eval_every,
-                    self.settings.max_steps,
+                    settings.eval_every,
+                    settings.max_steps,
                 ));
             }
             Err(e) => self.status = Some((e.to_string(), true)),
@@ -446,6 +482,7 @@ impl Training {
         self.history.clear();
         self.params.clear();
         self.models.clear();
+        self.models_step = 0;
         self.evaluation = None;
         self.pending_eval = None;
         self.evaluating = false;
@@ -494,12 +531,13 @@ impl Training {
 
     fn take_snapshot(&mut self, step: usize, nets: Vec<TrainedDenoiser>) {
         self.models = nets.iter().cloned().map(Arc::new).collect();
+        self.models_step = step;
         self.generation += 1;
         self.submit_eval(step, nets);
     }
 
     fn submit_eval(&mut self, step: usize, nets: Vec<TrainedDenoiser>) {
-        if self.evaluating && !self.eval_worker.is_synchronous() {
+        if self.evaluating && self.eval_worker.mode() != Mode::Inline {
             self.pending_eval = Some((step, nets));
             return;
         }
@@ -512,8 +550,8 @@ impl Training {
             schedule: Arc::clone(schedule),
             nets,
             config: McConfig {
-                samples: self.settings.eval_samples.max(2),
-                seed: self.settings.seed,
+                samples: self.run_settings.eval_samples.max(2),
+                seed: self.run_settings.seed,
                 variance: *variance,
                 consistency: false,
             },
@@ -552,7 +590,8 @@ impl Training {
                 Err(e) => self.status = Some((format!("evaluation: {e}"), true)),
             }
         }
-        if self.evaluating && !self.eval_worker.is_busy() && !self.eval_worker.is_synchronous() {
+        if self.evaluating && !self.eval_worker.is_busy() && self.eval_worker.mode() == Mode::Thread
+        {
             self.evaluating = false;
         }
         if !self.evaluating
@@ -560,10 +599,14 @@ impl Training {
         {
             self.submit_eval(step, nets);
         }
-        self.poll_dialog();
         if self.running && matches!(self.backend, Backend::Inline(_)) {
             ctx.request_repaint();
         }
+    }
+
+    /// In [`Mode::Deferred`], run the queued evaluation now; returns whether one ran.
+    pub fn run_pending(&self) -> bool {
+        self.eval_worker.run_pending()
     }
 
     /// Save the current networks to `DIR/{x0,eps,score,...}.safetensors`.
@@ -582,9 +625,11 @@ impl Training {
         });
     }
 
-    /// Load networks from `DIR` and evaluate them on the given data and schedule.
+    /// Load networks from `DIR` and evaluate them on the given data and schedule (with the
+    /// evaluation settings of `settings`).
     pub fn load(
         &mut self,
+        settings: &TrainingSettings,
         dir: &Path,
         data: &Arc<GaussianMixture>,
         schedule: &Arc<NoiseSchedule>,
@@ -597,6 +642,7 @@ impl Training {
                 self.send(ToTrainer::Reset);
                 let params = nets.iter().map(TrainedDenoiser::parameterisation).collect();
                 self.adopt(params, data, schedule, variance, label);
+                self.run_settings = settings.clone();
                 self.loaded_from = Some(dir.display().to_string());
                 self.status = Some((
                     format!("loaded {} networks from {}", nets.len(), dir.display()),
@@ -605,44 +651,6 @@ impl Training {
                 self.take_snapshot(0, nets);
             }
             Err(e) => self.status = Some((e.to_string(), true)),
-        }
-    }
-
-    /// Open a folder dialog off the UI thread (`load`: for loading, else for saving).
-    pub fn pick_dir(&mut self, load: bool) {
-        let (tx, rx) = channel();
-        let spawned = std::thread::Builder::new()
-            .name("elbo-lab-weights-dialog".into())
-            .spawn(move || {
-                let dir = rfd::FileDialog::new()
-                    .set_title(if load {
-                        "Load weights: a folder with x0/eps/score.safetensors"
-                    } else {
-                        "Save weights into a folder"
-                    })
-                    .pick_folder();
-                let _ = tx.send(dir.map(|d| (load, d)));
-            });
-        match spawned {
-            Ok(_) => self.dialog = Some(rx),
-            Err(e) => self.status = Some((format!("no file dialog ({e}): type a path"), true)),
-        }
-    }
-
-    fn poll_dialog(&mut self) {
-        let Some(rx) = &self.dialog else { return };
-        match rx.try_recv() {
-            Ok(Some((load, dir))) => {
-                self.dialog = None;
-                self.weights_path = dir.display().to_string();
-                if !load {
-                    self.save(&dir);
-                } else {
-                    self.pending_load = Some(dir);
-                }
-            }
-            Ok(None) | Err(TryRecvError::Disconnected) => self.dialog = None,
-            Err(TryRecvError::Empty) => {}
         }
     }
 }

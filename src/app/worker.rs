@@ -2,8 +2,10 @@
 //!
 //! The UI submits jobs; a newer job supersedes an older one (the older one's cancel flag is
 //! set and its messages are dropped by generation). A job may send several messages (a
-//! quick preview, then the refined result). In synchronous mode (tests, benchmarks) a job
-//! runs inside `submit`, so a test sees its result on the next frame.
+//! quick preview, then the refined result). Three [`Mode`]s: on a thread (the app), inline
+//! inside `submit` (tests and benchmarks see the result on the next frame), or deferred
+//! until [`Worker::run_pending`] (the UI fuzz test decides when work "finishes", so stale
+//! results meet new inputs in every order, reproducibly).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -60,7 +62,18 @@ struct Shared<J> {
     busy: AtomicBool,
 }
 
-/// A worker running the latest submitted job on a named thread (or inline when synchronous).
+/// How a worker runs its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// On a named background thread (the app).
+    Thread,
+    /// Inside `submit` (tests and benchmarks: deterministic, immediate).
+    Inline,
+    /// Queued until [`Worker::run_pending`] runs the latest job inline (the fuzz test).
+    Deferred,
+}
+
+/// A worker running the latest submitted job on a named thread (or inline, or deferred).
 pub struct Worker<J, M> {
     shared: Arc<Shared<J>>,
     run: Arc<JobFn<J, M>>,
@@ -69,15 +82,14 @@ pub struct Worker<J, M> {
     progress: Arc<AtomicUsize>,
     outbox: Sender<(u64, M)>,
     inbox: Receiver<(u64, M)>,
-    synchronous: bool,
+    mode: Mode,
 }
 
 impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
-    /// Start a worker. `synchronous` runs each job inside [`Worker::submit`] instead of on
-    /// the thread (deterministic, for tests and benchmarks).
+    /// Start a worker in `mode` (a thread is spawned only for [`Mode::Thread`]).
     pub fn new(
         name: &str,
-        synchronous: bool,
+        mode: Mode,
         repaint: Option<egui::Context>,
         run: impl Fn(J, &JobContext<M>) + Send + Sync + 'static,
     ) -> Self {
@@ -100,15 +112,15 @@ impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
             progress: Arc::clone(&progress),
             outbox: outbox.clone(),
             inbox,
-            synchronous,
+            mode,
         };
-        if !synchronous {
+        if mode == Mode::Thread {
             let spawned = std::thread::Builder::new()
                 .name(name.to_owned())
                 .spawn(move || worker_loop(&shared, &*run, &outbox, &progress, repaint));
             if spawned.is_err() {
                 // Without a thread, fall back to running jobs inline: slower, never lost.
-                worker.synchronous = true;
+                worker.mode = Mode::Inline;
             }
         }
         worker
@@ -123,21 +135,42 @@ impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
             *current = Arc::clone(&cancel);
         }
         self.progress.store(0, Ordering::Relaxed);
-        if self.synchronous {
-            let ctx = JobContext {
-                generation,
-                cancel,
-                progress: Arc::clone(&self.progress),
-                outbox: self.outbox.clone(),
-                repaint: None,
-            };
-            (self.run)(job, &ctx);
+        if self.mode == Mode::Inline {
+            self.run_inline(generation, job, cancel);
         } else if let Ok(mut slot) = self.shared.slot.lock() {
             slot.job = Some((generation, job, cancel));
             self.shared.busy.store(true, Ordering::SeqCst);
-            self.shared.wake.notify_one();
+            if self.mode == Mode::Thread {
+                self.shared.wake.notify_one();
+            }
         }
         generation
+    }
+
+    fn run_inline(&self, generation: u64, job: J, cancel: Arc<AtomicBool>) {
+        let ctx = JobContext {
+            generation,
+            cancel,
+            progress: Arc::clone(&self.progress),
+            outbox: self.outbox.clone(),
+            repaint: None,
+        };
+        (self.run)(job, &ctx);
+    }
+
+    /// In [`Mode::Deferred`], run the queued job (if any) now; returns whether one ran.
+    /// In the other modes there is never a queued job to run here.
+    pub fn run_pending(&self) -> bool {
+        if self.mode != Mode::Deferred {
+            return false;
+        }
+        let job = self.shared.slot.lock().ok().and_then(|mut s| s.job.take());
+        let Some((generation, job, cancel)) = job else {
+            return false;
+        };
+        self.run_inline(generation, job, cancel);
+        self.shared.busy.store(false, Ordering::SeqCst);
+        true
     }
 
     /// Messages of the latest job that arrived since the last call (older jobs' are dropped).
@@ -152,7 +185,7 @@ impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
 
     /// True while a job is queued or running.
     pub fn is_busy(&self) -> bool {
-        !self.synchronous && self.shared.busy.load(Ordering::SeqCst)
+        self.mode != Mode::Inline && self.shared.busy.load(Ordering::SeqCst)
     }
 
     /// Progress of the running job, in the job's own unit.
@@ -160,9 +193,9 @@ impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
         self.progress.load(Ordering::Relaxed)
     }
 
-    /// True when jobs run inline.
-    pub fn is_synchronous(&self) -> bool {
-        self.synchronous
+    /// How jobs run.
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 }
 
@@ -227,14 +260,27 @@ mod tests {
 
     #[test]
     fn synchronous_worker_delivers_on_submit() {
-        let w: Worker<u32, u32> = Worker::new("t", true, None, |j, ctx| ctx.send(j * 2));
+        let w: Worker<u32, u32> = Worker::new("t", Mode::Inline, None, |j, ctx| ctx.send(j * 2));
         w.submit(21);
         assert_eq!(w.poll(), vec![42]);
     }
 
     #[test]
+    fn deferred_worker_runs_only_the_latest_job_when_told() {
+        let w: Worker<u32, u32> = Worker::new("t", Mode::Deferred, None, |j, ctx| ctx.send(j * 2));
+        w.submit(1);
+        w.submit(21);
+        assert!(w.is_busy());
+        assert!(w.poll().is_empty());
+        assert!(w.run_pending());
+        assert!(!w.is_busy());
+        assert_eq!(w.poll(), vec![42]);
+        assert!(!w.run_pending());
+    }
+
+    #[test]
     fn newer_job_supersedes_older() {
-        let w: Worker<u64, u64> = Worker::new("elbo-lab-test", false, None, |j, ctx| {
+        let w: Worker<u64, u64> = Worker::new("elbo-lab-test", Mode::Thread, None, |j, ctx| {
             let start = Instant::now();
             while !ctx.cancelled() && start.elapsed() < Duration::from_millis(j) {
                 std::thread::sleep(Duration::from_millis(1));

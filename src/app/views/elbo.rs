@@ -5,14 +5,16 @@ use egui::{RichText, Ui};
 use egui_plot::{HLine, Line, LineStyle, MarkerShape, Points};
 
 use crate::elbo::{ElboResult, TimestepTerm};
+use crate::param::{Parameterisation, PerParam};
 
-use super::super::App;
+use super::super::ElboShown;
+use super::super::command::Command;
 use super::super::controls::{ERROR_COLOUR, WARNING_COLOUR};
 use super::super::plot_util::{
     PARAM_COLOURS, T_COLOUR, band, maybe_log, opt, plot, plot_maybe_log, sci, t_marker,
 };
 use super::super::settings::ElboForm;
-use super::{formula, formula_column};
+use super::{ViewCtx, dimmed_unless, formula, formula_column};
 
 const TEXT_WIDTH: f32 = 300.0;
 
@@ -43,8 +45,8 @@ pub struct Curves {
     pub unreliable: Vec<[f64; 2]>,
     /// `(t, L_0 + sum_{s=2}^t L_{s-1})`, with L_T added at T.
     pub running: Vec<[f64; 2]>,
-    /// Per parameterisation (x0, eps, score, v).
-    pub params: [ParamCurves; 4],
+    /// Per parameterisation.
+    pub params: PerParam<ParamCurves>,
 }
 
 impl Curves {
@@ -56,7 +58,7 @@ impl Curves {
         let mut consistency_stderr = Vec::new();
         let mut unreliable = Vec::new();
         let mut running = Vec::new();
-        let mut params: [ParamCurves; 4] = Default::default();
+        let mut params: PerParam<ParamCurves> = PerParam::default();
         let mut sum = 0.0;
         for row in &r.timesteps {
             let t = row.t as f64;
@@ -80,8 +82,9 @@ impl Curves {
                 consistency.push([t, c]);
                 consistency_stderr.push(row.consistency_stderr.unwrap_or(0.0));
             }
-            for (k, pc) in params.iter_mut().enumerate() {
-                let (w, m, se) = param_of(row, k);
+            for p in Parameterisation::ALL {
+                let pc = &mut params[p];
+                let (w, m, se) = param_row(row, p);
                 if let Some(w) = w {
                     pc.weight.push([t, w]);
                 }
@@ -106,58 +109,80 @@ impl Curves {
     }
 }
 
-/// Weight, MSE and its standard error of parameterisation k (x0, eps, score, v) in a row.
-pub fn param_of(row: &TimestepTerm, k: usize) -> (Option<f64>, Option<f64>, Option<f64>) {
-    match k {
-        0 => (row.weight_x0, row.mse_x0, row.mse_x0_stderr),
-        1 => (row.weight_eps, row.mse_eps, row.mse_eps_stderr),
-        2 => (row.weight_score, row.mse_score, row.mse_score_stderr),
-        _ => (row.weight_v, row.mse_v, row.mse_v_stderr),
+/// Weight, MSE and its standard error of parameterisation `p` in a row.
+pub fn param_row(
+    row: &TimestepTerm,
+    p: Parameterisation,
+) -> (Option<f64>, Option<f64>, Option<f64>) {
+    match p {
+        Parameterisation::X0 => (row.weight_x0, row.mse_x0, row.mse_x0_stderr),
+        Parameterisation::Eps => (row.weight_eps, row.mse_eps, row.mse_eps_stderr),
+        Parameterisation::Score => (row.weight_score, row.mse_score, row.mse_score_stderr),
+        Parameterisation::V => (row.weight_v, row.mse_v, row.mse_v_stderr),
     }
 }
 
-/// Show the view.
-pub fn ui(ui: &mut Ui, app: &mut App) {
-    ui.horizontal(|ui| {
-        ui.checkbox(&mut app.settings.toggles.log_y, "Log y axis");
-        ui.label("Form:");
-        ui.radio_value(
-            &mut app.settings.toggles.elbo_form,
-            ElboForm::DenoisingMatching,
-            "eq. 58 denoising matching",
-        );
-        ui.radio_value(
-            &mut app.settings.toggles.elbo_form,
-            ElboForm::Consistency,
-            "eq. 45 consistency terms",
-        );
-    });
-    if app.settings.toggles.log_y
-        && let Some(e) = &app.elbo
-        && e.result.reconstruction_loss.mean <= 0.0
-    {
-        ui.label(format!(
-            "L_0 = {} is not positive, so it is not drawn on the log axis (a density can exceed 1: L_0 is a negative log density, not a KL).",
-            sci(e.result.reconstruction_loss.mean)
-        ));
-    }
-    let h = ui.available_height();
-    ui.horizontal_top(|ui| {
-        let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
-        ui.vertical(|ui| {
-            ui.set_width(w);
-            plots(ui, app, w, h);
+/// The ELBO terms tab (no state of its own).
+#[derive(Default)]
+pub struct ElboView;
+
+impl ElboView {
+    /// Show the view.
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let mut toggles = ctx.settings.toggles.clone();
+        ui.horizontal(|ui| {
+            ui.checkbox(&mut toggles.log_y, "Log y axis");
+            ui.label("Form:");
+            ui.radio_value(
+                &mut toggles.elbo_form,
+                ElboForm::DenoisingMatching,
+                "eq. 58 denoising matching",
+            );
+            ui.radio_value(
+                &mut toggles.elbo_form,
+                ElboForm::Consistency,
+                "eq. 45 consistency terms",
+            );
         });
-        formula_column(ui, TEXT_WIDTH, |ui| text(ui, app));
-    });
+        if toggles != ctx.settings.toggles {
+            commands.push(Command::SetToggles(toggles));
+        }
+        let elbo = ctx.elbo();
+        if ctx.settings.toggles.log_y
+            && let Some(e) = &elbo
+            && e.value.result.reconstruction_loss.mean <= 0.0
+        {
+            ui.label(format!(
+                "L_0 = {} is not positive, so it is not drawn on the log axis (a density can exceed 1: L_0 is a negative log density, not a KL).",
+                sci(e.value.result.reconstruction_loss.mean)
+            ));
+        }
+        let h = ui.available_height();
+        let current = elbo.as_ref().is_none_or(|e| e.current);
+        ui.horizontal_top(|ui| {
+            let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
+            ui.vertical(|ui| {
+                ui.set_width(w);
+                dimmed_unless(ui, current, |ui| {
+                    plots(ui, ctx, elbo.as_ref().map(|e| e.value), w, h)
+                });
+            });
+            formula_column(ui, TEXT_WIDTH, |ui| {
+                dimmed_unless(ui, current, |ui| {
+                    text(ui, ctx, elbo.as_ref().map(|e| e.value))
+                })
+            });
+        });
+        commands
+    }
 }
 
-fn plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
-    let t = app.t();
-    let log = app.settings.toggles.log_y;
-    let eq45 = app.settings.toggles.elbo_form == ElboForm::Consistency;
+fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f32) {
+    let t = ctx.t;
+    let log = ctx.settings.toggles.log_y;
+    let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
     let top_h = (h * 0.58).max(120.0);
-    let elbo = app.elbo.as_ref();
     plot_maybe_log("terms", "timestep t", "loss (nats)", log)
         .height(top_h)
         .width(w)
@@ -170,11 +195,11 @@ fn plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
                     &c.terms,
                     &c.stderr,
                     log,
-                    PARAM_COLOURS[1],
+                    PARAM_COLOURS[Parameterisation::Eps],
                 ));
                 p.line(
                     Line::new("L_{t-1} (eq. 58)", maybe_log(&c.terms, log))
-                        .color(PARAM_COLOURS[1])
+                        .color(PARAM_COLOURS[Parameterisation::Eps])
                         .width(1.5),
                 );
                 if eq45 && !c.consistency.is_empty() {
@@ -183,11 +208,11 @@ fn plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
                         &c.consistency,
                         &c.consistency_stderr,
                         log,
-                        PARAM_COLOURS[0],
+                        PARAM_COLOURS[Parameterisation::X0],
                     ));
                     p.line(
                         Line::new("consistency term (eq. 45)", maybe_log(&c.consistency, log))
-                            .color(PARAM_COLOURS[0])
+                            .color(PARAM_COLOURS[Parameterisation::X0])
                             .width(1.0),
                     );
                 }
@@ -218,7 +243,7 @@ fn plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
                             .shape(shape)
                             .radius(6.0)
                             .filled(true)
-                            .color(PARAM_COLOURS[2]),
+                            .color(PARAM_COLOURS[Parameterisation::Score]),
                     );
                 }
             }
@@ -235,19 +260,19 @@ fn plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
                         "running sum L_0 + ... + L_{t-1} (+ L_T at T)",
                         e.curves.running.clone(),
                     )
-                    .color(PARAM_COLOURS[1])
+                    .color(PARAM_COLOURS[Parameterisation::Eps])
                     .width(2.0),
                 );
                 p.hline(
                     HLine::new(format!("NELBO = {}", sci(r.nelbo.mean)), r.nelbo.mean)
-                        .color(PARAM_COLOURS[3]),
+                        .color(PARAM_COLOURS[Parameterisation::V]),
                 );
                 p.hline(
                     HLine::new(
                         format!("data entropy H(p0) = {}", sci(r.data_entropy.mean)),
                         r.data_entropy.mean,
                     )
-                    .color(PARAM_COLOURS[2])
+                    .color(PARAM_COLOURS[Parameterisation::Score])
                     .style(LineStyle::dashed_dense()),
                 );
             }
@@ -255,14 +280,14 @@ fn plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
         });
 }
 
-fn text(ui: &mut Ui, app: &App) {
-    let Some(e) = &app.elbo else {
+fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
+    let Some(e) = elbo else {
         ui.spinner();
         ui.label("Computing the ELBO...");
         return;
     };
     let r = &e.result;
-    let t = app.t();
+    let t = ctx.t;
     if e.preview {
         ui.label(
             RichText::new(format!("Quick preview (N = {}); refining...", r.samples))
@@ -384,7 +409,7 @@ fn text(ui: &mut Ui, app: &App) {
             );
         }
         ui.label("The consistency form averages over two random variables per term, so its Monte Carlo error is much larger.");
-    } else if app.settings.toggles.elbo_form == ElboForm::Consistency {
+    } else if ctx.settings.toggles.elbo_form == ElboForm::Consistency {
         ui.label(RichText::new("Computing the eq. 45 terms...").color(T_COLOUR));
     }
     if r.nelbo.mean < r.data_entropy.mean - 3.0 * (r.gap.stderr + 1e-12) {

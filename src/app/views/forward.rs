@@ -2,64 +2,81 @@
 //! at t; 2D, the density of q_t as an image with particles moving.
 
 use egui::Ui;
-use egui_plot::{Line, PlotImage, PlotPoint, Points};
+use egui_plot::{Line, Points};
 
-use super::super::App;
-use super::super::plot_util::{PARAM_COLOURS, T_COLOUR, plot, sci, t_marker};
-use super::{formula, formula_column};
+use super::super::command::Command;
+use super::super::plot_util::{PARAM_COLOURS, T_COLOUR, box_image, plot, sci, t_marker};
+use super::{ViewCtx, dimmed_unless, formula, formula_column};
+use crate::param::Parameterisation;
 
 const TEXT_WIDTH: f32 = 260.0;
 
-/// Show the view.
-pub fn ui(ui: &mut Ui, app: &mut App) {
-    let h = ui.available_height();
-    ui.horizontal_top(|ui| {
-        let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
-        ui.vertical(|ui| {
-            ui.set_width(w);
-            if app.data().dim() == 1 {
-                plots_1d(ui, app, w, h);
-            } else {
-                plots_2d(ui, app, w, h);
-            }
+/// The Forward process tab (no state of its own).
+#[derive(Default)]
+pub struct ForwardView;
+
+impl ForwardView {
+    /// Show the view.
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let h = ui.available_height();
+        ui.horizontal_top(|ui| {
+            let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
+            ui.vertical(|ui| {
+                ui.set_width(w);
+                if ctx.dim() == 1 {
+                    plots_1d(ui, ctx, w, h);
+                } else {
+                    plots_2d(ui, ctx, w, h);
+                }
+            });
+            formula_column(ui, TEXT_WIDTH, |ui| text(ui, ctx));
         });
-        formula_column(ui, TEXT_WIDTH, |ui| text(ui, app));
-    });
+        Vec::new()
+    }
 }
 
-fn plots_1d(ui: &mut Ui, app: &App, w: f32, h: f32) {
-    let t = app.t();
-    let t_max = app.steps();
-    let [lo, hi] = app.applied.inputs.view_box[0];
+fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
     let top_h = (h * 0.58).max(120.0);
-    plot("river", "timestep t", "x")
-        .height(top_h)
-        .width(w)
-        .include_x(0.0)
-        .include_x(t_max as f64)
-        .include_y(lo)
-        .include_y(hi)
-        .show(ui, |p| {
-            if let Some(r) = &app.river {
-                p.image(r.plot_image(t_max, lo, hi));
-                for path in &r.river.paths {
-                    p.line(
-                        Line::new("forward sample paths", path.clone())
-                            .color(egui::Color32::from_white_alpha(200))
-                            .width(1.0),
-                    );
+    let statics = ctx.statics();
+    // Drawn through the river's own inputs (its T and box), dimmed if they are older.
+    let own = statics.as_ref().map_or(ctx.inputs(), |s| &s.value.inputs);
+    let t_max = own.steps();
+    let [lo, hi] = own.view_box[0];
+    dimmed_unless(ui, statics.as_ref().is_none_or(|s| s.current), |ui| {
+        plot("river", "timestep t", "x")
+            .height(top_h)
+            .width(w)
+            .include_x(0.0)
+            .include_x(t_max as f64)
+            .include_y(lo)
+            .include_y(hi)
+            .show(ui, |p| {
+                if let Some(r) = statics.as_ref().and_then(|s| s.value.river.as_ref()) {
+                    p.image(r.plot_image(t_max, lo, hi));
+                    for path in &r.river.paths {
+                        p.line(
+                            Line::new("forward sample paths", path.clone())
+                                .color(egui::Color32::from_white_alpha(200))
+                                .width(1.0),
+                        );
+                    }
                 }
-            }
-            p.vline(t_marker(t));
-        });
-    plot("density_at_t", "x", "density")
-        .height((h - top_h - 30.0).max(100.0))
-        .width(w)
-        .show(ui, |p| {
-            if let Some(f) = &app.field
-                && let Some((q, p0)) = &f.field.density_1d
-            {
-                p.line(Line::new("data p0(x)", p0.clone()).color(PARAM_COLOURS[0]));
+                p.vline(t_marker(ctx.t));
+            });
+    });
+    let field = ctx.field();
+    dimmed_unless(ui, field.as_ref().is_none_or(|f| f.current), |ui| {
+        plot("density_at_t", "x", "density")
+            .height((h - top_h - 30.0).max(100.0))
+            .width(w)
+            .show(ui, |p| {
+                let Some(f) = &field else { return };
+                let Some((q, p0)) = &f.value.field.density_1d else {
+                    return;
+                };
+                p.line(
+                    Line::new("data p0(x)", p0.clone()).color(PARAM_COLOURS[Parameterisation::X0]),
+                );
                 let normal: Vec<[f64; 2]> = q
                     .iter()
                     .map(|pt| {
@@ -70,59 +87,65 @@ fn plots_1d(ui: &mut Ui, app: &App, w: f32, h: f32) {
                         ]
                     })
                     .collect();
-                p.line(Line::new("N(0, 1)", normal).color(PARAM_COLOURS[1]));
+                p.line(Line::new("N(0, 1)", normal).color(PARAM_COLOURS[Parameterisation::Eps]));
                 p.line(
-                    Line::new(format!("q_t(x) at t = {}", f.field.t), q.clone())
+                    Line::new(format!("q_t(x) at t = {}", f.value.field.t), q.clone())
                         .color(T_COLOUR)
                         .width(2.0),
                 );
-            }
-        });
+            });
+    });
 }
 
-fn plots_2d(ui: &mut Ui, app: &App, w: f32, h: f32) {
-    let t = app.t();
-    let vb = app.applied.inputs.view_box;
-    let s = app.schedule();
-    let (sa, sn) = (s.abar(t).sqrt(), s.one_minus_abar(t).sqrt());
+fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+    let t = ctx.t;
+    let vb = ctx.inputs().view_box;
+    let s = ctx.schedule();
     let top_h = (h * 0.7).max(160.0);
-    plot("density_2d", "x1", "x2")
-        .height(top_h)
-        .width(w)
-        .data_aspect(1.0)
-        .include_x(vb[0][0])
-        .include_x(vb[0][1])
-        .include_y(vb[1][0])
-        .include_y(vb[1][1])
-        .show(ui, |p| {
-            if let Some(f) = &app.field
-                && let Some(tex) = &f.texture
-            {
-                p.image(
-                    PlotImage::new(
-                        format!("density of q_t, t = {}", f.field.t),
+    let field = ctx.field();
+    let statics = ctx.statics();
+    let current =
+        field.as_ref().is_none_or(|f| f.current) && statics.as_ref().is_none_or(|s| s.current);
+    dimmed_unless(ui, current, |ui| {
+        plot("density_2d", "x1", "x2")
+            .height(top_h)
+            .width(w)
+            .data_aspect(1.0)
+            .include_x(vb[0][0])
+            .include_x(vb[0][1])
+            .include_y(vb[1][0])
+            .include_y(vb[1][1])
+            .show(ui, |p| {
+                if let Some(f) = &field
+                    && let Some(tex) = &f.value.texture
+                {
+                    p.image(box_image(
+                        format!("density of q_t, t = {}", f.value.field.t),
                         tex.id(),
-                        PlotPoint::new((vb[0][0] + vb[0][1]) / 2.0, (vb[1][0] + vb[1][1]) / 2.0),
-                        [(vb[0][1] - vb[0][0]) as f32, (vb[1][1] - vb[1][0]) as f32],
-                    )
-                    .allow_hover(false),
-                );
-            }
-            if let Some(parts) = &app.particles {
-                let pts: Vec<[f64; 2]> = parts
-                    .x0
-                    .rows()
-                    .into_iter()
-                    .zip(parts.eps.rows())
-                    .map(|(x, e)| [sa * x[0] + sn * e[0], sa * x[1] + sn * e[1]])
-                    .collect();
-                p.points(
-                    Points::new(format!("particles x_t at t = {t}"), pts)
-                        .radius(1.5)
-                        .color(egui::Color32::WHITE),
-                );
-            }
-        });
+                        f.value.field.inputs.view_box,
+                    ));
+                }
+                if let Some(st) = &statics {
+                    // The particles' own schedule moves them (its T may differ from now).
+                    let own = &st.value.inputs.schedule;
+                    let tt = t.min(own.steps());
+                    let (sa, sn) = (own.abar(tt).sqrt(), own.one_minus_abar(tt).sqrt());
+                    let parts = &st.value.particles;
+                    let pts: Vec<[f64; 2]> = parts
+                        .x0
+                        .rows()
+                        .into_iter()
+                        .zip(parts.eps.rows())
+                        .map(|(x, e)| [sa * x[0] + sn * e[0], sa * x[1] + sn * e[1]])
+                        .collect();
+                    p.points(
+                        Points::new(format!("particles x_t at t = {tt}"), pts)
+                            .radius(1.5)
+                            .color(egui::Color32::WHITE),
+                    );
+                }
+            });
+    });
     let coeff = |f: &dyn Fn(usize) -> f64| -> Vec<[f64; 2]> {
         (1..=s.steps()).map(|k| [k as f64, f(k)]).collect()
     };
@@ -132,22 +155,22 @@ fn plots_2d(ui: &mut Ui, app: &App, w: f32, h: f32) {
         .show(ui, |p| {
             p.line(
                 Line::new("signal sqrt(abar_t)", coeff(&|k| s.abar(k).sqrt()))
-                    .color(PARAM_COLOURS[0]),
+                    .color(PARAM_COLOURS[Parameterisation::X0]),
             );
             p.line(
                 Line::new(
                     "noise sqrt(1 - abar_t)",
                     coeff(&|k| s.one_minus_abar(k).sqrt()),
                 )
-                .color(PARAM_COLOURS[1]),
+                .color(PARAM_COLOURS[Parameterisation::Eps]),
             );
             p.vline(t_marker(t));
         });
 }
 
-fn text(ui: &mut Ui, app: &App) {
-    let t = app.t();
-    let s = app.schedule();
+fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
+    let t = ctx.t;
+    let s = ctx.schedule();
     let (sa, sn) = (s.abar(t).sqrt(), s.one_minus_abar(t).sqrt());
     ui.strong("Forward process q(x_t | x0)");
     formula(ui, "x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps");
@@ -164,7 +187,7 @@ fn text(ui: &mut Ui, app: &App) {
     formula(ui, format!("abar_t = {}", sci(s.abar(t))));
     formula(ui, format!("1 - abar_t = {}", sci(s.one_minus_abar(t))));
     ui.add_space(6.0);
-    ui.label(if app.data().dim() == 1 {
+    ui.label(if ctx.dim() == 1 {
         "Top: the density river, each column q_t(x) scaled to its peak, with forward Markov chains x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) z. Bottom: q_t at the current t against the data p0 and N(0, 1)."
     } else {
         "Top: the density of q_t at the current t, with particles x_t built from fixed (x0, eps) pairs. Bottom: the two coefficients over t."

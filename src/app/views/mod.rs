@@ -1,4 +1,10 @@
-//! The central views, one per file, and the tab bar that picks one.
+//! The central views, one struct per tab, and what they all draw from.
+//!
+//! A view owns its view-local state, draws from a read-only [`ViewCtx`] and returns
+//! [`Command`]s; it never reaches into the app. It draws a result only through the inputs
+//! the result carries, so a result of another shape (1D against 2D, another T) is never
+//! indexed with the current one; a result of older inputs is drawn dimmed under a
+//! "computing" note, and one of another dimension not at all.
 
 pub mod elbo;
 pub mod forward;
@@ -7,26 +13,286 @@ pub mod reverse;
 pub mod schedule;
 pub mod training;
 
-use egui::Ui;
+use egui::{RichText, Ui};
 
-use super::App;
-use super::settings::View;
+use super::command::Command;
+use super::controls::SidePanel;
+use super::inputs::{Depends, Freshness, Inputs};
+use super::menu::MenuBar;
+use super::reverse::{ReverseJob, ReverseResult, ReverseState};
+use super::settings::{Settings, View};
+use super::timeline::Timeline;
+use super::training::Training;
+use super::{Applied, ElboShown, FieldView, Notes, StaticShown};
+use crate::mixture::GaussianMixture;
+use crate::schedule::NoiseSchedule;
 
-/// Show the tab bar and the open view.
-pub fn show(ui: &mut Ui, app: &mut App) {
-    ui.horizontal(|ui| {
-        for view in View::ALL {
-            ui.selectable_value(&mut app.settings.view, view, view.label());
+/// Opacity of a result drawn while the current one is computed.
+pub const STALE_OPACITY: f32 = 0.35;
+
+/// Everything a view may read, nothing it may change.
+pub struct ViewCtx<'a> {
+    /// The settings (what the controls show).
+    pub settings: &'a Settings,
+    /// The current inputs and what was derived from them.
+    pub applied: &'a Applied,
+    /// Errors and notes.
+    pub notes: &'a Notes,
+    /// The current timestep (1..=T).
+    pub t: usize,
+    /// True while the timeline plays.
+    pub playing: bool,
+    /// The latest ELBO estimate.
+    pub elbo: Option<&'a ElboShown>,
+    /// True while an ELBO job is queued or running.
+    pub elbo_busy: bool,
+    /// Timesteps done by the running ELBO job.
+    pub elbo_progress: usize,
+    /// The latest river and particles.
+    pub statics: Option<&'a StaticShown>,
+    /// The latest fields.
+    pub field: Option<&'a FieldView>,
+    /// True while a field job is queued or running.
+    pub field_busy: bool,
+    /// The reverse runs.
+    pub reverse: &'a ReverseState,
+    /// The reverse job the current settings ask for.
+    pub reverse_job: ReverseJob,
+    /// Training state and trained networks.
+    pub training: &'a Training,
+    /// The About window is open.
+    pub about_open: bool,
+}
+
+/// A result to draw and whether it belongs to the current inputs.
+pub struct Shown<'a, T> {
+    /// The result.
+    pub value: &'a T,
+    /// False: it is of older inputs; draw it dimmed.
+    pub current: bool,
+}
+
+impl<'a> ViewCtx<'a> {
+    /// The current inputs.
+    pub fn inputs(&self) -> &'a Inputs {
+        &self.applied.inputs
+    }
+
+    /// The current data.
+    pub fn data(&self) -> &'a GaussianMixture {
+        &self.applied.inputs.data
+    }
+
+    /// The current schedule.
+    pub fn schedule(&self) -> &'a NoiseSchedule {
+        &self.applied.inputs.schedule
+    }
+
+    /// T of the current schedule.
+    pub fn steps(&self) -> usize {
+        self.applied.inputs.steps()
+    }
+
+    /// The current data dimension.
+    pub fn dim(&self) -> usize {
+        self.applied.inputs.dim()
+    }
+
+    /// The ELBO estimate to draw (any T: it is drawn over its own timesteps).
+    pub fn elbo(&self) -> Option<Shown<'a, ElboShown>> {
+        self.elbo.map(|e| Shown {
+            value: e,
+            current: e.inputs.covers(self.inputs(), Depends::All),
+        })
+    }
+
+    /// The river and particles to draw: only of data of the current dimension.
+    pub fn statics(&self) -> Option<Shown<'a, StaticShown>> {
+        self.statics
+            .filter(|s| s.inputs.dim() == self.dim())
+            .map(|s| Shown {
+                value: s,
+                current: s.inputs.covers(self.inputs(), Depends::DataSchedule),
+            })
+    }
+
+    /// The fields to draw: only of data of the current dimension. They are current when
+    /// of the current inputs; while the timeline plays they may trail t by a frame (their
+    /// labels say their t), which is not drawn dimmed.
+    pub fn field(&self) -> Option<Shown<'a, FieldView>> {
+        self.field
+            .filter(|f| f.field.inputs.dim() == self.dim())
+            .map(|f| Shown {
+                value: f,
+                current: f.field.inputs.covers(self.inputs(), Depends::Model),
+            })
+    }
+
+    /// The reverse runs to draw: only of data of the current dimension.
+    pub fn reverse(&self) -> Option<Shown<'a, ReverseResult>> {
+        self.reverse
+            .shown
+            .as_ref()
+            .filter(|r| r.job.inputs.dim() == self.dim())
+            .map(|r| Shown {
+                value: r,
+                current: r.job.same_as(&self.reverse_job),
+            })
+    }
+
+    /// How the view `view` stands against the current inputs.
+    pub fn freshness(&self, view: View) -> Freshness {
+        let now = self.inputs();
+        let elbo = if self
+            .elbo
+            .is_some_and(|e| e.inputs.covers(now, Depends::All))
+        {
+            Freshness::Current
+        } else if self
+            .notes
+            .compute_error
+            .as_ref()
+            .is_some_and(|(i, _)| i.covers(now, Depends::All))
+        {
+            Freshness::Failed
+        } else {
+            busy(self.elbo_busy)
+        };
+        let statics = if self
+            .statics
+            .is_some_and(|s| s.inputs.covers(now, Depends::DataSchedule))
+        {
+            Freshness::Current
+        } else {
+            busy(self.elbo_busy)
+        };
+        let field = if self
+            .field()
+            .is_some_and(|f| f.current && f.value.field.t == self.t)
+        {
+            Freshness::Current
+        } else {
+            busy(self.field_busy)
+        };
+        match view {
+            View::Forward => worst(&[statics, field]),
+            View::Elbo => elbo,
+            View::Params => worst(&[statics, field, elbo]),
+            View::Reverse => {
+                if self.reverse().is_some_and(|r| r.current) {
+                    Freshness::Current
+                } else if self.reverse.failed(&self.reverse_job) {
+                    Freshness::Failed
+                } else {
+                    busy(self.reverse.is_busy())
+                }
+            }
+            View::Schedule | View::Training => Freshness::Current,
         }
-    });
-    ui.separator();
-    match app.settings.view {
-        View::Forward => forward::ui(ui, app),
-        View::Elbo => elbo::ui(ui, app),
-        View::Params => params::ui(ui, app),
-        View::Schedule => schedule::ui(ui, app),
-        View::Reverse => reverse::ui(ui, app),
-        View::Training => training::ui(ui, app),
+    }
+}
+
+fn busy(is_busy: bool) -> Freshness {
+    if is_busy {
+        Freshness::Computing
+    } else {
+        Freshness::Missing
+    }
+}
+
+fn worst(states: &[Freshness]) -> Freshness {
+    let rank = |f: &Freshness| match f {
+        Freshness::Current => 0,
+        Freshness::Computing => 1,
+        Freshness::Failed => 2,
+        Freshness::Missing => 3,
+    };
+    states
+        .iter()
+        .copied()
+        .max_by_key(rank)
+        .unwrap_or(Freshness::Current)
+}
+
+/// Draw `add` dimmed when `current` is false (a result of older inputs).
+pub fn dimmed_unless<R>(ui: &mut Ui, current: bool, add: impl FnOnce(&mut Ui) -> R) -> R {
+    ui.scope(|ui| {
+        if !current {
+            ui.multiply_opacity(STALE_OPACITY);
+        }
+        add(ui)
+    })
+    .inner
+}
+
+/// The "computing" note beside the tabs (on the tab row, so nothing below moves).
+pub fn computing_note(ui: &mut Ui, freshness: Freshness) {
+    if freshness == Freshness::Computing {
+        ui.spinner();
+        ui.label(
+            RichText::new(
+                "computing for the current settings; dimmed plots show the previous ones",
+            )
+            .italics(),
+        );
+    }
+}
+
+/// Every panel and view, each owning its own state.
+#[derive(Default)]
+pub struct Views {
+    menu: MenuBar,
+    side: SidePanel,
+    timeline: Timeline,
+    forward: forward::ForwardView,
+    reverse: reverse::ReverseView,
+    elbo: elbo::ElboView,
+    params: params::ParamsView,
+    schedule: schedule::ScheduleView,
+    training: training::TrainingView,
+}
+
+impl Views {
+    /// Lay out the whole window; return what was asked for.
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let mut commands = Vec::new();
+        egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu.ui(ui, ctx)));
+        egui::Panel::left("controls")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    commands.extend(self.side.ui(ui, ctx));
+                });
+            });
+        egui::Panel::bottom("timeline").show(ui, |ui| commands.extend(self.timeline.ui(ui, ctx)));
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.horizontal(|ui| {
+                for view in View::ALL {
+                    if ui
+                        .selectable_label(ctx.settings.view == view, view.label())
+                        .clicked()
+                    {
+                        commands.push(Command::SetView(view));
+                    }
+                }
+                computing_note(ui, ctx.freshness(ctx.settings.view));
+            });
+            ui.separator();
+            let view = ctx.settings.view;
+            commands.extend(match view {
+                View::Forward => self.forward.ui(ui, ctx),
+                View::Elbo => self.elbo.ui(ui, ctx),
+                View::Params => self.params.ui(ui, ctx),
+                View::Schedule => self.schedule.ui(ui, ctx),
+                View::Reverse => self.reverse.ui(ui, ctx),
+                View::Training => self.training.ui(ui, ctx),
+            });
+        });
+        if ctx.about_open {
+            commands.extend(self.menu.about(ui.ctx()));
+        }
+        commands
     }
 }
 

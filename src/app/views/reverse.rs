@@ -3,58 +3,67 @@
 //! sample quality against the number of steps.
 
 use egui::{Color32, Ui};
-use egui_plot::{HoverPosition, Line, PlotImage, PlotPoint, Points};
+use egui_plot::{HoverPosition, Line, PlotPoint, Points};
 
-use super::super::App;
-use super::super::plot_util::{PARAM_COLOURS, plot, sci, t_marker};
-use super::super::reverse::{ReverseJob, TRAJECTORIES, state_index};
-use super::formula;
+use super::super::command::Command;
+use super::super::inputs::Depends;
+use super::super::plot_util::{PARAM_COLOURS, box_image, plot, sci, t_marker};
+use super::super::reverse::{ReverseResult, TRAJECTORIES, state_index};
+use super::{Shown, ViewCtx, dimmed_unless, formula};
 use crate::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
 use crate::schedule::VarianceType;
 
 const SIDES: [&str; 2] = ["A", "B"];
-const SIDE_COLOURS: [Color32; 2] = [PARAM_COLOURS[0], PARAM_COLOURS[1]];
+const SIDE_COLOURS: [Color32; 2] = [PARAM_COLOURS.x0, PARAM_COLOURS.eps];
 
-/// Show the view.
-pub fn ui(ui: &mut Ui, app: &mut App) {
-    let steps = app.steps();
-    let configs = app.settings.reverse.clamped(steps);
-    let inputs = &app.applied.inputs;
-    app.reverse.request(ReverseJob {
-        data: inputs.data.clone(),
-        schedule: inputs.schedule.clone(),
-        model: inputs.model.clone(),
-        configs,
-        seed: app.settings.seed,
-        view_box: inputs.view_box,
-    });
-    app.reverse.poll(ui.ctx());
-    controls(ui, app, steps);
-    if let Some(e) = &app.reverse.error {
-        ui.colored_label(Color32::RED, e);
-    }
-    let h = ui.available_height();
-    let w = ui.available_width();
-    let top_h = (h * 0.6).max(160.0);
-    ui.horizontal_top(|ui| {
-        let half = ((w - 12.0) / 2.0).max(150.0);
-        for side in 0..2 {
-            ui.vertical(|ui| {
-                ui.set_width(half);
-                particles_plot(ui, app, side, half, top_h);
-            });
+/// The Reverse process tab (no state of its own: the runs live in the app's
+/// [`ReverseState`](super::super::reverse::ReverseState), polled every frame).
+#[derive(Default)]
+pub struct ReverseView;
+
+impl ReverseView {
+    /// Show the view.
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let steps = ctx.steps();
+        controls(ui, ctx, steps, &mut commands);
+        if let Some(e) = &ctx.reverse.error {
+            ui.colored_label(Color32::RED, e);
         }
-    });
-    quality_plots(ui, app, w, (h - top_h - 48.0).max(100.0));
+        let shown = ctx.reverse();
+        let h = ui.available_height();
+        let w = ui.available_width();
+        let top_h = (h * 0.6).max(160.0);
+        let current = shown.as_ref().is_none_or(|s| s.current);
+        dimmed_unless(ui, current, |ui| {
+            ui.horizontal_top(|ui| {
+                let half = ((w - 12.0) / 2.0).max(150.0);
+                for side in 0..2 {
+                    ui.vertical(|ui| {
+                        ui.set_width(half);
+                        particles_plot(ui, ctx, shown.as_ref(), side, half, top_h);
+                    });
+                }
+            });
+            quality_plots(
+                ui,
+                shown.as_ref().map(|s| s.value),
+                w,
+                (h - top_h - 48.0).max(100.0),
+            );
+        });
+        commands
+    }
 }
 
-fn controls(ui: &mut Ui, app: &mut App, steps: usize) {
+fn controls(ui: &mut Ui, ctx: &ViewCtx<'_>, steps: usize, commands: &mut Vec<Command>) {
+    let mut settings = ctx.settings.reverse.clone();
     for (side, name) in SIDES.iter().enumerate() {
         ui.horizontal_wrapped(|ui| {
             let c: &mut SamplerConfig = if side == 0 {
-                &mut app.settings.reverse.a
+                &mut settings.a
             } else {
-                &mut app.settings.reverse.b
+                &mut settings.b
             };
             ui.label(egui::RichText::new(format!("Setting {name}:")).color(SIDE_COLOURS[side]));
             egui::ComboBox::from_label(format!("Sampler {name}"))
@@ -99,15 +108,12 @@ fn controls(ui: &mut Ui, app: &mut App, steps: usize) {
         });
     }
     ui.horizontal_wrapped(|ui| {
-        ui.checkbox(
-            &mut app.settings.reverse.show_trajectories,
-            "Show trajectories",
-        );
-        if app.reverse.is_busy() {
+        ui.checkbox(&mut settings.show_trajectories, "Show trajectories");
+        if ctx.reverse.is_busy() {
             ui.spinner();
             ui.label(format!(
                 "sampling: quality figure {} of {} step counts",
-                app.reverse.progress(),
+                ctx.reverse.progress(),
                 2 * quality_step_counts(steps).len()
             ));
         }
@@ -117,6 +123,9 @@ fn controls(ui: &mut Ui, app: &mut App, steps: usize) {
         ui,
         "DDPM: x_s = mu~(x_t, x0_hat) + sigma z    DDIM (Song et al. 2021, eq. 12): x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - sigma^2) eps_hat + sigma z",
     );
+    if settings != ctx.settings.reverse {
+        commands.push(Command::SetReverse(settings));
+    }
 }
 
 /// The state index shown at the timeline's t; t = 1 shows the generated samples (t = 0).
@@ -128,19 +137,34 @@ fn shown_index(run: &SampleRun, t: usize) -> usize {
     }
 }
 
-fn particles_plot(ui: &mut Ui, app: &App, side: usize, w: f32, h: f32) {
-    let t = app.t();
-    let t_max = app.steps();
-    let vb = app.applied.inputs.view_box;
+fn particles_plot(
+    ui: &mut Ui,
+    ctx: &ViewCtx<'_>,
+    shown: Option<&Shown<'_, ReverseResult>>,
+    side: usize,
+    w: f32,
+    h: f32,
+) {
+    let t = ctx.t;
+    // Everything below is drawn through the runs' own inputs: their dimension, T and box.
+    let own = shown.map_or(ctx.inputs(), |s| &s.value.job.inputs);
+    let t_max = own.steps();
+    let vb = own.view_box;
     let name = SIDES[side];
-    let label = app
-        .reverse
-        .configs
-        .map_or_else(|| "computing".to_owned(), |c| c[side].label());
+    let label = shown.map_or_else(
+        || "computing".to_owned(),
+        |s| s.value.job.configs[side].label(),
+    );
     ui.label(egui::RichText::new(format!("{name}: {label}")).color(SIDE_COLOURS[side]));
-    let run = app.reverse.runs.as_ref().map(|r| &r[side]);
-    let dim = app.data().dim();
-    if dim == 1 {
+    let run = shown.map(|s| &s.value.runs[side]);
+    let show_trajectories = ctx.settings.reverse.show_trajectories;
+    // The river behind a 1D run only when it is of the run's data and schedule.
+    let river = ctx
+        .statics
+        .filter(|st| st.inputs.covers(own, Depends::DataSchedule))
+        .and_then(|st| st.river.as_ref());
+    let density = shown.and_then(|s| s.value.density.as_ref());
+    if own.dim() == 1 {
         let [lo, hi] = vb[0];
         plot(&format!("reverse_river_{name}"), "timestep t", "x")
             .height(h)
@@ -150,13 +174,13 @@ fn particles_plot(ui: &mut Ui, app: &App, side: usize, w: f32, h: f32) {
             .include_y(lo)
             .include_y(hi)
             .show(ui, |p| {
-                if let Some(r) = &app.river {
+                if let Some(r) = river {
                     p.image(r.plot_image(t_max, lo, hi));
                 }
                 if let Some(run) = run {
                     let i = shown_index(run, t);
                     let n = run.samples.nrows();
-                    if app.settings.reverse.show_trajectories {
+                    if show_trajectories {
                         for k in 0..TRAJECTORIES.min(n) {
                             let pts: Vec<[f64; 2]> = run
                                 .timesteps
@@ -195,23 +219,12 @@ fn particles_plot(ui: &mut Ui, app: &App, side: usize, w: f32, h: f32) {
             .include_y(vb[1][0])
             .include_y(vb[1][1])
             .show(ui, |p| {
-                if let Some(tex) = &app.reverse.density {
-                    p.image(
-                        PlotImage::new(
-                            "data density p0 (log scale)",
-                            tex.id(),
-                            PlotPoint::new(
-                                (vb[0][0] + vb[0][1]) / 2.0,
-                                (vb[1][0] + vb[1][1]) / 2.0,
-                            ),
-                            [(vb[0][1] - vb[0][0]) as f32, (vb[1][1] - vb[1][0]) as f32],
-                        )
-                        .allow_hover(false),
-                    );
+                if let Some(tex) = density {
+                    p.image(box_image("data density p0 (log scale)", tex.id(), vb));
                 }
                 if let Some(run) = run {
                     let i = shown_index(run, t);
-                    if app.settings.reverse.show_trajectories {
+                    if show_trajectories {
                         for k in 0..(TRAJECTORIES / 2).min(run.samples.nrows()) {
                             let pts: Vec<[f64; 2]> = run.states[..=i]
                                 .iter()
@@ -239,10 +252,10 @@ fn particles_plot(ui: &mut Ui, app: &App, side: usize, w: f32, h: f32) {
     }
 }
 
-fn quality_plots(ui: &mut Ui, app: &App, w: f32, h: f32) {
+fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, w: f32, h: f32) {
     let half = ((w - 12.0) / 2.0).max(150.0);
-    let quality = app.reverse.quality.as_deref();
-    let configs = app.reverse.configs;
+    let quality = shown.and_then(|s| s.quality.as_deref());
+    let configs = shown.map(|s| s.job.configs);
     let entropy = quality
         .and_then(|q| q[0].first())
         .map(|p| p.quality.data_entropy);

@@ -6,9 +6,11 @@ use egui_plot::{Line, LineStyle};
 
 use crate::schedule::{BetaSchedule, NoiseSchedule, ScheduleSpec};
 
-use super::super::App;
+use super::super::command::Command;
 use super::super::plot_util::{PARAM_COLOURS, opt, plot, sci, t_marker};
-use super::{formula, formula_column};
+use super::super::settings::ScheduleSettings;
+use super::{ViewCtx, formula, formula_column};
+use crate::param::Parameterisation;
 
 const TEXT_WIDTH: f32 = 280.0;
 
@@ -26,50 +28,75 @@ fn curve(s: &NoiseSchedule, f: Series) -> Vec<[f64; 2]> {
         .collect()
 }
 
-/// Show the view.
-pub fn ui(ui: &mut Ui, app: &mut App) {
-    ui.checkbox(
-        &mut app.settings.toggles.overlay_presets,
-        "Overlay the other presets (same T and beta range)",
-    );
-    let h = ui.available_height();
-    let others = if app.settings.toggles.overlay_presets {
-        other_presets(app)
-    } else {
-        Vec::new()
-    };
-    ui.horizontal_top(|ui| {
-        let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
-        ui.vertical(|ui| {
-            ui.set_width(w);
-            let each = ((h - 30.0) / 3.0 - 8.0).max(80.0);
-            for (id, label, f) in SERIES {
-                plot(&format!("schedule_{id}"), "timestep t", label)
-                    .height(each)
-                    .width(w)
-                    .show(ui, |p| {
-                        for (k, (name, s)) in others.iter().enumerate() {
-                            p.line(
-                                Line::new(name.clone(), curve(s, f))
-                                    .color(PARAM_COLOURS[(k + 1) % 4].gamma_multiply(0.8))
-                                    .style(LineStyle::dashed_dense()),
-                            );
-                        }
-                        p.line(
-                            Line::new(app.applied.schedule_label.clone(), curve(app.schedule(), f))
-                                .color(PARAM_COLOURS[0])
-                                .width(2.0),
-                        );
-                        p.vline(t_marker(app.t()));
-                    });
-            }
-        });
-        formula_column(ui, TEXT_WIDTH, |ui| text(ui, app));
-    });
+/// The Schedule tab; it keeps the overlaid presets of the last schedule settings (built
+/// once, not every frame).
+#[derive(Default)]
+pub struct ScheduleView {
+    others: Option<(ScheduleSettings, Vec<(String, NoiseSchedule)>)>,
 }
 
-fn other_presets(app: &App) -> Vec<(String, NoiseSchedule)> {
-    let current = &app.applied.schedule_settings;
+impl ScheduleView {
+    /// Show the view.
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let mut toggles = ctx.settings.toggles.clone();
+        ui.checkbox(
+            &mut toggles.overlay_presets,
+            "Overlay the other presets (same T and beta range)",
+        );
+        let h = ui.available_height();
+        let current = &ctx.applied.schedule_settings;
+        if ctx.settings.toggles.overlay_presets {
+            if self.others.as_ref().is_none_or(|(s, _)| s != current) {
+                self.others = Some((current.clone(), other_presets(current, ctx.steps())));
+            }
+        } else {
+            self.others = None;
+        }
+        let others: &[(String, NoiseSchedule)] =
+            self.others.as_ref().map_or(&[], |(_, o)| o.as_slice());
+        ui.horizontal_top(|ui| {
+            let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
+            ui.vertical(|ui| {
+                ui.set_width(w);
+                let each = ((h - 30.0) / 3.0 - 8.0).max(80.0);
+                for (id, label, f) in SERIES {
+                    plot(&format!("schedule_{id}"), "timestep t", label)
+                        .height(each)
+                        .width(w)
+                        .show(ui, |p| {
+                            for (k, (name, s)) in others.iter().enumerate() {
+                                p.line(
+                                    Line::new(name.clone(), curve(s, f))
+                                        .color(
+                                            PARAM_COLOURS[Parameterisation::ALL[(k + 1) % 4]]
+                                                .gamma_multiply(0.8),
+                                        )
+                                        .style(LineStyle::dashed_dense()),
+                                );
+                            }
+                            p.line(
+                                Line::new(
+                                    ctx.applied.schedule_label.clone(),
+                                    curve(ctx.schedule(), f),
+                                )
+                                .color(PARAM_COLOURS[Parameterisation::X0])
+                                .width(2.0),
+                            );
+                            p.vline(t_marker(ctx.t));
+                        });
+                }
+            });
+            formula_column(ui, TEXT_WIDTH, |ui| text(ui, ctx));
+        });
+        if toggles == ctx.settings.toggles {
+            Vec::new()
+        } else {
+            vec![Command::SetToggles(toggles)]
+        }
+    }
+}
+
+fn other_presets(current: &ScheduleSettings, steps: usize) -> Vec<(String, NoiseSchedule)> {
     BetaSchedule::ALL
         .into_iter()
         .filter(|p| current.custom.is_some() || *p != current.preset)
@@ -77,18 +104,18 @@ fn other_presets(app: &App) -> Vec<(String, NoiseSchedule)> {
             let mut spec = current.clone();
             spec.custom = None;
             spec.preset = p;
-            spec.steps = app.steps();
+            spec.steps = steps;
             let spec: ScheduleSpec = spec.spec();
             spec.build().ok().map(|s| (spec.label(), s))
         })
         .collect()
 }
 
-fn text(ui: &mut Ui, app: &App) {
-    let s = app.schedule();
-    let t = app.t();
-    let settings = &app.applied.schedule_settings;
-    ui.strong(&app.applied.schedule_label);
+fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
+    let s = ctx.schedule();
+    let t = ctx.t;
+    let settings = &ctx.applied.schedule_settings;
+    ui.strong(&ctx.applied.schedule_label);
     if settings.custom.is_none() {
         formula(ui, settings.preset.formula());
     }

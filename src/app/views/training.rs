@@ -7,9 +7,13 @@ use std::path::PathBuf;
 use egui::{RichText, Ui};
 use egui_plot::{HLine, Line};
 
-use super::super::App;
+use super::super::command::Command;
 use super::super::controls::ERROR_COLOUR;
 use super::super::plot_util::{PARAM_COLOURS, maybe_log, plot, plot_maybe_log, sci};
+use super::super::training::{
+    BATCH_RANGE, EVAL_EVERY_RANGE, EVAL_SAMPLES_RANGE, LR_RANGE, MAX_STEPS_RANGE,
+};
+use super::ViewCtx;
 use crate::param::Parameterisation;
 use crate::train::TrainLoss;
 
@@ -17,11 +21,7 @@ use crate::train::TrainLoss;
 const MAX_CURVE_POINTS: usize = 1500;
 
 fn colour(p: Parameterisation) -> egui::Color32 {
-    let k = Parameterisation::ALL
-        .iter()
-        .position(|&q| q == p)
-        .unwrap_or(0);
-    PARAM_COLOURS[k]
+    PARAM_COLOURS[p]
 }
 
 /// Loss curve `(step, loss)`, averaged in chunks to at most [`MAX_CURVE_POINTS`] points.
@@ -37,113 +37,129 @@ pub fn loss_curve(history: &[f64]) -> Vec<[f64; 2]> {
         .collect()
 }
 
-/// Show the view.
-pub fn ui(ui: &mut Ui, app: &mut App) {
-    controls(ui, app);
-    ui.separator();
-    let h = ui.available_height();
-    let w = ui.available_width();
-    ui.horizontal(|ui| {
-        loss_plot(ui, app, w * 0.5 - 8.0, h);
-        ui.vertical(|ui| {
-            terms_plot(ui, app, w * 0.5 - 8.0, h * 0.5 - 4.0);
-            excess_plot(ui, app, w * 0.5 - 8.0, h * 0.5 - 4.0);
-        });
-    });
+/// The Training tab; it owns the weights folder typed into its path field.
+pub struct TrainingView {
+    weights_path: String,
 }
 
-fn controls(ui: &mut Ui, app: &mut App) {
-    let running = app.training.running;
-    ui.horizontal_wrapped(|ui| {
-        let busy = running || app.training.steps_done > 0;
-        ui.add_enabled_ui(!busy, |ui| {
-            egui::ComboBox::from_label("Training loss")
-                .selected_text(app.training.settings.loss.name())
-                .show_ui(ui, |ui| {
-                    for l in TrainLoss::ALL {
-                        ui.selectable_value(&mut app.training.settings.loss, l, l.name())
-                            .on_hover_text(l.description());
-                    }
-                });
-            let l = ui.label("Batch");
-            ui.add(egui::DragValue::new(&mut app.training.settings.batch).range(16..=4096))
-                .labelled_by(l.id);
-            let l = ui.label("Learning rate");
-            ui.add(
-                egui::DragValue::new(&mut app.training.settings.lr)
-                    .range(1e-5..=1e-1)
-                    .speed(1e-4)
-                    .max_decimals(5),
-            )
-            .labelled_by(l.id);
-            let l = ui.label("Training seed");
-            ui.add(
-                egui::DragValue::new(&mut app.training.settings.seed).range(0..=u32::MAX as u64),
-            )
-            .labelled_by(l.id);
-            ui.checkbox(&mut app.training.settings.include_v, "Also train v");
-        });
-        let l = ui.label("Evaluate every");
-        ui.add(egui::DragValue::new(&mut app.training.settings.eval_every).range(50..=100_000))
-            .labelled_by(l.id);
-        let l = ui.label("Evaluation samples");
-        ui.add(egui::DragValue::new(&mut app.training.settings.eval_samples).range(64..=16_384))
-            .labelled_by(l.id);
-        let l = ui.label("Stop after steps");
-        ui.add(egui::DragValue::new(&mut app.training.settings.max_steps).range(1..=10_000_000))
-            .labelled_by(l.id);
-    });
-    ui.horizontal_wrapped(|ui| {
-        let start_label = if app.training.steps_done > 0 && app.training.loaded_from.is_none() {
-            "Resume training"
-        } else {
-            "Start training"
-        };
-        if ui
-            .add_enabled(!running, egui::Button::new(start_label))
-            .clicked()
-        {
-            let inputs = &app.applied.inputs;
-            let label = app.applied.data_settings.label();
-            let (data, schedule) = (inputs.data.clone(), inputs.schedule.clone());
-            app.training
-                .start(&data, &schedule, app.settings.variance, &label);
+impl Default for TrainingView {
+    fn default() -> Self {
+        TrainingView {
+            weights_path: std::env::temp_dir()
+                .join("elbo-lab-weights")
+                .display()
+                .to_string(),
         }
-        if ui
-            .add_enabled(running, egui::Button::new("Pause training"))
-            .clicked()
-        {
-            app.training.pause();
-        }
-        if ui.button("Reset training").clicked() {
-            app.training.reset();
-        }
-        ui.separator();
-        let l = ui.label("Weights folder");
-        ui.add(egui::TextEdit::singleline(&mut app.training.weights_path).desired_width(220.0))
-            .labelled_by(l.id);
-        let dir = PathBuf::from(app.training.weights_path.trim());
-        if ui.button("Load weights").clicked() {
-            app.training.pending_load = Some(dir.clone());
-        }
-        if ui.button("Load weights...").clicked() {
-            app.training.pick_dir(true);
-        }
-        if ui.button("Save weights").clicked() {
-            app.training.save(&dir);
-        }
-        if ui.button("Save weights...").clicked() {
-            app.training.pick_dir(false);
-        }
-    });
-    if let Some(dir) = app.training.pending_load.take() {
-        let inputs = &app.applied.inputs;
-        let (data, schedule) = (inputs.data.clone(), inputs.schedule.clone());
-        let label = app.applied.data_settings.label();
-        app.training
-            .load(&dir, &data, &schedule, app.settings.variance, &label);
     }
-    let t = &app.training;
+}
+
+impl TrainingView {
+    /// Show the view.
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let mut commands = Vec::new();
+        self.controls(ui, ctx, &mut commands);
+        ui.separator();
+        let h = ui.available_height();
+        let w = ui.available_width();
+        ui.horizontal(|ui| {
+            loss_plot(ui, ctx, w * 0.5 - 8.0, h);
+            ui.vertical(|ui| {
+                terms_plot(ui, ctx, w * 0.5 - 8.0, h * 0.5 - 4.0);
+                excess_plot(ui, ctx, w * 0.5 - 8.0, h * 0.5 - 4.0);
+            });
+        });
+        commands
+    }
+
+    fn controls(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
+        let running = ctx.training.running;
+        let mut s = ctx.settings.training.clone();
+        ui.horizontal_wrapped(|ui| {
+            let busy = running || ctx.training.steps_done > 0;
+            ui.add_enabled_ui(!busy, |ui| {
+                egui::ComboBox::from_label("Training loss")
+                    .selected_text(s.loss.name())
+                    .show_ui(ui, |ui| {
+                        for l in TrainLoss::ALL {
+                            ui.selectable_value(&mut s.loss, l, l.name())
+                                .on_hover_text(l.description());
+                        }
+                    });
+                let l = ui.label("Batch");
+                ui.add(egui::DragValue::new(&mut s.batch).range(BATCH_RANGE))
+                    .labelled_by(l.id);
+                let l = ui.label("Learning rate");
+                ui.add(
+                    egui::DragValue::new(&mut s.lr)
+                        .range(LR_RANGE)
+                        .speed(1e-4)
+                        .max_decimals(5),
+                )
+                .labelled_by(l.id);
+                let l = ui.label("Training seed");
+                ui.add(egui::DragValue::new(&mut s.seed).range(0..=u32::MAX as u64))
+                    .labelled_by(l.id);
+                ui.checkbox(&mut s.include_v, "Also train v");
+            });
+            let l = ui.label("Evaluate every");
+            ui.add(egui::DragValue::new(&mut s.eval_every).range(EVAL_EVERY_RANGE))
+                .labelled_by(l.id);
+            let l = ui.label("Evaluation samples");
+            ui.add(egui::DragValue::new(&mut s.eval_samples).range(EVAL_SAMPLES_RANGE))
+                .labelled_by(l.id);
+            let l = ui.label("Stop after steps");
+            ui.add(egui::DragValue::new(&mut s.max_steps).range(MAX_STEPS_RANGE))
+                .labelled_by(l.id);
+        });
+        if s != ctx.settings.training {
+            commands.push(Command::SetTraining(s));
+        }
+        ui.horizontal_wrapped(|ui| {
+            let resumable = ctx.training.steps_done > 0 && ctx.training.loaded_from.is_none();
+            let start_label = if resumable {
+                "Resume training"
+            } else {
+                "Start training"
+            };
+            if ui
+                .add_enabled(!running, egui::Button::new(start_label))
+                .clicked()
+            {
+                commands.push(Command::StartTraining);
+            }
+            if ui
+                .add_enabled(running, egui::Button::new("Pause training"))
+                .clicked()
+            {
+                commands.push(Command::PauseTraining);
+            }
+            if ui.button("Reset training").clicked() {
+                commands.push(Command::ResetTraining);
+            }
+            ui.separator();
+            let l = ui.label("Weights folder");
+            ui.add(egui::TextEdit::singleline(&mut self.weights_path).desired_width(220.0))
+                .labelled_by(l.id);
+            let dir = PathBuf::from(self.weights_path.trim());
+            if ui.button("Load weights").clicked() {
+                commands.push(Command::LoadWeights(dir.clone()));
+            }
+            if ui.button("Load weights...").clicked() {
+                commands.push(Command::PickWeights(true));
+            }
+            if ui.button("Save weights").clicked() {
+                commands.push(Command::SaveWeights(dir));
+            }
+            if ui.button("Save weights...").clicked() {
+                commands.push(Command::PickWeights(false));
+            }
+        });
+        status(ui, ctx);
+    }
+}
+
+fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
+    let t = ctx.training;
     ui.horizontal_wrapped(|ui| {
         let state = if t.running {
             "training"
@@ -174,7 +190,7 @@ fn controls(ui: &mut Ui, app: &mut App) {
             None => {
                 ui.label(format!(
                     "the ELBO of each network is evaluated every {} steps and on pause",
-                    t.settings.eval_every
+                    t.run_settings.eval_every
                 ));
             }
         }
@@ -193,14 +209,14 @@ fn controls(ui: &mut Ui, app: &mut App) {
     ui.label(
         RichText::new(format!(
             "{}. With the optimal denoiser every parameterisation gives the same ELBO; trained networks differ in where their errors land.",
-            t.settings.loss.description()
+            ctx.settings.training.loss.description()
         ))
         .small(),
     );
 }
 
-fn loss_plot(ui: &mut Ui, app: &App, w: f32, h: f32) {
-    let t = &app.training;
+fn loss_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+    let t = ctx.training;
     ui.vertical(|ui| {
         ui.label(RichText::new("Training loss per step (log scale)").strong());
         plot_maybe_log("train_loss", "step", "batch loss", true)
@@ -218,8 +234,8 @@ fn loss_plot(ui: &mut Ui, app: &App, w: f32, h: f32) {
     });
 }
 
-fn terms_plot(ui: &mut Ui, app: &App, w: f32, h: f32) {
-    let Some((_, e)) = &app.training.evaluation else {
+fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+    let Some((_, e)) = &ctx.training.evaluation else {
         ui.allocate_space(egui::vec2(w, h));
         return;
     };
@@ -248,8 +264,8 @@ fn terms_plot(ui: &mut Ui, app: &App, w: f32, h: f32) {
         });
 }
 
-fn excess_plot(ui: &mut Ui, app: &App, w: f32, h: f32) {
-    let Some((_, e)) = &app.training.evaluation else {
+fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+    let Some((_, e)) = &ctx.training.evaluation else {
         ui.label("Waiting for the first evaluation: start training, or load weights.");
         return;
     };

@@ -1,0 +1,132 @@
+//! Everything a key, a button, a menu entry or a dropped file can ask the app to do.
+//!
+//! Views and panels never change the app: they draw from a read-only
+//! [`ViewCtx`](super::views::ViewCtx) and return commands, which [`App::apply`](super::App::apply)
+//! carries out after layout, in one place. A key and the button it stands for emit the same
+//! command.
+
+use std::path::PathBuf;
+
+use crate::denoiser::ModelKind;
+use crate::param::Parameterisation;
+use crate::schedule::VarianceType;
+
+use super::reverse::ReverseSettings;
+use super::settings::{DataSettings, ScheduleSettings, View, ViewToggles};
+use super::training::TrainingSettings;
+
+/// What an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The ELBO table as CSV.
+    Csv,
+    /// The ELBO report as JSON.
+    Json,
+    /// A PNG of the window.
+    Png,
+}
+
+impl ExportKind {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportKind::Csv => "csv",
+            ExportKind::Json => "json",
+            ExportKind::Png => "png",
+        }
+    }
+}
+
+/// The model the views use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// A closed-form model.
+    Kind(ModelKind),
+    /// The trained network of a parameterisation, frozen at the moment it is picked.
+    Trained(Parameterisation),
+}
+
+/// A request to the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Use these data settings (a preset, its parameters, the CSV bandwidth).
+    SetData(DataSettings),
+    /// Use these schedule settings.
+    SetSchedule(ScheduleSettings),
+    /// Use this model.
+    SetModel(ModelChoice),
+    /// Replace the frozen trained network in use by the training run's newest snapshot.
+    UseNewerNetworks,
+    /// Reverse variance of the ELBO's p(x_{t-1} | x_t).
+    SetVariance(VarianceType),
+    /// Monte Carlo sample count N.
+    SetSamples(usize),
+    /// Seed of every Monte Carlo draw.
+    SetSeed(u64),
+    /// Load data (a mixture JSON or a CSV of points) from a path.
+    LoadData(PathBuf),
+    /// Load a schedule (`scheduler_config.json` or a betas list) from a path.
+    LoadSchedule(PathBuf),
+    /// Open a native file dialog for data.
+    PickData,
+    /// Open a native file dialog for a schedule.
+    PickSchedule,
+    /// Go back from a loaded file to the preset.
+    UsePresetData,
+    /// Go back from custom betas to the preset.
+    UsePresetSchedule,
+    /// Set the timeline's t (clamped to 1..=T).
+    SetT(usize),
+    /// One step back on the timeline.
+    StepBack,
+    /// One step forward on the timeline.
+    StepForward,
+    /// The first t.
+    FirstT,
+    /// The last t.
+    LastT,
+    /// Play or pause the timeline.
+    TogglePlay,
+    /// Playback speed in timesteps per second.
+    SetSpeed(f32),
+    /// Open a tab.
+    SetView(View),
+    /// The views' toggles (log axis, ELBO form, v column, preset overlay).
+    SetToggles(ViewToggles),
+    /// The reverse view's two sampler settings.
+    SetReverse(ReverseSettings),
+    /// Dark (true) or light theme.
+    SetDark(bool),
+    /// Zoom factor (clamped to the offered range).
+    SetZoom(f32),
+    /// Zoom in one notch.
+    ZoomIn,
+    /// Zoom out one notch.
+    ZoomOut,
+    /// Enter or leave fullscreen.
+    ToggleFullscreen,
+    /// Open or close the About window.
+    ShowAbout(bool),
+    /// The training settings.
+    SetTraining(TrainingSettings),
+    /// Start training on the current data (or resume a paused run).
+    StartTraining,
+    /// Pause training.
+    PauseTraining,
+    /// Drop the networks being trained.
+    ResetTraining,
+    /// Load networks from a folder.
+    LoadWeights(PathBuf),
+    /// Save the networks into a folder.
+    SaveWeights(PathBuf),
+    /// Open a folder dialog to load (true) or save (false) weights.
+    PickWeights(bool),
+    /// Write the ELBO table as CSV.
+    ExportCsv(PathBuf),
+    /// Write the ELBO report as JSON.
+    ExportJson(PathBuf),
+    /// Save a PNG of the window.
+    Screenshot(PathBuf),
+    /// Open a save dialog, then export.
+    PickExport(ExportKind),
+}

@@ -1,0 +1,484 @@
+//! A seeded random walk over the real app (egui_kittest harness): every tab, every data
+//! preset (1D and 2D back and forth), good and bad files (typed, dropped), schedule and T
+//! extremes, every model including trained ones, play, step, zoom, training start / pause /
+//! reset / load / save, reverse settings, exports. Work runs in the deferred mode: jobs
+//! finish only when the walk says so ("work finishes" is an action), so stale results meet
+//! new inputs in every order, reproducibly.
+//!
+//! After each action the app runs one full frame (GPU-rendered every [`RENDER_EVERY`]th),
+//! and every view must show a result of the current inputs, a computing state or the error
+//! of the current inputs: never a result of other inputs, never nothing.
+//!
+//! `ELBO_LAB_FUZZ_SEED` and `ELBO_LAB_FUZZ_STEPS` choose the walk (defaults below, as CI
+//! runs it); a failure prints the seed and the last actions.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use egui::Key;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+
+use elbo_lab::app::reverse::{ReverseSettings, ReverseSizes};
+use elbo_lab::app::settings::{
+    DataSettings, ElboForm, ScheduleSettings, Settings, View, ViewToggles,
+};
+use elbo_lab::app::training::TrainingSettings;
+use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice};
+use elbo_lab::denoiser::ModelKind;
+use elbo_lab::param::Parameterisation;
+use elbo_lab::presets::{DataPreset, DataSpec};
+use elbo_lab::sampler::{SamplerKind, Spacing};
+use elbo_lab::schedule::{BetaSchedule, VarianceType};
+use elbo_lab::train::TrainLoss;
+
+/// The walk CI runs.
+const DEFAULT_SEED: u64 = 20_261_126;
+/// Actions of the walk CI runs.
+const DEFAULT_STEPS: usize = 2_000;
+/// Every this many actions the frame is rendered on the GPU (lavapipe in CI).
+const RENDER_EVERY: usize = 50;
+/// Actions remembered for the failure message.
+const HISTORY: usize = 25;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// Files the walk loads: good and bad, data and schedules, and folders of weights.
+struct Files {
+    data: Vec<PathBuf>,
+    schedules: Vec<PathBuf>,
+    weights: Vec<PathBuf>,
+    exports: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn files() -> Files {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| dir.path().join(name);
+    let write = |name: &str, text: &str| {
+        std::fs::write(p(name), text).expect("write a fuzz file");
+        p(name)
+    };
+    let data = vec![
+        write(
+            "one_d.json",
+            r#"{"components": [{"weight": 1, "mean": [-1.5], "cov": [[0.1]]}, {"weight": 2, "mean": [2], "cov": [[0.3]]}]}"#,
+        ),
+        write(
+            "two_d.json",
+            r#"{"components": [{"weight": 1, "mean": [0, 1], "cov": [[0.2, 0.05], [0.05, 0.1]]}]}"#,
+        ),
+        write("points.csv", "x,y\n0,0\n1,1\n-1,0.5\n0.3,-2\n"),
+        write("points_1d.csv", "x\n0\n1\n-1\n2.5\n"),
+        write(
+            "bad_weight.json",
+            r#"{"components": [{"weight": -1, "mean": [0], "cov": [[1]]}]}"#,
+        ),
+        write(
+            "not_pd.json",
+            r#"{"components": [{"weight": 1, "mean": [0, 0], "cov": [[1, 2], [2, 1]]}]}"#,
+        ),
+        write("garbage.json", "{ this is not json"),
+        write("empty.csv", ""),
+        p("missing.json"),
+    ];
+    let schedules = vec![
+        write(
+            "config.json",
+            r#"{"_class_name": "DDPMScheduler", "num_train_timesteps": 50, "beta_start": 0.0001, "beta_end": 0.02, "beta_schedule": "linear"}"#,
+        ),
+        write("betas.txt", "0.01\n0.05\n0.2\n0.5\n"),
+        write("betas.json", "[0.001, 0.01, 0.1, 0.999]"),
+        write("bad_betas.txt", "0.1\n1.5\n"),
+        write("zero_beta.txt", "0\n0.1\n"),
+        write("garbage.txt", "hello\n"),
+        p("missing_config.json"),
+    ];
+    let weights = vec![
+        p("weights_saved"),
+        p("no_such_weights"),
+        dir.path().to_path_buf(),
+    ];
+    Files {
+        data,
+        schedules,
+        weights,
+        exports: p("export"),
+        _dir: dir,
+    }
+}
+
+fn small_settings() -> Settings {
+    let mut s = Settings::default();
+    s.schedule.steps = 50;
+    s.samples = 64;
+    s.training = TrainingSettings {
+        batch: 16,
+        eval_every: 50,
+        eval_samples: 64,
+        max_steps: 400,
+        ..TrainingSettings::default()
+    };
+    s
+}
+
+/// One random action; returns its description for the failure message.
+fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String {
+    let ctx = h.ctx.clone();
+    let apply = |h: &mut Harness<'static, App>, c: Command| {
+        let text = format!("{c:?}");
+        h.state_mut().apply(&ctx, c);
+        text
+    };
+    let roll = rng.random_range(0..100);
+    match roll {
+        // Work finishes (all queued jobs run now).
+        0..=24 => {
+            h.state().run_pending_jobs();
+            "run pending jobs".into()
+        }
+        25..=31 => {
+            let view = *View::ALL.choose(rng).expect("views");
+            h.get_by_role_and_label(Role::Button, view.label()).click();
+            format!("click tab {}", view.label())
+        }
+        32..=39 => {
+            let preset = *DataPreset::ALL.choose(rng).expect("presets");
+            let mut spec = DataSpec::new(preset);
+            if rng.random_bool(0.3) {
+                spec.components = rng.random_range(4..=96);
+            }
+            if rng.random_bool(0.3) {
+                spec.width = rng.random_range(0.2..=3.0);
+            }
+            let data = DataSettings {
+                spec,
+                file: None,
+                ..h.state().settings.data.clone()
+            };
+            apply(h, Command::SetData(data))
+        }
+        40..=43 => {
+            let path = files.data.choose(rng).expect("data files").clone();
+            if rng.random_bool(0.5) {
+                apply(h, Command::LoadData(path))
+            } else {
+                drop_file(h, &path)
+            }
+        }
+        44..=46 => {
+            let path = files.schedules.choose(rng).expect("schedule files").clone();
+            if rng.random_bool(0.5) {
+                apply(h, Command::LoadSchedule(path))
+            } else {
+                drop_file(h, &path)
+            }
+        }
+        47..=52 => {
+            let mut s = ScheduleSettings {
+                preset: *BetaSchedule::ALL.choose(rng).expect("schedules"),
+                steps: *[1, 2, 3, 10, 50, 100, 300, 1000, 4000]
+                    .choose(rng)
+                    .expect("T"),
+                rescale_zero_snr: rng.random_bool(0.3),
+                ..ScheduleSettings::default()
+            };
+            if rng.random_bool(0.3) {
+                s.beta_start = 10f64.powf(rng.random_range(-6.0..-1.0));
+                s.beta_end = rng.random_range(s.beta_start..=0.999);
+            }
+            apply(h, Command::SetSchedule(s))
+        }
+        53..=56 => {
+            let choice = if rng.random_bool(0.5) {
+                ModelChoice::Kind(*ModelKind::ALL.choose(rng).expect("models"))
+            } else {
+                ModelChoice::Trained(*Parameterisation::ALL.choose(rng).expect("params"))
+            };
+            apply(h, Command::SetModel(choice))
+        }
+        57 => apply(h, Command::UseNewerNetworks),
+        58..=60 => {
+            let c = match rng.random_range(0..3) {
+                0 => Command::SetVariance(if rng.random_bool(0.5) {
+                    VarianceType::FixedSmall
+                } else {
+                    VarianceType::FixedLarge
+                }),
+                1 => Command::SetSamples(rng.random_range(64..=256)),
+                _ => Command::SetSeed(rng.random_range(0..5)),
+            };
+            apply(h, c)
+        }
+        61..=68 => {
+            let key = *[
+                Key::Space,
+                Key::ArrowLeft,
+                Key::ArrowRight,
+                Key::Home,
+                Key::End,
+                Key::Plus,
+                Key::Minus,
+            ]
+            .choose(rng)
+            .expect("keys");
+            h.key_press(key);
+            format!("key {key:?}")
+        }
+        69..=71 => {
+            let label = *[
+                "Play",
+                "Pause",
+                "Step forward",
+                "Step back",
+                "First",
+                "Last",
+            ]
+            .choose(rng)
+            .expect("buttons");
+            match h.query_by_label(label) {
+                Some(node) => {
+                    node.click();
+                    format!("click {label}")
+                }
+                None => format!("no button {label}"),
+            }
+        }
+        72..=73 => {
+            let t = rng.random_range(0..=4100);
+            apply(h, Command::SetT(t))
+        }
+        74..=75 => {
+            let zoom = *[0.5_f32, 0.75, 1.0, 1.5, 2.0, 4.0, f32::NAN, 100.0]
+                .choose(rng)
+                .expect("zooms");
+            apply(h, Command::SetZoom(zoom))
+        }
+        76..=77 => {
+            let toggles = ViewToggles {
+                log_y: rng.random_bool(0.5),
+                elbo_form: if rng.random_bool(0.3) {
+                    ElboForm::Consistency
+                } else {
+                    ElboForm::DenoisingMatching
+                },
+                show_v: rng.random_bool(0.5),
+                overlay_presets: rng.random_bool(0.5),
+            };
+            apply(h, Command::SetToggles(toggles))
+        }
+        78..=81 => {
+            let mut r = ReverseSettings::default();
+            for c in [&mut r.a, &mut r.b] {
+                c.kind = *SamplerKind::ALL.choose(rng).expect("samplers");
+                c.steps = rng.random_range(1..=1000);
+                c.eta = rng.random_range(-0.5..=1.5);
+                c.spacing = *Spacing::ALL.choose(rng).expect("spacings");
+            }
+            r.show_trajectories = rng.random_bool(0.7);
+            apply(h, Command::SetReverse(r))
+        }
+        82..=88 => {
+            let c = match rng.random_range(0..6) {
+                0 | 1 => Command::StartTraining,
+                2 => Command::PauseTraining,
+                3 => Command::ResetTraining,
+                4 => Command::SetTraining(TrainingSettings {
+                    loss: *TrainLoss::ALL.choose(rng).expect("losses"),
+                    batch: rng.random_range(8..=64),
+                    include_v: rng.random_bool(0.3),
+                    ..small_settings().training
+                }),
+                _ => Command::SetDark(rng.random_bool(0.5)),
+            };
+            apply(h, c)
+        }
+        89..=91 => {
+            let dir = files.weights.choose(rng).expect("folders").clone();
+            if rng.random_bool(0.5) {
+                apply(h, Command::SaveWeights(dir))
+            } else {
+                apply(h, Command::LoadWeights(dir))
+            }
+        }
+        92..=93 => {
+            let c = if rng.random_bool(0.5) {
+                Command::ExportCsv(files.exports.with_extension("csv"))
+            } else {
+                Command::ExportJson(files.exports.with_extension("json"))
+            };
+            apply(h, c)
+        }
+        94..=95 => {
+            let c = match rng.random_range(0..3) {
+                0 => Command::UsePresetData,
+                1 => Command::UsePresetSchedule,
+                _ => Command::ShowAbout(rng.random_bool(0.5)),
+            };
+            apply(h, c)
+        }
+        _ => {
+            // A few frames pass (play advances t, training steps inline).
+            let n = rng.random_range(1..=5);
+            h.run_steps(n);
+            format!("{n} frames")
+        }
+    }
+}
+
+/// A file dropped onto the window.
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_file(h: &mut Harness<'static, App>, path: &Path) -> String {
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.to_path_buf())));
+    format!("drop {}", path.display())
+}
+
+/// Prints the seed and the last actions if the walk panics.
+struct OnFailure {
+    seed: u64,
+    steps: usize,
+    done: usize,
+    last: VecDeque<String>,
+}
+
+impl Drop for OnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "app_fuzz failed at action {} of {} with ELBO_LAB_FUZZ_SEED={} (rerun: ELBO_LAB_FUZZ_SEED={} ELBO_LAB_FUZZ_STEPS={} cargo test --test app_fuzz)",
+                self.done, self.steps, self.seed, self.seed, self.steps
+            );
+            eprintln!("last actions:");
+            for a in &self.last {
+                eprintln!("  {a}");
+            }
+        }
+    }
+}
+
+/// The views that must always show current results or a computing state (the reverse
+/// view computes only while it is open, so it is checked then).
+fn check(app: &App, action: &str) {
+    let mut views = vec![View::Forward, View::Elbo, View::Params, View::Schedule];
+    if app.settings.view == View::Reverse {
+        views.push(View::Reverse);
+    }
+    for view in views {
+        let f = app.freshness(view);
+        assert_ne!(
+            f,
+            Freshness::Missing,
+            "{view:?} shows no result of the current inputs and nothing is computing (after {action})"
+        );
+    }
+    let s = &app.settings;
+    assert!(
+        (1..=app.steps()).contains(&s.t),
+        "t = {} outside 1..={}",
+        s.t,
+        app.steps()
+    );
+    assert!(
+        s.zoom.is_finite() && (0.5..=4.0).contains(&s.zoom),
+        "zoom {}",
+        s.zoom
+    );
+    assert_eq!(
+        app.applied.inputs.model.dim(),
+        app.data().dim(),
+        "the model in use is of another dimension than the data"
+    );
+}
+
+#[test]
+fn random_walk_over_the_app() {
+    let seed = env_or("ELBO_LAB_FUZZ_SEED", DEFAULT_SEED);
+    let steps = env_or("ELBO_LAB_FUZZ_STEPS", DEFAULT_STEPS);
+    eprintln!("app_fuzz: ELBO_LAB_FUZZ_SEED={seed} ELBO_LAB_FUZZ_STEPS={steps}");
+    let files = files();
+    let options = AppOptions {
+        mode: Mode::Deferred,
+        reverse_sizes: ReverseSizes::LIGHT,
+    };
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .wgpu()
+        .build_eframe(move |cc| App::with_options(&cc.egui_ctx, small_settings(), options));
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut guard = OnFailure {
+        seed,
+        steps,
+        done: 0,
+        last: VecDeque::new(),
+    };
+    let mut rendered = 0;
+    let mut dims = [false; 2];
+    let mut views_seen = std::collections::HashSet::new();
+    for i in 0..steps {
+        let action = act(&mut h, &mut rng, &files);
+        guard.last.push_back(action.clone());
+        if guard.last.len() > HISTORY {
+            guard.last.pop_front();
+        }
+        h.step();
+        if i % RENDER_EVERY == 0 {
+            h.render()
+                .expect("the frame renders on the GPU (lavapipe in CI)");
+            rendered += 1;
+        }
+        check(h.state(), &action);
+        dims[h.state().data().dim() - 1] = true;
+        views_seen.insert(h.state().settings.view);
+        guard.done = i + 1;
+    }
+    // Let every queued job finish: then every view is current (or shows its error).
+    h.state().run_pending_jobs();
+    h.step();
+    h.state().run_pending_jobs();
+    h.step();
+    let app = h.state();
+    for view in [View::Forward, View::Elbo, View::Params] {
+        let f = app.freshness(view);
+        assert!(
+            matches!(f, Freshness::Current | Freshness::Failed),
+            "{view:?} is {f:?} after all work finished"
+        );
+    }
+    eprintln!(
+        "app_fuzz: {steps} actions, {rendered} rendered frames, views seen {}, 1D {} 2D {}",
+        views_seen.len(),
+        dims[0],
+        dims[1]
+    );
+    if steps >= 500 {
+        assert!(dims[0] && dims[1], "the walk visits 1D and 2D data");
+        assert_eq!(
+            views_seen.len(),
+            View::ALL.len(),
+            "the walk visits every tab"
+        );
+    }
+}
