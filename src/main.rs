@@ -1,9 +1,7 @@
-//! `elbo-lab`: with no subcommand the desktop app opens; `report`, `schedule` and
-//! `presets` run headless.
+//! `elbo-lab`: with no subcommand the desktop app opens; `report`, `schedule`,
+//! `presets`, `sample` and `train` run headless (see `cli`).
 
 mod cli;
-mod cli_sample;
-mod cli_train;
 
 use clap::Parser;
 

@@ -10,10 +10,9 @@ use serde_json::json;
 
 use elbo_lab::elbo::{Control, ElboResult, McConfig};
 use elbo_lab::param::Parameterisation;
-use elbo_lab::report::{resolve_data, resolve_schedule};
 use elbo_lab::train::{TrainConfig, TrainLoss, Trainer, evaluate, save_all, weights_file_name};
 
-use crate::cli::Common;
+use super::args::Common;
 
 /// `--loss` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -113,8 +112,8 @@ fn estimate_json(r: &ElboResult) -> serde_json::Value {
 
 /// Run `elbo-lab train`.
 pub fn run(cmd: TrainCmd) -> Result<()> {
-    let (data, data_label) = resolve_data(&cmd.common.data_args())?;
-    let resolved = resolve_schedule(&cmd.common.schedule_args())?;
+    let (data, data_label) = cmd.common.resolve_data()?;
+    let resolved = cmd.common.resolve_schedule()?;
     let mut params: Vec<Parameterisation> = Vec::new();
     for p in &cmd.params {
         let p = Parameterisation::from(*p);

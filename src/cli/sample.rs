@@ -8,13 +8,12 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use elbo_lab::denoiser::ModelKind;
-use elbo_lab::report::{DataArgs, ScheduleArgs, resolve_data, resolve_schedule};
 use elbo_lab::sampler::{
     ENERGY_BATCHES, Quality, SampleControl, SamplerConfig, SamplerKind, Spacing, initial_noise,
     quality, sample, timesteps, validate,
 };
 
-use crate::cli::{Common, ModelArg};
+use super::args::{Common, ModelArg};
 
 /// `--sampler` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -103,21 +102,8 @@ fn quality_text(q: &Quality) -> String {
 
 /// Run `elbo-lab sample`.
 pub fn run(cmd: SampleCmd) -> Result<()> {
-    let c = &cmd.common;
-    let (data, data_label) = resolve_data(&DataArgs {
-        data: c.data.clone(),
-        components: c.components,
-        width: c.width,
-        bandwidth: c.bandwidth,
-    })?;
-    let resolved = resolve_schedule(&ScheduleArgs {
-        schedule: c.schedule.clone(),
-        steps: c.steps,
-        beta_start: c.beta_start,
-        beta_end: c.beta_end,
-        rescale_zero_snr: c.rescale_zero_snr,
-        variance: c.variance.map(Into::into),
-    })?;
+    let (data, data_label) = cmd.common.resolve_data()?;
+    let resolved = cmd.common.resolve_schedule()?;
     if cmd.count == 0 {
         anyhow::bail!("count N = 0 is out of range: N must be at least 1");
     }
@@ -138,10 +124,7 @@ pub fn run(cmd: SampleCmd) -> Result<()> {
     };
     let schedule = &resolved.schedule;
     validate(schedule, &config)?;
-    let kind = match cmd.model {
-        ModelArg::Optimal => ModelKind::Optimal,
-        ModelArg::Gaussian => ModelKind::Gaussian,
-    };
+    let kind = ModelKind::from(cmd.model);
     let model = kind.build(&data);
     let x_t = initial_noise(cmd.count, data.dim(), cmd.seed);
     let run = sample(

@@ -1,0 +1,189 @@
+//! The data, schedule and model flags every subcommand shares, and their resolution into
+//! library values (a [`GaussianMixture`] and a [`NoiseSchedule`]). SPEC §1 precedence: a
+//! flag beats the value of a config file.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use elbo_lab::denoiser::ModelKind;
+use elbo_lab::mixture::{GaussianMixture, load_mixture_file};
+use elbo_lab::presets::{DataPreset, DataSpec};
+use elbo_lab::report::DEFAULT_BANDWIDTH;
+use elbo_lab::schedule::{
+    BetaSchedule, BetaSource, NoiseSchedule, ScheduleSpec, VarianceType, load_schedule_file,
+};
+
+/// Data and schedule flags shared by the subcommands.
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Data: a preset name (see `elbo-lab presets`) or a file: mixture JSON or CSV of points.
+    #[arg(long, default_value = "bimodal")]
+    pub data: String,
+    /// Components for shape presets (two-moons, swiss-roll, ...).
+    #[arg(long)]
+    pub components: Option<usize>,
+    /// Multiply every preset component's standard deviation.
+    #[arg(long)]
+    pub width: Option<f64>,
+    /// Kernel bandwidth for a CSV of points (each point becomes N(x_i, h^2 I)).
+    #[arg(long, default_value_t = DEFAULT_BANDWIDTH)]
+    pub bandwidth: f64,
+    /// Schedule: a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) or a file:
+    /// a diffusers scheduler_config.json, a JSON array of betas, or one beta per line.
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Number of timesteps T (overrides a config's num_train_timesteps).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// beta_start (overrides a config's value).
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta_start: Option<f64>,
+    /// beta_end (overrides a config's value).
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta_end: Option<f64>,
+    /// Rescale to zero terminal SNR (Lin et al. 2023).
+    #[arg(long)]
+    pub rescale_zero_snr: bool,
+    /// Reverse variance (overrides a config's variance_type).
+    #[arg(long, value_enum)]
+    pub variance: Option<VarianceArg>,
+}
+
+/// `--variance` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VarianceArg {
+    /// sigma_t^2 = posterior variance.
+    #[value(name = "fixed_small", alias = "fixed-small")]
+    FixedSmall,
+    /// sigma_t^2 = beta_t.
+    #[value(name = "fixed_large", alias = "fixed-large")]
+    FixedLarge,
+}
+
+impl From<VarianceArg> for VarianceType {
+    fn from(v: VarianceArg) -> Self {
+        match v {
+            VarianceArg::FixedSmall => VarianceType::FixedSmall,
+            VarianceArg::FixedLarge => VarianceType::FixedLarge,
+        }
+    }
+}
+
+/// `--model` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelArg {
+    /// The Bayes-optimal denoiser.
+    Optimal,
+    /// The Gaussian fit (linear denoiser).
+    Gaussian,
+}
+
+impl From<ModelArg> for ModelKind {
+    fn from(m: ModelArg) -> Self {
+        match m {
+            ModelArg::Optimal => ModelKind::Optimal,
+            ModelArg::Gaussian => ModelKind::Gaussian,
+        }
+    }
+}
+
+/// A resolved schedule with what the config said beside it.
+#[derive(Debug, Clone)]
+pub struct ResolvedSchedule {
+    /// The spec after overrides.
+    pub spec: ScheduleSpec,
+    /// The computed schedule.
+    pub schedule: NoiseSchedule,
+    /// The variance type in force.
+    pub variance: VarianceType,
+    /// `prediction_type` of a config, if any.
+    pub prediction_type: Option<String>,
+}
+
+impl Common {
+    /// Resolve `--data` (with `--components`, `--width`, `--bandwidth`) to a mixture and a
+    /// label.
+    pub fn resolve_data(&self) -> Result<(GaussianMixture, String)> {
+        if let Ok(preset) = DataPreset::parse(&self.data) {
+            let spec = DataSpec {
+                preset,
+                components: self.components.unwrap_or(0),
+                width: self.width.unwrap_or(1.0),
+            };
+            let data = spec.build().context("data")?;
+            return Ok((data, preset.name().to_string()));
+        }
+        let path = Path::new(&self.data);
+        if !path.exists() {
+            anyhow::bail!(
+                "data: unknown data preset '{}': not a preset (run `elbo-lab presets`) and no such file",
+                self.data
+            );
+        }
+        if self.components.is_some() || self.width.is_some() {
+            anyhow::bail!("--components and --width apply to presets, not to a data file");
+        }
+        let data = load_mixture_file(path, self.bandwidth).context("data")?;
+        Ok((data, self.data.clone()))
+    }
+
+    /// Resolve `--schedule` and its overrides.
+    pub fn resolve_schedule(&self) -> Result<ResolvedSchedule> {
+        let name = self.schedule.as_deref().unwrap_or("linear");
+        let (mut spec, config_variance, prediction_type) = match BetaSchedule::parse(name) {
+            Ok(preset) => (ScheduleSpec::preset(preset, 1000), None, None),
+            Err(_) => {
+                let path = Path::new(name);
+                if !path.exists() {
+                    anyhow::bail!(
+                        "schedule: unknown schedule '{name}': not a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) and no such file"
+                    );
+                }
+                let loaded = load_schedule_file(path).context("schedule")?;
+                (loaded.spec, loaded.variance, loaded.prediction_type)
+            }
+        };
+        match &mut spec.source {
+            BetaSource::Preset {
+                beta_start,
+                beta_end,
+                ..
+            } => {
+                if let Some(b) = self.beta_start {
+                    *beta_start = b;
+                }
+                if let Some(b) = self.beta_end {
+                    *beta_end = b;
+                }
+                if let Some(t) = self.steps {
+                    spec.steps = t;
+                }
+            }
+            BetaSource::Custom { betas } => {
+                if self.beta_start.is_some() || self.beta_end.is_some() {
+                    anyhow::bail!("--beta-start/--beta-end do not apply to a list of betas");
+                }
+                if let Some(t) = self.steps.filter(|&t| t != betas.len()) {
+                    anyhow::bail!(
+                        "--steps {t} contradicts the betas file, which has {} betas",
+                        betas.len()
+                    );
+                }
+            }
+        }
+        spec.rescale_zero_snr |= self.rescale_zero_snr;
+        let schedule = spec.build().context("schedule")?;
+        Ok(ResolvedSchedule {
+            spec,
+            schedule,
+            variance: self
+                .variance
+                .map(Into::into)
+                .or(config_variance)
+                .unwrap_or_default(),
+            prediction_type,
+        })
+    }
+}
