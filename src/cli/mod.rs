@@ -12,6 +12,8 @@ mod sample;
 mod schedule;
 mod train;
 
+use std::process::ExitCode;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -47,5 +49,76 @@ pub fn run(command: Command) -> Result<()> {
         Command::Sample(cmd) => sample::run(cmd),
         Command::Presets => presets::run(),
         Command::Train(cmd) => train::run(cmd),
+    }
+}
+
+/// The exit status of a finished command, after saying what went wrong in one line on
+/// standard error (`error: ...`, status 1).
+///
+/// A closed pipe on the output (`elbo-lab report | head`) is not a failure: the reader took
+/// what it wanted and left. As most command-line tools that handle it do (ripgrep, fd),
+/// `elbo-lab` then stops quietly with status 0, not 1 with a "Broken pipe" message and not
+/// 141 (128 + SIGPIPE, what a tool killed by the signal reports), so that
+/// `set -o pipefail` scripts do not fail on `| head`.
+pub fn finish(outcome: Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::note(&format!("error: {}\n", error_line(&e)));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Whether an error comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// An error and its causes as one line, each cause said once: `context: cause: ...`.
+/// Many errors already print their source inside their own message (thiserror's
+/// `"network: {0}"` with `#[from]`), so a cause whose text is already in the line is
+/// skipped rather than repeated.
+fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    // One line, whatever a message holds.
+    line.replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("network: {0}")]
+    struct Embeds(#[from] std::io::Error);
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = anyhow::Error::new(Embeds(io)).context("cannot save");
+        assert_eq!(error_line(&e), "cannot save: network: denied");
+    }
+
+    #[test]
+    fn a_broken_pipe_is_recognised_under_context() {
+        let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let e = anyhow::Error::new(io).context("cannot write to standard output");
+        assert!(is_broken_pipe(&e));
     }
 }

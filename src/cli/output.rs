@@ -1,20 +1,69 @@
-//! Where the subcommands' output goes: a file given by `--out`, or standard output.
+//! Where the subcommands' output goes (a file given by `--out`, or standard output), and
+//! notes and warnings on standard error. Every write is checked: a full disk or a closed
+//! pipe is an error the caller sees, never a panic (`print!` panics on both).
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
-/// Write `text` to `out`, or to standard output when there is no `--out`.
-pub fn write_out(out: Option<&PathBuf>, text: &str) -> Result<()> {
-    match out {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            Ok(())
+/// A buffered destination for output text that names itself in its errors.
+pub struct Sink {
+    out: BufWriter<Box<dyn Write>>,
+    name: String,
+}
+
+impl Sink {
+    /// The file `path` (created or truncated), or standard output for `None`.
+    pub fn open(path: Option<&Path>) -> Result<Self> {
+        Ok(match path {
+            Some(path) => {
+                let name = path.display().to_string();
+                let file = File::create(path).with_context(|| format!("cannot write {name}"))?;
+                Sink {
+                    out: BufWriter::new(Box::new(file)),
+                    name,
+                }
+            }
+            None => Sink::stdout(),
+        })
+    }
+
+    /// Standard output.
+    pub fn stdout() -> Self {
+        Sink {
+            out: BufWriter::new(Box::new(std::io::stdout())),
+            name: "to standard output".into(),
         }
     }
+
+    /// Write `text`.
+    pub fn write(&mut self, text: &str) -> Result<()> {
+        let name = &self.name;
+        self.out
+            .write_all(text.as_bytes())
+            .with_context(|| format!("cannot write {name}"))
+    }
+
+    /// Flush everything written (the last chance to see a write error).
+    pub fn finish(mut self) -> Result<()> {
+        let name = &self.name;
+        self.out
+            .flush()
+            .with_context(|| format!("cannot write {name}"))
+    }
+}
+
+/// Write `text` to `out`, or to standard output when there is no `--out`.
+pub fn write_out(out: Option<&Path>, text: &str) -> Result<()> {
+    let mut sink = Sink::open(out)?;
+    sink.write(text)?;
+    sink.finish()
+}
+
+/// Write `text` to standard error as it is. A failure is ignored: standard error is where
+/// failures would be reported, so there is nowhere left to say it.
+pub fn note(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

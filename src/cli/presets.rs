@@ -7,6 +7,8 @@ use elbo_lab::denoiser::ModelKind;
 use elbo_lab::presets::DataPreset;
 use elbo_lab::schedule::BetaSchedule;
 
+use super::output::write_out;
+
 /// The text of `elbo-lab presets`.
 pub fn presets_text() -> String {
     let mut s = String::from("data presets:\n");
@@ -27,6 +29,5 @@ pub fn presets_text() -> String {
 
 /// Run `elbo-lab presets`.
 pub fn run() -> Result<()> {
-    print!("{}", presets_text());
-    Ok(())
+    write_out(None, &presets_text())
 }

@@ -109,5 +109,5 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
         ReportFormat::Json => rep.to_json() + "\n",
         ReportFormat::Csv => rep.to_csv(),
     };
-    write_out(cmd.out.as_ref(), &text)
+    write_out(cmd.out.as_deref(), &text)
 }

@@ -1,10 +1,9 @@
 //! `elbo-lab sample` (SPEC §7): generated samples as CSV or JSON, and the sample-quality
 //! figures (mean log p0 against the data entropy, energy distance to fresh data).
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use elbo_lab::denoiser::ModelKind;
@@ -14,6 +13,7 @@ use elbo_lab::sampler::{
 };
 
 use super::args::{Common, ModelArg};
+use super::output::{Sink, note, write_out};
 
 /// `--sampler` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -139,15 +139,30 @@ pub fn run(cmd: SampleCmd) -> Result<()> {
     // The energy distance needs a few points per batch; below that, no figures.
     let q = quality(&data, run.samples.view(), cmd.seed.wrapping_add(2)).ok();
     let dim = data.dim();
-    let text = match cmd.format {
+    let header = format!(
+        "{} on {} ({}, model {}), N = {}\n",
+        config.label(),
+        data_label,
+        resolved.spec.label(),
+        kind.name(),
+        cmd.count
+    );
+    let figures = match &q {
+        Some(q) => quality_text(q),
+        None => format!(
+            "no quality figures: the energy distance needs N >= {}\n",
+            2 * ENERGY_BATCHES
+        ),
+    };
+    // The samples go to --out or standard output, row by row (no copy of them as text).
+    let mut sink = Sink::open(cmd.out.as_deref())?;
+    match cmd.format {
         SampleFormat::Csv => {
-            let mut s = String::from(if dim == 1 { "x\n" } else { "x,y\n" });
+            sink.write(if dim == 1 { "x\n" } else { "x,y\n" })?;
             for row in run.samples.rows() {
                 let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
-                s += &cells.join(",");
-                s.push('\n');
+                sink.write(&(cells.join(",") + "\n"))?;
             }
-            s
         }
         SampleFormat::Json => {
             let samples: Vec<Vec<f64>> =
@@ -171,36 +186,16 @@ pub fn run(cmd: SampleCmd) -> Result<()> {
                 "quality": q,
                 "samples": samples,
             });
-            serde_json::to_string_pretty(&doc)? + "\n"
+            sink.write(&(serde_json::to_string_pretty(&doc)? + "\n"))?;
         }
-    };
-    let header = format!(
-        "{} on {} ({}, model {}), N = {}\n",
-        config.label(),
-        data_label,
-        resolved.spec.label(),
-        kind.name(),
-        cmd.count
-    );
-    let figures = match &q {
-        Some(q) => quality_text(q),
-        None => format!(
-            "no quality figures: the energy distance needs N >= {}\n",
-            2 * ENERGY_BATCHES
-        ),
-    };
-    match &cmd.out {
-        Some(path) => {
-            std::fs::write(path, &text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            print!("{header}{figures}");
-        }
-        None => {
-            std::io::stdout().lock().write_all(text.as_bytes())?;
-            if cmd.format == SampleFormat::Csv {
-                eprint!("{header}{figures}");
-            }
-        }
+    }
+    sink.finish()?;
+    // The figures go beside the samples: to standard output when the samples went to a
+    // file, to standard error when they went to standard output as CSV.
+    if cmd.out.is_some() {
+        write_out(None, &format!("{header}{figures}"))?;
+    } else if cmd.format == SampleFormat::Csv {
+        note(&format!("{header}{figures}"));
     }
     Ok(())
 }

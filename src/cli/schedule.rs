@@ -110,5 +110,5 @@ pub fn run(cmd: ScheduleCmd) -> Result<()> {
             s
         }
     };
-    write_out(cmd.out.as_ref(), &text)
+    write_out(cmd.out.as_deref(), &text)
 }
