@@ -663,6 +663,11 @@ pub struct LoadedSchedule {
     pub prediction_type: Option<String>,
     /// `_class_name` from a config, if it had one (informational).
     pub class_name: Option<String>,
+    /// `steps_offset` from a config, if it had one (the samplers' leading spacing).
+    pub steps_offset: Option<usize>,
+    /// `timestep_spacing` from a config, if it had one, as written (`linspace`, `leading`
+    /// or `trailing` in diffusers; the sampler checks it).
+    pub timestep_spacing: Option<String>,
 }
 
 /// Read a schedule file: a diffusers `scheduler_config.json` (a JSON object), a JSON array
@@ -718,6 +723,8 @@ pub fn parse_schedule_text(text: &str) -> Result<LoadedSchedule, ScheduleError> 
         variance: None,
         prediction_type: None,
         class_name: None,
+        steps_offset: None,
+        timestep_spacing: None,
     })
 }
 
@@ -802,6 +809,22 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
             })?)?)
         }
     };
+    let steps_offset = match obj.get("steps_offset") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| bad("steps_offset", v, "expected a whole number >= 0"))?,
+        ),
+    };
+    let timestep_spacing = match obj.get("timestep_spacing") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| bad("timestep_spacing", v, "expected a string"))?
+                .to_string(),
+        ),
+    };
     let text_of = |key: &str| obj.get(key).and_then(|v| v.as_str()).map(str::to_string);
     let spec = ScheduleSpec {
         steps: match &source {
@@ -816,6 +839,8 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
         variance,
         prediction_type: text_of("prediction_type"),
         class_name: text_of("_class_name"),
+        steps_offset,
+        timestep_spacing,
     })
 }
 

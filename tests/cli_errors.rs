@@ -4,6 +4,7 @@
 //! each thing once and name the right culprit.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::Stdio;
 
 use assert_cmd::Command;
@@ -128,4 +129,83 @@ fn an_error_and_its_cause_are_said_once() {
         &["N = 0"],
     );
     assert_eq!(count(&line, "N = 0"), 1, "{line}");
+}
+
+// Defect 4: steps_offset.
+
+/// A file of the repository's test data, `$CARGO_MANIFEST_DIR/tests/data/`.
+fn test_data(file: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("data")
+        .join(file)
+        .display()
+        .to_string()
+}
+
+/// Run with args, expect success, parse stdout as JSON.
+fn ok_json(args: &[&str]) -> serde_json::Value {
+    let out = elbo_lab().args(args).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "elbo-lab {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+#[test]
+fn a_huge_steps_offset_is_an_error_naming_it_not_a_panic_or_nan() {
+    // Near usize::MAX the offset overflowed: a panic (debug) or wrapped timesteps whose
+    // samples were NaN (release).
+    for offset in ["18446744073709551610", "18446744073709551615"] {
+        fails(
+            &[
+                "sample",
+                "--spacing",
+                "leading",
+                "--steps-offset",
+                offset,
+                "--count",
+                "20",
+            ],
+            &[&format!("steps_offset = {offset}"), "T - 1 = 999"],
+        );
+    }
+}
+
+#[test]
+fn sample_takes_steps_offset_and_spacing_from_the_config_unless_flags_override() {
+    let base = ["sample", "--sampling-steps", "10", "--count", "20", "--format", "json"];
+    // SDXL's config: timestep_spacing linspace, steps_offset 1.
+    let sdxl = test_data("sdxl-euler-ancestral.scheduler_config.json");
+    let doc = ok_json(&[&base[..], &["--schedule", &sdxl]].concat());
+    assert_eq!(doc["spacing"], "linspace");
+    assert_eq!(doc["steps_offset"], 1);
+    let doc = ok_json(&[&base[..], &["--schedule", &sdxl, "--spacing", "trailing"]].concat());
+    assert_eq!(doc["spacing"], "trailing");
+    // Stable Diffusion 1.5: steps_offset 1, no timestep_spacing (leading): diffusers'
+    // 901, 801, ..., 1 for K = 10, as the core's t = tau + 1.
+    let sd = test_data("stable-diffusion-v1-5.scheduler_config.json");
+    let doc = ok_json(&[&base[..], &["--schedule", &sd]].concat());
+    assert_eq!(doc["spacing"], "leading");
+    assert_eq!(doc["steps_offset"], 1);
+    assert_eq!(doc["timesteps"][0], 902);
+    assert_eq!(doc["timesteps"][9], 2);
+    let doc = ok_json(&[&base[..], &["--schedule", &sd, "--steps-offset", "0"]].concat());
+    assert_eq!(doc["steps_offset"], 0);
+    assert_eq!(doc["timesteps"][9], 1);
+    // With K = T the config's offset runs past T - 1: the message says where it came from.
+    fails(
+        &["sample", "--schedule", &sd, "--sampling-steps", "1000", "--count", "20"],
+        &["steps_offset = 1", "scheduler config", "--steps-offset"],
+    );
+    // An unknown timestep_spacing is named, never ignored.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let odd = dir.path().join("odd.json");
+    std::fs::write(&odd, r#"{"timestep_spacing": "sideways"}"#).expect("writes");
+    fails(
+        &["sample", "--schedule", odd.to_str().expect("utf-8"), "--count", "20"],
+        &["timestep_spacing", "sideways"],
+    );
 }

@@ -100,6 +100,10 @@ pub struct ResolvedSchedule {
     pub variance: VarianceType,
     /// `prediction_type` of a config, if any.
     pub prediction_type: Option<String>,
+    /// `steps_offset` of a config, if any (the samplers' leading spacing).
+    pub steps_offset: Option<usize>,
+    /// `timestep_spacing` of a config, if any, as written.
+    pub timestep_spacing: Option<String>,
 }
 
 impl Common {
@@ -132,8 +136,8 @@ impl Common {
     /// Resolve `--schedule` and its overrides.
     pub fn resolve_schedule(&self) -> Result<ResolvedSchedule> {
         let name = self.schedule.as_deref().unwrap_or("linear");
-        let (mut spec, config_variance, prediction_type) = match BetaSchedule::parse(name) {
-            Ok(preset) => (ScheduleSpec::preset(preset, 1000), None, None),
+        let (mut spec, loaded) = match BetaSchedule::parse(name) {
+            Ok(preset) => (ScheduleSpec::preset(preset, 1000), None),
             Err(_) => {
                 let path = Path::new(name);
                 if !path.exists() {
@@ -142,7 +146,7 @@ impl Common {
                     );
                 }
                 let loaded = load_schedule_file(path).context("schedule")?;
-                (loaded.spec, loaded.variance, loaded.prediction_type)
+                (loaded.spec.clone(), Some(loaded))
             }
         };
         match &mut spec.source {
@@ -181,9 +185,11 @@ impl Common {
             variance: self
                 .variance
                 .map(Into::into)
-                .or(config_variance)
+                .or(loaded.as_ref().and_then(|l| l.variance))
                 .unwrap_or_default(),
-            prediction_type,
+            prediction_type: loaded.as_ref().and_then(|l| l.prediction_type.clone()),
+            steps_offset: loaded.as_ref().and_then(|l| l.steps_offset),
+            timestep_spacing: loaded.and_then(|l| l.timestep_spacing),
         })
     }
 }

@@ -8,8 +8,8 @@ use clap::{Args, ValueEnum};
 
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::sampler::{
-    ENERGY_BATCHES, Quality, SampleControl, SamplerConfig, SamplerKind, Spacing, initial_noise,
-    quality, sample, timesteps, validate,
+    ENERGY_BATCHES, Quality, SampleControl, SamplerConfig, SamplerError, SamplerKind, Spacing,
+    initial_noise, quality, sample, timesteps, validate,
 };
 
 use super::args::{Common, ModelArg};
@@ -62,12 +62,14 @@ pub struct SampleCmd {
     /// DDIM's eta in [0, 1] (0 deterministic, 1 the DDPM posterior variance).
     #[arg(long, default_value_t = 0.0)]
     eta: f64,
-    /// Which K of the T timesteps (diffusers' timestep_spacing).
-    #[arg(long, value_enum, default_value = "leading")]
-    spacing: SpacingArg,
-    /// diffusers' steps_offset for leading spacing (0 is diffusers' default; SD configs use 1).
-    #[arg(long, default_value_t = 0)]
-    steps_offset: usize,
+    /// Which K of the T timesteps (diffusers' timestep_spacing; default: the scheduler
+    /// config's, else leading).
+    #[arg(long, value_enum)]
+    spacing: Option<SpacingArg>,
+    /// diffusers' steps_offset for leading spacing (default: the scheduler config's, else
+    /// 0, diffusers' default; SD configs use 1).
+    #[arg(long)]
+    steps_offset: Option<usize>,
     /// Number of samples N.
     #[arg(long, default_value_t = 1000)]
     count: usize,
@@ -100,6 +102,21 @@ fn quality_text(q: &Quality) -> String {
     )
 }
 
+/// The spacing a scheduler config asks for (`timestep_spacing`), leading without one.
+fn config_spacing(name: Option<&str>) -> Result<Spacing> {
+    let Some(name) = name else {
+        return Ok(Spacing::Leading);
+    };
+    Spacing::ALL
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "schedule: scheduler config: timestep_spacing = \"{name}\": expected linspace, leading or trailing (--spacing overrides it)"
+            )
+        })
+}
+
 /// Run `elbo-lab sample`.
 pub fn run(cmd: SampleCmd) -> Result<()> {
     let (data, data_label) = cmd.common.resolve_data()?;
@@ -115,15 +132,21 @@ pub fn run(cmd: SampleCmd) -> Result<()> {
         steps: cmd.sampling_steps,
         eta: cmd.eta,
         spacing: match cmd.spacing {
-            SpacingArg::Linspace => Spacing::Linspace,
-            SpacingArg::Leading => Spacing::Leading,
-            SpacingArg::Trailing => Spacing::Trailing,
+            Some(SpacingArg::Linspace) => Spacing::Linspace,
+            Some(SpacingArg::Leading) => Spacing::Leading,
+            Some(SpacingArg::Trailing) => Spacing::Trailing,
+            None => config_spacing(resolved.timestep_spacing.as_deref())?,
         },
-        steps_offset: cmd.steps_offset,
+        steps_offset: cmd.steps_offset.or(resolved.steps_offset).unwrap_or(0),
         variance: resolved.variance,
     };
     let schedule = &resolved.schedule;
-    validate(schedule, &config)?;
+    validate(schedule, &config).map_err(|e| match e {
+        SamplerError::BadOffset { .. } if cmd.steps_offset.is_none() => anyhow::anyhow!(
+            "{e}; the offset is the scheduler config's steps_offset (--steps-offset overrides it)"
+        ),
+        e => e.into(),
+    })?;
     let kind = ModelKind::from(cmd.model);
     let model = kind.build(&data);
     let x_t = initial_noise(cmd.count, data.dim(), cmd.seed);
