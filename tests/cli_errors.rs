@@ -209,3 +209,25 @@ fn sample_takes_steps_offset_and_spacing_from_the_config_unless_flags_override()
         &["timestep_spacing", "sideways"],
     );
 }
+
+// Defect 7: counts and files that would exhaust memory.
+
+#[test]
+fn a_huge_sample_count_is_refused_before_allocating() {
+    fails(
+        &["sample", "--count", "1000000000"],
+        &["count N = 1000000000", "1000000"],
+    );
+}
+
+#[test]
+fn endless_data_and_schedule_files_are_refused_at_the_size_cap() {
+    fails(
+        &["report", "--samples", "8", "--steps", "5", "-q", "--data", "/dev/zero"],
+        &["/dev/zero", "64 MiB"],
+    );
+    fails(
+        &["schedule", "--schedule", "/dev/zero"],
+        &["/dev/zero", "64 MiB"],
+    );
+}

@@ -15,6 +15,10 @@ use elbo_lab::sampler::{
 use super::args::{Common, ModelArg};
 use super::output::{Sink, note, write_out};
 
+/// The largest `--count`: a million 2D particles, their fresh data twins and their text
+/// are a few hundred MB; far more is a typo, not a toy demo.
+pub const MAX_COUNT: usize = 1_000_000;
+
 /// `--sampler` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SamplerArg {
@@ -70,7 +74,7 @@ pub struct SampleCmd {
     /// 0, diffusers' default; SD configs use 1).
     #[arg(long)]
     steps_offset: Option<usize>,
-    /// Number of samples N.
+    /// Number of samples N (1 to 1,000,000).
     #[arg(long, default_value_t = 1000)]
     count: usize,
     /// Seed of x_T, of the noise on the way and of the fresh data samples.
@@ -119,11 +123,14 @@ fn config_spacing(name: Option<&str>) -> Result<Spacing> {
 
 /// Run `elbo-lab sample`.
 pub fn run(cmd: SampleCmd) -> Result<()> {
+    if !(1..=MAX_COUNT).contains(&cmd.count) {
+        anyhow::bail!(
+            "count N = {} is out of range: N must be between 1 and {MAX_COUNT} (every sample is held in memory)",
+            cmd.count
+        );
+    }
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
-    if cmd.count == 0 {
-        anyhow::bail!("count N = 0 is out of range: N must be at least 1");
-    }
     let config = SamplerConfig {
         kind: match cmd.sampler {
             SamplerArg::Ddpm => SamplerKind::Ddpm,
