@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::Duration;
 
 use assert_cmd::Command;
 
@@ -230,4 +231,93 @@ fn endless_data_and_schedule_files_are_refused_at_the_size_cap() {
         &["schedule", "--schedule", "/dev/zero"],
         &["/dev/zero", "64 MiB"],
     );
+}
+
+// Defect 6: train checks its output directory and its sample count before training.
+
+/// Far more training than a test can wait for: a run that gets past its checks into
+/// training is killed by the timeout, so passing shows the check came first.
+const ENDLESS_TRAINING: &str = "10000000";
+const BEFORE_TRAINING: Duration = Duration::from_secs(120);
+
+fn train_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    [
+        &[
+            "train",
+            "--steps",
+            "10",
+            "--batch",
+            "8",
+            "--quiet",
+            "--out",
+            out,
+        ][..],
+        extra,
+    ]
+    .concat()
+}
+
+/// Run, expect status 1 with one stderr line containing every needle, within the timeout.
+fn fails_fast(args: &[&str], needles: &[&str]) -> String {
+    let out = elbo_lab()
+        .args(args)
+        .timeout(BEFORE_TRAINING)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    for n in needles {
+        assert!(stderr.contains(n), "{args:?}: '{}' lacks '{n}'", stderr.trim());
+    }
+    stderr
+}
+
+#[test]
+fn train_refuses_an_unusable_out_before_training() {
+    // --out is a regular file: no directory can be made there.
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    let path = file.path().to_str().expect("utf-8 path");
+    fails_fast(
+        &train_args(path, &["--train-steps", ENDLESS_TRAINING]),
+        &["--out", path],
+    );
+}
+
+#[test]
+fn train_into_a_read_only_directory_says_so_once_before_training() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ro = dir.path().join("read-only");
+    std::fs::create_dir(&ro).expect("mkdir");
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    // root writes through permissions; sysfs refuses new files even to root.
+    let target = if std::fs::write(ro.join("probe"), "").is_err() {
+        ro.clone()
+    } else if std::fs::write("/sys/kernel/elbo-lab-probe", "").is_err() {
+        PathBuf::from("/sys/kernel")
+    } else {
+        eprintln!("skipped: no read-only directory available to this user");
+        return;
+    };
+    let path = target.to_str().expect("utf-8 path");
+    let line = fails_fast(
+        &train_args(path, &["--train-steps", ENDLESS_TRAINING]),
+        &["--out", path, "cannot write"],
+    );
+    for cause in ["Permission denied", "os error"] {
+        assert_eq!(count(&line, cause), 1, "{line}");
+    }
+}
+
+#[test]
+fn train_rejects_fewer_than_two_samples_before_training() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().to_str().expect("utf-8 path");
+    for n in ["0", "1"] {
+        fails_fast(
+            &train_args(path, &["--train-steps", ENDLESS_TRAINING, "--samples", n]),
+            &[&format!("samples N = {n} is out of range"), "between 2 and"],
+        );
+    }
 }

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use elbo_lab::denoiser::ModelKind;
+use elbo_lab::elbo::{ElboError, MAX_SAMPLES};
 use elbo_lab::mixture::{GaussianMixture, load_mixture_file};
 use elbo_lab::presets::{DataPreset, DataSpec};
 use elbo_lab::report::DEFAULT_BANDWIDTH;
@@ -104,6 +105,17 @@ pub struct ResolvedSchedule {
     pub steps_offset: Option<usize>,
     /// `timestep_spacing` of a config, if any, as written.
     pub timestep_spacing: Option<String>,
+}
+
+/// Check a Monte Carlo sample count N against the bounds the ELBO itself enforces
+/// (`compute_elbo` rejects N outside 2..=MAX_SAMPLES with this error; `report` meets it
+/// there), so a subcommand can refuse a bad N before any long work.
+pub fn check_samples(n: usize) -> Result<(), ElboError> {
+    if (2..=MAX_SAMPLES).contains(&n) {
+        Ok(())
+    } else {
+        Err(ElboError::BadSamples(n))
+    }
 }
 
 impl Common {

@@ -67,3 +67,19 @@ pub fn write_out(out: Option<&Path>, text: &str) -> Result<()> {
 pub fn note(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
+
+/// Make sure the directory `dir` exists (creating it) and that a file can be created in
+/// it, so that a run that writes there at the end fails before its long work, not after.
+pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
+    let shown = dir.display();
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out {shown}: cannot create the directory"))?;
+    let probe = dir.join(format!(".elbo-lab-write-test-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .with_context(|| format!("--out {shown}: cannot write in the directory"))?;
+    std::fs::remove_file(&probe)
+        .with_context(|| format!("--out {shown}: cannot remove {}", probe.display()))
+}

@@ -11,7 +11,7 @@ use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::{Control, McConfig, compute_elbo};
 use elbo_lab::report::Report;
 
-use super::args::{Common, ModelArg};
+use super::args::{Common, ModelArg, check_samples};
 use super::output::write_out;
 
 /// `--format` values for `report`.
@@ -53,6 +53,7 @@ pub struct ReportCmd {
 
 /// Run `elbo-lab report`.
 pub fn run(cmd: ReportCmd) -> Result<()> {
+    check_samples(cmd.samples)?;
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
     let kind = ModelKind::from(cmd.model);

@@ -12,7 +12,8 @@ use elbo_lab::elbo::{Control, ElboResult, McConfig};
 use elbo_lab::param::Parameterisation;
 use elbo_lab::train::{TrainConfig, TrainLoss, Trainer, evaluate, save_all, weights_file_name};
 
-use super::args::Common;
+use super::args::{Common, check_samples};
+use super::output::ensure_writable_dir;
 
 /// `--loss` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -112,6 +113,7 @@ fn estimate_json(r: &ElboResult) -> serde_json::Value {
 
 /// Run `elbo-lab train`.
 pub fn run(cmd: TrainCmd) -> Result<()> {
+    check_samples(cmd.samples)?;
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
     let mut params: Vec<Parameterisation> = Vec::new();
@@ -131,6 +133,7 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(&data, &resolved.schedule, config.clone())?;
+    ensure_writable_dir(&cmd.out)?;
     let bar = (!cmd.quiet).then(|| {
         let bar = ProgressBar::new(cmd.train_steps as u64);
         bar.set_style(
