@@ -780,6 +780,17 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
                 .collect::<Result<Vec<_>, _>>()?;
             BetaSource::Custom { betas }
         }
+        // Anything but null or absent is meant as betas: never ignore it silently.
+        Some(v @ serde_json::Value::Array(_)) => {
+            return Err(bad("trained_betas", v, "the list of betas is empty"));
+        }
+        Some(v) if !v.is_null() => {
+            return Err(bad(
+                "trained_betas",
+                v,
+                "expected a JSON array of betas (or null)",
+            ));
+        }
         _ => {
             let name = match obj.get("beta_schedule") {
                 None | Some(serde_json::Value::Null) => "linear".to_string(),

@@ -321,3 +321,83 @@ fn train_rejects_fewer_than_two_samples_before_training() {
         );
     }
 }
+
+// Defect 9: nothing the user wrote is ignored without a word.
+
+#[test]
+fn a_trained_betas_that_is_not_a_list_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (value, shown) in [(r#""abc""#, r#""abc""#), ("[]", "[]"), ("0.1", "0.1")] {
+        let config = dir.path().join("config.json");
+        std::fs::write(
+            &config,
+            format!(r#"{{"beta_schedule": "linear", "trained_betas": {value}}}"#),
+        )
+        .expect("writes");
+        fails(
+            &["schedule", "--schedule", config.to_str().expect("utf-8")],
+            &["trained_betas", shown],
+        );
+    }
+}
+
+/// Run with args, expect success; return stderr.
+fn ok_stderr(args: &[&str]) -> String {
+    let out = elbo_lab().args(args).output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "elbo-lab {args:?} failed: {stderr}");
+    stderr
+}
+
+#[test]
+fn flags_that_do_not_apply_are_ignored_with_a_one_line_warning() {
+    let report = ["report", "--steps", "5", "--samples", "8", "-q"];
+    let sample = ["sample", "--steps", "20", "--sampling-steps", "5", "--count", "20", "--format", "json"];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            [&sample[..], &["--eta", "0.5"]].concat(),
+            "warning: --eta applies to ddim only; ignored",
+        ),
+        (
+            [&sample[..], &["--sampler", "ddim", "--variance", "fixed_large"]].concat(),
+            "warning: --variance applies to ddpm only",
+        ),
+        (
+            [&sample[..], &["--spacing", "trailing", "--steps-offset", "1"]].concat(),
+            "warning: --steps-offset applies to leading spacing only",
+        ),
+        (
+            [&report[..], &["--data", "bimodal", "--components", "16"]].concat(),
+            "warning: --components applies to two-moons",
+        ),
+        (
+            [&report[..], &["--data", "eight-gaussians", "--components", "16"]].concat(),
+            "ignored for eight-gaussians",
+        ),
+        (
+            [&report[..], &["--schedule", "squaredcos_cap_v2", "--beta-start", "0.001"]].concat(),
+            "warning: --beta-start does not apply to squaredcos_cap_v2",
+        ),
+        (
+            [&report[..], &["--bandwidth", "0.3"]].concat(),
+            "warning: --bandwidth applies to a CSV of points; ignored for the bimodal preset",
+        ),
+    ];
+    for (args, warning) in cases {
+        let stderr = ok_stderr(&args);
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(warning), "{args:?}: '{}' lacks '{warning}'", stderr.trim());
+    }
+    // Flags that apply say nothing.
+    for args in [
+        [&sample[..], &["--sampler", "ddim", "--eta", "0.5"]].concat(),
+        [&report[..], &["--data", "two-moons", "--components", "16"]].concat(),
+    ] {
+        assert_eq!(ok_stderr(&args), "", "{args:?}");
+    }
+    // --components 0 is not "the default": it is out of range.
+    fails(
+        &[&report[..], &["--data", "two-moons", "--components", "0"]].concat(),
+        &["components = 0 is out of range"],
+    );
+}

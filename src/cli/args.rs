@@ -10,11 +10,13 @@ use clap::{Args, ValueEnum};
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::{ElboError, MAX_SAMPLES};
 use elbo_lab::mixture::{GaussianMixture, load_mixture_file};
-use elbo_lab::presets::{DataPreset, DataSpec};
+use elbo_lab::presets::{DataPreset, DataSpec, MAX_COMPONENTS, MIN_COMPONENTS, PresetError};
 use elbo_lab::report::DEFAULT_BANDWIDTH;
 use elbo_lab::schedule::{
     BetaSchedule, BetaSource, NoiseSchedule, ScheduleSpec, VarianceType, load_schedule_file,
 };
+
+use super::output::warn;
 
 /// Data and schedule flags shared by the subcommands.
 #[derive(Debug, Args, Clone)]
@@ -28,9 +30,10 @@ pub struct Common {
     /// Multiply every preset component's standard deviation.
     #[arg(long)]
     pub width: Option<f64>,
-    /// Kernel bandwidth for a CSV of points (each point becomes N(x_i, h^2 I)).
-    #[arg(long, default_value_t = DEFAULT_BANDWIDTH)]
-    pub bandwidth: f64,
+    /// Kernel bandwidth h for a CSV of points (each point becomes N(x_i, h^2 I));
+    /// default 0.1.
+    #[arg(long)]
+    pub bandwidth: Option<f64>,
     /// Schedule: a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) or a file:
     /// a diffusers scheduler_config.json, a JSON array of betas, or one beta per line.
     #[arg(long)]
@@ -120,12 +123,42 @@ pub fn check_samples(n: usize) -> Result<(), ElboError> {
 
 impl Common {
     /// Resolve `--data` (with `--components`, `--width`, `--bandwidth`) to a mixture and a
-    /// label.
+    /// label. A flag that does not apply to the data is ignored with a warning.
     pub fn resolve_data(&self) -> Result<(GaussianMixture, String)> {
         if let Ok(preset) = DataPreset::parse(&self.data) {
+            if self.bandwidth.is_some() {
+                warn(&format!(
+                    "--bandwidth applies to a CSV of points; ignored for the {preset} preset"
+                ));
+            }
+            let components = match self.components {
+                Some(_) if !preset.has_component_count() => {
+                    let shapes: Vec<&str> = DataPreset::ALL
+                        .into_iter()
+                        .filter(|p| p.has_component_count())
+                        .map(DataPreset::name)
+                        .collect();
+                    warn(&format!(
+                        "--components applies to {}; ignored for {preset}",
+                        shapes.join(", ")
+                    ));
+                    0
+                }
+                // 0 means "the preset's default" to DataSpec; as a flag it is out of range.
+                Some(0) => {
+                    return Err(anyhow::Error::new(PresetError::BadParameter {
+                        field: "components",
+                        value: 0.0,
+                        range: format!("{MIN_COMPONENTS} to {MAX_COMPONENTS}"),
+                    })
+                    .context("data"));
+                }
+                Some(n) => n,
+                None => 0,
+            };
             let spec = DataSpec {
                 preset,
-                components: self.components.unwrap_or(0),
+                components,
                 width: self.width.unwrap_or(1.0),
             };
             let data = spec.build().context("data")?;
@@ -141,7 +174,18 @@ impl Common {
         if self.components.is_some() || self.width.is_some() {
             anyhow::bail!("--components and --width apply to presets, not to a data file");
         }
-        let data = load_mixture_file(path, self.bandwidth).context("data")?;
+        let bandwidth = if is_points_file(path) {
+            self.bandwidth.unwrap_or(DEFAULT_BANDWIDTH)
+        } else {
+            if self.bandwidth.is_some() {
+                warn(&format!(
+                    "--bandwidth applies to a CSV of points; ignored for the mixture file {}",
+                    self.data
+                ));
+            }
+            DEFAULT_BANDWIDTH
+        };
+        let data = load_mixture_file(path, bandwidth).context("data")?;
         Ok((data, self.data.clone()))
     }
 
@@ -163,10 +207,26 @@ impl Common {
         };
         match &mut spec.source {
             BetaSource::Preset {
+                schedule,
                 beta_start,
                 beta_end,
-                ..
             } => {
+                if !schedule.uses_beta_range() {
+                    let given: Vec<&str> = [
+                        ("--beta-start", self.beta_start),
+                        ("--beta-end", self.beta_end),
+                    ]
+                    .into_iter()
+                    .filter_map(|(flag, v)| v.map(|_| flag))
+                    .collect();
+                    if !given.is_empty() {
+                        warn(&format!(
+                            "{} {} not apply to {schedule} (its betas have no range); ignored",
+                            given.join(" and "),
+                            if given.len() == 1 { "does" } else { "do" }
+                        ));
+                    }
+                }
                 if let Some(b) = self.beta_start {
                     *beta_start = b;
                 }
@@ -204,4 +264,12 @@ impl Common {
             timestep_spacing: loaded.and_then(|l| l.timestep_spacing),
         })
     }
+}
+
+/// Whether a data file is read as CSV points (the rule of `load_mixture_file`: a `.csv`
+/// or `.txt` extension), so that `--bandwidth` applies.
+fn is_points_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"))
 }

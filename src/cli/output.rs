@@ -68,6 +68,11 @@ pub fn note(text: &str) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// One line `warning: {message}` on standard error; the command carries on.
+pub fn warn(message: &str) {
+    note(&format!("warning: {message}\n"));
+}
+
 /// Make sure the directory `dir` exists (creating it) and that a file can be created in
 /// it, so that a run that writes there at the end fails before its long work, not after.
 pub fn ensure_writable_dir(dir: &Path) -> Result<()> {

@@ -13,7 +13,7 @@ use elbo_lab::sampler::{
 };
 
 use super::args::{Common, ModelArg};
-use super::output::{Sink, note, write_out};
+use super::output::{Sink, note, warn, write_out};
 
 /// The largest `--count`: a million 2D particles, their fresh data twins and their text
 /// are a few hundred MB; far more is a typo, not a toy demo.
@@ -63,9 +63,9 @@ pub struct SampleCmd {
     /// Sampler.
     #[arg(long, value_enum, default_value = "ddpm")]
     sampler: SamplerArg,
-    /// DDIM's eta in [0, 1] (0 deterministic, 1 the DDPM posterior variance).
-    #[arg(long, default_value_t = 0.0)]
-    eta: f64,
+    /// DDIM's eta in [0, 1] (0 deterministic, 1 the DDPM posterior variance); default 0.
+    #[arg(long)]
+    eta: Option<f64>,
     /// Which K of the T timesteps (diffusers' timestep_spacing; default: the scheduler
     /// config's, else leading).
     #[arg(long, value_enum)]
@@ -131,13 +131,24 @@ pub fn run(cmd: SampleCmd) -> Result<()> {
     }
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
+    let sampler = match cmd.sampler {
+        SamplerArg::Ddpm => SamplerKind::Ddpm,
+        SamplerArg::Ddim => SamplerKind::Ddim,
+    };
+    // Flags that do not apply to this sampler are ignored, with a word.
+    if sampler == SamplerKind::Ddpm && cmd.eta.is_some() {
+        warn("--eta applies to ddim only; ignored");
+    }
+    if sampler == SamplerKind::Ddim && cmd.common.variance.is_some() {
+        warn("--variance applies to ddpm only (ddim's noise is set by --eta); ignored");
+    }
     let config = SamplerConfig {
-        kind: match cmd.sampler {
-            SamplerArg::Ddpm => SamplerKind::Ddpm,
-            SamplerArg::Ddim => SamplerKind::Ddim,
-        },
+        kind: sampler,
         steps: cmd.sampling_steps,
-        eta: cmd.eta,
+        eta: match sampler {
+            SamplerKind::Ddim => cmd.eta.unwrap_or(0.0),
+            SamplerKind::Ddpm => 0.0,
+        },
         spacing: match cmd.spacing {
             Some(SpacingArg::Linspace) => Spacing::Linspace,
             Some(SpacingArg::Leading) => Spacing::Leading,
@@ -147,6 +158,12 @@ pub fn run(cmd: SampleCmd) -> Result<()> {
         steps_offset: cmd.steps_offset.or(resolved.steps_offset).unwrap_or(0),
         variance: resolved.variance,
     };
+    if config.spacing != Spacing::Leading && cmd.steps_offset.is_some() {
+        warn(&format!(
+            "--steps-offset applies to leading spacing only; ignored with {} spacing",
+            config.spacing
+        ));
+    }
     let schedule = &resolved.schedule;
     validate(schedule, &config).map_err(|e| match e {
         SamplerError::BadOffset { .. } if cmd.steps_offset.is_none() => anyhow::anyhow!(
