@@ -668,6 +668,8 @@ pub struct LoadedSchedule {
     /// `timestep_spacing` from a config, if it had one, as written (`linspace`, `leading`
     /// or `trailing` in diffusers; the sampler checks it).
     pub timestep_spacing: Option<String>,
+    /// True for a diffusers config (a JSON object), false for a list of betas.
+    pub is_config: bool,
 }
 
 /// Read a schedule file: a diffusers `scheduler_config.json` (a JSON object), a JSON array
@@ -726,6 +728,7 @@ pub fn parse_schedule_text(text: &str) -> Result<LoadedSchedule, ScheduleError> 
         class_name: None,
         steps_offset: None,
         timestep_spacing: None,
+        is_config: false,
     })
 }
 
@@ -853,6 +856,7 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
         class_name: text_of("_class_name"),
         steps_offset,
         timestep_spacing,
+        is_config: true,
     })
 }
 

@@ -401,3 +401,81 @@ fn flags_that_do_not_apply_are_ignored_with_a_one_line_warning() {
         &["components = 0 is out of range"],
     );
 }
+
+// Defect 11: the error names the real culprit.
+
+#[test]
+fn a_bandwidth_whose_square_underflows_is_blamed_on_bandwidth() {
+    let iris = test_data("iris-petal-length.csv");
+    for h in ["1e-300", "1e-160", "0", "-1", "inf"] {
+        let line = fails(
+            &["report", "--steps", "5", "--samples", "8", "-q", "--data", &iris, "--bandwidth", h],
+            &["--bandwidth"],
+        );
+        assert!(!line.contains("components[0]"), "{line}");
+    }
+    // A small but representable bandwidth is fine.
+    ok_stderr(&["report", "--steps", "5", "--samples", "8", "-q", "--data", &iris, "--bandwidth", "1e-3"]);
+}
+
+#[test]
+fn betas_file_errors_name_the_flag_and_the_file_not_a_config_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let one = dir.path().join("one.txt");
+    std::fs::write(&one, "0.1\n").expect("writes");
+    let line = fails(
+        &["schedule", "--schedule", one.to_str().expect("utf-8"), "--rescale-zero-snr"],
+        &["--rescale-zero-snr", "T >= 2"],
+    );
+    assert!(!line.contains("rescale_betas_zero_snr"), "{line}");
+    let flat = dir.path().join("flat.txt");
+    std::fs::write(&flat, "1\n0.5\n").expect("writes");
+    let line = fails(
+        &["schedule", "--schedule", flat.to_str().expect("utf-8"), "--rescale-zero-snr"],
+        &["--rescale-zero-snr", "beta_1 = 1"],
+    );
+    assert!(!line.contains("scheduler config"), "{line}");
+    fails(
+        &["schedule", "--schedule", flat.to_str().expect("utf-8"), "--steps", "3"],
+        &["--steps 3", "betas file", "2 betas"],
+    );
+    // The same betas inside a config are the config's trained_betas.
+    let config = dir.path().join("trained.json");
+    std::fs::write(&config, r#"{"trained_betas": [0.1, 0.2]}"#).expect("writes");
+    fails(
+        &["schedule", "--schedule", config.to_str().expect("utf-8"), "--beta-end", "0.3"],
+        &["--beta-start/--beta-end", "trained_betas"],
+    );
+    // A config's own rescale_betas_zero_snr keeps the config's key in the message.
+    let own = dir.path().join("own.json");
+    std::fs::write(&own, r#"{"num_train_timesteps": 1, "rescale_betas_zero_snr": true}"#)
+        .expect("writes");
+    fails(
+        &["schedule", "--schedule", own.to_str().expect("utf-8")],
+        &["rescale_betas_zero_snr"],
+    );
+}
+
+#[test]
+fn negative_numbers_reach_the_validators() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().to_str().expect("utf-8 path");
+    let iris = test_data("iris-petals.csv");
+    let cases: [(&[&str], &str); 5] = [
+        (&["sample", "--sampler", "ddim", "--eta", "-1"], "eta = -1 is out of range"),
+        (&["report", "--samples", "8", "-q", "--width", "-2"], "width = -2 is out of range"),
+        (&["report", "--samples", "8", "-q", "--beta-end", "-0.1"], "beta_end = -0.1"),
+        (
+            &["report", "--samples", "8", "-q", "--data", &iris, "--bandwidth", "-1"],
+            "--bandwidth -1 is out of range",
+        ),
+        (
+            &["train", "--quiet", "--out", out, "--lr", "-1"],
+            "learning rate = -1",
+        ),
+    ];
+    for (args, needle) in cases {
+        let line = fails(args, &[needle]);
+        assert!(!line.contains("unexpected argument"), "{line}");
+    }
+}

@@ -13,7 +13,8 @@ use elbo_lab::mixture::{GaussianMixture, load_mixture_file};
 use elbo_lab::presets::{DataPreset, DataSpec, MAX_COMPONENTS, MIN_COMPONENTS, PresetError};
 use elbo_lab::report::DEFAULT_BANDWIDTH;
 use elbo_lab::schedule::{
-    BetaSchedule, BetaSource, NoiseSchedule, ScheduleSpec, VarianceType, load_schedule_file,
+    BetaSchedule, BetaSource, NoiseSchedule, ScheduleError, ScheduleSpec, VarianceType,
+    load_schedule_file,
 };
 
 use super::output::warn;
@@ -25,21 +26,21 @@ pub struct Common {
     #[arg(long, default_value = "bimodal")]
     pub data: String,
     /// Components for shape presets (two-moons, swiss-roll, ...).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub components: Option<usize>,
     /// Multiply every preset component's standard deviation.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub width: Option<f64>,
     /// Kernel bandwidth h for a CSV of points (each point becomes N(x_i, h^2 I));
     /// default 0.1.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub bandwidth: Option<f64>,
     /// Schedule: a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) or a file:
     /// a diffusers scheduler_config.json, a JSON array of betas, or one beta per line.
     #[arg(long)]
     pub schedule: Option<String>,
     /// Number of timesteps T (overrides a config's num_train_timesteps).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub steps: Option<usize>,
     /// beta_start (overrides a config's value).
     #[arg(long, allow_negative_numbers = true)]
@@ -175,7 +176,9 @@ impl Common {
             anyhow::bail!("--components and --width apply to presets, not to a data file");
         }
         let bandwidth = if is_points_file(path) {
-            self.bandwidth.unwrap_or(DEFAULT_BANDWIDTH)
+            let h = self.bandwidth.unwrap_or(DEFAULT_BANDWIDTH);
+            check_bandwidth(h)?;
+            h
         } else {
             if self.bandwidth.is_some() {
                 warn(&format!(
@@ -205,6 +208,7 @@ impl Common {
                 (loaded.spec.clone(), Some(loaded))
             }
         };
+        let is_config = loaded.as_ref().is_some_and(|l| l.is_config);
         match &mut spec.source {
             BetaSource::Preset {
                 schedule,
@@ -238,19 +242,37 @@ impl Common {
                 }
             }
             BetaSource::Custom { betas } => {
+                // The betas come from a betas file, or from a config's trained_betas.
+                let source = if is_config {
+                    "the scheduler config's trained_betas"
+                } else {
+                    "a betas file"
+                };
                 if self.beta_start.is_some() || self.beta_end.is_some() {
-                    anyhow::bail!("--beta-start/--beta-end do not apply to a list of betas");
+                    anyhow::bail!("--beta-start/--beta-end do not apply to {source}");
                 }
                 if let Some(t) = self.steps.filter(|&t| t != betas.len()) {
                     anyhow::bail!(
-                        "--steps {t} contradicts the betas file, which has {} betas",
+                        "--steps {t} contradicts {source}, which has {} betas",
                         betas.len()
                     );
                 }
             }
         }
+        // Name the flag, not the config key, when the rescaling was asked for by the flag.
+        let by_flag = self.rescale_zero_snr && !spec.rescale_zero_snr;
         spec.rescale_zero_snr |= self.rescale_zero_snr;
-        let schedule = spec.build().context("schedule")?;
+        let schedule = spec.build().map_err(|e| match e {
+            ScheduleError::RescaleNeedsTwoSteps if by_flag => anyhow::anyhow!(
+                "schedule: --rescale-zero-snr needs T >= 2 (got T = 1): it keeps abar_1 and zeroes abar_T"
+            ),
+            ScheduleError::Config { key, why, .. }
+                if by_flag && key == "rescale_betas_zero_snr" =>
+            {
+                anyhow::anyhow!("schedule: --rescale-zero-snr: {why}")
+            }
+            e => anyhow::Error::new(e).context("schedule"),
+        })?;
         Ok(ResolvedSchedule {
             spec,
             schedule,
@@ -272,4 +294,16 @@ fn is_points_file(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"))
+}
+
+/// `--bandwidth h` must be positive and finite, and the kernel variance h^2 a normal
+/// float: a tiny h squares to 0 or a subnormal, which the mixture would reject as a
+/// singular covariance of its first component instead of naming the bandwidth.
+fn check_bandwidth(h: f64) -> Result<()> {
+    if h.is_finite() && h > 0.0 && (h * h).is_normal() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--bandwidth {h} is out of range: it must be a positive number whose square, the kernel variance, is a normal float (about 1.5e-154 to 1.3e154)"
+    )
 }

@@ -32,10 +32,10 @@ pub struct ReportCmd {
     #[arg(long, value_enum, default_value = "optimal")]
     model: ModelArg,
     /// Monte Carlo samples N (the same N pairs serve every t).
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = 4096, allow_negative_numbers = true)]
     samples: usize,
     /// Seed of every random draw.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     seed: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]

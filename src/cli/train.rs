@@ -75,7 +75,7 @@ pub struct TrainCmd {
     #[arg(long, value_enum, default_value = "simple")]
     loss: LossArg,
     /// AdamW learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     lr: f64,
     /// The networks to train, comma separated.
     #[arg(
