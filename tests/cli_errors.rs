@@ -30,7 +30,11 @@ fn fails(args: &[&str], needles: &[&str]) -> String {
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{args:?}: stderr is not one line: {stderr}");
     for n in needles {
-        assert!(stderr.contains(n), "{args:?}: stderr '{}' lacks '{n}'", stderr.trim());
+        assert!(
+            stderr.contains(n),
+            "{args:?}: stderr '{}' lacks '{n}'",
+            stderr.trim()
+        );
     }
     lines[0].to_string()
 }
@@ -56,7 +60,10 @@ fn presets_to_a_full_disk_is_a_one_line_error_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("error: cannot write to standard output"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot write to standard output"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -65,7 +72,14 @@ fn report_into_a_closed_pipe_exits_quietly_with_status_0() {
     // CSV of T = 1000 rows is far more than a pipe buffer: the writer meets the closed pipe.
     let mut child = std::process::Command::new(BIN)
         .args([
-            "report", "--steps", "1000", "--samples", "16", "--format", "csv", "-q",
+            "report",
+            "--steps",
+            "1000",
+            "--samples",
+            "16",
+            "--format",
+            "csv",
+            "-q",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -177,7 +191,15 @@ fn a_huge_steps_offset_is_an_error_naming_it_not_a_panic_or_nan() {
 
 #[test]
 fn sample_takes_steps_offset_and_spacing_from_the_config_unless_flags_override() {
-    let base = ["sample", "--sampling-steps", "10", "--count", "20", "--format", "json"];
+    let base = [
+        "sample",
+        "--sampling-steps",
+        "10",
+        "--count",
+        "20",
+        "--format",
+        "json",
+    ];
     // SDXL's config: timestep_spacing linspace, steps_offset 1.
     let sdxl = test_data("sdxl-euler-ancestral.scheduler_config.json");
     let doc = ok_json(&[&base[..], &["--schedule", &sdxl]].concat());
@@ -198,7 +220,15 @@ fn sample_takes_steps_offset_and_spacing_from_the_config_unless_flags_override()
     assert_eq!(doc["timesteps"][9], 1);
     // With K = T the config's offset runs past T - 1: the message says where it came from.
     fails(
-        &["sample", "--schedule", &sd, "--sampling-steps", "1000", "--count", "20"],
+        &[
+            "sample",
+            "--schedule",
+            &sd,
+            "--sampling-steps",
+            "1000",
+            "--count",
+            "20",
+        ],
         &["steps_offset = 1", "scheduler config", "--steps-offset"],
     );
     // An unknown timestep_spacing is named, never ignored.
@@ -206,7 +236,13 @@ fn sample_takes_steps_offset_and_spacing_from_the_config_unless_flags_override()
     let odd = dir.path().join("odd.json");
     std::fs::write(&odd, r#"{"timestep_spacing": "sideways"}"#).expect("writes");
     fails(
-        &["sample", "--schedule", odd.to_str().expect("utf-8"), "--count", "20"],
+        &[
+            "sample",
+            "--schedule",
+            odd.to_str().expect("utf-8"),
+            "--count",
+            "20",
+        ],
         &["timestep_spacing", "sideways"],
     );
 }
@@ -224,7 +260,16 @@ fn a_huge_sample_count_is_refused_before_allocating() {
 #[test]
 fn endless_data_and_schedule_files_are_refused_at_the_size_cap() {
     fails(
-        &["report", "--samples", "8", "--steps", "5", "-q", "--data", "/dev/zero"],
+        &[
+            "report",
+            "--samples",
+            "8",
+            "--steps",
+            "5",
+            "-q",
+            "--data",
+            "/dev/zero",
+        ],
         &["/dev/zero", "64 MiB"],
     );
     fails(
@@ -243,14 +288,7 @@ const BEFORE_TRAINING: Duration = Duration::from_secs(120);
 fn train_args<'a>(out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     [
         &[
-            "train",
-            "--steps",
-            "10",
-            "--batch",
-            "8",
-            "--quiet",
-            "--out",
-            out,
+            "train", "--steps", "10", "--batch", "8", "--quiet", "--out", out,
         ][..],
         extra,
     ]
@@ -268,7 +306,11 @@ fn fails_fast(args: &[&str], needles: &[&str]) -> String {
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
     for n in needles {
-        assert!(stderr.contains(n), "{args:?}: '{}' lacks '{n}'", stderr.trim());
+        assert!(
+            stderr.contains(n),
+            "{args:?}: '{}' lacks '{n}'",
+            stderr.trim()
+        );
     }
     stderr
 }
@@ -352,18 +394,36 @@ fn ok_stderr(args: &[&str]) -> String {
 #[test]
 fn flags_that_do_not_apply_are_ignored_with_a_one_line_warning() {
     let report = ["report", "--steps", "5", "--samples", "8", "-q"];
-    let sample = ["sample", "--steps", "20", "--sampling-steps", "5", "--count", "20", "--format", "json"];
+    let sample = [
+        "sample",
+        "--steps",
+        "20",
+        "--sampling-steps",
+        "5",
+        "--count",
+        "20",
+        "--format",
+        "json",
+    ];
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             [&sample[..], &["--eta", "0.5"]].concat(),
             "warning: --eta applies to ddim only; ignored",
         ),
         (
-            [&sample[..], &["--sampler", "ddim", "--variance", "fixed_large"]].concat(),
+            [
+                &sample[..],
+                &["--sampler", "ddim", "--variance", "fixed_large"],
+            ]
+            .concat(),
             "warning: --variance applies to ddpm only",
         ),
         (
-            [&sample[..], &["--spacing", "trailing", "--steps-offset", "1"]].concat(),
+            [
+                &sample[..],
+                &["--spacing", "trailing", "--steps-offset", "1"],
+            ]
+            .concat(),
             "warning: --steps-offset applies to leading spacing only",
         ),
         (
@@ -371,11 +431,19 @@ fn flags_that_do_not_apply_are_ignored_with_a_one_line_warning() {
             "warning: --components applies to two-moons",
         ),
         (
-            [&report[..], &["--data", "eight-gaussians", "--components", "16"]].concat(),
+            [
+                &report[..],
+                &["--data", "eight-gaussians", "--components", "16"],
+            ]
+            .concat(),
             "ignored for eight-gaussians",
         ),
         (
-            [&report[..], &["--schedule", "squaredcos_cap_v2", "--beta-start", "0.001"]].concat(),
+            [
+                &report[..],
+                &["--schedule", "squaredcos_cap_v2", "--beta-start", "0.001"],
+            ]
+            .concat(),
             "warning: --beta-start does not apply to squaredcos_cap_v2",
         ),
         (
@@ -386,7 +454,11 @@ fn flags_that_do_not_apply_are_ignored_with_a_one_line_warning() {
     for (args, warning) in cases {
         let stderr = ok_stderr(&args);
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
-        assert!(stderr.contains(warning), "{args:?}: '{}' lacks '{warning}'", stderr.trim());
+        assert!(
+            stderr.contains(warning),
+            "{args:?}: '{}' lacks '{warning}'",
+            stderr.trim()
+        );
     }
     // Flags that apply say nothing.
     for args in [
@@ -409,13 +481,35 @@ fn a_bandwidth_whose_square_underflows_is_blamed_on_bandwidth() {
     let iris = test_data("iris-petal-length.csv");
     for h in ["1e-300", "1e-160", "0", "-1", "inf"] {
         let line = fails(
-            &["report", "--steps", "5", "--samples", "8", "-q", "--data", &iris, "--bandwidth", h],
+            &[
+                "report",
+                "--steps",
+                "5",
+                "--samples",
+                "8",
+                "-q",
+                "--data",
+                &iris,
+                "--bandwidth",
+                h,
+            ],
             &["--bandwidth"],
         );
         assert!(!line.contains("components[0]"), "{line}");
     }
     // A small but representable bandwidth is fine.
-    ok_stderr(&["report", "--steps", "5", "--samples", "8", "-q", "--data", &iris, "--bandwidth", "1e-3"]);
+    ok_stderr(&[
+        "report",
+        "--steps",
+        "5",
+        "--samples",
+        "8",
+        "-q",
+        "--data",
+        &iris,
+        "--bandwidth",
+        "1e-3",
+    ]);
 }
 
 #[test]
@@ -424,32 +518,57 @@ fn betas_file_errors_name_the_flag_and_the_file_not_a_config_key() {
     let one = dir.path().join("one.txt");
     std::fs::write(&one, "0.1\n").expect("writes");
     let line = fails(
-        &["schedule", "--schedule", one.to_str().expect("utf-8"), "--rescale-zero-snr"],
+        &[
+            "schedule",
+            "--schedule",
+            one.to_str().expect("utf-8"),
+            "--rescale-zero-snr",
+        ],
         &["--rescale-zero-snr", "T >= 2"],
     );
     assert!(!line.contains("rescale_betas_zero_snr"), "{line}");
     let flat = dir.path().join("flat.txt");
     std::fs::write(&flat, "1\n0.5\n").expect("writes");
     let line = fails(
-        &["schedule", "--schedule", flat.to_str().expect("utf-8"), "--rescale-zero-snr"],
+        &[
+            "schedule",
+            "--schedule",
+            flat.to_str().expect("utf-8"),
+            "--rescale-zero-snr",
+        ],
         &["--rescale-zero-snr", "beta_1 = 1"],
     );
     assert!(!line.contains("scheduler config"), "{line}");
     fails(
-        &["schedule", "--schedule", flat.to_str().expect("utf-8"), "--steps", "3"],
+        &[
+            "schedule",
+            "--schedule",
+            flat.to_str().expect("utf-8"),
+            "--steps",
+            "3",
+        ],
         &["--steps 3", "betas file", "2 betas"],
     );
     // The same betas inside a config are the config's trained_betas.
     let config = dir.path().join("trained.json");
     std::fs::write(&config, r#"{"trained_betas": [0.1, 0.2]}"#).expect("writes");
     fails(
-        &["schedule", "--schedule", config.to_str().expect("utf-8"), "--beta-end", "0.3"],
+        &[
+            "schedule",
+            "--schedule",
+            config.to_str().expect("utf-8"),
+            "--beta-end",
+            "0.3",
+        ],
         &["--beta-start/--beta-end", "trained_betas"],
     );
     // A config's own rescale_betas_zero_snr keeps the config's key in the message.
     let own = dir.path().join("own.json");
-    std::fs::write(&own, r#"{"num_train_timesteps": 1, "rescale_betas_zero_snr": true}"#)
-        .expect("writes");
+    std::fs::write(
+        &own,
+        r#"{"num_train_timesteps": 1, "rescale_betas_zero_snr": true}"#,
+    )
+    .expect("writes");
     fails(
         &["schedule", "--schedule", own.to_str().expect("utf-8")],
         &["rescale_betas_zero_snr"],
@@ -462,11 +581,29 @@ fn negative_numbers_reach_the_validators() {
     let out = dir.path().to_str().expect("utf-8 path");
     let iris = test_data("iris-petals.csv");
     let cases: [(&[&str], &str); 5] = [
-        (&["sample", "--sampler", "ddim", "--eta", "-1"], "eta = -1 is out of range"),
-        (&["report", "--samples", "8", "-q", "--width", "-2"], "width = -2 is out of range"),
-        (&["report", "--samples", "8", "-q", "--beta-end", "-0.1"], "beta_end = -0.1"),
         (
-            &["report", "--samples", "8", "-q", "--data", &iris, "--bandwidth", "-1"],
+            &["sample", "--sampler", "ddim", "--eta", "-1"],
+            "eta = -1 is out of range",
+        ),
+        (
+            &["report", "--samples", "8", "-q", "--width", "-2"],
+            "width = -2 is out of range",
+        ),
+        (
+            &["report", "--samples", "8", "-q", "--beta-end", "-0.1"],
+            "beta_end = -0.1",
+        ),
+        (
+            &[
+                "report",
+                "--samples",
+                "8",
+                "-q",
+                "--data",
+                &iris,
+                "--bandwidth",
+                "-1",
+            ],
             "--bandwidth -1 is out of range",
         ),
         (
