@@ -493,7 +493,7 @@ fn a_bandwidth_whose_square_underflows_is_blamed_on_bandwidth() {
                 "--bandwidth",
                 h,
             ],
-            &["--bandwidth"],
+            &[&format!("--bandwidth {h} is out of range")],
         );
         assert!(!line.contains("components[0]"), "{line}");
     }

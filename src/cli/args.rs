@@ -303,7 +303,13 @@ fn check_bandwidth(h: f64) -> Result<()> {
     if h.is_finite() && h > 0.0 && (h * h).is_normal() {
         return Ok(());
     }
+    // f64's Display writes 1e-300 as 300 digits; use the exponent form for such values.
+    let shown = if h != 0.0 && h.is_finite() && !(1e-4..1e16).contains(&h.abs()) {
+        format!("{h:e}")
+    } else {
+        format!("{h}")
+    };
     anyhow::bail!(
-        "--bandwidth {h} is out of range: it must be a positive number whose square, the kernel variance, is a normal float (about 1.5e-154 to 1.3e154)"
+        "--bandwidth {shown} is out of range: it must be a positive number whose square, the kernel variance, is a normal float (about 1.5e-154 to 1.3e154)"
     )
 }
