@@ -14,6 +14,7 @@
 pub mod app;
 pub mod denoiser;
 pub mod elbo;
+pub mod io_limits;
 mod kernel;
 pub mod mixture;
 pub mod param;

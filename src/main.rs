@@ -1,9 +1,7 @@
-//! `elbo-lab`: with no subcommand the desktop app opens; `report`, `schedule` and
-//! `presets` run headless.
+//! `elbo-lab`: with no subcommand the desktop app opens; `report`, `schedule`,
+//! `presets`, `sample` and `train` run headless (see `cli`).
 
 mod cli;
-mod cli_sample;
-mod cli_train;
 
 use clap::Parser;
 
@@ -13,13 +11,5 @@ fn main() -> std::process::ExitCode {
         Some(command) => cli::run(command),
         None => elbo_lab::app::run_native(),
     };
-    match outcome {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            // One line, naming what is wrong.
-            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
-            eprintln!("error: {}", chain.join(": "));
-            std::process::ExitCode::FAILURE
-        }
-    }
+    cli::finish(outcome)
 }

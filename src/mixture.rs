@@ -571,10 +571,11 @@ pub fn parse_points_csv(text: &str) -> Result<Vec<Vec<f64>>, MixtureError> {
 /// as mixture JSON.
 pub fn load_mixture_file(path: &Path, bandwidth: f64) -> Result<GaussianMixture, MixtureError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| MixtureError::File {
-        path: shown.clone(),
-        why: e.to_string(),
-    })?;
+    let text = crate::io_limits::read_text_capped(path, crate::io_limits::MAX_INPUT_FILE_BYTES)
+        .map_err(|e| MixtureError::File {
+            path: shown.clone(),
+            why: e.to_string(),
+        })?;
     let is_csv = path
         .extension()
         .and_then(|e| e.to_str())

@@ -81,8 +81,9 @@ pub enum SamplerError {
         offset: usize,
         /// K.
         steps: usize,
-        /// The largest timestep it gives.
-        largest: usize,
+        /// The largest timestep it gives (wider than `usize`: offset + (K - 1) (T div K)
+        /// may not fit).
+        largest: u128,
         /// T - 1.
         last: usize,
     },
@@ -254,15 +255,21 @@ pub fn diffusers_timesteps(
         }
         Spacing::Leading => {
             let ratio = train_steps / steps;
-            let largest = (steps - 1) * ratio + steps_offset;
-            if largest > train_steps - 1 {
-                return Err(SamplerError::BadOffset {
-                    offset: steps_offset,
-                    steps,
-                    largest,
-                    last: train_steps - 1,
-                });
+            // (K - 1) (T div K) <= T - 1 cannot overflow; adding the offset can (an offset
+            // near usize::MAX), so the sum is checked and computed in u128 for the message.
+            let base = (steps - 1) * ratio;
+            match base.checked_add(steps_offset) {
+                Some(largest) if largest < train_steps => {}
+                _ => {
+                    return Err(SamplerError::BadOffset {
+                        offset: steps_offset,
+                        steps,
+                        largest: base as u128 + steps_offset as u128,
+                        last: train_steps - 1,
+                    });
+                }
             }
+            // Every i * ratio + offset is at most the largest, checked above.
             (0..steps).map(|i| i * ratio + steps_offset).collect()
         }
         Spacing::Trailing => {
@@ -289,6 +296,7 @@ pub fn timesteps(
         config.steps_offset,
     )?
     .into_iter()
+    // Every tau is at most T - 1 (checked for leading spacing), so tau + 1 <= T.
     .map(|tau| tau + 1)
     .collect())
 }

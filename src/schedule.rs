@@ -663,15 +663,23 @@ pub struct LoadedSchedule {
     pub prediction_type: Option<String>,
     /// `_class_name` from a config, if it had one (informational).
     pub class_name: Option<String>,
+    /// `steps_offset` from a config, if it had one (the samplers' leading spacing).
+    pub steps_offset: Option<usize>,
+    /// `timestep_spacing` from a config, if it had one, as written (`linspace`, `leading`
+    /// or `trailing` in diffusers; the sampler checks it).
+    pub timestep_spacing: Option<String>,
+    /// True for a diffusers config (a JSON object), false for a list of betas.
+    pub is_config: bool,
 }
 
 /// Read a schedule file: a diffusers `scheduler_config.json` (a JSON object), a JSON array
 /// of betas, or betas one per line (blank lines and `#` comments skipped).
 pub fn load_schedule_file(path: &Path) -> Result<LoadedSchedule, ScheduleError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ScheduleError::File {
-        path: path.display().to_string(),
-        why: e.to_string(),
-    })?;
+    let text = crate::io_limits::read_text_capped(path, crate::io_limits::MAX_INPUT_FILE_BYTES)
+        .map_err(|e| ScheduleError::File {
+            path: path.display().to_string(),
+            why: e.to_string(),
+        })?;
     parse_schedule_text(&text).map_err(|e| match e {
         ScheduleError::File { why, .. } => ScheduleError::File {
             path: path.display().to_string(),
@@ -718,6 +726,9 @@ pub fn parse_schedule_text(text: &str) -> Result<LoadedSchedule, ScheduleError> 
         variance: None,
         prediction_type: None,
         class_name: None,
+        steps_offset: None,
+        timestep_spacing: None,
+        is_config: false,
     })
 }
 
@@ -772,6 +783,17 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
                 .collect::<Result<Vec<_>, _>>()?;
             BetaSource::Custom { betas }
         }
+        // Anything but null or absent is meant as betas: never ignore it silently.
+        Some(v @ serde_json::Value::Array(_)) => {
+            return Err(bad("trained_betas", v, "the list of betas is empty"));
+        }
+        Some(v) if !v.is_null() => {
+            return Err(bad(
+                "trained_betas",
+                v,
+                "expected a JSON array of betas (or null)",
+            ));
+        }
         _ => {
             let name = match obj.get("beta_schedule") {
                 None | Some(serde_json::Value::Null) => "linear".to_string(),
@@ -802,6 +824,22 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
             })?)?)
         }
     };
+    let steps_offset = match obj.get("steps_offset") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| bad("steps_offset", v, "expected a whole number >= 0"))?,
+        ),
+    };
+    let timestep_spacing = match obj.get("timestep_spacing") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| bad("timestep_spacing", v, "expected a string"))?
+                .to_string(),
+        ),
+    };
     let text_of = |key: &str| obj.get(key).and_then(|v| v.as_str()).map(str::to_string);
     let spec = ScheduleSpec {
         steps: match &source {
@@ -816,6 +854,9 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
         variance,
         prediction_type: text_of("prediction_type"),
         class_name: text_of("_class_name"),
+        steps_offset,
+        timestep_spacing,
+        is_config: true,
     })
 }
 

@@ -56,10 +56,11 @@ fn elbo_lab() -> Command {
     Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
 }
 
-/// `$CARGO_MANIFEST_DIR/../shared/data` (CI keeps a copy of shared/ beside the clone).
-fn shared(file: &str) -> String {
+/// A file of the repository's test data, `$CARGO_MANIFEST_DIR/tests/data/`.
+fn test_data(file: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
+        .join("tests")
+        .join("data")
         .join(file)
         .display()
         .to_string()
@@ -421,7 +422,7 @@ fn bad_inputs_fail_with_one_line_naming_the_problem() {
 #[test]
 fn flags_override_a_diffusers_config() {
     // --steps beats num_train_timesteps; the config's beta range still applies.
-    let sd = shared("stable-diffusion-v1-5.scheduler_config.json");
+    let sd = test_data("stable-diffusion-v1-5.scheduler_config.json");
     let doc = ok_json(&[
         "schedule",
         "--schedule",
@@ -454,7 +455,7 @@ fn flags_override_a_diffusers_config() {
     assert_eq!(doc["betas"].as_array().map(Vec::len), Some(50));
 
     // variance_type fixed_large in the CIFAR-10 config, unless --variance says otherwise.
-    let cifar = shared("ddpm-cifar10-32.scheduler_config.json");
+    let cifar = test_data("ddpm-cifar10-32.scheduler_config.json");
     let args = [
         "report",
         "--schedule",

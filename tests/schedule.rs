@@ -1,5 +1,5 @@
 //! Noise schedules (SPEC §1): preset reference values, zero-terminal-SNR rescaling, diffusers
-//! config import (the real configs in `shared/data/`), betas files, validation, and the
+//! config import (the real configs in `tests/data/`), betas files, validation, and the
 //! precision of `1 - abar_t` for tiny betas.
 
 use std::path::PathBuf;
@@ -64,13 +64,11 @@ fn rel_err(got: f64, want: f64) -> f64 {
     (got - want).abs() / want.abs()
 }
 
-/// `$CARGO_MANIFEST_DIR/../shared/data`: on a developer machine the clone is
-/// `/work/main` beside `/work/shared`; in CI main is cloned elsewhere with a copy of
-/// `shared/` beside the clone, so the same relative path holds in both.
-fn shared_data_dir() -> PathBuf {
+/// `$CARGO_MANIFEST_DIR/tests/data`: the real scheduler configs the repository carries
+/// (see the README there for where each comes from).
+fn test_data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("shared")
+        .join("tests")
         .join("data")
 }
 
@@ -254,9 +252,9 @@ fn has_finding(s: &NoiseSchedule, code: &str) -> bool {
 
 #[test]
 fn every_shared_scheduler_config_imports() {
-    let dir = shared_data_dir();
+    let dir = test_data_dir();
     let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e} (shared/ must sit beside the clone)", dir.display()));
+        .unwrap_or_else(|e| panic!("{}: {e} (the test data of the repository)", dir.display()));
     let mut seen = Vec::new();
     for entry in entries {
         let path = entry.expect("directory entry").path();

@@ -10,10 +10,10 @@ use serde_json::json;
 
 use elbo_lab::elbo::{Control, ElboResult, McConfig};
 use elbo_lab::param::Parameterisation;
-use elbo_lab::report::{resolve_data, resolve_schedule};
 use elbo_lab::train::{TrainConfig, TrainLoss, Trainer, evaluate, save_all, weights_file_name};
 
-use crate::cli::Common;
+use super::args::{Common, check_samples};
+use super::output::ensure_writable_dir;
 
 /// `--loss` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -75,7 +75,7 @@ pub struct TrainCmd {
     #[arg(long, value_enum, default_value = "simple")]
     loss: LossArg,
     /// AdamW learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     lr: f64,
     /// The networks to train, comma separated.
     #[arg(
@@ -113,8 +113,9 @@ fn estimate_json(r: &ElboResult) -> serde_json::Value {
 
 /// Run `elbo-lab train`.
 pub fn run(cmd: TrainCmd) -> Result<()> {
-    let (data, data_label) = resolve_data(&cmd.common.data_args())?;
-    let resolved = resolve_schedule(&cmd.common.schedule_args())?;
+    check_samples(cmd.samples)?;
+    let (data, data_label) = cmd.common.resolve_data()?;
+    let resolved = cmd.common.resolve_schedule()?;
     let mut params: Vec<Parameterisation> = Vec::new();
     for p in &cmd.params {
         let p = Parameterisation::from(*p);
@@ -132,6 +133,7 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
         ..TrainConfig::default()
     };
     let mut trainer = Trainer::new(&data, &resolved.schedule, config.clone())?;
+    ensure_writable_dir(&cmd.out)?;
     let bar = (!cmd.quiet).then(|| {
         let bar = ProgressBar::new(cmd.train_steps as u64);
         bar.set_style(

@@ -1,0 +1,315 @@
+//! The data, schedule and model flags every subcommand shares, and their resolution into
+//! library values (a [`GaussianMixture`] and a [`NoiseSchedule`]). SPEC §1 precedence: a
+//! flag beats the value of a config file.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+
+use elbo_lab::denoiser::ModelKind;
+use elbo_lab::elbo::{ElboError, MAX_SAMPLES};
+use elbo_lab::mixture::{GaussianMixture, load_mixture_file};
+use elbo_lab::presets::{DataPreset, DataSpec, MAX_COMPONENTS, MIN_COMPONENTS, PresetError};
+use elbo_lab::report::DEFAULT_BANDWIDTH;
+use elbo_lab::schedule::{
+    BetaSchedule, BetaSource, NoiseSchedule, ScheduleError, ScheduleSpec, VarianceType,
+    load_schedule_file,
+};
+
+use super::output::warn;
+
+/// Data and schedule flags shared by the subcommands.
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Data: a preset name (see `elbo-lab presets`) or a file: mixture JSON or CSV of points.
+    #[arg(long, default_value = "bimodal")]
+    pub data: String,
+    /// Components for shape presets (two-moons, swiss-roll, ...).
+    #[arg(long, allow_negative_numbers = true)]
+    pub components: Option<usize>,
+    /// Multiply every preset component's standard deviation.
+    #[arg(long, allow_negative_numbers = true)]
+    pub width: Option<f64>,
+    /// Kernel bandwidth h for a CSV of points (each point becomes N(x_i, h^2 I));
+    /// default 0.1.
+    #[arg(long, allow_negative_numbers = true)]
+    pub bandwidth: Option<f64>,
+    /// Schedule: a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) or a file:
+    /// a diffusers scheduler_config.json, a JSON array of betas, or one beta per line.
+    #[arg(long)]
+    pub schedule: Option<String>,
+    /// Number of timesteps T (overrides a config's num_train_timesteps).
+    #[arg(long, allow_negative_numbers = true)]
+    pub steps: Option<usize>,
+    /// beta_start (overrides a config's value).
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta_start: Option<f64>,
+    /// beta_end (overrides a config's value).
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta_end: Option<f64>,
+    /// Rescale to zero terminal SNR (Lin et al. 2023).
+    #[arg(long)]
+    pub rescale_zero_snr: bool,
+    /// Reverse variance (overrides a config's variance_type).
+    #[arg(long, value_enum)]
+    pub variance: Option<VarianceArg>,
+}
+
+/// `--variance` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VarianceArg {
+    /// sigma_t^2 = posterior variance.
+    #[value(name = "fixed_small", alias = "fixed-small")]
+    FixedSmall,
+    /// sigma_t^2 = beta_t.
+    #[value(name = "fixed_large", alias = "fixed-large")]
+    FixedLarge,
+}
+
+impl From<VarianceArg> for VarianceType {
+    fn from(v: VarianceArg) -> Self {
+        match v {
+            VarianceArg::FixedSmall => VarianceType::FixedSmall,
+            VarianceArg::FixedLarge => VarianceType::FixedLarge,
+        }
+    }
+}
+
+/// `--model` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModelArg {
+    /// The Bayes-optimal denoiser.
+    Optimal,
+    /// The Gaussian fit (linear denoiser).
+    Gaussian,
+}
+
+impl From<ModelArg> for ModelKind {
+    fn from(m: ModelArg) -> Self {
+        match m {
+            ModelArg::Optimal => ModelKind::Optimal,
+            ModelArg::Gaussian => ModelKind::Gaussian,
+        }
+    }
+}
+
+/// A resolved schedule with what the config said beside it.
+#[derive(Debug, Clone)]
+pub struct ResolvedSchedule {
+    /// The spec after overrides.
+    pub spec: ScheduleSpec,
+    /// The computed schedule.
+    pub schedule: NoiseSchedule,
+    /// The variance type in force.
+    pub variance: VarianceType,
+    /// `prediction_type` of a config, if any.
+    pub prediction_type: Option<String>,
+    /// `steps_offset` of a config, if any (the samplers' leading spacing).
+    pub steps_offset: Option<usize>,
+    /// `timestep_spacing` of a config, if any, as written.
+    pub timestep_spacing: Option<String>,
+}
+
+/// Check a Monte Carlo sample count N against the bounds the ELBO itself enforces
+/// (`compute_elbo` rejects N outside 2..=MAX_SAMPLES with this error; `report` meets it
+/// there), so a subcommand can refuse a bad N before any long work.
+pub fn check_samples(n: usize) -> Result<(), ElboError> {
+    if (2..=MAX_SAMPLES).contains(&n) {
+        Ok(())
+    } else {
+        Err(ElboError::BadSamples(n))
+    }
+}
+
+impl Common {
+    /// Resolve `--data` (with `--components`, `--width`, `--bandwidth`) to a mixture and a
+    /// label. A flag that does not apply to the data is ignored with a warning.
+    pub fn resolve_data(&self) -> Result<(GaussianMixture, String)> {
+        if let Ok(preset) = DataPreset::parse(&self.data) {
+            if self.bandwidth.is_some() {
+                warn(&format!(
+                    "--bandwidth applies to a CSV of points; ignored for the {preset} preset"
+                ));
+            }
+            let components = match self.components {
+                Some(_) if !preset.has_component_count() => {
+                    let shapes: Vec<&str> = DataPreset::ALL
+                        .into_iter()
+                        .filter(|p| p.has_component_count())
+                        .map(DataPreset::name)
+                        .collect();
+                    warn(&format!(
+                        "--components applies to {}; ignored for {preset}",
+                        shapes.join(", ")
+                    ));
+                    0
+                }
+                // 0 means "the preset's default" to DataSpec; as a flag it is out of range.
+                Some(0) => {
+                    return Err(anyhow::Error::new(PresetError::BadParameter {
+                        field: "components",
+                        value: 0.0,
+                        range: format!("{MIN_COMPONENTS} to {MAX_COMPONENTS}"),
+                    })
+                    .context("data"));
+                }
+                Some(n) => n,
+                None => 0,
+            };
+            let spec = DataSpec {
+                preset,
+                components,
+                width: self.width.unwrap_or(1.0),
+            };
+            let data = spec.build().context("data")?;
+            return Ok((data, preset.name().to_string()));
+        }
+        let path = Path::new(&self.data);
+        if !path.exists() {
+            anyhow::bail!(
+                "data: unknown data preset '{}': not a preset (run `elbo-lab presets`) and no such file",
+                self.data
+            );
+        }
+        if self.components.is_some() || self.width.is_some() {
+            anyhow::bail!("--components and --width apply to presets, not to a data file");
+        }
+        let bandwidth = if is_points_file(path) {
+            let h = self.bandwidth.unwrap_or(DEFAULT_BANDWIDTH);
+            check_bandwidth(h)?;
+            h
+        } else {
+            if self.bandwidth.is_some() {
+                warn(&format!(
+                    "--bandwidth applies to a CSV of points; ignored for the mixture file {}",
+                    self.data
+                ));
+            }
+            DEFAULT_BANDWIDTH
+        };
+        let data = load_mixture_file(path, bandwidth).context("data")?;
+        Ok((data, self.data.clone()))
+    }
+
+    /// Resolve `--schedule` and its overrides.
+    pub fn resolve_schedule(&self) -> Result<ResolvedSchedule> {
+        let name = self.schedule.as_deref().unwrap_or("linear");
+        let (mut spec, loaded) = match BetaSchedule::parse(name) {
+            Ok(preset) => (ScheduleSpec::preset(preset, 1000), None),
+            Err(_) => {
+                let path = Path::new(name);
+                if !path.exists() {
+                    anyhow::bail!(
+                        "schedule: unknown schedule '{name}': not a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) and no such file"
+                    );
+                }
+                let loaded = load_schedule_file(path).context("schedule")?;
+                (loaded.spec.clone(), Some(loaded))
+            }
+        };
+        let is_config = loaded.as_ref().is_some_and(|l| l.is_config);
+        match &mut spec.source {
+            BetaSource::Preset {
+                schedule,
+                beta_start,
+                beta_end,
+            } => {
+                if !schedule.uses_beta_range() {
+                    let given: Vec<&str> = [
+                        ("--beta-start", self.beta_start),
+                        ("--beta-end", self.beta_end),
+                    ]
+                    .into_iter()
+                    .filter_map(|(flag, v)| v.map(|_| flag))
+                    .collect();
+                    if !given.is_empty() {
+                        warn(&format!(
+                            "{} {} not apply to {schedule} (its betas have no range); ignored",
+                            given.join(" and "),
+                            if given.len() == 1 { "does" } else { "do" }
+                        ));
+                    }
+                }
+                if let Some(b) = self.beta_start {
+                    *beta_start = b;
+                }
+                if let Some(b) = self.beta_end {
+                    *beta_end = b;
+                }
+                if let Some(t) = self.steps {
+                    spec.steps = t;
+                }
+            }
+            BetaSource::Custom { betas } => {
+                // The betas come from a betas file, or from a config's trained_betas.
+                let source = if is_config {
+                    "the scheduler config's trained_betas"
+                } else {
+                    "a betas file"
+                };
+                if self.beta_start.is_some() || self.beta_end.is_some() {
+                    anyhow::bail!("--beta-start/--beta-end do not apply to {source}");
+                }
+                if let Some(t) = self.steps.filter(|&t| t != betas.len()) {
+                    anyhow::bail!(
+                        "--steps {t} contradicts {source}, which has {} betas",
+                        betas.len()
+                    );
+                }
+            }
+        }
+        // Name the flag, not the config key, when the rescaling was asked for by the flag.
+        let by_flag = self.rescale_zero_snr && !spec.rescale_zero_snr;
+        spec.rescale_zero_snr |= self.rescale_zero_snr;
+        let schedule = spec.build().map_err(|e| match e {
+            ScheduleError::RescaleNeedsTwoSteps if by_flag => anyhow::anyhow!(
+                "schedule: --rescale-zero-snr needs T >= 2 (got T = 1): it keeps abar_1 and zeroes abar_T"
+            ),
+            ScheduleError::Config { key, why, .. }
+                if by_flag && key == "rescale_betas_zero_snr" =>
+            {
+                anyhow::anyhow!("schedule: --rescale-zero-snr: {why}")
+            }
+            e => anyhow::Error::new(e).context("schedule"),
+        })?;
+        Ok(ResolvedSchedule {
+            spec,
+            schedule,
+            variance: self
+                .variance
+                .map(Into::into)
+                .or(loaded.as_ref().and_then(|l| l.variance))
+                .unwrap_or_default(),
+            prediction_type: loaded.as_ref().and_then(|l| l.prediction_type.clone()),
+            steps_offset: loaded.as_ref().and_then(|l| l.steps_offset),
+            timestep_spacing: loaded.and_then(|l| l.timestep_spacing),
+        })
+    }
+}
+
+/// Whether a data file is read as CSV points (the rule of `load_mixture_file`: a `.csv`
+/// or `.txt` extension), so that `--bandwidth` applies.
+fn is_points_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv") || e.eq_ignore_ascii_case("txt"))
+}
+
+/// `--bandwidth h` must be positive and finite, and the kernel variance h^2 a normal
+/// float: a tiny h squares to 0 or a subnormal, which the mixture would reject as a
+/// singular covariance of its first component instead of naming the bandwidth.
+fn check_bandwidth(h: f64) -> Result<()> {
+    if h.is_finite() && h > 0.0 && (h * h).is_normal() {
+        return Ok(());
+    }
+    // f64's Display writes 1e-300 as 300 digits; use the exponent form for such values.
+    let shown = if h != 0.0 && h.is_finite() && !(1e-4..1e16).contains(&h.abs()) {
+        format!("{h:e}")
+    } else {
+        format!("{h}")
+    };
+    anyhow::bail!(
+        "--bandwidth {shown} is out of range: it must be a positive number whose square, the kernel variance, is a normal float (about 1.5e-154 to 1.3e154)"
+    )
+}
