@@ -319,9 +319,10 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
             apply(h, c)
         }
         94..=95 => {
-            let c = match rng.random_range(0..3) {
+            let c = match rng.random_range(0..4) {
                 0 => Command::UsePresetData,
                 1 => Command::UsePresetSchedule,
+                2 => Command::DismissNotes,
                 _ => Command::ShowAbout(rng.random_bool(0.5)),
             };
             apply(h, c)

@@ -98,6 +98,10 @@ fn a_missing_saved_data_file_resets_the_data_only() {
     assert_eq!(app.settings.zoom, 1.5);
     assert_eq!(app.notes.restored.len(), 1, "{:?}", app.notes.restored);
     assert!(app.notes.restored[0].contains("points.csv"));
+    let mut h = h;
+    h.get_by_label("Dismiss").click();
+    h.run_steps(2);
+    assert!(h.state().notes.restored.is_empty());
 }
 
 /// Defect: a bad zoom factor in egui's restored memory made every start panic.

@@ -107,6 +107,8 @@ pub enum Command {
     ToggleFullscreen,
     /// Open or close the About window.
     ShowAbout(bool),
+    /// Hide the notes about the restored state.
+    DismissNotes,
     /// The training settings.
     SetTraining(TrainingSettings),
     /// Start training on the current data (or resume a paused run).

@@ -441,26 +441,8 @@ pub fn pixel_centres(vb: [[f64; 2]; 2], n: usize) -> Array2<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::inputs::view_box;
-    use crate::denoiser::ModelKind;
-    use crate::presets::{DataPreset, DataSpec};
-    use crate::schedule::ScheduleSpec;
-
-    fn inputs(preset: DataPreset, steps: usize) -> Inputs {
-        let data = Arc::new(DataSpec::new(preset).build().expect("preset builds"));
-        let schedule = Arc::new(
-            ScheduleSpec::preset(Default::default(), steps)
-                .build()
-                .expect("schedule builds"),
-        );
-        Inputs {
-            model: ModelKind::Optimal.build(&data),
-            view_box: view_box(&data),
-            data,
-            schedule,
-            config: McConfig::default(),
-        }
-    }
+    use crate::app::inputs::tests::preset_inputs as inputs;
+    use crate::presets::DataPreset;
 
     #[test]
     fn field_is_finite_at_the_edges() {

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crate::denoiser::Denoiser;
+use crate::denoiser::{Denoiser, ModelKind};
 use crate::elbo::McConfig;
 use crate::mixture::GaussianMixture;
 use crate::schedule::NoiseSchedule;
@@ -42,6 +42,18 @@ pub enum Depends {
 }
 
 impl Inputs {
+    /// Inputs of these data and schedule with a closed-form model (default Monte Carlo
+    /// settings; the app sets its own before submitting work).
+    pub fn new(data: GaussianMixture, schedule: NoiseSchedule, kind: ModelKind) -> Self {
+        Inputs {
+            view_box: view_box(&data),
+            model: kind.build(&data),
+            data: Arc::new(data),
+            schedule: Arc::new(schedule),
+            config: McConfig::default(),
+        }
+    }
+
     /// True when a result computed from `self` is current for `now`, as far as `what`
     /// depends on. Identity (not equality) of the shared data, schedule and model: a
     /// rebuilt object is new inputs even when it compares equal.
@@ -102,26 +114,22 @@ pub enum Freshness {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::denoiser::ModelKind;
     use crate::presets::{DataPreset, DataSpec};
     use crate::schedule::ScheduleSpec;
 
+    /// Inputs of a preset and the default schedule with T steps (optimal model).
+    pub(crate) fn preset_inputs(preset: DataPreset, steps: usize) -> Inputs {
+        let data = DataSpec::new(preset).build().expect("preset builds");
+        let schedule = ScheduleSpec::preset(Default::default(), steps)
+            .build()
+            .expect("schedule builds");
+        Inputs::new(data, schedule, ModelKind::Optimal)
+    }
+
     fn inputs(preset: DataPreset) -> Inputs {
-        let data = Arc::new(DataSpec::new(preset).build().expect("preset builds"));
-        let schedule = Arc::new(
-            ScheduleSpec::preset(Default::default(), 10)
-                .build()
-                .expect("schedule builds"),
-        );
-        Inputs {
-            model: ModelKind::Optimal.build(&data),
-            view_box: view_box(&data),
-            data,
-            schedule,
-            config: McConfig::default(),
-        }
+        preset_inputs(preset, 10)
     }
 
     #[test]

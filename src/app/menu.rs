@@ -40,8 +40,20 @@ impl MenuBar {
                 ui.label(RichText::new(text).color(colour));
             }
         });
-        for note in &ctx.notes.restored {
-            ui.label(RichText::new(format!("Restored state: {note}")).color(INFO_COLOUR));
+        if !ctx.notes.restored.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                if ui
+                    .button("Dismiss")
+                    .on_hover_text("Hide these notes about the saved state")
+                    .clicked()
+                {
+                    commands.push(Command::DismissNotes);
+                }
+                ui.label(
+                    RichText::new(format!("Restored state: {}", ctx.notes.restored.join("; ")))
+                        .color(INFO_COLOUR),
+                );
+            });
         }
         commands
     }

@@ -711,6 +711,7 @@ impl App {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.fullscreen));
             }
             Command::ShowAbout(open) => self.about_open = open,
+            Command::DismissNotes => self.notes.restored.clear(),
             Command::SetTraining(t) => self.settings.training = t.validated().0,
             Command::StartTraining => {
                 let inputs = &self.applied.inputs;
@@ -1003,7 +1004,6 @@ fn default_schedule() -> NoiseSchedule {
 }
 
 fn build_applied(settings: &Settings, data: GaussianMixture, schedule: NoiseSchedule) -> Applied {
-    let spec = settings.schedule.spec();
     let kind = settings.model;
     Applied {
         data_settings: settings.data.clone(),
@@ -1013,14 +1013,8 @@ fn build_applied(settings: &Settings, data: GaussianMixture, schedule: NoiseSche
             trained: None,
         },
         findings: sanity_findings(&schedule, Some(&data)),
-        schedule_label: spec.label(),
-        inputs: Inputs {
-            view_box: inputs::view_box(&data),
-            model: kind.build(&data),
-            data: Arc::new(data),
-            schedule: Arc::new(schedule),
-            config: McConfig::default(),
-        },
+        schedule_label: settings.schedule.spec().label(),
+        inputs: Inputs::new(data, schedule, kind),
     }
 }
 

@@ -48,6 +48,17 @@ pub fn plot(id: &str, x_label: &str, y_label: &str) -> Plot<'static> {
         .y_axis_label(y_label.to_owned())
 }
 
+/// A plot of the data plane (x1, x2) at equal aspect, showing at least the box
+/// `[[x_min, x_max], [y_min, y_max]]`.
+pub fn plane_plot(id: &str, vb: [[f64; 2]; 2]) -> Plot<'static> {
+    plot(id, "x1", "x2")
+        .data_aspect(1.0)
+        .include_x(vb[0][0])
+        .include_x(vb[0][1])
+        .include_y(vb[1][0])
+        .include_y(vb[1][1])
+}
+
 /// As [`plot`], with a log10 y axis (values are drawn as log10 and the ticks say 1e-3).
 pub fn plot_maybe_log(id: &str, x_label: &str, y_label: &str, log: bool) -> Plot<'static> {
     let p = plot(id, x_label, y_label);

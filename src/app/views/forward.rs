@@ -5,7 +5,9 @@ use egui::Ui;
 use egui_plot::{Line, Points};
 
 use super::super::command::Command;
-use super::super::plot_util::{PARAM_COLOURS, T_COLOUR, box_image, plot, sci, t_marker};
+use super::super::plot_util::{
+    PARAM_COLOURS, T_COLOUR, box_image, plane_plot, plot, sci, t_marker,
+};
 use super::{ViewCtx, dimmed_unless, formula, formula_column};
 use crate::param::Parameterisation;
 
@@ -107,14 +109,9 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
     let current =
         field.as_ref().is_none_or(|f| f.current) && statics.as_ref().is_none_or(|s| s.current);
     dimmed_unless(ui, current, |ui| {
-        plot("density_2d", "x1", "x2")
+        plane_plot("density_2d", vb)
             .height(top_h)
             .width(w)
-            .data_aspect(1.0)
-            .include_x(vb[0][0])
-            .include_x(vb[0][1])
-            .include_y(vb[1][0])
-            .include_y(vb[1][1])
             .show(ui, |p| {
                 if let Some(f) = &field
                     && let Some(tex) = &f.value.texture

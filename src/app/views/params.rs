@@ -8,7 +8,8 @@ use egui_plot::{Arrows, Line, Points};
 use super::super::command::Command;
 use super::super::compute::targets_1d;
 use super::super::plot_util::{
-    PARAM_COLOURS, T_COLOUR, band, box_image, maybe_log, opt, plot, plot_maybe_log, sci, t_marker,
+    PARAM_COLOURS, T_COLOUR, band, box_image, maybe_log, opt, plane_plot, plot, plot_maybe_log,
+    sci, t_marker,
 };
 use super::elbo::param_row;
 use super::{ViewCtx, dimmed_unless, formula};
@@ -77,17 +78,13 @@ fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) {
     } else {
         ("x1", "x2")
     };
-    let mut field_plot = plot(&format!("field_{k}"), x_label, y_label)
-        .height(field_h)
-        .width(w);
-    if dim == 2 {
-        field_plot = field_plot
-            .data_aspect(1.0)
-            .include_x(vb[0][0])
-            .include_x(vb[0][1])
-            .include_y(vb[1][0])
-            .include_y(vb[1][1]);
+    let field_plot = if dim == 2 {
+        plane_plot(&format!("field_{k}"), vb)
+    } else {
+        plot(&format!("field_{k}"), x_label, y_label)
     }
+    .height(field_h)
+    .width(w);
     let field = ctx.field();
     let statics = ctx.statics();
     dimmed_unless(ui, field.as_ref().is_none_or(|f| f.current), |ui| {

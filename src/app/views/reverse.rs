@@ -7,7 +7,7 @@ use egui_plot::{HoverPosition, Line, PlotPoint, Points};
 
 use super::super::command::Command;
 use super::super::inputs::Depends;
-use super::super::plot_util::{PARAM_COLOURS, box_image, plot, sci, t_marker};
+use super::super::plot_util::{PARAM_COLOURS, box_image, plane_plot, plot, sci, t_marker};
 use super::super::reverse::{ReverseResult, TRAJECTORIES, state_index};
 use super::{Shown, ViewCtx, dimmed_unless, formula};
 use crate::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
@@ -210,14 +210,9 @@ fn particles_plot(
                 p.vline(t_marker(t));
             });
     } else {
-        plot(&format!("reverse_cloud_{name}"), "x1", "x2")
+        plane_plot(&format!("reverse_cloud_{name}"), vb)
             .height(h)
             .width(w)
-            .data_aspect(1.0)
-            .include_x(vb[0][0])
-            .include_x(vb[0][1])
-            .include_y(vb[1][0])
-            .include_y(vb[1][1])
             .show(ui, |p| {
                 if let Some(tex) = density {
                     p.image(box_image("data density p0 (log scale)", tex.id(), vb));
