@@ -1,0 +1,85 @@
+//! Numerical robustness of the library (issue "Crash-proof ELBO Lab"): weights where abar_t
+//! underflows, sample-count checks, data far from unit scale, diverged networks, results
+//! independent of the thread count.
+
+use elbo_lab::param::Weights;
+use elbo_lab::schedule::{BetaSchedule, NoiseSchedule, ScheduleSpec, VarianceType};
+
+// ---------------------------------------------------------------------------------------
+// Weights where abar_t underflows (defect 13).
+
+/// Relative tolerance of a log-space weight against its closed form: both are a handful
+/// of f64 operations on the same logs.
+const LOG_WEIGHT_TOL: f64 = 1e-12;
+
+fn long_linear(rescale_zero_snr: bool) -> NoiseSchedule {
+    ScheduleSpec {
+        rescale_zero_snr,
+        ..ScheduleSpec::preset(BetaSchedule::Linear, 100_000)
+    }
+    .build()
+    .expect("valid schedule")
+}
+
+/// The closed forms under fixed_small, where `sigma_t^2 = (1 - abar_{t-1}) beta_t / (1 - abar_t)`:
+/// ```text
+/// w_eps(t) = beta_t / (2 alpha_t (1 - abar_{t-1}))   (t >= 2),   1 / (2 alpha_1)   (t = 1)
+/// w_s(t)   = w_eps(t) (1 - abar_t)
+/// ```
+/// in logs, with `1 - abar = -expm1(log abar)`.
+fn closed_form_log_weights(s: &NoiseSchedule, t: usize) -> (f64, f64) {
+    let ln_alpha = (-s.beta(t)).ln_1p();
+    let ln_1m = |u: usize| (-s.log_abar(u).exp_m1()).ln();
+    let ln_eps = if t == 1 {
+        -std::f64::consts::LN_2 - ln_alpha
+    } else {
+        s.beta(t).ln() - std::f64::consts::LN_2 - ln_alpha - ln_1m(t - 1)
+    };
+    (ln_eps, ln_eps + ln_1m(t))
+}
+
+#[test]
+fn eps_and_score_weights_stay_defined_where_abar_underflows_at_t_100000() {
+    let s = long_linear(false);
+    let t_max = s.steps();
+    // The case of the issue: abar_T underflows f64 although log abar_T is finite.
+    assert_eq!(s.abar(t_max), 0.0);
+    assert!(s.log_abar(t_max).is_finite());
+    let underflowed = (1..=t_max).filter(|&t| s.abar(t) == 0.0).count();
+    assert!(underflowed > 10_000, "{underflowed} rows underflow");
+    for t in 1..=t_max {
+        let w = Weights::at(&s, t, VarianceType::FixedSmall);
+        let (ln_eps, ln_score) = closed_form_log_weights(&s, t);
+        let eps = w
+            .eps
+            .unwrap_or_else(|| panic!("w_eps undefined at t = {t}"));
+        let score = w
+            .score
+            .unwrap_or_else(|| panic!("w_s undefined at t = {t}"));
+        assert!(
+            (eps.ln() - ln_eps).abs() <= LOG_WEIGHT_TOL * ln_eps.abs().max(1.0),
+            "t = {t}: ln w_eps {} vs closed form {ln_eps}",
+            eps.ln()
+        );
+        assert!(
+            (score.ln() - ln_score).abs() <= LOG_WEIGHT_TOL * ln_score.abs().max(1.0),
+            "t = {t}: ln w_s {} vs closed form {ln_score}",
+            score.ln()
+        );
+        assert!(w.x0.is_some() && w.v.is_some(), "t = {t}");
+    }
+}
+
+#[test]
+fn at_zero_terminal_snr_only_the_last_row_lacks_eps_and_score_weights() {
+    let s = long_linear(true);
+    let t_max = s.steps();
+    assert_eq!(s.log_abar(t_max), f64::NEG_INFINITY);
+    for t in 1..t_max {
+        let w = Weights::at(&s, t, VarianceType::FixedSmall);
+        assert!(w.eps.is_some() && w.score.is_some(), "t = {t}: {w:?}");
+    }
+    let last = Weights::at(&s, t_max, VarianceType::FixedSmall);
+    assert_eq!((last.eps, last.score), (None, None));
+    assert!(last.x0.is_some_and(f64::is_finite));
+}
