@@ -13,6 +13,89 @@ fn stderr_of(out: &std::process::Output) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+// Defect 12: the same bytes on any thread count.
+
+fn with_threads(threads: usize, args: &[&str]) -> Vec<u8> {
+    let out = elbo_lab()
+        .env("RAYON_NUM_THREADS", threads.to_string())
+        .args(args)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    out.stdout
+}
+
+#[test]
+fn report_is_byte_identical_on_1_2_and_3_threads() {
+    let args = [
+        "report",
+        "--data",
+        "two-moons",
+        "--steps",
+        "100",
+        "--samples",
+        "300",
+        "--seed",
+        "7",
+        "--consistency",
+    ];
+    let one = with_threads(1, &args);
+    assert!(!one.is_empty());
+    for threads in [2, 3] {
+        assert!(
+            with_threads(threads, &args) == one,
+            "report differs on {threads} threads"
+        );
+    }
+}
+
+#[test]
+fn train_writes_byte_identical_files_on_1_2_and_3_threads() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |threads: usize| {
+        let out = dir.path().join(format!("t{threads}"));
+        let status = elbo_lab()
+            .env("RAYON_NUM_THREADS", threads.to_string())
+            .args([
+                "train",
+                "--data",
+                "two-moons",
+                "--steps",
+                "30",
+                "--train-steps",
+                "15",
+                "--batch",
+                "64",
+                "--samples",
+                "128",
+                "--params",
+                "x0,eps,score,v",
+                "--quiet",
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .expect("runs");
+        assert!(status.status.success(), "{}", stderr_of(&status));
+        [
+            "summary.json",
+            "x0.safetensors",
+            "eps.safetensors",
+            "score.safetensors",
+            "v.safetensors",
+        ]
+        .map(|f| std::fs::read(out.join(f)).expect("written"))
+    };
+    let one = run(1);
+    for threads in [2, 3] {
+        let other = run(threads);
+        for (k, (a, b)) in one.iter().zip(&other).enumerate() {
+            assert!(a == b, "file {k} differs on {threads} threads");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Defect 13: weights at T = 100000.
 
 /// `report --steps 100000`: abar_t underflows f64 on more than 10,000 rows, yet every
