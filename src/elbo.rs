@@ -504,7 +504,23 @@ fn elbo_chunk_len(t_max: usize) -> usize {
     t_max.div_ceil(ELBO_CHUNKS).max(1)
 }
 
+/// Accept a Monte Carlo sample count N in `2..=MAX_SAMPLES`: a standard error needs
+/// N >= 2 (the sample variance divides by N - 1).
+///
+/// # Errors
+/// [`ElboError::BadSamples`] naming N.
+pub fn check_samples(samples: usize) -> Result<(), ElboError> {
+    if (2..=MAX_SAMPLES).contains(&samples) {
+        Ok(())
+    } else {
+        Err(ElboError::BadSamples(samples))
+    }
+}
+
 /// Compute the whole ELBO table for a model on some data under a schedule.
+///
+/// # Errors
+/// As [`compute_elbo_with`].
 pub fn compute_elbo(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
@@ -512,9 +528,7 @@ pub fn compute_elbo(
     config: &McConfig,
     control: Control<'_>,
 ) -> Result<ElboResult, ElboError> {
-    if config.samples < 2 || config.samples > MAX_SAMPLES {
-        return Err(ElboError::BadSamples(config.samples));
-    }
+    check_samples(config.samples)?;
     if model.dim() != data.dim() {
         return Err(ElboError::DimensionMismatch {
             model: model.dim(),
@@ -526,6 +540,10 @@ pub fn compute_elbo(
 }
 
 /// As [`compute_elbo`], on samples drawn already (so several models can share them).
+///
+/// # Errors
+/// Fewer than 2 or more than [`MAX_SAMPLES`] samples (N < 2 has no standard error), a
+/// model of another dimension than the data, or cancellation.
 pub fn compute_elbo_with(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
@@ -535,6 +553,13 @@ pub fn compute_elbo_with(
     control: Control<'_>,
 ) -> Result<ElboResult, ElboError> {
     let n = samples.len();
+    check_samples(n)?;
+    if model.dim() != data.dim() {
+        return Err(ElboError::DimensionMismatch {
+            model: model.dim(),
+            data: data.dim(),
+        });
+    }
     let d = data.dim() as f64;
     let t_max = schedule.steps();
     let done = std::sync::atomic::AtomicUsize::new(0);

@@ -3,10 +3,12 @@
 //! independent of the thread count.
 
 use elbo_lab::denoiser::ModelKind;
-use elbo_lab::elbo::{Control, McConfig, compute_elbo};
+use elbo_lab::elbo::{Control, ElboError, McConfig, McSamples, compute_elbo, compute_elbo_with};
+use elbo_lab::mixture::GaussianMixture;
 use elbo_lab::param::Weights;
 use elbo_lab::presets::{DataPreset, DataSpec};
 use elbo_lab::schedule::{BetaSchedule, NoiseSchedule, ScheduleSpec, VarianceType};
+use elbo_lab::train::{TrainConfig, TrainError, Trainer, evaluate};
 
 // ---------------------------------------------------------------------------------------
 // Weights where abar_t underflows (defect 13).
@@ -88,13 +90,64 @@ fn at_zero_terminal_snr_only_the_last_row_lacks_eps_and_score_weights() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Thread count (defect 12).
+// Sample counts (defect 6): N < 2 has no standard error.
 
 fn cosine(steps: usize) -> NoiseSchedule {
     ScheduleSpec::preset(BetaSchedule::SquaredcosCapV2, steps)
         .build()
         .expect("valid schedule")
 }
+
+fn bimodal() -> GaussianMixture {
+    DataSpec::new(DataPreset::Bimodal)
+        .build()
+        .expect("preset builds")
+}
+
+#[test]
+fn evaluation_refuses_fewer_than_two_samples() {
+    let data = bimodal();
+    let schedule = cosine(20);
+    let mut trainer = Trainer::new(&data, &schedule, TrainConfig::default()).expect("valid");
+    trainer.step().expect("one step");
+    let nets = trainer.snapshot().expect("snapshot");
+    for n in [0, 1] {
+        let mc = McConfig {
+            samples: n,
+            ..McConfig::default()
+        };
+        let err = evaluate(&data, &schedule, &nets, &mc, Control::default())
+            .expect_err("N < 2 is refused");
+        assert!(
+            matches!(err, TrainError::Elbo(ElboError::BadSamples(m)) if m == n),
+            "{err}"
+        );
+        assert!(err.to_string().contains(&format!("N = {n}")), "{err}");
+        // Samples drawn by the caller are checked too.
+        let samples = McSamples::draw(&data, n, 0);
+        let model = ModelKind::Optimal.build(&data);
+        let err = compute_elbo_with(
+            &data,
+            &schedule,
+            model.as_ref(),
+            &mc,
+            &samples,
+            Control::default(),
+        )
+        .expect_err("N < 2 is refused");
+        assert_eq!(err, ElboError::BadSamples(n));
+    }
+    // N = 2 is the smallest with a standard error.
+    let mc = McConfig {
+        samples: 2,
+        ..McConfig::default()
+    };
+    let eval = evaluate(&data, &schedule, &nets, &mc, Control::default()).expect("N = 2 works");
+    assert!(eval.optimal.nelbo.stderr.is_finite() && eval.optimal.nelbo.stderr > 0.0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Thread count (defect 12).
 
 /// The same seed gives the same ELBO, to the last bit, on 1, 2 and 3 threads (the optimal
 /// model by Monte Carlo, with the eq. 45 estimate, and the exact Gaussian fit).

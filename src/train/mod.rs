@@ -34,7 +34,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::denoiser::{Denoiser, MixtureDenoiser, linear_mmse};
-use crate::elbo::{Control, ElboError, ElboResult, McConfig, McSamples, compute_elbo_with};
+use crate::elbo::{
+    Control, ElboError, ElboResult, McConfig, McSamples, check_samples, compute_elbo_with,
+};
 use crate::mixture::GaussianMixture;
 use crate::param::{Coeffs, Parameterisation, Weights};
 use crate::schedule::{NoiseSchedule, VarianceType};
@@ -737,7 +739,8 @@ impl Evaluation {
 /// Evaluate networks beside the optimal denoiser on common random numbers.
 ///
 /// # Errors
-/// Bad sample count, dimension mismatch, or cancellation.
+/// A sample count N outside `2..=MAX_SAMPLES` ([`ElboError::BadSamples`]: N < 2 has no
+/// standard error), a dimension mismatch, or cancellation.
 pub fn evaluate(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
@@ -745,6 +748,8 @@ pub fn evaluate(
     config: &McConfig,
     control: Control<'_>,
 ) -> Result<Evaluation, TrainError> {
+    // Refuse N < 2 before drawing anything: with one sample there is no standard error.
+    check_samples(config.samples)?;
     let samples = McSamples::draw(data, config.samples, config.seed);
     let optimal = MixtureDenoiser::new(data.clone());
     let opt = compute_elbo_with(data, schedule, &optimal, config, &samples, control)?;
