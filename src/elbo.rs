@@ -64,6 +64,22 @@ pub enum ElboError {
     /// A newer request superseded this one.
     #[error("cancelled")]
     Cancelled,
+    /// A total came out NaN or infinite: the model's predictions are not finite somewhere
+    /// (for example a diverged network). Such a model is not scored.
+    #[error(
+        "the {quantity} of model '{model}' is {value}: not finite{}, so the model cannot be scored",
+        first_row.map(|t| format!(" (first undefined loss at t = {t})")).unwrap_or_default()
+    )]
+    NotFinite {
+        /// The model's name.
+        model: String,
+        /// Which total (`NELBO`, `data entropy`).
+        quantity: &'static str,
+        /// Its value.
+        value: f64,
+        /// The first timestep whose loss is undefined, if any.
+        first_row: Option<usize>,
+    },
 }
 
 /// Monte Carlo settings.
@@ -650,6 +666,22 @@ pub fn compute_elbo_with(
         }
     };
     let nelbo = est(&nelbo_samples);
+    let entropy = est(&entropy_samples);
+    // Never a NaN or infinite total: say which model and where, instead of a null.
+    for (quantity, value) in [
+        ("NELBO", nelbo.mean),
+        ("NELBO standard error", nelbo.stderr),
+        ("data entropy", entropy.mean),
+    ] {
+        if !value.is_finite() {
+            return Err(ElboError::NotFinite {
+                model: model.name(),
+                quantity,
+                value,
+                first_row: rows.iter().find(|r| r.loss.is_none()).map(|r| r.t),
+            });
+        }
+    }
     let ln2d = d * std::f64::consts::LN_2;
     let consistency = if config.consistency {
         Some(consistency_estimate(
@@ -674,7 +706,7 @@ pub fn compute_elbo_with(
             mean: nelbo.mean / ln2d,
             stderr: nelbo.stderr / ln2d,
         },
-        data_entropy: est(&entropy_samples),
+        data_entropy: entropy,
         gap: est(&gap_samples),
         consistency,
     })

@@ -3,6 +3,7 @@
 //! Each test runs the exact command a user would type.
 
 use assert_cmd::Command;
+use serde_json::Value;
 
 fn elbo_lab() -> Command {
     Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
@@ -10,6 +11,106 @@ fn elbo_lab() -> Command {
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+// ---------------------------------------------------------------------------------------
+// Defect 5: a diverged network.
+
+/// A small, fast training run into `out` (bimodal, T = 20, 5 steps of batch 16).
+fn train(out: &std::path::Path, lr: &str) -> std::process::Output {
+    elbo_lab()
+        .args([
+            "train",
+            "--data",
+            "bimodal",
+            "--steps",
+            "20",
+            "--train-steps",
+            "5",
+            "--batch",
+            "16",
+            "--samples",
+            "64",
+            "--lr",
+            lr,
+            "--quiet",
+            "--out",
+        ])
+        .arg(out)
+        .output()
+        .expect("runs")
+}
+
+/// `elbo-lab train --lr 1e9 ...` used to write NaN weights, exit 0 and report a finite
+/// NELBO (NaN predictions replaced by the data mean). Now: status 1, one line naming each
+/// diverged network, no weights for them (a stale file from an earlier run in the same
+/// directory is removed), and a summary whose NELBO is null with a `diverged` reason.
+#[test]
+fn train_with_a_diverging_learning_rate_fails_in_one_line_and_scores_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("run");
+    // A healthy run first leaves weights in the directory.
+    let ok = train(&out, "1e-3");
+    assert!(ok.status.success(), "{}", stderr_of(&ok));
+    assert!(out.join("eps.safetensors").exists());
+
+    let bad = train(&out, "1e9");
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr_of(&bad));
+    let stderr = stderr_of(&bad);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for name in ["x0", "eps", "score"] {
+        assert!(
+            stderr.contains(&format!("the {name} network at step")),
+            "{stderr}"
+        );
+        assert!(
+            !out.join(format!("{name}.safetensors")).exists(),
+            "{name} weights of a diverged network are not left behind"
+        );
+    }
+    assert!(
+        stderr.contains("3 networks diverged at learning rate 1e9"),
+        "{stderr}"
+    );
+
+    let text = std::fs::read_to_string(out.join("summary.json")).expect("summary written");
+    let doc: Value = serde_json::from_str(&text).expect("valid JSON");
+    assert!(doc["optimal"]["nelbo"].is_number(), "{doc}");
+    let nets = doc["networks"].as_array().expect("networks");
+    assert_eq!(nets.len(), 3);
+    for n in nets {
+        assert!(n["nelbo"].is_null(), "{n}");
+        assert!(n["nelbo_stderr"].is_null(), "{n}");
+        assert!(n["weights"].is_null(), "{n}");
+        let why = n["diverged"].as_str().expect("a reason");
+        assert!(why.contains("diverged at step"), "{why}");
+        assert!(
+            n["diverged_at_step"].as_u64().is_some_and(|s| s >= 1),
+            "{n}"
+        );
+    }
+    // Loading the directory finds nothing: no network of that run can be scored.
+    assert!(elbo_lab::train::load_all(&out, 1).is_err());
+}
+
+/// A healthy run says nothing about divergence: `diverged` is null, NELBOs are numbers.
+#[test]
+fn a_healthy_run_has_null_divergence_and_numeric_scores() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("run");
+    let ok = train(&out, "1e-3");
+    assert!(ok.status.success(), "{}", stderr_of(&ok));
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("summary.json")).expect("summary written"),
+    )
+    .expect("valid JSON");
+    for n in doc["networks"].as_array().expect("networks") {
+        assert!(n["diverged"].is_null(), "{n}");
+        assert!(
+            n["nelbo"].is_number() && n["excess_nelbo"].is_number(),
+            "{n}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------

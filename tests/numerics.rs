@@ -5,10 +5,13 @@
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::{Control, ElboError, McConfig, McSamples, compute_elbo, compute_elbo_with};
 use elbo_lab::mixture::GaussianMixture;
-use elbo_lab::param::Weights;
+use elbo_lab::param::{Parameterisation, Weights};
 use elbo_lab::presets::{DataPreset, DataSpec};
 use elbo_lab::schedule::{BetaSchedule, NoiseSchedule, ScheduleSpec, VarianceType};
-use elbo_lab::train::{TrainConfig, TrainError, Trainer, evaluate};
+use elbo_lab::train::{
+    DivergenceCause, TrainConfig, TrainError, Trainer, evaluate, load_all, save_all,
+    weights_file_name,
+};
 
 // ---------------------------------------------------------------------------------------
 // Weights where abar_t underflows (defect 13).
@@ -144,6 +147,116 @@ fn evaluation_refuses_fewer_than_two_samples() {
     };
     let eval = evaluate(&data, &schedule, &nets, &mc, Control::default()).expect("N = 2 works");
     assert!(eval.optimal.nelbo.stderr.is_finite() && eval.optimal.nelbo.stderr > 0.0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Divergence (defect 5).
+
+/// AdamW's first step moves every weight by about the learning rate: at 1e9 the next
+/// forward pass overflows f32, so every network diverges within a few steps.
+const DIVERGING_LR: f64 = 1e9;
+
+#[test]
+fn a_diverging_network_is_detected_named_frozen_and_never_snapshot() {
+    let data = bimodal();
+    let schedule = cosine(20);
+    let config = TrainConfig {
+        lr: DIVERGING_LR,
+        batch: 32,
+        ..TrainConfig::default()
+    };
+    let mut trainer = Trainer::new(&data, &schedule, config.clone()).expect("valid");
+    let mut reported = Vec::new();
+    for _ in 0..20 {
+        match trainer.step() {
+            Ok(s) => assert!(s.losses.len() == 3),
+            Err(TrainError::Diverged(list)) => reported.extend(list),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+    assert!(trainer.all_diverged(), "{:?}", trainer.divergences());
+    // Each network is reported once, at the step where it diverged, with its loss and lr.
+    // (Compared as text: a NaN loss is not equal to itself.)
+    assert_eq!(
+        format!("{reported:?}"),
+        format!("{:?}", trainer.divergences())
+    );
+    let names: Vec<Parameterisation> = reported.iter().map(|d| d.param).collect();
+    assert_eq!(names, config.params);
+    for d in &reported {
+        assert_eq!(d.lr, DIVERGING_LR);
+        assert!((1..=20).contains(&d.step));
+        match &d.cause {
+            DivergenceCause::NonFiniteLoss => assert!(!d.loss.is_finite(), "{d}"),
+            DivergenceCause::NonFiniteParameter { tensor } => {
+                assert!(tensor.starts_with("layers."), "{d}");
+            }
+        }
+        let text = d.to_string();
+        assert!(
+            text.contains(&format!(
+                "the {} network diverged at step {}",
+                d.param, d.step
+            )) && text.contains("learning rate 1e9"),
+            "{text}"
+        );
+        // From its step on, its recorded loss is NaN.
+        let k = config
+            .params
+            .iter()
+            .position(|p| *p == d.param)
+            .expect("known");
+        assert!(
+            trainer.history()[k][d.step - 1..]
+                .iter()
+                .all(|l| l.is_nan())
+        );
+    }
+    // Diverged networks are never handed out to be scored or saved.
+    assert!(trainer.snapshot().expect("snapshot").is_empty());
+}
+
+#[test]
+fn loading_refuses_non_finite_weights_naming_file_and_tensor() {
+    let data = bimodal();
+    let schedule = cosine(20);
+    let mut trainer = Trainer::new(&data, &schedule, TrainConfig::default()).expect("valid");
+    trainer.step().expect("one step");
+    let nets = trainer.snapshot().expect("snapshot");
+    let dir = tempfile::tempdir().expect("temp dir");
+    save_all(dir.path(), &nets).expect("saves");
+    // Poison one tensor of the eps file, as a diverged run would have written it.
+    let path = dir.path().join(weights_file_name(Parameterisation::Eps));
+    let mut tensors =
+        candle_core::safetensors::load(&path, &candle_core::Device::Cpu).expect("reads");
+    let shape = tensors["layers.1.weight"].dims().to_vec();
+    let count: usize = shape.iter().product();
+    let mut values = vec![0.1f32; count];
+    values[7] = f32::INFINITY;
+    tensors.insert(
+        "layers.1.weight".into(),
+        candle_core::Tensor::from_vec(values, shape, &candle_core::Device::Cpu).expect("tensor"),
+    );
+    candle_core::safetensors::save(&tensors, &path).expect("writes");
+    let err = load_all(dir.path(), 1).expect_err("non-finite weights are refused");
+    match &err {
+        TrainError::NonFiniteWeights {
+            path: p,
+            tensor,
+            index,
+            value,
+        } => {
+            assert!(p.ends_with("eps.safetensors"), "{err}");
+            assert_eq!((tensor.as_str(), *index), ("layers.1.weight", 7));
+            assert_eq!(*value, f64::INFINITY);
+        }
+        other => panic!("expected NonFiniteWeights, got {other}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("eps.safetensors") && text.contains("layers.1.weight"),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
