@@ -114,6 +114,85 @@ fn a_healthy_run_has_null_divergence_and_numeric_scores() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Defect 8: data far from unit scale.
+
+fn report_on_mixture(json: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("data.json");
+    std::fs::write(&path, json).expect("writes");
+    elbo_lab()
+        .args(["report", "--data"])
+        .arg(&path)
+        .args(["--steps", "50", "--samples", "64"])
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn report_rejects_data_f64_cannot_handle_in_one_line() {
+    let cases = [
+        (
+            r#"{"components": [{"weight": 1, "mean": [1e15], "cov": [[1]]}]}"#,
+            "components[0].mean[0]",
+            "MAX_ABS_MEAN",
+        ),
+        (
+            r#"{"components": [{"weight": 1, "mean": [1e300, 0], "cov": [[1, 0], [0, 1]]}]}"#,
+            "components[0].mean[0]",
+            "MAX_ABS_MEAN",
+        ),
+        (
+            r#"{"components": [{"weight": 1, "mean": [0, 0], "cov": [[1, 0], [0, 1]]},
+                               {"weight": 1, "mean": [1, 1], "cov": [[1e-300, 0], [0, 1e-300]]}]}"#,
+            "components[1].cov",
+            "MIN_SD",
+        ),
+        (
+            r#"{"components": [{"weight": 1, "mean": [0, 0], "cov": [[1e300, 0], [0, 1e300]]}]}"#,
+            "components[0].cov",
+            "MAX_SD",
+        ),
+        (
+            r#"{"components": [{"weight": 1, "mean": [0, 0], "cov": [[1, 0.99999999999], [0.99999999999, 1]]}]}"#,
+            "components[0].cov",
+            "MAX_CONDITION",
+        ),
+    ];
+    for (json, field, limit) in cases {
+        let out = report_on_mixture(json);
+        let stderr = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{json}: {stderr}");
+        assert!(out.stdout.is_empty(), "{json}: no report on stdout");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(field) && stderr.contains(limit),
+            "{json}: {stderr}"
+        );
+    }
+}
+
+/// At the edges of the accepted range the report computes the right numbers: the data
+/// entropy of `N((1e6, -1e6), 1e-12 I)` (the largest accepted mean, the smallest accepted
+/// standard deviation 1e-6 per axis) is `ln(2 pi e) + 2 ln(1e-6)` nats, within Monte Carlo
+/// error.
+#[test]
+fn report_at_the_smallest_accepted_scale_has_the_closed_form_entropy() {
+    let out = report_on_mixture(
+        r#"{"components": [{"weight": 1, "mean": [1000000, -1000000], "cov": [[1e-12, 0], [0, 1e-12]]}]}"#,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let h = doc["data_entropy"].as_f64().expect("a number");
+    let se = doc["data_entropy_stderr"].as_f64().expect("a number");
+    let exact = (2.0 * std::f64::consts::PI * std::f64::consts::E).ln() + 2.0 * 1e-6f64.ln();
+    assert!(
+        (h - exact).abs() <= 5.0 * se + 1e-9,
+        "{h} ± {se} vs {exact}"
+    );
+    assert!(doc["nelbo"].is_number() && doc["nelbo_stderr"].is_number());
+}
+
+// ---------------------------------------------------------------------------------------
 // Defect 12: the same bytes on any thread count.
 
 fn with_threads(threads: usize, args: &[&str]) -> Vec<u8> {

@@ -4,7 +4,10 @@
 
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::{Control, ElboError, McConfig, McSamples, compute_elbo, compute_elbo_with};
-use elbo_lab::mixture::GaussianMixture;
+use elbo_lab::mixture::{
+    Component, GaussianMixture, MAX_ABS_MEAN, MAX_CONDITION, MAX_SD, MIN_SD, MixtureError,
+    parse_mixture_json,
+};
 use elbo_lab::param::{Parameterisation, Weights};
 use elbo_lab::presets::{DataPreset, DataSpec};
 use elbo_lab::schedule::{BetaSchedule, NoiseSchedule, ScheduleSpec, VarianceType};
@@ -257,6 +260,133 @@ fn loading_refuses_non_finite_weights_naming_file_and_tensor() {
         text.contains("eps.safetensors") && text.contains("layers.1.weight"),
         "{text}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Data far from unit scale (defect 8).
+
+fn one_component(mean: &[f64], cov: Vec<Vec<f64>>) -> Result<GaussianMixture, MixtureError> {
+    GaussianMixture::new(&[Component {
+        weight: 1.0,
+        mean: mean.to_vec(),
+        cov,
+    }])
+}
+
+#[test]
+fn means_and_scales_f64_cannot_handle_are_rejected_naming_component_and_field() {
+    let cases: Vec<(Vec<f64>, Vec<Vec<f64>>, &str, &str)> = vec![
+        (
+            vec![1e15],
+            vec![vec![1.0]],
+            "components[0].mean[0]",
+            "MAX_ABS_MEAN",
+        ),
+        (
+            vec![0.0, -1e300],
+            vec![vec![1.0, 0.0], vec![0.0, 1.0]],
+            "components[0].mean[1]",
+            "MAX_ABS_MEAN",
+        ),
+        (
+            vec![0.0, 0.0],
+            vec![vec![1e-300, 0.0], vec![0.0, 1e-300]],
+            "components[0].cov",
+            "MIN_SD",
+        ),
+        (
+            vec![0.0, 0.0],
+            vec![vec![1e300, 0.0], vec![0.0, 1e300]],
+            "components[0].cov",
+            "MAX_SD",
+        ),
+        (vec![0.0], vec![vec![1e-13]], "components[0].cov", "MIN_SD"),
+        (vec![0.0], vec![vec![1e13]], "components[0].cov", "MAX_SD"),
+        (
+            vec![0.0, 0.0],
+            vec![vec![1.0, 0.0], vec![0.0, 1e-10]],
+            "components[0].cov",
+            "MAX_CONDITION",
+        ),
+    ];
+    for (mean, cov, field, limit) in cases {
+        let err = one_component(&mean, cov.clone()).expect_err("out of range");
+        let text = err.to_string();
+        assert!(
+            matches!(err, MixtureError::OutOfRange { .. }),
+            "{mean:?} {cov:?}: {text}"
+        );
+        assert!(text.contains(field) && text.contains(limit), "{text}");
+    }
+    // The second component is named when it is the bad one, also through the JSON reader.
+    let json = r#"{"components": [
+        {"weight": 1, "mean": [0, 0], "cov": [[1, 0], [0, 1]]},
+        {"weight": 1, "mean": [0, 0], "cov": [[1e-300, 0], [0, 1e-300]]}]}"#;
+    let text = parse_mixture_json(json)
+        .expect_err("tiny covariance")
+        .to_string();
+    assert!(text.contains("components[1].cov"), "{text}");
+    // The limits themselves are accepted.
+    let edge = [MAX_SD * MAX_SD, MIN_SD * MIN_SD];
+    assert!(one_component(&[MAX_ABS_MEAN], vec![vec![edge[0]]]).is_ok());
+    assert!(one_component(&[-MAX_ABS_MEAN], vec![vec![edge[1]]]).is_ok());
+    let lo = 1.0 / MAX_CONDITION;
+    assert!(one_component(&[0.0, 0.0], vec![vec![1.0, 0.0], vec![0.0, lo]]).is_ok());
+    // Every preset lies inside them.
+    for p in DataPreset::ALL {
+        DataSpec::new(p).build().expect("preset within the limits");
+    }
+}
+
+/// Tolerance of the translation test: the rounding of `x0 = m + z` at `|m| = 1e6` is
+/// 1.2e-10 absolute, squared errors near t = 1 are ~1e-4, so terms agree to ~1e-6
+/// relative; the bound leaves a margin.
+const TRANSLATION_TOL: f64 = 1e-5;
+
+/// At the largest accepted mean the numbers are right: shifting N(0, 1) to N(1e6, 1)
+/// changes only the prior term, by exactly `abar_T m^2 / 2` (SPEC §4's closed form), on
+/// the same random numbers.
+#[test]
+fn data_at_the_largest_accepted_mean_give_the_translated_numbers() {
+    let schedule = ScheduleSpec::preset(BetaSchedule::Linear, 200)
+        .build()
+        .expect("valid");
+    let mc = McConfig {
+        samples: 512,
+        seed: 4,
+        ..McConfig::default()
+    };
+    let run = |m: f64| {
+        let data = one_component(&[m], vec![vec![1.0]]).expect("valid");
+        let model = ModelKind::Optimal.build(&data);
+        compute_elbo(&data, &schedule, model.as_ref(), &mc, Control::default()).expect("computes")
+    };
+    let base = run(0.0);
+    for m in [MAX_ABS_MEAN, -MAX_ABS_MEAN] {
+        let far = run(m);
+        let close = |a: f64, b: f64| (a - b).abs() <= TRANSLATION_TOL * (1.0 + b.abs());
+        assert!(
+            close(far.reconstruction_loss.mean, base.reconstruction_loss.mean),
+            "L_0 {} vs {}",
+            far.reconstruction_loss.mean,
+            base.reconstruction_loss.mean
+        );
+        assert!(
+            close(far.denoising_loss.mean, base.denoising_loss.mean),
+            "denoising {} vs {}",
+            far.denoising_loss.mean,
+            base.denoising_loss.mean
+        );
+        assert!(close(far.data_entropy.mean, base.data_entropy.mean));
+        let shift = 0.5 * schedule.terminal_abar() * m * m;
+        assert!(
+            ((far.prior_loss - base.prior_loss) - shift).abs() <= 1e-9 * shift,
+            "prior {} vs {} + {shift}",
+            far.prior_loss,
+            base.prior_loss
+        );
+        assert!(far.nelbo.mean.is_finite());
+    }
 }
 
 // ---------------------------------------------------------------------------------------
