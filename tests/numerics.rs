@@ -273,9 +273,12 @@ fn one_component(mean: &[f64], cov: Vec<Vec<f64>>) -> Result<GaussianMixture, Mi
     }])
 }
 
+/// A mean, a covariance, and the field and the limit the error must name.
+type OutOfRangeCase = (Vec<f64>, Vec<Vec<f64>>, &'static str, &'static str);
+
 #[test]
 fn means_and_scales_f64_cannot_handle_are_rejected_naming_component_and_field() {
-    let cases: Vec<(Vec<f64>, Vec<Vec<f64>>, &str, &str)> = vec![
+    let cases: Vec<OutOfRangeCase> = vec![
         (
             vec![1e15],
             vec![vec![1.0]],

@@ -1028,8 +1028,14 @@ mod tests {
                 samples: 64,
                 ..McConfig::default()
             };
-            let err = evaluate(&data, &schedule, &[net.clone()], &mc, Control::default())
-                .expect_err("a NaN network is not scored");
+            let err = evaluate(
+                &data,
+                &schedule,
+                std::slice::from_ref(&net),
+                &mc,
+                Control::default(),
+            )
+            .expect_err("a NaN network is not scored");
             assert!(
                 matches!(
                     &err,
