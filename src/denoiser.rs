@@ -215,18 +215,14 @@ pub struct GaussianDenoiser {
 impl GaussianDenoiser {
     /// Fit N(mean, cov) to the data (moments are exact for a mixture).
     pub fn fit(data: &GaussianMixture) -> Self {
-        let (m, c) = (data.mean(), data.covariance());
+        let c = data.covariance();
         let dim = data.dim();
         let (lo, hi) = c.eigenvalues(dim);
         let eigenvalues = if dim == 1 { vec![lo] } else { vec![lo, hi] };
-        let cov = if dim == 1 {
-            vec![vec![c.xx]]
-        } else {
-            vec![vec![c.xx, c.xy], vec![c.xy, c.yy]]
-        };
         // The covariance of a valid mixture is SPD (a positive mix of SPD matrices plus a
-        // PSD spread of means), so this cannot fail; keep the data's own mixture if it did.
-        let gaussian = GaussianMixture::gaussian(&m[..dim], cov).unwrap_or_else(|_| data.clone());
+        // PSD spread of means). It is not held to the input scale limits: the fit of
+        // narrow, well-separated components is ill-conditioned by nature.
+        let gaussian = data.moment_fit();
         GaussianDenoiser {
             fit: MixtureDenoiser::new(gaussian),
             eigenvalues,

@@ -64,6 +64,22 @@ pub enum ElboError {
     /// A newer request superseded this one.
     #[error("cancelled")]
     Cancelled,
+    /// A total came out NaN or infinite: the model's predictions are not finite somewhere
+    /// (for example a diverged network). Such a model is not scored.
+    #[error(
+        "the {quantity} of model '{model}' is {value}: not finite{}, so the model cannot be scored",
+        first_row.map(|t| format!(" (first undefined loss at t = {t})")).unwrap_or_default()
+    )]
+    NotFinite {
+        /// The model's name.
+        model: String,
+        /// Which total (`NELBO`, `data entropy`).
+        quantity: &'static str,
+        /// Its value.
+        value: f64,
+        /// The first timestep whose loss is undefined, if any.
+        first_row: Option<usize>,
+    },
 }
 
 /// Monte Carlo settings.
@@ -493,7 +509,34 @@ fn mc_row(
     (row, losses)
 }
 
+/// Number of chunks the timesteps are cut into for the parallel ELBO sum (at most; fewer
+/// when T is smaller). Coarse enough to cost nothing, fine enough to balance two to a few
+/// dozen threads.
+pub const ELBO_CHUNKS: usize = 64;
+
+/// Timesteps per chunk: `ceil(T / ELBO_CHUNKS)`, a function of T alone, so the order of
+/// every floating-point sum is the same on any thread count.
+fn elbo_chunk_len(t_max: usize) -> usize {
+    t_max.div_ceil(ELBO_CHUNKS).max(1)
+}
+
+/// Accept a Monte Carlo sample count N in `2..=MAX_SAMPLES`: a standard error needs
+/// N >= 2 (the sample variance divides by N - 1).
+///
+/// # Errors
+/// [`ElboError::BadSamples`] naming N.
+pub fn check_samples(samples: usize) -> Result<(), ElboError> {
+    if (2..=MAX_SAMPLES).contains(&samples) {
+        Ok(())
+    } else {
+        Err(ElboError::BadSamples(samples))
+    }
+}
+
 /// Compute the whole ELBO table for a model on some data under a schedule.
+///
+/// # Errors
+/// As [`compute_elbo_with`].
 pub fn compute_elbo(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
@@ -501,9 +544,7 @@ pub fn compute_elbo(
     config: &McConfig,
     control: Control<'_>,
 ) -> Result<ElboResult, ElboError> {
-    if config.samples < 2 || config.samples > MAX_SAMPLES {
-        return Err(ElboError::BadSamples(config.samples));
-    }
+    check_samples(config.samples)?;
     if model.dim() != data.dim() {
         return Err(ElboError::DimensionMismatch {
             model: model.dim(),
@@ -515,6 +556,10 @@ pub fn compute_elbo(
 }
 
 /// As [`compute_elbo`], on samples drawn already (so several models can share them).
+///
+/// # Errors
+/// Fewer than 2 or more than [`MAX_SAMPLES`] samples (N < 2 has no standard error), a
+/// model of another dimension than the data, or cancellation.
 pub fn compute_elbo_with(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
@@ -524,51 +569,81 @@ pub fn compute_elbo_with(
     control: Control<'_>,
 ) -> Result<ElboResult, ElboError> {
     let n = samples.len();
+    check_samples(n)?;
+    if model.dim() != data.dim() {
+        return Err(ElboError::DimensionMismatch {
+            model: model.dim(),
+            data: data.dim(),
+        });
+    }
     let d = data.dim() as f64;
     let t_max = schedule.steps();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let variance = config.variance;
 
-    // Per t: the row, and (for Monte Carlo rows) the per-sample losses folded into totals.
-    type Acc = (Vec<TimestepTerm>, Vec<f64>, Option<Vec<f64>>);
-    let (mut rows, denoise_totals, recon_losses) = (1..=t_max)
+    // Fixed chunks of consecutive t, whose boundaries depend on T only (never on the
+    // thread count): each chunk sums its rows' per-sample losses in t order, the chunks'
+    // partial sums are then added in chunk order. Same seed, same bytes, on any number of
+    // threads (floating-point addition is not associative, so rayon's adaptive splitting
+    // of a fold would change the last digits).
+    struct ChunkOut {
+        rows: Vec<TimestepTerm>,
+        /// Sum of the chunk's per-sample denoising losses (t >= 2).
+        totals: Vec<f64>,
+        /// Per-sample reconstruction losses, from the chunk holding t = 1.
+        recon: Option<Vec<f64>>,
+    }
+    let chunk = elbo_chunk_len(t_max);
+    let starts: Vec<usize> = (1..=t_max).step_by(chunk).collect();
+    let outs: Vec<ChunkOut> = starts
         .into_par_iter()
-        .try_fold(
-            || -> Acc { (Vec::new(), vec![0.0; n], None) },
-            |(mut rows, mut totals, mut recon), t| {
+        .map(|start| -> Result<ChunkOut, ElboError> {
+            let end = (start + chunk - 1).min(t_max);
+            let mut out = ChunkOut {
+                rows: Vec::with_capacity(end + 1 - start),
+                totals: vec![0.0; n],
+                recon: None,
+            };
+            for t in start..=end {
                 if control.cancelled() {
                     return Err(ElboError::Cancelled);
                 }
                 if let Some(row) = exact_row(model, schedule, t, variance, d) {
                     let loss = row.loss.unwrap_or(f64::NAN);
                     if t == 1 {
-                        recon = Some(vec![loss; n]);
+                        out.recon = Some(vec![loss; n]);
                     } else {
-                        totals.iter_mut().for_each(|s| *s += loss);
+                        out.totals.iter_mut().for_each(|s| *s += loss);
                     }
-                    rows.push(row);
+                    out.rows.push(row);
                 } else {
                     let (row, losses) = mc_row(samples, model, schedule, t, variance);
                     if t == 1 {
-                        recon = Some(losses);
+                        out.recon = Some(losses);
                     } else {
-                        totals.iter_mut().zip(&losses).for_each(|(s, l)| *s += l);
+                        out.totals
+                            .iter_mut()
+                            .zip(&losses)
+                            .for_each(|(s, l)| *s += l);
                     }
-                    rows.push(row);
+                    out.rows.push(row);
                 }
                 control.step(done.fetch_add(1, Ordering::Relaxed) + 1);
-                Ok((rows, totals, recon))
-            },
-        )
-        .try_reduce(
-            || (Vec::new(), vec![0.0; n], None),
-            |(mut ra, mut ta, ca), (rb, tb, cb)| {
-                ra.extend(rb);
-                ta.iter_mut().zip(&tb).for_each(|(a, b)| *a += b);
-                Ok((ra, ta, ca.or(cb)))
-            },
-        )?;
-    rows.sort_by_key(|r| r.t);
+            }
+            Ok(out)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rows = Vec::with_capacity(t_max);
+    let mut denoise_totals = vec![0.0; n];
+    let mut recon_losses = None;
+    for out in outs {
+        rows.extend(out.rows);
+        denoise_totals
+            .iter_mut()
+            .zip(&out.totals)
+            .for_each(|(a, b)| *a += b);
+        recon_losses = recon_losses.or(out.recon);
+    }
     let recon_losses = recon_losses.unwrap_or_else(|| vec![f64::NAN; n]);
 
     let prior = prior_loss(schedule, data);
@@ -591,6 +666,22 @@ pub fn compute_elbo_with(
         }
     };
     let nelbo = est(&nelbo_samples);
+    let entropy = est(&entropy_samples);
+    // Never a NaN or infinite total: say which model and where, instead of a null.
+    for (quantity, value) in [
+        ("NELBO", nelbo.mean),
+        ("NELBO standard error", nelbo.stderr),
+        ("data entropy", entropy.mean),
+    ] {
+        if !value.is_finite() {
+            return Err(ElboError::NotFinite {
+                model: model.name(),
+                quantity,
+                value,
+                first_row: rows.iter().find(|r| r.loss.is_none()).map(|r| r.t),
+            });
+        }
+    }
     let ln2d = d * std::f64::consts::LN_2;
     let consistency = if config.consistency {
         Some(consistency_estimate(
@@ -615,7 +706,7 @@ pub fn compute_elbo_with(
             mean: nelbo.mean / ln2d,
             stderr: nelbo.stderr / ln2d,
         },
-        data_entropy: est(&entropy_samples),
+        data_entropy: entropy,
         gap: est(&gap_samples),
         consistency,
     })

@@ -18,6 +18,30 @@ use thiserror::Error;
 /// `ln(2 pi)`.
 pub const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
+/// The largest `|mean|` of a component accepted, in data units.
+///
+/// Every quantity of the ELBO differences nearby points: `x_t - sqrt(abar_t) m_k` in the
+/// kernel, `x0_hat - x0` in the errors, `x0 - m_k` in the data entropy. In f64 such a
+/// difference carries an absolute rounding error of about `2.2e-16 |m|`; with `|m| <= 1e6`
+/// that is at most `2.2e-10`, below `2.2e-4` of the smallest allowed standard deviation
+/// ([`MIN_SD`]) and far below the noise of any schedule's first step. At `|m| = 1e15` it
+/// is 0.2, larger than the structure being measured: the numbers are silently wrong.
+pub const MAX_ABS_MEAN: f64 = 1e6;
+/// The smallest standard deviation of a component along any direction,
+/// `sqrt(lambda_min(S_k))`. Below it the differences of [`MAX_ABS_MEAN`]'s note lose their
+/// relative precision, and `1/S_k` and `log det S_k` leave the range where squares of
+/// deviations stay representable (a variance of 1e-300 underflows their products).
+pub const MIN_SD: f64 = 1e-6;
+/// The largest standard deviation of a component along any direction,
+/// `sqrt(lambda_max(S_k))`: variances up to 1e12 keep `E||x0||^2`, the prior term and
+/// every squared error far from overflow (a variance of 1e300 overflows their sums).
+pub const MAX_SD: f64 = 1e6;
+/// The largest condition number `lambda_max / lambda_min` of a 2D component covariance.
+/// Its inverse and log-determinant then carry a relative error of about
+/// `2.2e-16 * 1e8 = 2.2e-8`, far below Monte Carlo error; beyond it the small eigenvalue
+/// is mostly rounding.
+pub const MAX_CONDITION: f64 = 1e8;
+
 /// What can be wrong with a mixture. Each message names the field and the value.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum MixtureError {
@@ -66,6 +90,18 @@ pub enum MixtureError {
         /// What is wrong.
         why: String,
     },
+    /// A finite value outside the range where f64 computes the ELBO correctly.
+    #[error(
+        "{field} = {value:e} is out of range: {limit}; ELBO Lab computes in f64 and would lose the precision of the result, so rescale the data"
+    )]
+    OutOfRange {
+        /// The field.
+        field: String,
+        /// The value.
+        value: f64,
+        /// The limit, with the named constant, for example `|mean| must be at most 1e6 (MAX_ABS_MEAN)`.
+        limit: String,
+    },
     /// A file problem (unreadable, malformed JSON or CSV).
     #[error("{path}: {why}")]
     File {
@@ -107,7 +143,16 @@ impl Sym2 {
         let mean = 0.5 * (self.xx + self.yy);
         let half_diff = 0.5 * (self.xx - self.yy);
         let r = half_diff.hypot(self.xy);
-        (mean - r, mean + r)
+        let hi = mean + r;
+        // `mean - r` cancels for an ill-conditioned matrix; `det / hi` does not (exact for
+        // a diagonal one), so use it whenever the determinant is positive.
+        let det = self.xx * self.yy - self.xy * self.xy;
+        let lo = if det > 0.0 && hi > 0.0 {
+            det / hi
+        } else {
+            mean - r
+        };
+        (lo, hi)
     }
 
     /// The trace over the first `dim` dimensions.
@@ -169,8 +214,16 @@ impl GaussianMixture {
                         value: v,
                     });
                 }
+                if v.abs() > MAX_ABS_MEAN {
+                    return Err(MixtureError::OutOfRange {
+                        field: format!("components[{k}].mean[{i}]"),
+                        value: v,
+                        limit: format!("|mean| must be at most {MAX_ABS_MEAN:e} (MAX_ABS_MEAN)"),
+                    });
+                }
             }
             let cov = parse_cov(&c.cov, dim, &field("cov"))?;
+            check_scale(&cov, dim, &field("cov"))?;
             weights.push(c.weight);
             means.push([c.mean[0], if dim == 2 { c.mean[1] } else { 0.0 }]);
             covs.push(cov);
@@ -374,6 +427,19 @@ impl GaussianMixture {
         c
     }
 
+    /// The moment-matched Gaussian `N(mean, covariance)` of these data, as a one-component
+    /// mixture. Not checked against the scale limits ([`MAX_CONDITION`] and friends bound
+    /// user input, not derived data: the fit of well-separated narrow components is
+    /// legitimately ill-conditioned); its covariance is SPD whenever the data are valid.
+    pub fn moment_fit(&self) -> GaussianMixture {
+        GaussianMixture {
+            dim: self.dim,
+            weights: vec![1.0],
+            means: vec![self.mean()],
+            covs: vec![self.covariance()],
+        }
+    }
+
     /// `E||x0||^2 = sum_k pi_k (||m_k||^2 + tr S_k)`.
     pub fn second_moment(&self) -> f64 {
         self.weights
@@ -416,6 +482,15 @@ impl GaussianMixture {
                 why: format!("{bandwidth} must be a positive finite number"),
             });
         }
+        if !(MIN_SD..=MAX_SD).contains(&bandwidth) {
+            return Err(MixtureError::OutOfRange {
+                field: "bandwidth".into(),
+                value: bandwidth,
+                limit: format!(
+                    "the bandwidth is each point's standard deviation and must lie in [{MIN_SD:e}, {MAX_SD:e}] (MIN_SD, MAX_SD)"
+                ),
+            });
+        }
         let h2 = bandwidth * bandwidth;
         let comps: Vec<Component> = points
             .iter()
@@ -431,6 +506,43 @@ impl GaussianMixture {
             .collect();
         Self::new(&comps)
     }
+}
+
+/// A covariance within the scales f64 handles (see [`MIN_SD`], [`MAX_SD`],
+/// [`MAX_CONDITION`]); called after [`parse_cov`] established it is SPD.
+fn check_scale(s: &Sym2, dim: usize, field: &str) -> Result<(), MixtureError> {
+    let (lo, hi) = s.eigenvalues(dim);
+    let what = if dim == 1 { "variance" } else { "eigenvalue" };
+    if lo < MIN_SD * MIN_SD {
+        return Err(MixtureError::OutOfRange {
+            field: format!("{field} (smallest {what})"),
+            value: lo,
+            limit: format!(
+                "a component's standard deviation must be at least {MIN_SD:e} (MIN_SD), a variance at least {:e}",
+                MIN_SD * MIN_SD
+            ),
+        });
+    }
+    if hi > MAX_SD * MAX_SD {
+        return Err(MixtureError::OutOfRange {
+            field: format!("{field} (largest {what})"),
+            value: hi,
+            limit: format!(
+                "a component's standard deviation must be at most {MAX_SD:e} (MAX_SD), a variance at most {:e}",
+                MAX_SD * MAX_SD
+            ),
+        });
+    }
+    if dim == 2 && hi > MAX_CONDITION * lo {
+        return Err(MixtureError::OutOfRange {
+            field: format!("{field} (condition number)"),
+            value: hi / lo,
+            limit: format!(
+                "the covariance must be well conditioned: largest / smallest eigenvalue at most {MAX_CONDITION:e} (MAX_CONDITION)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn parse_cov(cov: &[Vec<f64>], dim: usize, field: &str) -> Result<Sym2, MixtureError> {

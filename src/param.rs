@@ -16,7 +16,8 @@
 //! ```
 //! At t = 1 (the decoder, variance beta_1): w_x0 = 1/(2 beta_1), w_eps = 1/(2 alpha_1),
 //! w_s = beta_1/(2 alpha_1). Weights are computed in log space and are `None` where they
-//! are undefined (alpha_t = 0, that is abar_t = 0) or overflow.
+//! are undefined (abar_t = 0 exactly, that is log abar_t = -inf: a beta of 1) or overflow;
+//! an abar_t that merely underflows f64 (log abar_t < -745) leaves every weight defined.
 
 use std::fmt;
 
@@ -227,8 +228,10 @@ impl Weights {
         let ln_score = 2.0 * ln_beta - ln_half - ln_sigma2 - ln_alpha;
         // At abar_t = 0 the eps- and score-parameterisations are undefined (w_eps = w_x0 /
         // SNR(t) with SNR(t) = 0), even where the formula above stays finite: a beta of 1
-        // before T gives abar_t = 0 with alpha_t > 0.
-        let defined = schedule.abar(t) > 0.0;
+        // before T gives abar_t = 0 with alpha_t > 0. Test log abar_t, not abar_t: abar_t
+        // underflows to 0 in f64 below log abar_t = -745 (long schedules, T = 100000),
+        // where both weights are still finite (nothing above uses abar_t itself).
+        let defined = schedule.log_abar(t) > f64::NEG_INFINITY;
         Weights {
             x0: finite(ln_x0.exp()),
             eps: finite(ln_eps.exp()).filter(|_| defined),

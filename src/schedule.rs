@@ -366,20 +366,25 @@ pub fn rescale_zero_terminal_snr(betas: &[f64]) -> Result<Vec<f64>, ScheduleErro
         });
     }
     let scale = first / (first - last);
-    let abar: Vec<f64> = sqrt_abar
+    // The new log abar_t = 2 ln((s_t - s_T) scale), and beta_t = -expm1(log abar_t -
+    // log abar_{t-1}): in logs, because the shifted abar_t underflows f64 long before it is
+    // 0 (T = 100000), which would turn every later beta into a spurious 1.
+    let log_abar: Vec<f64> = sqrt_abar
         .iter()
-        .map(|s| {
-            let r = (s - last) * scale;
-            r * r
-        })
+        .map(|s| 2.0 * ((s - last) * scale).ln())
         .collect();
     let mut out = Vec::with_capacity(betas.len());
-    out.push(1.0 - abar[0]);
-    for w in abar.windows(2) {
+    let mut prev = 0.0;
+    for &l in &log_abar {
         // Once abar reaches 0 (a beta of 1 before T) it stays 0: beta = 1, not 1 - 0/0.
-        out.push(if w[0] == 0.0 { 1.0 } else { 1.0 - w[1] / w[0] });
+        out.push(if prev == f64::NEG_INFINITY {
+            1.0
+        } else {
+            -(l - prev).exp_m1()
+        });
+        prev = l;
     }
-    // The last shifted value is exactly 0, so beta_T = 1 - 0 / abar_{T-1} = 1.
+    // The last shifted value is exactly 0 (log -inf), so beta_T = -expm1(-inf) = 1.
     Ok(out)
 }
 

@@ -1,5 +1,10 @@
 //! `elbo-lab train` (SPEC §7): train one network per parameterisation headless, write
 //! `DIR/{x0,eps,score}.safetensors` and `DIR/summary.json`.
+//!
+//! A network that diverges (non-finite loss or parameters) is frozen, its weights are not
+//! written (a stale file of an earlier run is removed), its scores are null in the
+//! summary with a `diverged` field saying why, and the command exits with status 1 and one
+//! line naming every diverged network.
 
 use std::path::PathBuf;
 
@@ -10,7 +15,9 @@ use serde_json::json;
 
 use elbo_lab::elbo::{Control, ElboResult, McConfig};
 use elbo_lab::param::Parameterisation;
-use elbo_lab::train::{TrainConfig, TrainLoss, Trainer, evaluate, save_all, weights_file_name};
+use elbo_lab::train::{
+    TrainConfig, TrainError, TrainLoss, Trainer, evaluate, save_all, weights_file_name,
+};
 
 use super::args::{Common, check_samples};
 use super::output::ensure_writable_dir;
@@ -143,7 +150,13 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
         bar
     });
     for _ in 0..cmd.train_steps {
-        let s = trainer.step()?;
+        // A diverged network is frozen and reported at the end; the others train on.
+        let s = match trainer.step() {
+            Ok(s) => s,
+            Err(TrainError::Diverged(_)) if trainer.all_diverged() => break,
+            Err(TrainError::Diverged(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
         if let Some(bar) = &bar {
             bar.inc(1);
             if s.step % 50 == 0 {
@@ -160,8 +173,19 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    // Only networks that did not diverge are saved and scored; a stale weights file of a
+    // diverged one (from an earlier run in the same directory) is removed, so the folder
+    // never mixes runs.
     let nets = trainer.snapshot()?;
+    let diverged = trainer.divergences();
     save_all(&cmd.out, &nets)?;
+    for d in &diverged {
+        let stale = cmd.out.join(weights_file_name(d.param));
+        if stale.exists() {
+            std::fs::remove_file(&stale)
+                .with_context(|| format!("cannot remove stale {}", stale.display()))?;
+        }
+    }
 
     let mc = McConfig {
         samples: cmd.samples,
@@ -172,22 +196,42 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
     let eval = evaluate(&data, &resolved.schedule, &nets, &mc, Control::default())?;
     // The mean training loss over the last tenth of the run (at least one step).
     let tail = (cmd.train_steps / 10).max(1);
-    let networks: Vec<serde_json::Value> = eval
-        .nets
+    let networks: Vec<serde_json::Value> = config
+        .params
         .iter()
         .zip(trainer.history())
-        .map(|((p, r), h)| {
+        .map(|(p, h)| {
+            // A diverged network has no weights file and no score: null, and why.
+            if let Some(d) = diverged.iter().find(|d| d.param == *p) {
+                return json!({
+                    "parameterisation": p.label(),
+                    "weights": null,
+                    "nelbo": null,
+                    "nelbo_stderr": null,
+                    "bits_per_dim": null,
+                    "reconstruction_loss": null,
+                    "denoising_loss": null,
+                    "denoising_stderr": null,
+                    "prior_loss": null,
+                    "final_train_loss": null,
+                    "excess_nelbo": null,
+                    "diverged": d.to_string(),
+                    "diverged_at_step": d.step,
+                });
+            }
             let last = &h[h.len().saturating_sub(tail)..];
             let final_loss = if last.is_empty() {
                 None
             } else {
                 Some(last.iter().sum::<f64>() / last.len() as f64)
             };
-            let mut v = estimate_json(r);
+            let r = eval.nets.iter().find(|(q, _)| q == p).map(|(_, r)| r);
+            let mut v = r.map_or_else(|| json!({}), |r| estimate_json(r));
             v["parameterisation"] = json!(p.label());
             v["weights"] = json!(weights_file_name(*p));
             v["final_train_loss"] = json!(final_loss);
-            v["excess_nelbo"] = json!(r.nelbo.mean - eval.optimal.nelbo.mean);
+            v["excess_nelbo"] = json!(r.map(|r| r.nelbo.mean - eval.optimal.nelbo.mean));
+            v["diverged"] = serde_json::Value::Null;
             v
         })
         .collect();
@@ -229,6 +273,14 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
             );
         }
         eprintln!("wrote {}", cmd.out.display());
+    }
+    if !diverged.is_empty() {
+        // Exit status 1 with one line naming every diverged network.
+        anyhow::bail!(
+            "{} (not saved; null in {})",
+            TrainError::Diverged(diverged),
+            path.display()
+        );
     }
     Ok(())
 }

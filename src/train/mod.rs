@@ -20,6 +20,7 @@
 
 pub mod net;
 
+use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -34,7 +35,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::denoiser::{Denoiser, MixtureDenoiser, linear_mmse};
-use crate::elbo::{Control, ElboError, ElboResult, McConfig, McSamples, compute_elbo_with};
+use crate::elbo::{
+    Control, ElboError, ElboResult, McConfig, McSamples, check_samples, compute_elbo_with,
+};
 use crate::mixture::GaussianMixture;
 use crate::param::{Coeffs, Parameterisation, Weights};
 use crate::schedule::{NoiseSchedule, VarianceType};
@@ -105,6 +108,114 @@ pub enum TrainError {
     /// Evaluation failed.
     #[error("{0}")]
     Elbo(#[from] ElboError),
+    /// A weights file holding a value that is not finite (the weights of a diverged run).
+    #[error(
+        "{path}: tensor {tensor} holds {value} at index {index}: the weights are not finite (a diverged network), refusing them"
+    )]
+    NonFiniteWeights {
+        /// The file.
+        path: String,
+        /// The tensor's name, for example `layers.2.weight`.
+        tensor: String,
+        /// The flat index of the first bad value.
+        index: usize,
+        /// The value (NaN or infinite).
+        value: f64,
+    },
+    /// One or more networks diverged during training (see [`Divergence`]).
+    #[error("{}", describe_divergences(.0))]
+    Diverged(Vec<Divergence>),
+}
+
+/// What stopped being finite when a network diverged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum DivergenceCause {
+    /// The batch loss is NaN or infinite.
+    NonFiniteLoss,
+    /// After the AdamW update, a parameter tensor holds a NaN or infinite value.
+    NonFiniteParameter {
+        /// The tensor, for example `layers.2.weight`.
+        tensor: String,
+    },
+}
+
+impl fmt::Display for DivergenceCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DivergenceCause::NonFiniteLoss => f.write_str("non-finite batch loss"),
+            DivergenceCause::NonFiniteParameter { tensor } => {
+                write!(f, "non-finite {tensor} after the AdamW update")
+            }
+        }
+    }
+}
+
+/// A network whose training diverged: from that step on it is frozen, never snapshot,
+/// saved or scored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Divergence {
+    /// The network.
+    pub param: Parameterisation,
+    /// The training step (1-based) at which it was detected.
+    pub step: usize,
+    /// The batch loss at that step (NaN or infinite when the loss is what diverged).
+    pub loss: f64,
+    /// The AdamW learning rate.
+    pub lr: f64,
+    /// What stopped being finite.
+    pub cause: DivergenceCause,
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the {} network diverged at step {} ({}) at learning rate {:e}: try a smaller one",
+            self.param,
+            self.step,
+            self.detail(),
+            self.lr
+        )
+    }
+}
+
+impl Divergence {
+    /// What was not finite, with the batch loss: `batch loss NaN`, or
+    /// `non-finite layers.1.weight after the AdamW update, batch loss 3.2e12`.
+    fn detail(&self) -> String {
+        match &self.cause {
+            DivergenceCause::NonFiniteLoss => format!("batch loss {:e}", self.loss),
+            cause => format!("{cause}, batch loss {:e}", self.loss),
+        }
+    }
+}
+
+/// One line for one or several divergences (the CLI's error line).
+fn describe_divergences(list: &[Divergence]) -> String {
+    let [first, ..] = list else {
+        return "no network diverged".into();
+    };
+    if list.len() == 1 {
+        return first.to_string();
+    }
+    let each: Vec<String> = list
+        .iter()
+        .map(|d| {
+            format!(
+                "the {} network at step {} ({})",
+                d.param,
+                d.step,
+                d.detail()
+            )
+        })
+        .collect();
+    format!(
+        "{} networks diverged at learning rate {:e}: {}; try a smaller one",
+        list.len(),
+        first.lr,
+        each.join(", ")
+    )
 }
 
 /// Training settings.
@@ -163,7 +274,10 @@ impl Default for TrainConfig {
 /// zero: there `x_t` is pure noise and carries no information about x0, so the eps and score
 /// networks predict the data mean m, which is the optimal denoiser's prediction there too
 /// (`E[x0 | x_t] = E[x0]` when x_t is independent of x0). Their ELBO weight is undefined at
-/// that t anyway; the x0 and v networks need no fallback.
+/// that t anyway; the x0 and v networks need no fallback. The fallback applies only there
+/// and only to a finite network output: a NaN or infinite output gives a NaN prediction
+/// at every t, which the ELBO refuses to total ([`ElboError::NotFinite`]), so a broken
+/// network is never scored as if it predicted the mean.
 #[derive(Debug, Clone)]
 pub struct TrainedDenoiser {
     param: Parameterisation,
@@ -238,8 +352,17 @@ impl TrainedDenoiser {
     /// (`scaling.mean`, `scaling.std`).
     ///
     /// # Errors
-    /// The file cannot be written.
+    /// The file cannot be written, or a weight is not finite
+    /// ([`TrainError::NonFiniteWeights`]: a diverged network is never written).
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
+        if let Some((tensor, index, value)) = self.mlp.first_non_finite()? {
+            return Err(TrainError::NonFiniteWeights {
+                path: path.display().to_string(),
+                tensor,
+                index,
+                value,
+            });
+        }
         let mut tensors = self.mlp.named_tensors();
         tensors.insert(
             "scaling.mean".into(),
@@ -256,7 +379,9 @@ impl TrainedDenoiser {
     /// Load a network saved by [`TrainedDenoiser::save`] for `dim`-dimensional data.
     ///
     /// # Errors
-    /// The file is missing, unreadable or not a network for these data.
+    /// The file is missing, unreadable or not a network for these data
+    /// ([`TrainError::BadWeights`]), or one of its tensors holds a NaN or infinite value
+    /// ([`TrainError::NonFiniteWeights`], naming the file and the tensor).
     pub fn load(path: &Path, param: Parameterisation, dim: usize) -> Result<Self, TrainError> {
         let bad = |why: String| TrainError::BadWeights {
             path: path.display().to_string(),
@@ -264,6 +389,20 @@ impl TrainedDenoiser {
         };
         let tensors =
             candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| bad(e.to_string()))?;
+        // Every tensor, in name order (so the error names the same one each time).
+        let mut names: Vec<&String> = tensors.keys().collect();
+        names.sort();
+        for name in names {
+            let found = net::first_non_finite(&tensors[name]).map_err(|e| bad(e.to_string()))?;
+            if let Some((index, value)) = found {
+                return Err(TrainError::NonFiniteWeights {
+                    path: path.display().to_string(),
+                    tensor: name.clone(),
+                    index,
+                    value,
+                });
+            }
+        }
         let mlp = Mlp::from_named(&tensors, dim).map_err(bad)?;
         let read = |name: &str, len: usize| -> Result<Vec<f64>, TrainError> {
             let t = tensors
@@ -319,17 +458,26 @@ impl Denoiser for TrainedDenoiser {
         };
         let c = Coeffs::at(schedule, t);
         let d = self.dim;
+        // x0 from a finite eps; the data mean only where abar_t = 0 (see the type's docs).
+        let from_eps = |x: f64, eps: f64, mean: f64| -> f64 {
+            if !eps.is_finite() {
+                f64::NAN
+            } else if c.sqrt_abar == 0.0 {
+                mean
+            } else {
+                (x - c.sqrt_one_minus_abar * eps) / c.sqrt_abar
+            }
+        };
         for (i, mut row) in out.rows_mut().into_iter().enumerate() {
             for j in 0..d {
                 let x = xt[[i, j]];
                 let f = row[j];
+                let mean = self.scaling.mean[j];
                 row[j] = match self.param {
                     Parameterisation::X0 => f,
                     Parameterisation::V => c.x0_from_v(x, f),
-                    Parameterisation::Eps => c.x0_from_eps(x, f).unwrap_or(self.scaling.mean[j]),
-                    Parameterisation::Score => c
-                        .x0_from_eps(x, c.eps_from_score(f))
-                        .unwrap_or(self.scaling.mean[j]),
+                    Parameterisation::Eps => from_eps(x, f, mean),
+                    Parameterisation::Score => from_eps(x, c.eps_from_score(f), mean),
                 };
             }
         }
@@ -418,6 +566,8 @@ struct NetState {
     param: Parameterisation,
     mlp: Mlp,
     opt: AdamW,
+    /// Set when the network diverged; it is not stepped again.
+    diverged: Option<Divergence>,
 }
 
 /// One training step's losses, one per network (in the order of [`TrainConfig::params`]).
@@ -504,7 +654,12 @@ impl Trainer {
                     ..ParamsAdamW::default()
                 },
             )?;
-            nets.push(NetState { param, mlp, opt });
+            nets.push(NetState {
+                param,
+                mlp,
+                opt,
+                diverged: None,
+            });
         }
         let sampler = match config.loss {
             TrainLoss::Importance => TimestepSampler::importance(data, schedule, config.variance),
@@ -548,10 +703,31 @@ impl Trainer {
         &self.history
     }
 
+    /// The networks that diverged so far, in the order of [`TrainConfig::params`].
+    pub fn divergences(&self) -> Vec<Divergence> {
+        self.nets
+            .iter()
+            .filter_map(|s| s.diverged.clone())
+            .collect()
+    }
+
+    /// True when every network diverged (further steps change nothing).
+    pub fn all_diverged(&self) -> bool {
+        self.nets.iter().all(|s| s.diverged.is_some())
+    }
+
     /// One AdamW step of every network on one shared batch `(x0, eps, t)`.
     ///
+    /// Divergence is checked on every step: a network whose batch loss is not finite (it
+    /// is then not updated), or whose parameters are not finite after the update, is
+    /// frozen. From then on its loss is recorded as NaN, it is not stepped, and
+    /// [`Trainer::snapshot`] leaves it out. The batch stream is the same whether or not a
+    /// network diverged, so the others train exactly as they would have.
+    ///
     /// # Errors
-    /// A candle error (none expected on CPU).
+    /// [`TrainError::Diverged`] at the step where one or more networks diverge (that step
+    /// is counted and every other network took it; call `step` again to go on training
+    /// them); a candle error (none expected on CPU).
     pub fn step(&mut self) -> Result<StepLosses, TrainError> {
         let n = self.config.batch;
         let d = self.data.dim();
@@ -586,7 +762,11 @@ impl Trainer {
         // arithmetic is unchanged, so results do not depend on the thread count).
         let (scaling, config, schedule, sampler) =
             (&self.scaling, &self.config, &self.schedule, &self.sampler);
+        let step_no = self.steps_done + 1;
         let one = |state: &mut NetState| -> Result<f64, TrainError> {
+            if state.diverged.is_some() {
+                return Ok(f64::NAN);
+            }
             let param = state.param;
             let mut target = vec![0f32; n * d];
             let mut weight = vec![0f32; n];
@@ -624,8 +804,23 @@ impl Trainer {
             let pred = state.mlp.forward(&input)?;
             let err = (pred - target)?.sqr()?.sum(1)?;
             let loss = (err * weight)?.mean_all()?;
-            state.opt.backward_step(&loss)?;
             let value = f64::from(loss.to_scalar::<f32>()?);
+            let diverged = |cause| Divergence {
+                param,
+                step: step_no,
+                loss: value,
+                lr: config.lr,
+                cause,
+            };
+            if !value.is_finite() {
+                state.diverged = Some(diverged(DivergenceCause::NonFiniteLoss));
+                return Ok(f64::NAN);
+            }
+            state.opt.backward_step(&loss)?;
+            if let Some((tensor, _, _)) = state.mlp.first_non_finite()? {
+                state.diverged = Some(diverged(DivergenceCause::NonFiniteParameter { tensor }));
+                return Ok(f64::NAN);
+            }
             // The Simple loss of the x0 network is reported in data units, like the others'.
             Ok(
                 if param == Parameterisation::X0 && config.loss == TrainLoss::Simple {
@@ -635,6 +830,7 @@ impl Trainer {
                 },
             )
         };
+        let before: Vec<bool> = self.nets.iter().map(|s| s.diverged.is_some()).collect();
         let losses = self
             .nets
             .par_iter_mut()
@@ -644,19 +840,31 @@ impl Trainer {
             h.push(*l);
         }
         self.steps_done += 1;
+        let newly: Vec<Divergence> = self
+            .nets
+            .iter()
+            .zip(before)
+            .filter(|(_, was)| !was)
+            .filter_map(|(s, _)| s.diverged.clone())
+            .collect();
+        if !newly.is_empty() {
+            return Err(TrainError::Diverged(newly));
+        }
         Ok(StepLosses {
             step: self.steps_done,
             losses,
         })
     }
 
-    /// Frozen copies of the networks as denoisers (training may go on).
+    /// Frozen copies of the networks as denoisers (training may go on). Networks that
+    /// diverged ([`Trainer::divergences`]) are left out: they are never scored or saved.
     ///
     /// # Errors
     /// A candle error (none expected on CPU).
     pub fn snapshot(&self) -> Result<Vec<TrainedDenoiser>, TrainError> {
         self.nets
             .iter()
+            .filter(|s| s.diverged.is_none())
             .map(|s| {
                 Ok(TrainedDenoiser {
                     param: s.param,
@@ -737,7 +945,8 @@ impl Evaluation {
 /// Evaluate networks beside the optimal denoiser on common random numbers.
 ///
 /// # Errors
-/// Bad sample count, dimension mismatch, or cancellation.
+/// A sample count N outside `2..=MAX_SAMPLES` ([`ElboError::BadSamples`]: N < 2 has no
+/// standard error), a dimension mismatch, or cancellation.
 pub fn evaluate(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
@@ -745,6 +954,8 @@ pub fn evaluate(
     config: &McConfig,
     control: Control<'_>,
 ) -> Result<Evaluation, TrainError> {
+    // Refuse N < 2 before drawing anything: with one sample there is no standard error.
+    check_samples(config.samples)?;
     let samples = McSamples::draw(data, config.samples, config.seed);
     let optimal = MixtureDenoiser::new(data.clone());
     let opt = compute_elbo_with(data, schedule, &optimal, config, &samples, control)?;
@@ -764,4 +975,83 @@ pub fn evaluate(
         optimal: Arc::new(opt),
         nets: out,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{BetaSchedule, ScheduleSpec};
+
+    /// A network of `param` whose last bias is NaN: every output is NaN.
+    fn broken(param: Parameterisation) -> TrainedDenoiser {
+        let (mlp, _) = Mlp::init(Architecture::standard(1), 0).expect("init");
+        let mut tensors = mlp.named_tensors();
+        let last = format!("layers.{}.bias", Architecture::standard(1).layers);
+        tensors.insert(
+            last,
+            Tensor::from_vec(vec![f32::NAN], 1, &Device::Cpu).expect("tensor"),
+        );
+        TrainedDenoiser {
+            param,
+            mlp: Mlp::from_named(&tensors, 1).expect("rebuild"),
+            scaling: Scaling {
+                mean: [0.5, 0.0],
+                std: 0.5,
+            },
+            dim: 1,
+            label: format!("trained {param}"),
+        }
+    }
+
+    /// The defect: NaN outputs of an eps or score network were replaced by the data mean,
+    /// so a diverged network got a finite NELBO. Now they stay NaN at every t (also where
+    /// abar_t = 0, the one place the mean stands in for a finite output), evaluation says
+    /// the NELBO is not finite, and saving refuses the weights.
+    #[test]
+    fn non_finite_outputs_are_never_replaced_by_the_data_mean() {
+        let data = GaussianMixture::gaussian(&[0.5], vec![vec![0.25]]).expect("valid");
+        let schedule = ScheduleSpec {
+            rescale_zero_snr: true,
+            ..ScheduleSpec::preset(BetaSchedule::Linear, 20)
+        }
+        .build()
+        .expect("valid schedule");
+        assert_eq!(schedule.abar(20), 0.0);
+        let xt = Array2::from_shape_fn((4, 1), |(i, _)| i as f64 - 1.5);
+        for p in Parameterisation::ALL {
+            let net = broken(p);
+            for t in [1, 10, 20] {
+                let x0 = net.predict_x0(&schedule, t, xt.view());
+                assert!(x0.iter().all(|v| v.is_nan()), "{p} at t = {t}: {x0:?}");
+            }
+            let mc = McConfig {
+                samples: 64,
+                ..McConfig::default()
+            };
+            let err = evaluate(
+                &data,
+                &schedule,
+                std::slice::from_ref(&net),
+                &mc,
+                Control::default(),
+            )
+            .expect_err("a NaN network is not scored");
+            assert!(
+                matches!(
+                    &err,
+                    TrainError::Elbo(ElboError::NotFinite { model, quantity: "NELBO", .. })
+                        if *model == format!("trained {p}")
+                ),
+                "{p}: {err}"
+            );
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("w.safetensors");
+            let err = net.save(&path).expect_err("NaN weights are not written");
+            assert!(
+                matches!(&err, TrainError::NonFiniteWeights { tensor, .. } if tensor == "layers.3.bias"),
+                "{err}"
+            );
+            assert!(!path.exists());
+        }
+    }
 }

@@ -197,6 +197,24 @@ impl Mlp {
         out
     }
 
+    /// The first parameter (in layer order, weight before bias) holding a value that is
+    /// not finite: `(tensor name, flat index, value)`, or `None` when all are finite.
+    ///
+    /// # Errors
+    /// A candle error (none expected on CPU).
+    pub fn first_non_finite(&self) -> candle_core::Result<Option<(String, usize, f64)>> {
+        for (i, l) in self.layers.iter().enumerate() {
+            let named =
+                std::iter::once(("weight", l.weight())).chain(l.bias().map(|b| ("bias", b)));
+            for (kind, t) in named {
+                if let Some((at, v)) = first_non_finite(t)? {
+                    return Ok(Some((format!("layers.{i}.{kind}"), at, v)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Rebuild a network from named tensors as [`Mlp::named_tensors`] writes them.
     ///
     /// # Errors
@@ -246,6 +264,16 @@ impl Mlp {
         };
         Ok(Mlp { arch, layers })
     }
+}
+
+/// The first value of a tensor (flattened, any float dtype) that is not finite, with its
+/// index.
+///
+/// # Errors
+/// A candle error (a dtype that cannot convert to f64).
+pub fn first_non_finite(t: &Tensor) -> candle_core::Result<Option<(usize, f64)>> {
+    let values: Vec<f64> = t.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
+    Ok(values.into_iter().enumerate().find(|(_, v)| !v.is_finite()))
 }
 
 #[cfg(test)]
