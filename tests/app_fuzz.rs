@@ -438,7 +438,9 @@ fn random_walk_over_the_app() {
     let mut rendered = 0;
     let mut dims = [false; 2];
     let mut views_seen = std::collections::HashSet::new();
+    let mut cost: std::collections::HashMap<String, (usize, f64)> = Default::default();
     for i in 0..steps {
+        let started = std::time::Instant::now();
         let action = act(&mut h, &mut rng, &files);
         guard.last.push_back(action.clone());
         if guard.last.len() > HISTORY {
@@ -450,12 +452,26 @@ fn random_walk_over_the_app() {
                 .expect("the frame renders on the GPU (lavapipe in CI)");
             rendered += 1;
         }
+        let kind: String = action
+            .chars()
+            .take_while(|c| c.is_alphabetic() || *c == ' ')
+            .take(16)
+            .collect();
+        let e = cost.entry(kind).or_default();
+        e.0 += 1;
+        e.1 += started.elapsed().as_secs_f64();
         check(h.state(), &action);
         dims[h.state().data().dim() - 1] = true;
         views_seen.insert(h.state().settings.view);
         guard.done = i + 1;
     }
-    // Let every queued job finish: then every view is current (or shows its error).
+    // Pause (a playing timeline asks for new fields every frame), let every queued job
+    // finish: then every view is current (or shows its error).
+    if h.state().playing {
+        let ctx = h.ctx.clone();
+        h.state_mut().apply(&ctx, Command::TogglePlay);
+    }
+    h.step();
     h.state().run_pending_jobs();
     h.step();
     h.state().run_pending_jobs();
@@ -467,6 +483,11 @@ fn random_walk_over_the_app() {
             matches!(f, Freshness::Current | Freshness::Failed),
             "{view:?} is {f:?} after all work finished"
         );
+    }
+    let mut by_cost: Vec<_> = cost.into_iter().collect();
+    by_cost.sort_by(|a, b| b.1.1.total_cmp(&a.1.1));
+    for (kind, (n, secs)) in by_cost.iter().take(8) {
+        eprintln!("app_fuzz: {kind:16} x{n:5}  {secs:7.2} s");
     }
     eprintln!(
         "app_fuzz: {steps} actions, {rendered} rendered frames, views seen {}, 1D {} 2D {}",

@@ -17,6 +17,8 @@ use super::ViewCtx;
 use crate::param::Parameterisation;
 use crate::train::TrainLoss;
 
+/// The smallest plot side, in points.
+const MIN_PLOT: f32 = 80.0;
 /// Points drawn per training-loss curve at most (longer runs are averaged in chunks).
 const MAX_CURVE_POINTS: usize = 1500;
 
@@ -62,10 +64,13 @@ impl TrainingView {
         let h = ui.available_height();
         let w = ui.available_width();
         ui.horizontal(|ui| {
-            loss_plot(ui, ctx, w * 0.5 - 8.0, h);
+            // Never below a readable plot, however little room the zoom leaves.
+            let half_w = (w * 0.5 - 8.0).max(MIN_PLOT);
+            let half_h = (h * 0.5 - 4.0).max(MIN_PLOT);
+            loss_plot(ui, ctx, half_w, h.max(MIN_PLOT));
             ui.vertical(|ui| {
-                terms_plot(ui, ctx, w * 0.5 - 8.0, h * 0.5 - 4.0);
-                excess_plot(ui, ctx, w * 0.5 - 8.0, h * 0.5 - 4.0);
+                terms_plot(ui, ctx, half_w, half_h);
+                excess_plot(ui, ctx, half_w, half_h);
             });
         });
         commands
@@ -221,7 +226,7 @@ fn loss_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
         ui.label(RichText::new("Training loss per step (log scale)").strong());
         plot_maybe_log("train_loss", "step", "batch loss", true)
             .width(w)
-            .height(h - 24.0)
+            .height((h - 24.0).max(MIN_PLOT))
             .show(ui, |p| {
                 for (k, param) in t.params.iter().enumerate() {
                     let Some(hist) = t.history.get(k) else {
@@ -242,7 +247,7 @@ fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
     ui.label(RichText::new("L_{t-1} per t: trained networks and the optimal denoiser").strong());
     plot_maybe_log("train_terms", "t", "L_{t-1} (nats)", true)
         .width(w)
-        .height(h - 24.0)
+        .height((h - 24.0).max(MIN_PLOT))
         .show(ui, |p| {
             let curve = |r: &crate::elbo::ElboResult| -> Vec<[f64; 2]> {
                 r.timesteps
@@ -275,7 +280,7 @@ fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
     );
     plot("train_excess", "t", "excess (nats)")
         .width(w)
-        .height(h - 24.0)
+        .height((h - 24.0).max(MIN_PLOT))
         .show(ui, |p| {
             p.add(HLine::new("0", 0.0).color(ui_grey()));
             for (k, (param, _)) in e.nets.iter().enumerate() {
