@@ -15,6 +15,7 @@ pub mod compute;
 pub mod controls;
 pub mod inputs;
 pub mod menu;
+pub mod palette;
 pub mod persist;
 pub mod plot_util;
 pub mod reverse;
@@ -316,6 +317,7 @@ impl App {
             applied,
             settings,
         };
+        install_text_styles(ctx);
         app.apply_theme(ctx);
         app.submit_elbo();
         app
@@ -976,6 +978,27 @@ impl eframe::App for App {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.settings);
     }
+}
+
+/// Text sizes in points at zoom 1 (egui's defaults are 9 to 12.5 px): nothing smaller than
+/// 14 px, so a projected class can read every caption.
+pub const TEXT_SIZES: [(egui::TextStyle, f32); 5] = [
+    (egui::TextStyle::Small, 14.0),
+    (egui::TextStyle::Body, 15.0),
+    (egui::TextStyle::Monospace, 14.0),
+    (egui::TextStyle::Button, 15.0),
+    (egui::TextStyle::Heading, 20.0),
+];
+
+/// Puts [`TEXT_SIZES`] into both themes' styles.
+pub fn install_text_styles(ctx: &egui::Context) {
+    ctx.all_styles_mut(|style| {
+        for (text_style, size) in TEXT_SIZES.iter().cloned() {
+            if let Some(font) = style.text_styles.get_mut(&text_style) {
+                font.size = size;
+            }
+        }
+    });
 }
 
 fn build_data(settings: &DataSettings) -> Result<GaussianMixture, String> {

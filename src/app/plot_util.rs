@@ -13,8 +13,9 @@ pub const PARAM_COLOURS: PerParam<Color32> = PerParam {
     score: Color32::from_rgb(60, 180, 90),
     v: Color32::from_rgb(170, 100, 220),
 };
-/// Colour of the current-t marker.
-pub const T_COLOUR: Color32 = Color32::from_rgb(220, 60, 60);
+/// Colour of "computing" notes (kept for the views that still use it; the plots' current-t
+/// marker is the palette's neutral grey, see [`t_marker`]).
+pub const T_COLOUR: Color32 = super::palette::INFO;
 
 /// A texture spread over a plotting box `[[x_min, x_max], [y_min, y_max]]` (the 2D
 /// density images), not hoverable.
@@ -32,10 +33,10 @@ pub fn box_image(
     .allow_hover(false)
 }
 
-/// The vertical marker of the current t.
+/// The vertical marker of the current t: neutral grey, dashed, in every plot.
 pub fn t_marker(t: usize) -> VLine {
     VLine::new(format!("current t = {t}"), t as f64)
-        .color(T_COLOUR)
+        .color(super::palette::NEUTRAL_MARKER)
         .style(LineStyle::dashed_loose())
         .width(1.5)
 }

@@ -1,0 +1,246 @@
+//! One colour per concept, everywhere in the app, from the Okabe-Ito palette (safe for the
+//! common colour-vision deficiencies), with a shade for each theme so a line reads as well
+//! on the light theme as on the dark one.
+//!
+//! | concept | colour |
+//! |---|---|
+//! | x0-prediction | orange |
+//! | eps-prediction | sky blue |
+//! | score | bluish green |
+//! | v-prediction | reddish purple |
+//! | reconstruction L_0 | yellow |
+//! | denoising matching L_{t-1} | blue |
+//! | prior matching L_T | vermillion |
+//! | totals (NELBO, running sum) | the text colour |
+//! | data entropy H(p0), current t | neutral grey, dashed |
+//!
+//! The schedule presets are told apart only in the Schedule tab, where no parameterisation
+//! or ELBO term is drawn; each keeps its colour and dash whichever is selected.
+//! Messages keep the error / warning / information colours of [`ERROR`], [`WARNING`], [`INFO`].
+
+use egui::Color32;
+use egui_plot::LineStyle;
+
+use crate::param::{Parameterisation, PerParam};
+use crate::schedule::BetaSchedule;
+
+/// The Okabe-Ito colours (Okabe and Ito 2008), as published.
+pub mod okabe_ito {
+    use egui::Color32;
+    /// Orange.
+    pub const ORANGE: Color32 = Color32::from_rgb(230, 159, 0);
+    /// Sky blue.
+    pub const SKY_BLUE: Color32 = Color32::from_rgb(86, 180, 233);
+    /// Bluish green.
+    pub const BLUISH_GREEN: Color32 = Color32::from_rgb(0, 158, 115);
+    /// Yellow.
+    pub const YELLOW: Color32 = Color32::from_rgb(240, 228, 66);
+    /// Blue.
+    pub const BLUE: Color32 = Color32::from_rgb(0, 114, 178);
+    /// Vermillion.
+    pub const VERMILLION: Color32 = Color32::from_rgb(213, 94, 0);
+    /// Reddish purple.
+    pub const REDDISH_PURPLE: Color32 = Color32::from_rgb(204, 121, 167);
+}
+
+/// Error messages.
+pub const ERROR: Color32 = Color32::from_rgb(230, 60, 60);
+/// Warnings (a value clamped, a finding).
+pub const WARNING: Color32 = Color32::from_rgb(235, 160, 40);
+/// Information (a note, a hint).
+pub const INFO: Color32 = Color32::from_rgb(90, 160, 230);
+
+/// The current-t marker: a mid grey that reads on both themes (it is dashed, never a
+/// data colour).
+pub const NEUTRAL_MARKER: Color32 = Color32::from_gray(128);
+
+/// The colours of one theme.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Palette {
+    /// Each parameterisation's colour.
+    pub param: PerParam<Color32>,
+    /// The reconstruction term L_0.
+    pub reconstruction: Color32,
+    /// The denoising matching terms L_{t-1} (and eq. 45's consistency terms).
+    pub denoising: Color32,
+    /// The prior matching term L_T.
+    pub prior: Color32,
+    /// Totals: NELBO and the running sum.
+    pub total: Color32,
+    /// Neutral references: the current-t marker, the data entropy.
+    pub neutral: Color32,
+    /// Error messages.
+    pub error: Color32,
+    /// Warnings.
+    pub warning: Color32,
+    /// Information.
+    pub info: Color32,
+}
+
+/// A colour darkened towards black by `f` (0: unchanged), keeping its hue.
+const fn darken(c: Color32, f: f32) -> Color32 {
+    let k = 1.0 - f;
+    Color32::from_rgb(
+        (c.r() as f32 * k) as u8,
+        (c.g() as f32 * k) as u8,
+        (c.b() as f32 * k) as u8,
+    )
+}
+
+/// The dark theme's colours.
+pub const DARK: Palette = Palette {
+    param: PerParam {
+        x0: okabe_ito::ORANGE,
+        eps: okabe_ito::SKY_BLUE,
+        score: okabe_ito::BLUISH_GREEN,
+        v: okabe_ito::REDDISH_PURPLE,
+    },
+    reconstruction: okabe_ito::YELLOW,
+    denoising: Color32::from_rgb(40, 140, 215),
+    prior: okabe_ito::VERMILLION,
+    total: Color32::from_gray(235),
+    neutral: Color32::from_gray(170),
+    error: ERROR,
+    warning: WARNING,
+    info: INFO,
+};
+
+/// The light theme's colours: the same hues, darker where the published shade is too pale
+/// on white (orange, sky blue, yellow, purple).
+pub const LIGHT: Palette = Palette {
+    param: PerParam {
+        x0: darken(okabe_ito::ORANGE, 0.25),
+        eps: darken(okabe_ito::SKY_BLUE, 0.3),
+        score: darken(okabe_ito::BLUISH_GREEN, 0.1),
+        v: darken(okabe_ito::REDDISH_PURPLE, 0.25),
+    },
+    reconstruction: darken(okabe_ito::YELLOW, 0.45),
+    denoising: okabe_ito::BLUE,
+    prior: okabe_ito::VERMILLION,
+    total: Color32::from_gray(20),
+    neutral: Color32::from_gray(95),
+    error: Color32::from_rgb(190, 30, 30),
+    warning: Color32::from_rgb(170, 100, 0),
+    info: Color32::from_rgb(20, 100, 170),
+};
+
+impl Palette {
+    /// The palette of a theme.
+    pub fn of(dark: bool) -> &'static Palette {
+        if dark { &DARK } else { &LIGHT }
+    }
+
+    /// The palette of the theme `ui` is drawn in.
+    pub fn of_ui(ui: &egui::Ui) -> &'static Palette {
+        Palette::of(ui.visuals().dark_mode)
+    }
+
+    /// A parameterisation's colour.
+    pub fn param(&self, p: Parameterisation) -> Color32 {
+        self.param[p]
+    }
+
+    /// A schedule preset's colour and dash, the same whichever preset is selected.
+    pub fn preset(&self, preset: BetaSchedule) -> (Color32, LineStyle) {
+        let dark = self.total.r() > 128;
+        let pick = |d: Color32, l: Color32| if dark { d } else { l };
+        match preset {
+            BetaSchedule::Linear => (pick(okabe_ito::SKY_BLUE, okabe_ito::BLUE), LineStyle::Solid),
+            BetaSchedule::ScaledLinear => (
+                pick(okabe_ito::ORANGE, darken(okabe_ito::ORANGE, 0.25)),
+                LineStyle::dashed_loose(),
+            ),
+            BetaSchedule::SquaredcosCapV2 => (
+                pick(
+                    okabe_ito::BLUISH_GREEN,
+                    darken(okabe_ito::BLUISH_GREEN, 0.1),
+                ),
+                LineStyle::Solid,
+            ),
+            BetaSchedule::Sigmoid => (
+                pick(
+                    okabe_ito::REDDISH_PURPLE,
+                    darken(okabe_ito::REDDISH_PURPLE, 0.25),
+                ),
+                LineStyle::dotted_dense(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// WCAG relative luminance.
+    fn luminance(c: Color32) -> f64 {
+        let ch = |v: u8| {
+            let s = v as f64 / 255.0;
+            if s <= 0.03928 {
+                s / 12.92
+            } else {
+                ((s + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * ch(c.r()) + 0.7152 * ch(c.g()) + 0.0722 * ch(c.b())
+    }
+
+    fn contrast(a: Color32, b: Color32) -> f64 {
+        let (la, lb) = (luminance(a), luminance(b));
+        (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+    }
+
+    fn lines(p: &Palette) -> Vec<Color32> {
+        let mut v: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
+        v.extend([p.reconstruction, p.denoising, p.prior, p.total, p.neutral]);
+        v.extend(BetaSchedule::ALL.iter().map(|s| p.preset(*s).0));
+        v
+    }
+
+    #[test]
+    fn every_line_colour_stands_out_from_its_plot_background() {
+        // egui's plot backgrounds: the dark theme's extreme_bg_color and the light one's.
+        let dark_bg = egui::Visuals::dark().extreme_bg_color;
+        let light_bg = egui::Visuals::light().extreme_bg_color;
+        for c in lines(&DARK) {
+            assert!(
+                contrast(c, dark_bg) >= 3.0,
+                "{c:?} on dark: {}",
+                contrast(c, dark_bg)
+            );
+        }
+        for c in lines(&LIGHT) {
+            assert!(
+                contrast(c, light_bg) >= 3.0,
+                "{c:?} on light: {}",
+                contrast(c, light_bg)
+            );
+        }
+    }
+
+    #[test]
+    fn concepts_have_distinct_colours() {
+        for p in [&DARK, &LIGHT] {
+            let mut concepts: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
+            concepts.extend([p.reconstruction, p.denoising, p.prior, p.total, p.neutral]);
+            for (i, a) in concepts.iter().enumerate() {
+                for b in &concepts[i + 1..] {
+                    assert_ne!(a, b);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_preset_keeps_its_colour() {
+        let colours: Vec<_> = BetaSchedule::ALL
+            .iter()
+            .map(|s| DARK.preset(*s).0)
+            .collect();
+        for (i, a) in colours.iter().enumerate() {
+            for b in &colours[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}
