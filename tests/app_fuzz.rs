@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 
 use elbo_lab::app::reverse::{ReverseSettings, ReverseSizes};
 use elbo_lab::app::settings::{
-    DataSettings, ElboForm, ScheduleSettings, Settings, View, ViewToggles,
+    DataSettings, ElboForm, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
 };
 use elbo_lab::app::training::TrainingSettings;
 use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice};
@@ -273,6 +273,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 },
                 show_v: rng.random_bool(0.5),
                 overlay_presets: rng.random_bool(0.5),
+                legends: rng.random_bool(0.7),
             };
             apply(h, Command::SetToggles(toggles))
         }
@@ -319,10 +320,15 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
             apply(h, c)
         }
         94..=95 => {
-            let c = match rng.random_range(0..4) {
+            let c = match rng.random_range(0..9) {
                 0 => Command::UsePresetData,
                 1 => Command::UsePresetSchedule,
                 2 => Command::DismissNotes,
+                3 => Command::TogglePresenter,
+                4 => Command::SetSidePanel(rng.random_bool(0.6)),
+                5 => Command::ShowHelp(rng.random_bool(0.4)),
+                6 => Command::Reset(*ResetScope::ALL.choose(rng).expect("scopes")),
+                7 => Command::SetLegends(rng.random_bool(0.6)),
                 _ => Command::ShowAbout(rng.random_bool(0.5)),
             };
             apply(h, c)

@@ -99,6 +99,18 @@ pub enum Command {
     SetDark(bool),
     /// Zoom factor (clamped to the offered range).
     SetZoom(f32),
+    /// Presenter mode on or off (the side panel hidden, the plots given the room).
+    SetPresenter(bool),
+    /// Flip presenter mode (key F5).
+    TogglePresenter,
+    /// Show or hide the side panel.
+    SetSidePanel(bool),
+    /// Show or hide the plots' legends.
+    SetLegends(bool),
+    /// Open or close the help overlay (keys F1 and ?).
+    ShowHelp(bool),
+    /// Put part of the settings back to its defaults.
+    Reset(super::settings::ResetScope),
     /// Zoom in one notch.
     ZoomIn,
     /// Zoom out one notch.

@@ -7,7 +7,7 @@ use egui::{Color32, RichText, Ui};
 use super::PAPER;
 use super::command::{Command, ExportKind};
 use super::controls::{ERROR_COLOUR, INFO_COLOUR};
-use super::settings::{View, ZOOM_RANGE};
+use super::settings::{ResetScope, View, ZOOM_RANGE};
 use super::views::ViewCtx;
 
 /// The menu bar; it owns the export path typed in the File menu.
@@ -31,6 +31,13 @@ impl MenuBar {
             ui.menu_button("File", |ui| self.file_menu(ui, &mut commands));
             ui.menu_button("View", |ui| view_menu(ui, ctx, &mut commands));
             ui.menu_button("Help", |ui| {
+                if ui
+                    .button("Help and keyboard shortcuts (F1)")
+                    .on_hover_text("What each tab shows, and every key")
+                    .clicked()
+                {
+                    commands.push(Command::ShowHelp(true));
+                }
                 if ui.button("About ELBO Lab").clicked() {
                     commands.push(Command::ShowAbout(true));
                 }
@@ -123,6 +130,42 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
             commands.push(Command::SetView(view));
         }
     }
+    ui.separator();
+    let mut presenter = ctx.settings.presenter;
+    if ui
+        .checkbox(&mut presenter, "Presenter mode (F5)")
+        .on_hover_text("For a projector: hides the side panel so the plots get the room")
+        .changed()
+    {
+        commands.push(Command::SetPresenter(presenter));
+    }
+    let mut side = ctx.settings.side_panel && !ctx.settings.presenter;
+    if ui
+        .checkbox(&mut side, "Side panel")
+        .on_hover_text("The data, schedule and model controls on the left")
+        .changed()
+    {
+        commands.push(Command::SetSidePanel(side));
+    }
+    let mut legends = ctx.settings.toggles.legends;
+    if ui
+        .checkbox(&mut legends, "Legends")
+        .on_hover_text("Show the plots' legends (hide them to give the curves all the room)")
+        .changed()
+    {
+        commands.push(Command::SetLegends(legends));
+    }
+    ui.menu_button("Reset to defaults", |ui| {
+        for scope in ResetScope::ALL {
+            if ui
+                .button(scope.label())
+                .on_hover_text("Put these settings back to the values a fresh install has")
+                .clicked()
+            {
+                commands.push(Command::Reset(scope));
+            }
+        }
+    });
     ui.separator();
     let mut dark = ctx.settings.dark;
     if ui.checkbox(&mut dark, "Dark theme").changed() {

@@ -206,6 +206,8 @@ pub struct App {
     pub playing: bool,
     /// The About dialog is open.
     pub about_open: bool,
+    /// The help overlay (keyboard shortcuts, what each tab shows) is open.
+    pub help_open: bool,
     /// The reverse view's runs and quality figure.
     pub reverse: reverse::ReverseState,
     /// Live training of networks (the Training view) and the trained models.
@@ -292,6 +294,7 @@ impl App {
             field: None,
             playing: false,
             about_open: false,
+            help_open: false,
             reverse: reverse::ReverseState::new(options.mode, repaint.clone()),
             training: training::Training::new(ctx, options.mode),
             views: Views::default(),
@@ -713,6 +716,21 @@ impl App {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.fullscreen));
             }
             Command::ShowAbout(open) => self.about_open = open,
+            Command::ShowHelp(open) => self.help_open = open,
+            Command::SetPresenter(on) => self.settings.presenter = on,
+            Command::TogglePresenter => self.settings.presenter = !self.settings.presenter,
+            Command::SetSidePanel(shown) => {
+                self.settings.side_panel = shown;
+                if shown {
+                    self.settings.presenter = false;
+                }
+            }
+            Command::SetLegends(shown) => self.settings.toggles.legends = shown,
+            Command::Reset(scope) => {
+                self.settings = self.settings.reset(scope);
+                self.playing = false;
+                self.notes.status = Some((format!("{}: done", scope.label()), false));
+            }
             Command::DismissNotes => self.notes.restored.clear(),
             Command::SetTraining(t) => self.settings.training = t.validated().0,
             Command::StartTraining => {
@@ -883,6 +901,9 @@ impl App {
             (Key::Equals, Command::ZoomIn),
             (Key::Minus, Command::ZoomOut),
             (Key::F11, Command::ToggleFullscreen),
+            (Key::F5, Command::TogglePresenter),
+            (Key::F1, Command::ShowHelp(true)),
+            (Key::Questionmark, Command::ShowHelp(true)),
         ];
         ctx.input(|i| {
             keys.into_iter()
@@ -934,6 +955,7 @@ impl App {
             reverse_job: self.reverse_job(),
             training: &self.training,
             about_open: self.about_open,
+            help_open: self.help_open,
         }
     }
 

@@ -205,6 +205,8 @@ pub struct ViewToggles {
     pub show_v: bool,
     /// Overlay the other schedule presets.
     pub overlay_presets: bool,
+    /// Show the plots' legends (hide them to give a projected plot all the room).
+    pub legends: bool,
 }
 
 impl Default for ViewToggles {
@@ -214,6 +216,7 @@ impl Default for ViewToggles {
             elbo_form: ElboForm::default(),
             show_v: false,
             overlay_presets: false,
+            legends: true,
         }
     }
 }
@@ -253,6 +256,10 @@ pub struct Settings {
     pub zoom: f32,
     /// The Training view's settings.
     pub training: super::training::TrainingSettings,
+    /// Presenter mode: the side panel hidden, the plots given the room.
+    pub presenter: bool,
+    /// The side panel is shown (outside presenter mode).
+    pub side_panel: bool,
 }
 
 impl Default for Settings {
@@ -273,6 +280,8 @@ impl Default for Settings {
             dark: true,
             zoom: 1.0,
             training: Default::default(),
+            presenter: false,
+            side_panel: true,
         }
     }
 }
@@ -286,7 +295,78 @@ pub const SPEED_RANGE: std::ops::RangeInclusive<f32> = 1.0..=2000.0;
 /// Largest seed the controls offer.
 pub const MAX_SEED: u64 = u32::MAX as u64;
 
+/// What "Reset to defaults" resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResetScope {
+    /// Everything but the window (theme, zoom, presenter mode stay).
+    All,
+    /// The data.
+    Data,
+    /// The schedule.
+    Schedule,
+    /// Model, reverse variance, Monte Carlo samples and seed.
+    Model,
+    /// The view toggles, t and playback speed.
+    View,
+}
+
+impl ResetScope {
+    /// Every scope, in menu order.
+    pub const ALL: [ResetScope; 5] = [
+        ResetScope::All,
+        ResetScope::Data,
+        ResetScope::Schedule,
+        ResetScope::Model,
+        ResetScope::View,
+    ];
+
+    /// The menu label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ResetScope::All => "Reset everything",
+            ResetScope::Data => "Reset data",
+            ResetScope::Schedule => "Reset schedule",
+            ResetScope::Model => "Reset model, samples and seed",
+            ResetScope::View => "Reset view toggles, t and speed",
+        }
+    }
+}
+
 impl Settings {
+    /// These settings with one part put back to its defaults.
+    pub fn reset(&self, scope: ResetScope) -> Settings {
+        let d = Settings::default();
+        let mut s = self.clone();
+        match scope {
+            ResetScope::All => {
+                s = Settings {
+                    dark: self.dark,
+                    zoom: self.zoom,
+                    presenter: self.presenter,
+                    side_panel: self.side_panel,
+                    view: self.view,
+                    ..d
+                }
+            }
+            ResetScope::Data => s.data = d.data,
+            ResetScope::Schedule => s.schedule = d.schedule,
+            ResetScope::Model => {
+                s.model = d.model;
+                s.trained_model = None;
+                s.variance = d.variance;
+                s.samples = d.samples;
+                s.seed = d.seed;
+            }
+            ResetScope::View => {
+                s.toggles = d.toggles;
+                s.t = d.t;
+                s.speed = d.speed;
+                s.reverse = d.reverse;
+            }
+        }
+        s
+    }
+
     /// Every number put back into the range the controls offer (a saved state may hold
     /// anything).
     pub fn sanitised(self) -> Self {

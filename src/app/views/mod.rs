@@ -62,6 +62,8 @@ pub struct ViewCtx<'a> {
     pub training: &'a Training,
     /// The About window is open.
     pub about_open: bool,
+    /// The help overlay is open.
+    pub help_open: bool,
 }
 
 /// A result to draw and whether it belongs to the current inputs.
@@ -257,17 +259,42 @@ impl Views {
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu.ui(ui, ctx)));
+        let side_shown = ctx.settings.side_panel && !ctx.settings.presenter;
+        // The panel can also be dragged closed (and open again) by its edge.
+        let mut expanded = side_shown;
         egui::Panel::left("controls")
             .resizable(true)
             .default_size(300.0)
-            .show(ui, |ui| {
+            .min_size(220.0)
+            .max_size(520.0)
+            .show_collapsible(ui, &mut expanded, |ui| {
+                if ui
+                    .button("Hide controls")
+                    .on_hover_text("Hide this panel and give the plots the room (F5: presenter mode hides it too)")
+                    .clicked()
+                {
+                    commands.push(Command::SetSidePanel(false));
+                }
                 egui::ScrollArea::vertical().show(ui, |ui| {
                     commands.extend(self.side.ui(ui, ctx));
                 });
             });
+        if expanded != side_shown {
+            commands.push(Command::SetSidePanel(expanded));
+        }
         egui::Panel::bottom("timeline").show(ui, |ui| commands.extend(self.timeline.ui(ui, ctx)));
         egui::CentralPanel::default().show(ui, |ui| {
             ui.horizontal(|ui| {
+                if !side_shown
+                    && ui
+                        .button("Controls")
+                        .on_hover_text(
+                            "Show the data, schedule and model controls (leaves presenter mode)",
+                        )
+                        .clicked()
+                {
+                    commands.push(Command::SetSidePanel(true));
+                }
                 for view in View::ALL {
                     if ui
                         .selectable_label(ctx.settings.view == view, view.label())
