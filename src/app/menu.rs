@@ -42,10 +42,16 @@ impl MenuBar {
                     commands.push(Command::ShowAbout(true));
                 }
             });
-            if let Some((text, is_error)) = &ctx.notes.status {
-                let colour = status_colour(ui, *is_error);
-                ui.label(RichText::new(text).color(colour));
-            }
+            // Right to left: the computing note at the right edge, the status left of it,
+            // cut short (whole in its tooltip) rather than pushed off the window.
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                super::views::computing_note(ui, ctx.freshness(ctx.settings.view));
+                if let Some((text, is_error)) = &ctx.notes.status {
+                    let colour = status_colour(ui, *is_error);
+                    ui.add(egui::Label::new(RichText::new(text).color(colour)).truncate())
+                        .on_hover_text(text);
+                }
+            });
         });
         if !ctx.notes.restored.is_empty() {
             ui.horizontal_wrapped(|ui| {
@@ -114,7 +120,7 @@ impl MenuBar {
                 ui.label("See the evidence lower bound of a diffusion model, term by term, on toy data where every marginal, score and optimal denoiser is exact.");
                 ui.label(format!("It follows {PAPER}; equation numbers are that paper's."));
                 ui.separator();
-                ui.label("Keys: space play/pause, left/right step t, Home/End first/last t, +/- zoom, F11 fullscreen.");
+                ui.label("Keys: space play/pause, left/right step t, Home/End first/last t, +/- zoom, F5 presenter mode, F11 fullscreen, F1 help.");
             });
         if open {
             Vec::new()

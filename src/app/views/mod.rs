@@ -227,16 +227,12 @@ pub fn dimmed_unless<R>(ui: &mut Ui, current: bool, add: impl FnOnce(&mut Ui) ->
     .inner
 }
 
-/// The "computing" note beside the tabs (on the tab row, so nothing below moves).
+/// The "computing" note at the right of the menu bar (so nothing below it moves).
 pub fn computing_note(ui: &mut Ui, freshness: Freshness) {
     if freshness == Freshness::Computing {
+        ui.label(RichText::new("computing...").italics())
+            .on_hover_text("The results for the current settings are being computed; dimmed plots show the previous settings' results until then");
         ui.spinner();
-        ui.label(
-            RichText::new(
-                "computing for the current settings; dimmed plots show the previous ones",
-            )
-            .italics(),
-        );
     }
 }
 
@@ -284,7 +280,9 @@ impl Views {
         }
         egui::Panel::bottom("timeline").show(ui, |ui| commands.extend(self.timeline.ui(ui, ctx)));
         egui::CentralPanel::default().show(ui, |ui| {
-            ui.horizontal(|ui| {
+            // The tabs wrap onto a second row when the window is narrow; nothing else is on
+            // this row, so it never changes height while the app computes.
+            ui.horizontal_wrapped(|ui| {
                 if !side_shown
                     && ui
                         .button("Controls")
@@ -298,12 +296,19 @@ impl Views {
                 for view in View::ALL {
                     if ui
                         .selectable_label(ctx.settings.view == view, view.label())
+                        .on_hover_text(super::help::tab_summary(view))
                         .clicked()
                     {
                         commands.push(Command::SetView(view));
                     }
                 }
-                computing_note(ui, ctx.freshness(ctx.settings.view));
+                if ui
+                    .button("?")
+                    .on_hover_text("What am I looking at? Help on this tab and every key (F1)")
+                    .clicked()
+                {
+                    commands.push(Command::ShowHelp(true));
+                }
             });
             ui.separator();
             let view = ctx.settings.view;
@@ -316,6 +321,9 @@ impl Views {
                 View::Training => self.training.ui(ui, ctx),
             });
         });
+        if ctx.help_open {
+            commands.extend(super::help::show(ui.ctx(), ctx.settings.view));
+        }
         if ctx.about_open {
             commands.extend(self.menu.about(ui.ctx()));
         }

@@ -1,0 +1,231 @@
+//! Presenter mode, help, reset, and the projector sizes: every tab at 1024x768 (zoom 1 and
+//! 1.5) and 1280x720 (zoom 1.75) keeps every widget inside the window, and snapshots of
+//! every tab in presenter mode at 1024x768 zoom 1.5 (light and dark for two of them).
+//! `UPDATE_SNAPSHOTS=1 cargo test --test app_presenter` rewrites the references.
+
+use egui::Key;
+use egui::accesskit::Role;
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::{Harness, SnapshotResults};
+use elbo_lab::app::settings::{ResetScope, Settings, View};
+use elbo_lab::app::{App, Command, TEXT_SIZES};
+use elbo_lab::presets::{DataPreset, DataSpec};
+
+fn settings(preset: DataPreset, view: View) -> Settings {
+    let mut s = Settings::default();
+    s.data.spec = DataSpec::new(preset);
+    s.schedule.steps = 1000;
+    s.samples = 512;
+    s.t = 250;
+    s.view = view;
+    s
+}
+
+/// An app in a window of `size` pixels at `zoom` (a lecturer's zoom on a 1-pixel-per-point
+/// screen): egui lays out `size / zoom` points at `zoom` pixels per point.
+fn builder(size: [f32; 2], zoom: f32) -> egui_kittest::HarnessBuilder<App> {
+    Harness::builder()
+        .with_size([size[0] / zoom, size[1] / zoom])
+        .with_pixels_per_point(zoom)
+}
+
+fn harness(s: Settings, size: [f32; 2], zoom: f32) -> Harness<'static, App> {
+    let mut h = builder(size, zoom).build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
+    h.run_steps(4);
+    assert!((h.ctx.pixels_per_point() - zoom).abs() < 1e-6);
+    h
+}
+
+fn rendered(s: Settings, size: [f32; 2], zoom: f32) -> Harness<'static, App> {
+    let mut h = builder(size, zoom)
+        .wgpu()
+        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
+    h.run_steps(6);
+    h
+}
+
+fn view_name(view: View) -> &'static str {
+    match view {
+        View::Forward => "forward",
+        View::Elbo => "elbo",
+        View::Params => "params",
+        View::Schedule => "schedule",
+        View::Reverse => "reverse",
+        View::Training => "training",
+    }
+}
+
+#[test]
+fn text_is_never_below_14_px_at_zoom_1() {
+    let h = harness(Settings::default(), [1024.0, 768.0], 1.0);
+    for theme in [egui::Theme::Dark, egui::Theme::Light] {
+        let style = h.ctx.style_of(theme);
+        assert_eq!(style.text_styles.len(), TEXT_SIZES.len());
+        for (text_style, font) in &style.text_styles {
+            assert!(font.size >= 14.0, "{text_style:?} is {} px", font.size);
+        }
+    }
+}
+
+#[test]
+fn f5_hides_the_side_panel_and_the_controls_button_brings_it_back() {
+    let mut h = harness(
+        settings(DataPreset::Bimodal, View::Elbo),
+        [1280.0, 800.0],
+        1.0,
+    );
+    assert!(h.query_by_label("Hide controls").is_some());
+    h.key_press(Key::F5);
+    h.run_steps(4);
+    assert!(h.state().settings.presenter);
+    assert!(
+        h.query_by_label("Data preset").is_none(),
+        "side panel still shown"
+    );
+    h.get_by_label("Controls").click();
+    h.run_steps(4);
+    assert!(!h.state().settings.presenter);
+    assert!(h.state().settings.side_panel);
+    assert!(h.query_by_label("Data preset").is_some());
+    h.get_by_label("Hide controls").click();
+    h.run_steps(4);
+    assert!(!h.state().settings.side_panel);
+    assert!(h.query_by_label("Data preset").is_none());
+}
+
+#[test]
+fn f1_opens_help_on_the_open_tab_and_escape_closes_it() {
+    let mut h = harness(
+        settings(DataPreset::Bimodal, View::Schedule),
+        [1280.0, 800.0],
+        1.0,
+    );
+    h.key_press(Key::F1);
+    h.run_steps(2);
+    assert!(h.state().help_open);
+    assert!(h.query_by_label_contains("This tab: Schedule").is_some());
+    assert!(h.query_by_label_contains("eq. 33").is_some());
+    h.key_press(Key::Escape);
+    h.run_steps(2);
+    assert!(!h.state().help_open);
+    h.get_by_label("?").click();
+    h.run_steps(2);
+    assert!(h.state().help_open);
+}
+
+#[test]
+fn reset_puts_one_section_back_and_keeps_the_rest() {
+    let mut s = settings(DataPreset::TwoMoons, View::Elbo);
+    s.schedule.steps = 200;
+    s.seed = 7;
+    s.dark = false;
+    let mut h = harness(s, [1280.0, 800.0], 1.0);
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, Command::Reset(ResetScope::Data));
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.settings.data, Settings::default().data);
+    assert_eq!(app.data().dim(), 1);
+    assert_eq!(
+        app.settings.schedule.steps, 200,
+        "the schedule is not reset"
+    );
+    assert_eq!(app.settings.seed, 7);
+    h.state_mut().apply(&ctx, Command::Reset(ResetScope::All));
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.settings.schedule.steps, 1000);
+    assert_eq!(app.settings.seed, 0);
+    assert!(!app.settings.dark, "the theme is the lecturer's, not reset");
+    assert_eq!(app.settings.view, View::Elbo, "the open tab stays");
+}
+
+/// The accesskit nodes (widgets and labels) whose rect leaves the window (1 px of slack for
+/// rounding), described.
+fn outside_the_window(h: &Harness<'_, App>, what: &str) -> Vec<String> {
+    let screen = h.ctx.content_rect().expand(1.0);
+    let mut outside = Vec::new();
+    for node in h.root().children_recursive() {
+        let ak = node.accesskit_node();
+        if ak.bounding_box().is_none() || ak.role() == Role::Window {
+            continue;
+        }
+        let r = node.rect();
+        if r.width() <= 0.0 || r.height() <= 0.0 {
+            continue;
+        }
+        if !screen.contains_rect(r) {
+            outside.push(format!(
+                "{what}: {:?} {:?} at {r:?} (window {screen:?})",
+                ak.role(),
+                ak.label()
+            ));
+        }
+    }
+    outside
+}
+
+fn assert_none(outside: Vec<String>) {
+    assert!(
+        outside.is_empty(),
+        "{} widgets leave the window:\n{}",
+        outside.len(),
+        outside.join("\n")
+    );
+}
+
+#[test]
+fn every_tab_fits_the_projector_sizes_in_presenter_mode() {
+    let mut outside = Vec::new();
+    for (size, zoom) in [
+        ([1024.0, 768.0], 1.0),
+        ([1024.0, 768.0], 1.5),
+        ([1280.0, 720.0], 1.75),
+    ] {
+        for preset in [DataPreset::Bimodal, DataPreset::TwoMoons] {
+            for view in View::ALL {
+                let mut s = settings(preset, view);
+                s.presenter = true;
+                let h = harness(s, size, zoom);
+                outside.extend(outside_the_window(
+                    &h,
+                    &format!("{view:?} {preset:?} {size:?} zoom {zoom}"),
+                ));
+            }
+        }
+    }
+    assert_none(outside);
+}
+
+#[test]
+fn every_tab_fits_1024x768_with_the_side_panel_shown() {
+    let mut outside = Vec::new();
+    for view in View::ALL {
+        let h = harness(settings(DataPreset::TwoMoons, view), [1024.0, 768.0], 1.0);
+        outside.extend(outside_the_window(
+            &h,
+            &format!("{view:?} with the side panel"),
+        ));
+    }
+    assert_none(outside);
+}
+
+#[test]
+fn presenter_snapshots_at_1024x768_zoom_1_5() {
+    let mut results = SnapshotResults::new();
+    for view in View::ALL {
+        let mut s = settings(DataPreset::TwoMoons, view);
+        s.presenter = true;
+        let mut h = rendered(s, [1024.0, 768.0], 1.5);
+        assert!(h.state().has_full_elbo());
+        results.add(h.try_snapshot(format!("presenter_{}", view_name(view))));
+    }
+    for view in [View::Elbo, View::Schedule] {
+        let mut s = settings(DataPreset::Bimodal, view);
+        s.presenter = true;
+        s.dark = false;
+        let mut h = rendered(s, [1024.0, 768.0], 1.5);
+        results.add(h.try_snapshot(format!("presenter_light_{}", view_name(view))));
+    }
+    results.unwrap();
+}
