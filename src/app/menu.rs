@@ -132,7 +132,11 @@ impl MenuBar {
 
 fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     for view in View::ALL {
-        if ui.radio(ctx.settings.view == view, view.label()).clicked() {
+        if ui
+            .radio(ctx.settings.view == view, view.label())
+            .on_hover_text(super::help::tab_summary(view))
+            .clicked()
+        {
             commands.push(Command::SetView(view));
         }
     }
@@ -174,7 +178,11 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     });
     ui.separator();
     let mut dark = ctx.settings.dark;
-    if ui.checkbox(&mut dark, "Dark theme").changed() {
+    if ui
+        .checkbox(&mut dark, "Dark theme")
+        .on_hover_text("Dark or light background; every colour keeps its meaning in both")
+        .changed()
+    {
         commands.push(Command::SetDark(dark));
     }
     let mut zoom = ctx.settings.zoom;
@@ -184,11 +192,18 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
                 .step_by(0.25)
                 .text("Zoom"),
         )
+        .on_hover_text(
+            "Scale all text and controls, 0.5 to 4 (keys + and -); 1.5 to 1.75 suits a projector",
+        )
         .changed()
     {
         commands.push(Command::SetZoom(zoom));
     }
-    if ui.button("Fullscreen (F11)").clicked() {
+    if ui
+        .button("Fullscreen (F11)")
+        .on_hover_text("Fill the screen with the window (F11 again to leave)")
+        .clicked()
+    {
         commands.push(Command::ToggleFullscreen);
     }
 }
