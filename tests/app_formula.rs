@@ -401,12 +401,13 @@ fn the_widget_is_labelled_sized_and_fits_its_space() {
 }
 
 /// The catalogue in a grid, with live values beside a few labels, rendered at zoom 1 and 1.5
-/// in both themes to PNGs in the temp dir, to look at (not a snapshot).
+/// (pixels per point) in the two themes, 760 points wide, to PNGs in the temp dir, to look at (not a snapshot).
 #[test]
 fn render_the_catalogue() {
     for (zoom, dark) in [(1.0, true), (1.5, false)] {
         let mut h = Harness::builder()
-            .with_size([1150.0, 1850.0])
+            .with_size([760.0, 1850.0])
+            .with_pixels_per_point(zoom)
             .wgpu()
             .build_ui(move |ui| {
                 ui.ctx().set_theme(if dark {
@@ -415,7 +416,7 @@ fn render_the_catalogue() {
                     egui::Theme::Light
                 });
                 elbo_lab::app::install_text_styles(ui.ctx());
-                ui.set_width(1120.0 / zoom);
+                ui.set_width(730.0);
                 ui.vertical(|ui| {
                     ui.horizontal(|ui| {
                         formula::show(ui, catalogue::label::ABAR);
@@ -439,7 +440,6 @@ fn render_the_catalogue() {
                         });
                 });
             });
-        h.ctx.set_zoom_factor(zoom);
         h.run_steps(3);
         let image = h.render().expect("renders on the GPU (lavapipe in CI)");
         // Something was drawn in more than the background and one text colour.

@@ -769,19 +769,19 @@ impl Parser<'_> {
                     }
                     None => {
                         self.unbalanced = true;
-                        (open.map(|c| char_node(c)), next + 1)
+                        (open.map(char_node), next + 1)
                     }
                 };
             }
             "right" => {
                 self.unbalanced = true;
                 let close = delimiter_char(self.tok(next, end));
-                return (close.map(|c| char_node(c)), next + 1);
+                return (close.map(char_node), next + 1);
             }
             "big" | "Big" | "bigg" | "Bigg" | "bigl" | "bigr" | "Bigl" | "Bigr" | "biggl"
             | "biggr" | "Biggl" | "Biggr" => {
                 let d = delimiter_char(self.tok(next, end));
-                return (d.map(|c| char_node(c)), next + 1);
+                return (d.map(char_node), next + 1);
             }
             "displaystyle" | "textstyle" | "limits" | "nolimits" | "\\" | "strut" => {
                 return (None, next);
@@ -1416,14 +1416,14 @@ impl Layouter<'_, '_> {
         let mut last_italic = 0.0;
         for (node, class) in nodes.iter().zip(&classes) {
             let b = self.node(node, st);
-            if let Some((left, _)) = class {
-                if let Some(p) = prev {
-                    let gap = space(p, *left, script);
-                    if left_is_upright(node) {
-                        out.w += last_italic * 0.5;
-                    }
-                    out.w += gap as f32 * mu;
+            if let Some((left, _)) = class
+                && let Some(p) = prev
+            {
+                let gap = space(p, *left, script);
+                if left_is_upright(node) {
+                    out.w += last_italic * 0.5;
                 }
+                out.w += gap as f32 * mu;
             }
             let x = out.w;
             out.w += b.w;
