@@ -1132,6 +1132,8 @@ pub struct Laid {
     pub items: Vec<Item>,
     /// Commands that were not known (drawn as their names).
     pub unknown: Vec<String>,
+    /// The [`plain`] text (the widget's accessibility label).
+    pub plain: String,
 }
 
 impl Laid {
@@ -1932,6 +1934,7 @@ pub fn layout_uncached(fonts: &mut FontsView<'_>, src: &str, size: f32, ppp: f32
         size,
         items: b.items,
         unknown: parsed.unknown,
+        plain: plain(src),
     }
 }
 
@@ -2065,8 +2068,8 @@ impl Widget for Formula<'_> {
             + 1.0;
         let (rect, response) =
             ui.allocate_exact_size(vec2(laid.width.ceil(), (2.0 * half).ceil()), Sense::hover());
-        let label = plain(self.src);
-        response.widget_info(|| WidgetInfo::labeled(egui::Role::Label, ui.is_enabled(), &label));
+        response
+            .widget_info(|| WidgetInfo::labeled(egui::Role::Label, ui.is_enabled(), &laid.plain));
         if ui.is_rect_visible(rect) {
             let color = self.color.unwrap_or_else(|| ui.visuals().text_color());
             let origin = pos2(rect.left(), rect.center().y + laid.axis);
