@@ -13,6 +13,7 @@
 pub mod command;
 pub mod compute;
 pub mod controls;
+pub mod formula;
 pub mod help;
 pub mod inputs;
 pub mod menu;
