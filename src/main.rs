@@ -9,7 +9,7 @@ fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
     let outcome = match args.command {
         Some(command) => cli::run(command),
-        None => elbo_lab::app::run_native(),
+        None => args.app.launch().and_then(elbo_lab::app::run_native),
     };
     cli::finish(outcome)
 }

@@ -143,4 +143,19 @@ pub enum Command {
     Screenshot(PathBuf),
     /// Open a save dialog, then export.
     PickExport(ExportKind),
+    /// Write the whole state as a scene file (versioned JSON).
+    SaveScene(PathBuf),
+    /// Open a scene file (what it cannot read is dropped with a note; a file that is not
+    /// a scene, or of a newer version, is refused and nothing changes).
+    OpenScene(PathBuf),
+    /// Open a dialog to open (true) or save (false) a scene.
+    PickScene(bool),
+    /// Open step `n` (from 0) of the built-in lesson.
+    StartLesson(usize),
+    /// The lesson's next step (key PageDown; nothing outside a lesson).
+    NextLesson,
+    /// The lesson's previous step (key PageUp; nothing outside a lesson).
+    PrevLesson,
+    /// Close the lesson bar (the state stays).
+    ExitLesson,
 }

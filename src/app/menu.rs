@@ -13,12 +13,17 @@ use super::views::ViewCtx;
 /// The menu bar; it owns the export path typed in the File menu.
 pub struct MenuBar {
     export_path: String,
+    scene_path: String,
 }
 
 impl Default for MenuBar {
     fn default() -> Self {
         MenuBar {
             export_path: std::env::temp_dir().join("elbo-lab").display().to_string(),
+            scene_path: std::env::temp_dir()
+                .join("elbo-lab-scene.json")
+                .display()
+                .to_string(),
         }
     }
 }
@@ -30,6 +35,7 @@ impl MenuBar {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| self.file_menu(ui, &mut commands));
             ui.menu_button("View", |ui| view_menu(ui, ctx, &mut commands));
+            ui.menu_button("Lessons", |ui| lessons_menu(ui, ctx, &mut commands));
             ui.menu_button("Help", |ui| {
                 if ui
                     .button("Help and keyboard shortcuts (F1)")
@@ -78,6 +84,7 @@ impl MenuBar {
         if ui.button("Load schedule...").clicked() {
             commands.push(Command::PickSchedule);
         }
+        self.scene_items(ui, commands);
         ui.separator();
         ui.label("Export (native dialog):");
         for (label, kind) in [
@@ -103,6 +110,47 @@ impl MenuBar {
             }
             if ui.button("Write PNG").clicked() {
                 commands.push(Command::Screenshot(base.with_extension("png")));
+            }
+        });
+    }
+
+    /// "Save scene..." / "Open scene..." (native dialog) and the same by a typed path.
+    fn scene_items(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        if ui
+            .button("Save scene...")
+            .on_hover_text("Write the whole state (data, schedule, model, tab, t, toggles) as a small JSON file to open later or hand out")
+            .clicked()
+        {
+            commands.push(Command::PickScene(false));
+        }
+        if ui
+            .button("Open scene...")
+            .on_hover_text(
+                "Set the whole state from a scene file; what cannot be read is dropped with a note",
+            )
+            .clicked()
+        {
+            commands.push(Command::PickScene(true));
+        }
+        let label = ui.label("Scene path (no dialog needed):");
+        ui.text_edit_singleline(&mut self.scene_path)
+            .labelled_by(label.id)
+            .on_hover_text("A scene JSON file for the two buttons below");
+        let path = PathBuf::from(self.scene_path.trim());
+        ui.horizontal(|ui| {
+            if ui
+                .button("Save scene")
+                .on_hover_text("Write the scene to the path above")
+                .clicked()
+            {
+                commands.push(Command::SaveScene(path.clone()));
+            }
+            if ui
+                .button("Open scene")
+                .on_hover_text("Open the scene at the path above")
+                .clicked()
+            {
+                commands.push(Command::OpenScene(path));
             }
         });
     }
@@ -205,6 +253,30 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         .clicked()
     {
         commands.push(Command::ToggleFullscreen);
+    }
+}
+
+fn lessons_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
+    ui.label("Guided scenes: PageDown / PageUp step through them");
+    for (i, lesson) in super::lessons::lessons().iter().enumerate() {
+        let title = lesson.scene.title.as_deref().unwrap_or_default();
+        if ui
+            .radio(ctx.lesson == Some(i), format!("{}. {title}", i + 1))
+            .on_hover_text(lesson.scene.caption.join(" "))
+            .clicked()
+        {
+            commands.push(Command::StartLesson(i));
+        }
+    }
+    if ctx.lesson.is_some() {
+        ui.separator();
+        if ui
+            .button("Exit lesson")
+            .on_hover_text("Close the lesson bar; the state of the step stays")
+            .clicked()
+        {
+            commands.push(Command::ExitLesson);
+        }
     }
 }
 

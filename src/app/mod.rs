@@ -16,11 +16,14 @@ pub mod controls;
 pub mod formula;
 pub mod help;
 pub mod inputs;
+pub mod lesson_bar;
+pub mod lessons;
 pub mod menu;
 pub mod palette;
 pub mod persist;
 pub mod plot_util;
 pub mod reverse;
+pub mod scene;
 pub mod settings;
 pub mod timeline;
 pub mod training;
@@ -58,8 +61,9 @@ pub const PAPER: &str = "Calvin Luo (2022), \"Understanding Diffusion Models: A 
 /// The persistence key of [`Settings`].
 pub const STORAGE_KEY: &str = "elbo_lab_settings";
 
-/// Open the desktop app (the saved state is checked first: see [`persist`]).
-pub fn run_native() -> anyhow::Result<()> {
+/// Open the desktop app (the saved state is checked first: see [`persist`]), then apply
+/// what the command line asked for ([`scene::Launch`]).
+pub fn run_native(launch: scene::Launch) -> anyhow::Result<()> {
     let notes = persist::state_file()
         .map(|path| persist::sanitise_file(&path))
         .unwrap_or_default();
@@ -75,7 +79,11 @@ pub fn run_native() -> anyhow::Result<()> {
     eframe::run_native(
         "elbo-lab",
         options,
-        Box::new(move |cc| Ok(Box::new(App::new(cc, notes)))),
+        Box::new(move |cc| {
+            let mut app = App::new(cc, notes);
+            app.launch(launch);
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }
@@ -214,6 +222,8 @@ pub struct App {
     pub reverse: reverse::ReverseState,
     /// Live training of networks (the Training view) and the trained models.
     pub training: training::Training,
+    /// The step of the built-in lesson shown in the lesson bar, if one runs.
+    pub lesson: Option<usize>,
     views: Views,
     options: AppOptions,
     elbo_worker: Worker<Inputs, ElboMessage>,
@@ -299,6 +309,7 @@ impl App {
             help_open: false,
             reverse: reverse::ReverseState::new(options.mode, repaint.clone()),
             training: training::Training::new(ctx, options.mode),
+            lesson: None,
             views: Views::default(),
             elbo_worker: Worker::new(
                 "elbo-lab-elbo",
@@ -763,6 +774,27 @@ impl App {
                 );
             }
             Command::SaveWeights(dir) => self.training.save(&dir),
+            Command::SaveScene(path) => self.save_scene(&path),
+            Command::OpenScene(path) => self.open_scene(&path),
+            Command::PickScene(open) => self.open_dialog(move || {
+                let dialog = rfd::FileDialog::new().add_filter("scene", &["json"]);
+                if open {
+                    dialog
+                        .set_title("Open a scene")
+                        .pick_file()
+                        .map(Command::OpenScene)
+                } else {
+                    dialog
+                        .set_title("Save the scene")
+                        .set_file_name("scene.json")
+                        .save_file()
+                        .map(Command::SaveScene)
+                }
+            }),
+            Command::StartLesson(n) => self.start_lesson(ctx, n),
+            Command::NextLesson => self.step_lesson(ctx, 1),
+            Command::PrevLesson => self.step_lesson(ctx, -1),
+            Command::ExitLesson => self.lesson = None,
             Command::ExportCsv(path) => self.export(&path, false),
             Command::ExportJson(path) => self.export(&path, true),
             Command::Screenshot(path) => {
@@ -906,6 +938,8 @@ impl App {
             (Key::F5, Command::TogglePresenter),
             (Key::F1, Command::ShowHelp(true)),
             (Key::Questionmark, Command::ShowHelp(true)),
+            (Key::PageDown, Command::NextLesson),
+            (Key::PageUp, Command::PrevLesson),
         ];
         ctx.input(|i| {
             keys.into_iter()
@@ -958,6 +992,7 @@ impl App {
             training: &self.training,
             about_open: self.about_open,
             help_open: self.help_open,
+            lesson: self.lesson,
         }
     }
 
@@ -1083,6 +1118,9 @@ pub fn classify_dropped(path: &Path) -> Command {
     }
     let text = String::from_utf8_lossy(&head);
     let trimmed = text.trim_start();
+    if scene::looks_like_scene(&text) {
+        return Command::OpenScene(path.to_path_buf());
+    }
     let is_data = if trimmed.starts_with('{') {
         trimmed.contains("\"components\"")
     } else if trimmed.starts_with('[') {

@@ -313,3 +313,135 @@ fn check_bandwidth(h: f64) -> Result<()> {
         "--bandwidth {shown} is out of range: it must be a positive number whose square, the kernel variance, is a normal float (about 1.5e-154 to 1.3e154)"
     )
 }
+
+/// The flags of the desktop app (no subcommand): they apply after the saved state is
+/// restored, in this order: scene, tab, zoom, presenter.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AppArgs {
+    /// Open the app at a scene saved with File > Save scene (a versioned JSON file).
+    #[arg(long, value_name = "FILE")]
+    pub scene: Option<std::path::PathBuf>,
+    /// Open this tab: forward, reverse, elbo, params (or parameterisations), schedule,
+    /// training (any case).
+    #[arg(long, value_name = "NAME", value_parser = parse_tab)]
+    pub tab: Option<elbo_lab::app::settings::View>,
+    /// Zoom factor of the whole window, 0.5 to 4 (1.5 or 1.75 for a projector).
+    #[arg(long, value_name = "Z", value_parser = parse_zoom, allow_negative_numbers = true)]
+    pub zoom: Option<f32>,
+    /// Start in presenter mode (side panel hidden; F5 toggles it).
+    #[arg(long)]
+    pub presenter: bool,
+}
+
+/// The names `--tab` accepts, with the tab each opens. "evidence" opens the ELBO terms,
+/// whose total bounds the evidence -log p(x0).
+pub const TAB_NAMES: [(&str, elbo_lab::app::settings::View); 10] = {
+    use elbo_lab::app::settings::View;
+    [
+        ("forward", View::Forward),
+        ("reverse", View::Reverse),
+        ("elbo", View::Elbo),
+        ("params", View::Params),
+        ("schedule", View::Schedule),
+        ("training", View::Training),
+        ("parameterisations", View::Params),
+        ("parameterizations", View::Params),
+        ("terms", View::Elbo),
+        ("evidence", View::Elbo),
+    ]
+};
+
+/// `--tab NAME`, case-insensitive.
+pub fn parse_tab(name: &str) -> Result<elbo_lab::app::settings::View, String> {
+    let wanted = name.trim().to_ascii_lowercase();
+    TAB_NAMES
+        .iter()
+        .find(|(n, _)| *n == wanted)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            format!(
+                "unknown tab '{name}': one of forward, reverse, elbo, params, schedule, training"
+            )
+        })
+}
+
+/// `--zoom Z`: a number in the range the app offers.
+pub fn parse_zoom(text: &str) -> Result<f32, String> {
+    let range = elbo_lab::app::settings::ZOOM_RANGE;
+    let z: f32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number: the zoom is a factor such as 1.5"))?;
+    if z.is_finite() && range.contains(&z) {
+        Ok(z)
+    } else {
+        Err(format!(
+            "zoom {z} is out of range: it must be between {} and {}",
+            range.start(),
+            range.end()
+        ))
+    }
+}
+
+impl AppArgs {
+    /// What the app applies at start; a scene that cannot be read at all is an error here,
+    /// before any window opens.
+    pub fn launch(&self) -> Result<elbo_lab::app::scene::Launch> {
+        let scene = match &self.scene {
+            Some(path) => {
+                let (scene, notes) = elbo_lab::app::scene::Scene::load(path)
+                    .map_err(|e| anyhow::anyhow!("--scene: {e}"))?;
+                for n in &notes {
+                    warn(n);
+                }
+                Some((path.clone(), scene, notes))
+            }
+            None => None,
+        };
+        Ok(elbo_lab::app::scene::Launch {
+            scene,
+            view: self.tab,
+            zoom: self.zoom,
+            presenter: self.presenter,
+        })
+    }
+}
+
+#[cfg(test)]
+mod app_args_tests {
+    use super::*;
+    use elbo_lab::app::settings::View;
+
+    #[test]
+    fn tabs_any_case_and_aliases() {
+        assert_eq!(parse_tab("Schedule"), Ok(View::Schedule));
+        assert_eq!(parse_tab("ELBO"), Ok(View::Elbo));
+        assert_eq!(parse_tab("parameterisations"), Ok(View::Params));
+        let e = parse_tab("nonsense").expect_err("not a tab");
+        assert!(
+            e.contains("unknown tab 'nonsense'") && e.contains("training"),
+            "{e}"
+        );
+        for v in View::ALL {
+            assert!(TAB_NAMES.iter().any(|(_, w)| *w == v), "{v:?} has a name");
+        }
+    }
+
+    #[test]
+    fn zoom_in_range_only() {
+        assert_eq!(parse_zoom("1.75"), Ok(1.75));
+        assert_eq!(parse_zoom("0.5"), Ok(0.5));
+        assert!(
+            parse_zoom("4.5")
+                .expect_err("too big")
+                .contains("between 0.5 and 4")
+        );
+        assert!(parse_zoom("-1").is_err());
+        assert!(parse_zoom("NaN").is_err());
+        assert!(
+            parse_zoom("big")
+                .expect_err("not a number")
+                .contains("not a number")
+        );
+    }
+}

@@ -4,7 +4,7 @@
 //! values; each subcommand has its own file and uses `args` and the library, never another
 //! subcommand.
 
-mod args;
+pub mod args;
 mod output;
 mod presets;
 mod report;
@@ -19,8 +19,17 @@ use clap::{Parser, Subcommand};
 
 /// ELBO Lab: the evidence lower bound of a diffusion model, term by term, on exact toy data.
 #[derive(Debug, Parser)]
-#[command(name = "elbo-lab", version, about, long_about = None)]
+#[command(
+    name = "elbo-lab",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    /// The desktop app's flags (`--scene`, `--tab`, `--zoom`, `--presenter`).
+    #[command(flatten)]
+    pub app: args::AppArgs,
     /// What to do; with none, the desktop app opens.
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -64,6 +64,8 @@ pub struct ViewCtx<'a> {
     pub about_open: bool,
     /// The help overlay is open.
     pub help_open: bool,
+    /// The step of the built-in lesson shown in the lesson bar, if one runs.
+    pub lesson: Option<usize>,
 }
 
 /// A result to draw and whether it belongs to the current inputs.
@@ -255,6 +257,10 @@ impl Views {
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu.ui(ui, ctx)));
+        if let Some(step) = ctx.lesson {
+            egui::Panel::top("lesson_bar")
+                .show(ui, |ui| commands.extend(super::lesson_bar::ui(ui, step)));
+        }
         let side_shown = ctx.settings.side_panel && !ctx.settings.presenter;
         // The panel can also be dragged closed (and open again) by its edge.
         let mut expanded = side_shown;
