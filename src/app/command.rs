@@ -143,4 +143,12 @@ pub enum Command {
     Screenshot(PathBuf),
     /// Open a save dialog, then export.
     PickExport(ExportKind),
+    /// Open or close the "Export for slides" dialog (a plot as PNG, a GIF over t).
+    ShowExportDialog(bool),
+    /// Export a plot as PNG or the current view over t as GIF (to the request's path).
+    ExportPlot(super::export::ExportRequest),
+    /// Pick the file of a plot export in a native save dialog, then export.
+    PickExportPlot(super::export::ExportRequest),
+    /// Stop the running plot export (its unfinished file is removed).
+    CancelExport,
 }
