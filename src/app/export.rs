@@ -37,6 +37,8 @@ pub const DELAY_RANGE: std::ops::RangeInclusive<u32> = 20..=2000;
 const RESIZE_WAIT: Duration = Duration::from_millis(1500);
 /// How long a screenshot may take before the export gives up.
 const SHOT_WAIT: Duration = Duration::from_secs(10);
+/// How many frames a screenshot may take (frames run back to back during an export).
+const SHOT_FRAMES: u32 = 120;
 /// How long the view's results of one t may take before a GIF export gives up.
 const RESULTS_WAIT: Duration = Duration::from_secs(120);
 /// Points of margin kept around a plot's rectangle (tick labels overhang its ends a little).
@@ -466,6 +468,8 @@ struct Job {
     encoder: Option<Encoder>,
     /// Whether the layout of this frame shows the target t with current results.
     ready: bool,
+    /// Frames since the stage began (a screenshot comes back within a frame or two).
+    frames_in_stage: u32,
     /// The final message (text, is_error) once restoring ends.
     outcome: Option<(String, bool)>,
     note: Option<String>,
@@ -475,6 +479,7 @@ impl Job {
     fn set_stage(&mut self, stage: Stage) {
         self.stage = stage;
         self.since = Instant::now();
+        self.frames_in_stage = 0;
     }
 
     fn is_gif(&self) -> bool {
@@ -635,6 +640,7 @@ impl App {
             crop_size: None,
             encoder,
             ready: false,
+            frames_in_stage: 0,
             outcome: None,
             note: None,
         });
@@ -673,6 +679,7 @@ impl App {
         ctx.request_repaint();
         job.ready = false;
         let waited = job.since.elapsed();
+        job.frames_in_stage += 1;
         match job.stage {
             Stage::Scaling { resize_sent } => {
                 let zoom_ok = (ctx.zoom_factor() - self.settings.zoom * job.scale).abs() < 1e-3;
@@ -710,9 +717,11 @@ impl App {
                     }
                     match shot {
                         Some(shot) => self.take_shot(ctx, &shot.image),
-                        None if waited > SHOT_WAIT => self.fail_export(
-                            "no screenshot came back (this renderer may not support them)".into(),
-                        ),
+                        None if waited > SHOT_WAIT || job.frames_in_stage > SHOT_FRAMES => self
+                            .fail_export(
+                                "no screenshot came back (this renderer may not support them)"
+                                    .into(),
+                            ),
                         None => {}
                     }
                 }
