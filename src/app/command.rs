@@ -158,4 +158,12 @@ pub enum Command {
     PrevLesson,
     /// Close the lesson bar (the state stays).
     ExitLesson,
+    /// Open or close the "Export for slides" dialog (a plot as PNG, a GIF over t).
+    ShowExportDialog(bool),
+    /// Export a plot as PNG or the current view over t as GIF (to the request's path).
+    ExportPlot(super::export::ExportRequest),
+    /// Pick the file of a plot export in a native save dialog, then export.
+    PickExportPlot(super::export::ExportRequest),
+    /// Stop the running plot export (its unfinished file is removed).
+    CancelExport,
 }

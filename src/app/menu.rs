@@ -112,6 +112,15 @@ impl MenuBar {
                 commands.push(Command::Screenshot(base.with_extension("png")));
             }
         });
+        if ui
+            .button("Export a plot (PNG) or a GIF over t...")
+            .on_hover_text(
+                "For slides: one plot at 1x, 2x or 3x, or the Forward/Reverse tab animated over t",
+            )
+            .clicked()
+        {
+            commands.push(Command::ShowExportDialog(true));
+        }
     }
 
     /// "Save scene..." / "Open scene..." (native dialog) and the same by a typed path.

@@ -15,6 +15,7 @@ pub mod compute;
 pub mod controls;
 pub mod formula;
 pub mod help;
+pub mod export;
 pub mod inputs;
 pub mod lesson_bar;
 pub mod lessons;
@@ -224,6 +225,8 @@ pub struct App {
     pub training: training::Training,
     /// The step of the built-in lesson shown in the lesson bar, if one runs.
     pub lesson: Option<usize>,
+    /// The "Export for slides" dialog and the plot export in progress.
+    pub export: export::ExportState,
     views: Views,
     options: AppOptions,
     elbo_worker: Worker<Inputs, ElboMessage>,
@@ -310,6 +313,7 @@ impl App {
             reverse: reverse::ReverseState::new(options.mode, repaint.clone()),
             training: training::Training::new(ctx, options.mode),
             lesson: None,
+            export: export::ExportState::default(),
             views: Views::default(),
             elbo_worker: Worker::new(
                 "elbo-lab-elbo",
@@ -415,8 +419,10 @@ impl App {
         } else {
             egui::Theme::Light
         });
-        if (ctx.zoom_factor() - self.settings.zoom).abs() > 1e-3 {
-            ctx.set_zoom_factor(self.settings.zoom);
+        // A 2x or 3x plot export draws its capture frames at a raised zoom.
+        let zoom = self.settings.zoom * self.export.zoom_scale();
+        if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
+            ctx.set_zoom_factor(zoom);
         }
     }
 
@@ -810,6 +816,19 @@ impl App {
                 });
                 self.notes.status = Some(("taking a screenshot...".into(), false));
             }
+            Command::ShowExportDialog(open) => self.export.open = open,
+            Command::ExportPlot(request) => self.start_export(ctx, request),
+            Command::PickExportPlot(request) => {
+                let name = export::suggested_name(&request);
+                self.open_dialog(move || {
+                    rfd::FileDialog::new()
+                        .set_title("Export for slides")
+                        .set_file_name(name)
+                        .save_file()
+                        .map(|p| Command::ExportPlot(request.with_path(p)))
+                })
+            }
+            Command::CancelExport => self.cancel_export(),
         }
     }
 
@@ -903,6 +922,7 @@ impl App {
                 }
             }
         }
+        self.poll_export(ctx);
         if let Ok(message) = self.screenshots.1.try_recv() {
             let is_error = message.starts_with("error");
             self.notes.status = Some((message, is_error));
@@ -1010,6 +1030,8 @@ impl App {
         let mut views = std::mem::take(&mut self.views);
         commands.extend(views.ui(ui, &self.view_ctx()));
         self.views = views;
+        commands.extend(self.export_window(&ctx));
+        self.export_after_layout(&ctx);
         if !commands.is_empty() {
             // Layout drew the state before the commands: draw the state after them.
             ctx.request_repaint();

@@ -44,6 +44,7 @@ pub fn t_marker(t: usize) -> VLine {
 /// A plot with a legend in the top-left, axis labels and hover coordinates.
 pub fn plot(id: &str, x_label: &str, y_label: &str) -> Plot<'static> {
     Plot::new(id.to_owned())
+        .id(super::export::plot_id(id))
         .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .x_axis_label(x_label.to_owned())
         .y_axis_label(y_label.to_owned())
