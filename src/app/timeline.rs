@@ -182,11 +182,11 @@ impl Timeline {
             ui.separator();
             // The last thing on the row: a clamp warning, else the progress (truncated, so
             // the row never wraps).
-            let warning = self
-                .clamps
-                .message("t")
-                .or_else(|| self.clamps.message("speed"))
-                .map(str::to_owned);
+            let warnings: Vec<&str> = ["t", "speed"]
+                .iter()
+                .filter_map(|k| self.clamps.message(k))
+                .collect();
+            let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
             match warning {
                 Some(w) => {
                     ui.add(
