@@ -45,7 +45,10 @@ const SLIDER_VALUE_ROOM: f32 = 78.0;
 /// What was last typed into a number field this frame (the raw text and its value), caught
 /// by the field's parser before the widget clamps it.
 #[derive(Default, Clone)]
-pub struct Typed(Rc<RefCell<Option<(String, Option<f64>)>>>);
+pub struct Typed(Rc<RefCell<Option<TypedText>>>);
+
+/// The text typed and the number it reads as (None: not a number).
+type TypedText = (String, Option<f64>);
 
 impl Typed {
     /// A parser for `DragValue::custom_parser` / `Slider::custom_parser`: it reads numbers
@@ -65,7 +68,7 @@ impl Typed {
         }
     }
 
-    fn take(&self) -> Option<(String, Option<f64>)> {
+    fn take(&self) -> Option<TypedText> {
         self.0.borrow_mut().take()
     }
 }

@@ -27,6 +27,21 @@ pub(super) fn clicked_t<R>(plot: &PlotResponse<R>, t_max: usize) -> Option<usize
         .then(|| x.round().clamp(1.0, t_max.max(1) as f64) as usize)
 }
 
+/// Keep `ui` within what is on screen: a row above that overflowed (a long tab row at a
+/// high zoom) widens the panel's layout rect past the window, and plots sized from it
+/// would be cut.
+pub(super) fn fit_to_screen<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
+    let min = ui.cursor().min;
+    let right = ui.max_rect().right().min(ui.clip_rect().right());
+    let bottom = ui.max_rect().bottom().min(ui.clip_rect().bottom());
+    let rect = egui::Rect::from_min_max(
+        min,
+        egui::pos2(right.max(min.x + 1.0), bottom.max(min.y + 1.0)),
+    );
+    ui.scope_builder(egui::UiBuilder::new().max_rect(rect), add)
+        .inner
+}
+
 /// Name a t plot for assistive technology and tests (its rect is the plot's).
 pub(super) fn name_t_plot<R>(plot: &PlotResponse<R>, name: &str) {
     let label = format!("{name}: click to set t");
@@ -41,6 +56,10 @@ pub struct ForwardView;
 impl ForwardView {
     /// Show the view.
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        fit_to_screen(ui, |ui| self.contents(ui, ctx))
+    }
+
+    fn contents(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let h = ui.available_height();
         let avail = ui.available_width();

@@ -14,7 +14,7 @@ use super::super::inputs::Depends;
 use super::super::palette::Palette;
 use super::super::plot_util::{box_image, plane_plot, plot, sci, t_marker};
 use super::super::reverse::{ReverseResult, TRAJECTORIES, state_index};
-use super::forward::{INK_OVER_IMAGE, clicked_t, name_t_plot};
+use super::forward::{INK_OVER_IMAGE, clicked_t, fit_to_screen, name_t_plot};
 use super::{Shown, ViewCtx, dimmed_unless, formula};
 use crate::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
 use crate::schedule::VarianceType;
@@ -52,6 +52,10 @@ pub struct ReverseView {
 impl ReverseView {
     /// Show the view.
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        fit_to_screen(ui, |ui| self.contents(ui, ctx))
+    }
+
+    fn contents(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let steps = ctx.steps();
         egui::CollapsingHeader::new("Sampler settings A and B")
