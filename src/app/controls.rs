@@ -195,8 +195,8 @@ fn slider_row<N: egui::emath::Numeric>(
     log: bool,
     typed: &Typed,
 ) -> Response {
-    let l = wrapped(ui, label);
-    ui.scope(|ui| {
+    // Short names sit beside the slider, long ones above it.
+    let add = |ui: &mut Ui, l: Response| {
         ui.spacing_mut().slider_width = (ui.available_width() - SLIDER_VALUE_ROOM).max(60.0);
         ui.add(
             egui::Slider::new(value, range)
@@ -206,8 +206,17 @@ fn slider_row<N: egui::emath::Numeric>(
         )
         .labelled_by(l.id)
         .on_hover_text(tooltip)
-    })
-    .inner
+    };
+    if label.len() <= 12 {
+        ui.horizontal(|ui| {
+            let l = ui.label(label);
+            add(ui, l)
+        })
+        .inner
+    } else {
+        let l = wrapped(ui, label);
+        ui.scope(|ui| add(ui, l)).inner
+    }
 }
 
 /// A combo box filling the row under a label naming it.
@@ -352,7 +361,16 @@ impl SidePanel {
                 }
             }
             None => {
-                wrapped(ui, current.description());
+                let d = ctx.data();
+                wrapped(
+                    ui,
+                    format!(
+                        "{} ({}D, {} components)",
+                        current.description(),
+                        d.dim(),
+                        d.len()
+                    ),
+                );
                 if current.has_component_count() {
                     let mut k = data.spec.component_count();
                     let before = k;
@@ -424,8 +442,6 @@ impl SidePanel {
         if data != ctx.settings.data {
             commands.push(Command::SetData(data));
         }
-        let d = ctx.data();
-        wrapped(ui, format!("{}D, {} components", d.dim(), d.len()));
         path_row(
             ui,
             "Data file path",
@@ -435,14 +451,12 @@ impl SidePanel {
             "Load the file named in the field. On an error the message shows below and the current data stay.",
             commands,
             Command::LoadData,
+            (
+                "Open data file...",
+                "Pick a mixture JSON or a CSV of points with the file dialog.",
+                Command::PickData,
+            ),
         );
-        if ui
-            .button("Open data file...")
-            .on_hover_text("Pick a mixture JSON or a CSV of points with the file dialog.")
-            .clicked()
-        {
-            commands.push(Command::PickData);
-        }
         error_line(ui, pal, ctx.notes.data_error.as_ref());
     }
 
@@ -569,14 +583,12 @@ impl SidePanel {
             "Load the schedule named in the field. On an error the message shows below and the current schedule stays.",
             commands,
             Command::LoadSchedule,
+            (
+                "Open schedule file...",
+                "Pick a scheduler_config.json or a betas list with the file dialog.",
+                Command::PickSchedule,
+            ),
         );
-        if ui
-            .button("Open schedule file...")
-            .on_hover_text("Pick a scheduler_config.json or a betas list with the file dialog.")
-            .clicked()
-        {
-            commands.push(Command::PickSchedule);
-        }
         error_line(ui, pal, ctx.notes.schedule_error.as_ref());
         wrapped(ui, &ctx.applied.schedule_label);
         for f in &ctx.applied.findings {
@@ -757,6 +769,7 @@ fn path_row(
     button_tip: &str,
     commands: &mut Vec<Command>,
     make: fn(PathBuf) -> Command,
+    open: (&str, &str, Command),
 ) {
     let l = wrapped(ui, label);
     let edit = ui
@@ -764,9 +777,15 @@ fn path_row(
         .labelled_by(l.id)
         .on_hover_text(field_tip);
     let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-    if (ui.button(button).on_hover_text(button_tip).clicked() || enter) && !text.trim().is_empty() {
-        commands.push(make(PathBuf::from(text.trim())));
-    }
+    ui.horizontal_wrapped(|ui| {
+        let load = ui.button(button).on_hover_text(button_tip).clicked();
+        if (load || enter) && !text.trim().is_empty() {
+            commands.push(make(PathBuf::from(text.trim())));
+        }
+        if ui.button(open.0).on_hover_text(open.1).clicked() {
+            commands.push(open.2);
+        }
+    });
 }
 
 fn preset_label(preset: DataPreset) -> String {
