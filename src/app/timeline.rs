@@ -1,66 +1,201 @@
-//! The timeline under the views: play/pause, step, scrub, speed, and a progress spinner.
+//! The timeline under the views, in two rows that never change shape: the transport buttons
+//! and t on the first; the playback speed, the schedule at t and the progress on the second.
+//! Play/Pause keeps one width, the t field has room for four digits, and every changing
+//! text sits in a box of fixed width or is the last thing on its row.
 
-use egui::{RichText, Ui};
+use egui::{RichText, Ui, Vec2, WidgetText};
 
 use super::command::Command;
 use super::compute::PREVIEW_SAMPLES;
+use super::controls::{ClampNotes, Typed};
+use super::palette::Palette;
 use super::plot_util::{opt, sci};
 use super::settings::SPEED_RANGE;
 use super::views::ViewCtx;
 
-/// The timeline (no state of its own).
+/// Width of a text in the button font.
+fn text_width(ui: &Ui, text: &str) -> f32 {
+    WidgetText::from(text)
+        .into_galley(
+            ui,
+            Some(egui::TextWrapMode::Extend),
+            f32::INFINITY,
+            egui::TextStyle::Button,
+        )
+        .size()
+        .x
+}
+
+/// Width of a monospace text of `chars` characters.
+fn mono_width(ui: &Ui, chars: usize) -> f32 {
+    text_width(ui, &"0".repeat(chars)) + 2.0 * ui.spacing().button_padding.x
+}
+
+/// A number padded to a fixed count of characters (the readouts keep their width).
+fn padded(v: String, chars: usize) -> String {
+    format!("{v:<chars$}")
+}
+
+/// The timeline; it owns the clamp warnings of its two number fields.
 #[derive(Default)]
-pub struct Timeline;
+pub struct Timeline {
+    clamps: ClampNotes,
+}
 
 impl Timeline {
     /// Show the timeline.
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
-        let t_max = ctx.steps();
-        ui.horizontal_wrapped(|ui| {
-            let mut button = |ui: &mut Ui, label: &str, key: &str, command: Command| {
-                if ui.button(label).on_hover_text(key).clicked() {
+        let t_max = ctx.steps().max(1);
+        let pad = 2.0 * ui.spacing().button_padding.x;
+        ui.horizontal(|ui| {
+            let mut button = |ui: &mut Ui, label: &str, min_w: f32, tip: &str, command: Command| {
+                if ui
+                    .add(egui::Button::new(label).min_size(Vec2::new(min_w, 0.0)))
+                    .on_hover_text(tip)
+                    .clicked()
+                {
                     commands.push(command);
                 }
             };
-            button(ui, "First", "Home", Command::FirstT);
-            button(ui, "Step back", "Left arrow", Command::StepBack);
-            let play = if ctx.playing { "Pause" } else { "Play" };
-            button(ui, play, "Space", Command::TogglePlay);
-            button(ui, "Step forward", "Right arrow", Command::StepForward);
-            button(ui, "Last", "End", Command::LastT);
-            let mut t = ctx.t;
-            let width = (ui.available_width() - 520.0).clamp(120.0, 900.0);
-            ui.spacing_mut().slider_width = width;
-            if ui
-                .add(egui::Slider::new(&mut t, 1..=t_max.max(1)).text("t"))
-                .changed()
-            {
+            button(ui, "First", 0.0, "Go to t = 1 (key Home).", Command::FirstT);
+            button(
+                ui,
+                "Step back",
+                0.0,
+                "One timestep back, t - 1 (key Left arrow).",
+                Command::StepBack,
+            );
+            let play_w = text_width(ui, "Play").max(text_width(ui, "Pause")) + pad;
+            let (play, tip) = if ctx.playing {
+                ("Pause", "Stop playing (key Space).")
+            } else {
+                (
+                    "Play",
+                    "Run t through the timesteps at the speed below (key Space); the Reverse process tab plays t down from T.",
+                )
+            };
+            button(ui, play, play_w, tip, Command::TogglePlay);
+            button(
+                ui,
+                "Step forward",
+                0.0,
+                "One timestep forward, t + 1 (key Right arrow).",
+                Command::StepForward,
+            );
+            button(ui, "Last", 0.0, "Go to t = T (key End).", Command::LastT);
+            let t_tip = format!(
+                "The timestep t shown by every view, 1 to T = {t_max}. x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps. Keys: Left/Right arrows step, Home/End jump, Space plays. A click on a plot whose x axis is t moves it too."
+            );
+            let l = ui.label("t");
+            let field_w = mono_width(ui, 4);
+            let shown = ctx.t.clamp(1, t_max);
+            let mut t = shown;
+            ui.spacing_mut().slider_width =
+                (ui.available_width() - field_w - ui.spacing().item_spacing.x - 4.0).max(60.0);
+            ui
+                .add(egui::Slider::new(&mut t, 1..=t_max).show_value(false))
+                .labelled_by(l.id)
+                .on_hover_text(&t_tip);
+            let before = t;
+            let typed = Typed::default();
+            let field = ui
+                .add(
+                    egui::DragValue::new(&mut t)
+                        .range(1..=t_max)
+                        .min_size(Vec2::new(field_w, 0.0))
+                        .custom_parser(typed.parser())
+                        .update_while_editing(false),
+                )
+                .labelled_by(l.id)
+                .on_hover_text(&t_tip);
+            self.clamps.note(
+                "t",
+                &typed,
+                1.0..=t_max as f64,
+                before as f64,
+                t as f64,
+                &field,
+            );
+            if t != shown {
                 commands.push(Command::SetT(t));
             }
-            ui.spacing_mut().slider_width = 90.0;
+        });
+        // Drop warnings whose field has moved on since.
+        self.clamps.forget_moved("t", ctx.t as f64);
+        self.clamps
+            .forget_moved("speed", f64::from(ctx.settings.speed));
+        ui.horizontal(|ui| {
+            let l = ui.label("speed");
             let mut speed = ctx.settings.speed;
-            if ui
+            let tip = format!(
+                "Playback speed in timesteps per second ({} to {}, log scale). Play with key Space.",
+                SPEED_RANGE.start(),
+                SPEED_RANGE.end()
+            );
+            ui.spacing_mut().slider_width = 90.0;
+            ui.add(
+                egui::Slider::new(&mut speed, SPEED_RANGE)
+                    .logarithmic(true)
+                    .show_value(false),
+            )
+            .labelled_by(l.id)
+            .on_hover_text(&tip);
+            let before = speed;
+            let typed = Typed::default();
+            let field = ui
                 .add(
-                    egui::Slider::new(&mut speed, SPEED_RANGE)
-                        .logarithmic(true)
+                    egui::DragValue::new(&mut speed)
+                        .range(SPEED_RANGE)
                         .max_decimals(0)
-                        .text("Speed (steps/s)"),
+                        .min_size(Vec2::new(mono_width(ui, 4), 0.0))
+                        .custom_parser(typed.parser())
+                        .update_while_editing(false),
                 )
-                .changed()
-            {
+                .labelled_by(l.id)
+                .on_hover_text(&tip);
+            self.clamps.note(
+                "speed",
+                &typed,
+                f64::from(*SPEED_RANGE.start())..=f64::from(*SPEED_RANGE.end()),
+                f64::from(before),
+                f64::from(speed),
+                &field,
+            );
+            ui.label("steps/s");
+            if speed != ctx.settings.speed {
                 commands.push(Command::SetSpeed(speed));
             }
+            ui.separator();
             let s = ctx.schedule();
             ui.label(
                 RichText::new(format!(
                     "abar_t = {}  log-SNR = {}",
-                    sci(s.abar(ctx.t)),
-                    opt(s.log_snr(ctx.t))
+                    padded(sci(s.abar(ctx.t)), 10),
+                    padded(opt(s.log_snr(ctx.t)), 10)
                 ))
                 .monospace(),
+            )
+            .on_hover_text(
+                "At the current t: abar_t = prod_{s<=t} (1 - beta_s), the signal kept in x_t, and log-SNR = log(abar_t / (1 - abar_t)) (Luo eq. 109), undefined where abar_t is 0.",
             );
-            progress(ui, ctx);
+            ui.separator();
+            // The last thing on the row: a clamp warning, else the progress (truncated, so
+            // the row never wraps).
+            let warnings: Vec<&str> = ["t", "speed"]
+                .iter()
+                .filter_map(|k| self.clamps.message(k))
+                .collect();
+            let warning = (!warnings.is_empty()).then(|| warnings.join("; "));
+            match warning {
+                Some(w) => {
+                    ui.add(
+                        egui::Label::new(RichText::new(w).color(Palette::of_ui(ui).warning))
+                            .truncate(),
+                    );
+                }
+                None => progress(ui, ctx),
+            }
         });
         commands
     }
@@ -80,12 +215,15 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         } else {
             ctx.settings.samples
         };
-        ui.label(format!(
-            "{stage}: N = {n}, {} of {} timesteps",
-            ctx.elbo_progress,
-            ctx.steps()
-        ));
+        ui.add(
+            egui::Label::new(format!(
+                "{stage}: N = {n}, {} of {} timesteps",
+                ctx.elbo_progress,
+                ctx.steps()
+            ))
+            .truncate(),
+        );
     } else if let Some(e) = elbo {
-        ui.label(format!("N = {} samples", e.result.samples));
+        ui.add(egui::Label::new(format!("N = {} samples", e.result.samples)).truncate());
     }
 }

@@ -2,16 +2,52 @@
 //! at t; 2D, the density of q_t as an image with particles moving.
 
 use egui::Ui;
-use egui_plot::{Line, Points};
+use egui_plot::{Line, PlotResponse, Points};
 
 use super::super::command::Command;
-use super::super::plot_util::{
-    PARAM_COLOURS, T_COLOUR, box_image, plane_plot, plot, sci, t_marker,
-};
+use super::super::palette::{DARK, Palette};
+use super::super::plot_util::{box_image, plane_plot, plot, sci, t_marker};
 use super::{ViewCtx, dimmed_unless, formula, formula_column};
-use crate::param::Parameterisation;
 
-const TEXT_WIDTH: f32 = 260.0;
+/// The formula column's width: a share of the view, within these bounds.
+const TEXT_WIDTH: std::ops::RangeInclusive<f32> = 220.0..=320.0;
+/// Ink drawn over the viridis density images: the same in both themes (the images are),
+/// so the dark theme's text colour, which reads on all of viridis but its yellow end.
+pub const INK_OVER_IMAGE: egui::Color32 = DARK.total;
+
+/// The timestep a primary click (not a drag) on a plot whose x axis is t asks for:
+/// `round(x)` clamped to `1..=t_max`. (Private until the plots' shared helper lands.)
+pub(super) fn clicked_t<R>(plot: &PlotResponse<R>, t_max: usize) -> Option<usize> {
+    if !plot.response.clicked_by(egui::PointerButton::Primary) {
+        return None;
+    }
+    let pos = plot.response.interact_pointer_pos()?;
+    let x = plot.transform.value_from_position(pos).x;
+    x.is_finite()
+        .then(|| x.round().clamp(1.0, t_max.max(1) as f64) as usize)
+}
+
+/// Keep `ui` within what is on screen: a row above that overflowed (a long tab row at a
+/// high zoom) widens the panel's layout rect past the window, and plots sized from it
+/// would be cut.
+pub(super) fn fit_to_screen<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
+    let min = ui.cursor().min;
+    let right = ui.max_rect().right().min(ui.clip_rect().right());
+    let bottom = ui.max_rect().bottom().min(ui.clip_rect().bottom());
+    let rect = egui::Rect::from_min_max(
+        min,
+        egui::pos2(right.max(min.x + 1.0), bottom.max(min.y + 1.0)),
+    );
+    ui.scope_builder(egui::UiBuilder::new().max_rect(rect), add)
+        .inner
+}
+
+/// Name a t plot for assistive technology and tests (its rect is the plot's).
+pub(super) fn name_t_plot<R>(plot: &PlotResponse<R>, name: &str) {
+    let label = format!("{name}: click to set t");
+    plot.response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Image, true, &label));
+}
 
 /// The Forward process tab (no state of its own).
 #[derive(Default)]
@@ -20,31 +56,47 @@ pub struct ForwardView;
 impl ForwardView {
     /// Show the view.
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        fit_to_screen(ui, |ui| self.contents(ui, ctx))
+    }
+
+    fn contents(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let mut commands = Vec::new();
         let h = ui.available_height();
+        let avail = ui.available_width();
+        let gap = ui.spacing().item_spacing.x;
+        let text_w = (avail * 0.3).clamp(*TEXT_WIDTH.start(), *TEXT_WIDTH.end());
+        let w = (avail - text_w - 2.0 * gap).max(160.0);
         ui.horizontal_top(|ui| {
-            let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
             ui.vertical(|ui| {
                 ui.set_width(w);
                 if ctx.dim() == 1 {
-                    plots_1d(ui, ctx, w, h);
+                    plots_1d(ui, ctx, w, h, &mut commands);
                 } else {
-                    plots_2d(ui, ctx, w, h);
+                    plots_2d(ui, ctx, w, h, &mut commands);
                 }
             });
-            formula_column(ui, TEXT_WIDTH, |ui| text(ui, ctx));
+            formula_column(ui, text_w, |ui| text(ui, ctx));
         });
-        Vec::new()
+        commands
     }
 }
 
-fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
-    let top_h = (h * 0.58).max(120.0);
+/// Heights of two stacked plots sharing `h`: the top one gets `share`, neither under 60.
+fn split(ui: &Ui, h: f32, share: f32) -> (f32, f32) {
+    let room = (h - 2.0 * ui.spacing().item_spacing.y - 4.0).max(120.0);
+    let top = (room * share).max(60.0);
+    (top, (room - top).max(60.0))
+}
+
+fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<Command>) {
+    let pal = Palette::of_ui(ui);
+    let (top_h, bottom_h) = split(ui, h, 0.58);
     let statics = ctx.statics();
     // Drawn through the river's own inputs (its T and box), dimmed if they are older.
     let own = statics.as_ref().map_or(ctx.inputs(), |s| &s.value.inputs);
     let t_max = own.steps();
     let [lo, hi] = own.view_box[0];
-    dimmed_unless(ui, statics.as_ref().is_none_or(|s| s.current), |ui| {
+    let river = dimmed_unless(ui, statics.as_ref().is_none_or(|s| s.current), |ui| {
         plot("river", "timestep t", "x")
             .height(top_h)
             .width(w)
@@ -58,27 +110,29 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
                     for path in &r.river.paths {
                         p.line(
                             Line::new("forward sample paths", path.clone())
-                                .color(egui::Color32::from_white_alpha(200))
+                                .color(INK_OVER_IMAGE.gamma_multiply(0.8))
                                 .width(1.0),
                         );
                     }
                 }
                 p.vline(t_marker(ctx.t));
-            });
+            })
     });
+    name_t_plot(&river, "density river q_t(x) over t");
+    if let Some(t) = clicked_t(&river, ctx.steps()) {
+        commands.push(Command::SetT(t));
+    }
     let field = ctx.field();
     dimmed_unless(ui, field.as_ref().is_none_or(|f| f.current), |ui| {
         plot("density_at_t", "x", "density")
-            .height((h - top_h - 30.0).max(100.0))
+            .height(bottom_h)
             .width(w)
             .show(ui, |p| {
                 let Some(f) = &field else { return };
                 let Some((q, p0)) = &f.value.field.density_1d else {
                     return;
                 };
-                p.line(
-                    Line::new("data p0(x)", p0.clone()).color(PARAM_COLOURS[Parameterisation::X0]),
-                );
+                p.line(Line::new("data p0(x)", p0.clone()).color(pal.param.x0));
                 let normal: Vec<[f64; 2]> = q
                     .iter()
                     .map(|pt| {
@@ -89,21 +143,22 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
                         ]
                     })
                     .collect();
-                p.line(Line::new("N(0, 1)", normal).color(PARAM_COLOURS[Parameterisation::Eps]));
+                p.line(Line::new("N(0, 1)", normal).color(pal.param.eps));
                 p.line(
                     Line::new(format!("q_t(x) at t = {}", f.value.field.t), q.clone())
-                        .color(T_COLOUR)
-                        .width(2.0),
+                        .color(pal.total)
+                        .width(2.5),
                 );
             });
     });
 }
 
-fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<Command>) {
+    let pal = Palette::of_ui(ui);
     let t = ctx.t;
     let vb = ctx.inputs().view_box;
     let s = ctx.schedule();
-    let top_h = (h * 0.7).max(160.0);
+    let (top_h, bottom_h) = split(ui, h, 0.7);
     let field = ctx.field();
     let statics = ctx.statics();
     let current =
@@ -138,7 +193,7 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
                     p.points(
                         Points::new(format!("particles x_t at t = {tt}"), pts)
                             .radius(1.5)
-                            .color(egui::Color32::WHITE),
+                            .color(INK_OVER_IMAGE),
                     );
                 }
             });
@@ -146,23 +201,26 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
     let coeff = |f: &dyn Fn(usize) -> f64| -> Vec<[f64; 2]> {
         (1..=s.steps()).map(|k| [k as f64, f(k)]).collect()
     };
-    plot("coefficients", "timestep t", "coefficient")
-        .height((h - top_h - 30.0).max(90.0))
+    let coefficients = plot("coefficients", "timestep t", "coefficient")
+        .height(bottom_h)
         .width(w)
         .show(ui, |p| {
             p.line(
-                Line::new("signal sqrt(abar_t)", coeff(&|k| s.abar(k).sqrt()))
-                    .color(PARAM_COLOURS[Parameterisation::X0]),
+                Line::new("signal sqrt(abar_t)", coeff(&|k| s.abar(k).sqrt())).color(pal.param.x0),
             );
             p.line(
                 Line::new(
                     "noise sqrt(1 - abar_t)",
                     coeff(&|k| s.one_minus_abar(k).sqrt()),
                 )
-                .color(PARAM_COLOURS[Parameterisation::Eps]),
+                .color(pal.param.eps),
             );
             p.vline(t_marker(t));
         });
+    name_t_plot(&coefficients, "coefficients over t");
+    if let Some(t) = clicked_t(&coefficients, ctx.steps()) {
+        commands.push(Command::SetT(t));
+    }
 }
 
 fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {

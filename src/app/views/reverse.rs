@@ -1,131 +1,277 @@
 //! The reverse process: particles from N(0, I) moved to data by two sampler settings from
 //! the same x_T, side by side; 1D over the density river, 2D over the data density; and
 //! sample quality against the number of steps.
+//!
+//! The two settings share the width (two equal columns). When the view is too short for
+//! the particles and the quality figure one above the other, a switch shows one at a time.
 
-use egui::{Color32, Ui};
+use egui::{Color32, RichText, Ui};
 use egui_plot::{HoverPosition, Line, PlotPoint, Points};
 
 use super::super::command::Command;
+use super::super::controls::{ClampNotes, Typed};
 use super::super::inputs::Depends;
-use super::super::plot_util::{PARAM_COLOURS, box_image, plane_plot, plot, sci, t_marker};
+use super::super::palette::Palette;
+use super::super::plot_util::{box_image, plane_plot, plot, sci, t_marker};
 use super::super::reverse::{ReverseResult, TRAJECTORIES, state_index};
+use super::forward::{INK_OVER_IMAGE, clicked_t, fit_to_screen, name_t_plot};
 use super::{Shown, ViewCtx, dimmed_unless, formula};
 use crate::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
 use crate::schedule::VarianceType;
 
 const SIDES: [&str; 2] = ["A", "B"];
-const SIDE_COLOURS: [Color32; 2] = [PARAM_COLOURS.x0, PARAM_COLOURS.eps];
+/// Below this height (points) the particles and the quality figure are shown one at a time.
+const STACK_MIN_HEIGHT: f32 = 420.0;
 
-/// The Reverse process tab (no state of its own: the runs live in the app's
+/// The colours of settings A and B. This tab draws no parameterisation, so it borrows the
+/// x0 and eps colours (as the Schedule tab's presets do), the most distinct pair.
+fn side_colours(ui: &Ui) -> [Color32; 2] {
+    let pal = Palette::of_ui(ui);
+    [pal.param.x0, pal.param.eps]
+}
+
+/// What the plot area shows when it is too short for both rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Figure {
+    /// The particles of A and B.
+    #[default]
+    Particles,
+    /// Sample quality against the number of steps.
+    Quality,
+}
+
+/// The Reverse process tab: which figure is shown when short, and the clamp warnings of
+/// its number fields (the runs live in the app's
 /// [`ReverseState`](super::super::reverse::ReverseState), polled every frame).
 #[derive(Default)]
-pub struct ReverseView;
+pub struct ReverseView {
+    figure: Figure,
+    clamps: ClampNotes,
+}
 
 impl ReverseView {
     /// Show the view.
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        fit_to_screen(ui, |ui| self.contents(ui, ctx))
+    }
+
+    fn contents(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let steps = ctx.steps();
-        controls(ui, ctx, steps, &mut commands);
+        egui::CollapsingHeader::new("Sampler settings A and B")
+            .id_salt("reverse_settings")
+            .default_open(true)
+            .show_unindented(ui, |ui| self.controls(ui, ctx, steps, &mut commands))
+            .header_response
+            .on_hover_text(
+                "The two sampler settings compared side by side, from the same x_T and the same noise. Click to fold them away and give the plots the room.",
+            );
         if let Some(e) = &ctx.reverse.error {
-            ui.colored_label(Color32::RED, e);
+            ui.add(egui::Label::new(RichText::new(e).color(Palette::of_ui(ui).error)).wrap());
         }
         let shown = ctx.reverse();
-        let h = ui.available_height();
-        let w = ui.available_width();
-        let top_h = (h * 0.6).max(160.0);
         let current = shown.as_ref().is_none_or(|s| s.current);
-        dimmed_unless(ui, current, |ui| {
-            ui.horizontal_top(|ui| {
-                let half = ((w - 12.0) / 2.0).max(150.0);
-                for side in 0..2 {
-                    ui.vertical(|ui| {
-                        ui.set_width(half);
-                        particles_plot(ui, ctx, shown.as_ref(), side, half, top_h);
-                    });
+        let both = ui.available_height() >= STACK_MIN_HEIGHT;
+        if !both {
+            ui.horizontal(|ui| {
+                ui.label("Show:");
+                for (figure, label, tip) in [
+                    (
+                        Figure::Particles,
+                        "Particles",
+                        "The particles of A and B at the timeline's t (the view is too short for both figures at once).",
+                    ),
+                    (
+                        Figure::Quality,
+                        "Sample quality",
+                        "Sample quality of A and B against the number of sampling steps K.",
+                    ),
+                ] {
+                    if ui
+                        .selectable_label(self.figure == figure, label)
+                        .on_hover_text(tip)
+                        .clicked()
+                    {
+                        self.figure = figure;
+                    }
                 }
             });
-            quality_plots(
-                ui,
-                shown.as_ref().map(|s| s.value),
-                w,
-                (h - top_h - 48.0).max(100.0),
-            );
+        }
+        let h = ui.available_height() - 4.0;
+        dimmed_unless(ui, current, |ui| {
+            let (particles_h, quality_h) = if both {
+                let top = (h - ui.spacing().item_spacing.y) * 0.6;
+                (top, h - top - ui.spacing().item_spacing.y)
+            } else if self.figure == Figure::Particles {
+                (h, 0.0)
+            } else {
+                (0.0, h)
+            };
+            if particles_h > 0.0 {
+                ui.columns(2, |cols| {
+                    for (side, col) in cols.iter_mut().enumerate() {
+                        let w = col.available_width();
+                        if let Some(t) =
+                            particles_plot(col, ctx, shown.as_ref(), side, w, particles_h)
+                        {
+                            commands.push(Command::SetT(t));
+                        }
+                    }
+                });
+            }
+            if quality_h > 0.0 {
+                quality_plots(ui, shown.as_ref().map(|s| s.value), quality_h);
+            }
         });
         commands
     }
-}
 
-fn controls(ui: &mut Ui, ctx: &ViewCtx<'_>, steps: usize, commands: &mut Vec<Command>) {
-    let mut settings = ctx.settings.reverse.clone();
-    for (side, name) in SIDES.iter().enumerate() {
-        ui.horizontal_wrapped(|ui| {
+    fn controls(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &ViewCtx<'_>,
+        steps: usize,
+        commands: &mut Vec<Command>,
+    ) {
+        let colours = side_colours(ui);
+        let mut settings = ctx.settings.reverse.clone();
+        let t_max = steps.max(1);
+        for (side, name) in SIDES.iter().enumerate() {
             let c: &mut SamplerConfig = if side == 0 {
                 &mut settings.a
             } else {
                 &mut settings.b
             };
-            ui.label(egui::RichText::new(format!("Setting {name}:")).color(SIDE_COLOURS[side]));
-            egui::ComboBox::from_label(format!("Sampler {name}"))
-                .selected_text(c.kind.name().to_uppercase())
-                .show_ui(ui, |ui| {
-                    for k in SamplerKind::ALL {
-                        ui.selectable_value(&mut c.kind, k, k.name().to_uppercase());
-                    }
-                });
-            let mut k = c.steps.clamp(1, steps.max(1));
-            if ui
-                .add(
-                    egui::Slider::new(&mut k, 1..=steps.max(1))
-                        .logarithmic(true)
-                        .text(format!("Steps {name}")),
-                )
-                .changed()
-            {
-                c.steps = k;
-            }
-            egui::ComboBox::from_label(format!("Spacing {name}"))
-                .selected_text(c.spacing.name())
-                .show_ui(ui, |ui| {
-                    for s in Spacing::ALL {
-                        ui.selectable_value(&mut c.spacing, s, s.name());
-                    }
-                });
-            match c.kind {
-                SamplerKind::Ddim => {
-                    ui.add(egui::Slider::new(&mut c.eta, 0.0..=1.0).text(format!("eta {name}")));
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(format!("{name}:")).strong().color(colours[side]))
+                    .on_hover_text(format!(
+                        "Setting {name}, drawn in this colour in every plot of the tab."
+                    ));
+                let r = egui::ComboBox::from_id_salt(format!("sampler_{name}"))
+                    .selected_text(c.kind.name().to_uppercase())
+                    .show_ui(ui, |ui| {
+                        for k in SamplerKind::ALL {
+                            ui.selectable_value(&mut c.kind, k, k.name().to_uppercase());
+                        }
+                    })
+                    .response
+                    .on_hover_text(
+                        "DDPM (Ho et al. 2020): ancestral sampling, x_s = mu~(x_t, x0_hat) + sigma_t z, the posterior mean of q(x_s | x_t, x0_hat) (Luo eq. 84) plus noise. DDIM (Song et al. 2021, eq. 12): x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - sigma^2) eps_hat + sigma z, with sigma set by eta; eta = 0 is deterministic.",
+                    );
+                set_name(ui, &r, &format!("Sampler {name}"));
+                ui.label("steps");
+                let before = c.steps;
+                let mut k = c.steps.clamp(1, t_max);
+                let typed = Typed::default();
+                let r = ui
+                    .scope(|ui| {
+                        ui.spacing_mut().slider_width = 110.0;
+                        ui.add(
+                            egui::Slider::new(&mut k, 1..=t_max)
+                                .logarithmic(true)
+                                .custom_parser(typed.parser())
+                                .update_while_editing(false),
+                        )
+                    })
+                    .inner
+                    .on_hover_text(format!(
+                        "Sampling steps K: the sampler visits K of the T = {t_max} timesteps (chosen by the spacing). Range 1 to T, log scale."
+                    ));
+                set_name(ui, &r, &format!("Steps {name}"));
+                let key = format!("steps {name}");
+                self.clamps
+                    .note(&key, &typed, 1.0..=t_max as f64, before as f64, k as f64, &r);
+                if k != before.clamp(1, t_max) {
+                    c.steps = k;
                 }
-                SamplerKind::Ddpm => {
-                    egui::ComboBox::from_label(format!("Variance {name}"))
-                        .selected_text(c.variance.name())
-                        .show_ui(ui, |ui| {
-                            for v in [VarianceType::FixedSmall, VarianceType::FixedLarge] {
-                                ui.selectable_value(&mut c.variance, v, v.name());
-                            }
-                        });
+                ui.label("spacing");
+                let r = egui::ComboBox::from_id_salt(format!("spacing_{name}"))
+                    .selected_text(c.spacing.name())
+                    .show_ui(ui, |ui| {
+                        for s in Spacing::ALL {
+                            ui.selectable_value(&mut c.spacing, s, s.name());
+                        }
+                    })
+                    .response
+                    .on_hover_text(
+                        "Which K timesteps are visited (diffusers' names). linspace: round(linspace(0, T - 1, K)); leading: arange(K) * (T div K) + offset; trailing: round(arange(T, 0, -T/K)) - 1, which starts at t = T (Lin et al. 2023).",
+                    );
+                set_name(ui, &r, &format!("Spacing {name}"));
+                match c.kind {
+                    SamplerKind::Ddim => {
+                        ui.label("eta");
+                        let before = c.eta;
+                        let typed = Typed::default();
+                        let r = ui
+                            .scope(|ui| {
+                                ui.spacing_mut().slider_width = 80.0;
+                                ui.add(
+                                    egui::Slider::new(&mut c.eta, 0.0..=1.0)
+                                        .custom_parser(typed.parser())
+                                        .update_while_editing(false),
+                                )
+                            })
+                            .inner
+                            .on_hover_text(
+                                "DDIM's eta scales its noise: sigma_t = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s) (Song et al. eq. 16). 0: deterministic (an ODE); 1: as much noise as DDPM's fixed_small. Range 0 to 1.",
+                            );
+                        set_name(ui, &r, &format!("eta {name}"));
+                        self.clamps
+                            .note(&format!("eta {name}"), &typed, 0.0..=1.0, before, c.eta, &r);
+                    }
+                    SamplerKind::Ddpm => {
+                        ui.label("variance");
+                        let r = egui::ComboBox::from_id_salt(format!("variance_{name}"))
+                            .selected_text(c.variance.name())
+                            .show_ui(ui, |ui| {
+                                for v in [VarianceType::FixedSmall, VarianceType::FixedLarge] {
+                                    ui.selectable_value(&mut c.variance, v, v.name());
+                                }
+                            })
+                            .response
+                            .on_hover_text(
+                                "The DDPM step's noise variance sigma_t^2: fixed_small = beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, the true posterior's (Luo eq. 85); fixed_large = beta_t.",
+                            );
+                        set_name(ui, &r, &format!("Variance {name}"));
+                    }
                 }
+            });
+            self.clamps
+                .show(ui, &format!("steps {name}"), c.steps.clamp(1, t_max) as f64);
+            if c.kind == SamplerKind::Ddim {
+                self.clamps.show(ui, &format!("eta {name}"), c.eta);
             }
-        });
-    }
-    ui.horizontal_wrapped(|ui| {
-        ui.checkbox(&mut settings.show_trajectories, "Show trajectories");
-        if ctx.reverse.is_busy() {
-            ui.spinner();
-            ui.label(format!(
-                "sampling: quality figure {} of {} step counts",
-                ctx.reverse.progress(),
-                2 * quality_step_counts(steps).len()
-            ));
         }
-        ui.label("Timeline: t = 1 shows the samples x_0; Play runs t down from T.");
-    });
-    formula(
-        ui,
-        "DDPM: x_s = mu~(x_t, x0_hat) + sigma z    DDIM (Song et al. 2021, eq. 12): x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - sigma^2) eps_hat + sigma z",
-    );
-    if settings != ctx.settings.reverse {
-        commands.push(Command::SetReverse(settings));
+        ui.horizontal_wrapped(|ui| {
+            ui.checkbox(&mut settings.show_trajectories, "Show trajectories")
+                .on_hover_text(
+                    "Draw the paths of a few particles from x_T down to the shown t (off: only the particles at t).",
+                );
+            if ctx.reverse.is_busy() {
+                ui.spinner();
+                ui.label(format!(
+                    "sampling: quality figure {} of {} step counts",
+                    ctx.reverse.progress(),
+                    2 * quality_step_counts(steps).len()
+                ));
+            }
+            ui.label("Timeline: t = 1 shows the samples x_0; Play runs t down from T.");
+        });
+        formula(ui, "DDPM: x_s = mu~(x_t, x0_hat) + sigma z");
+        formula(
+            ui,
+            "DDIM: x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - sigma^2) eps_hat + sigma z",
+        );
+        if settings != ctx.settings.reverse {
+            commands.push(Command::SetReverse(settings));
+        }
     }
+}
+
+/// Give a widget an accessible name (its visible label names only the field, not the side).
+fn set_name(ui: &Ui, response: &egui::Response, name: &str) {
+    ui.ctx()
+        .accesskit_node_builder(response.id, |node| node.set_label(name));
 }
 
 /// The state index shown at the timeline's t; t = 1 shows the generated samples (t = 0).
@@ -144,7 +290,8 @@ fn particles_plot(
     side: usize,
     w: f32,
     h: f32,
-) {
+) -> Option<usize> {
+    let colours = side_colours(ui);
     let t = ctx.t;
     // Everything below is drawn through the runs' own inputs: their dimension, T and box.
     let own = shown.map_or(ctx.inputs(), |s| &s.value.job.inputs);
@@ -155,7 +302,10 @@ fn particles_plot(
         || "computing".to_owned(),
         |s| s.value.job.configs[side].label(),
     );
-    ui.label(egui::RichText::new(format!("{name}: {label}")).color(SIDE_COLOURS[side]));
+    let caption = ui.add(
+        egui::Label::new(RichText::new(format!("{name}: {label}")).color(colours[side])).truncate(),
+    );
+    let h = (h - caption.rect.height() - ui.spacing().item_spacing.y).max(60.0);
     let run = shown.map(|s| &s.value.runs[side]);
     let show_trajectories = ctx.settings.reverse.show_trajectories;
     // The river behind a 1D run only when it is of the run's data and schedule.
@@ -166,7 +316,7 @@ fn particles_plot(
     let density = shown.and_then(|s| s.value.density.as_ref());
     if own.dim() == 1 {
         let [lo, hi] = vb[0];
-        plot(&format!("reverse_river_{name}"), "timestep t", "x")
+        let river = plot(&format!("reverse_river_{name}"), "timestep t", "x")
             .height(h)
             .width(w)
             .include_x(0.0)
@@ -190,7 +340,7 @@ fn particles_plot(
                                 .collect();
                             p.line(
                                 Line::new("reverse trajectories", pts)
-                                    .color(Color32::from_white_alpha(220))
+                                    .color(INK_OVER_IMAGE.gamma_multiply(0.85))
                                     .width(1.2),
                             );
                         }
@@ -204,11 +354,13 @@ fn particles_plot(
                     p.points(
                         Points::new(format!("particles at t = {}", run.timesteps[i]), pts)
                             .radius(1.5)
-                            .color(SIDE_COLOURS[side]),
+                            .color(colours[side]),
                     );
                 }
                 p.vline(t_marker(t));
             });
+        name_t_plot(&river, &format!("reverse river {name}"));
+        clicked_t(&river, ctx.steps())
     } else {
         plane_plot(&format!("reverse_cloud_{name}"), vb)
             .height(h)
@@ -227,7 +379,7 @@ fn particles_plot(
                                 .collect();
                             p.line(
                                 Line::new("trajectories from x_T", pts)
-                                    .color(SIDE_COLOURS[side].gamma_multiply(0.8))
+                                    .color(colours[side].gamma_multiply(0.8))
                                     .width(1.0),
                             );
                         }
@@ -240,15 +392,17 @@ fn particles_plot(
                     p.points(
                         Points::new(format!("particles at t = {}", run.timesteps[i]), pts)
                             .radius(1.5)
-                            .color(Color32::WHITE),
+                            .color(INK_OVER_IMAGE),
                     );
                 }
             });
+        None
     }
 }
 
-fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, w: f32, h: f32) {
-    let half = ((w - 12.0) / 2.0).max(150.0);
+fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32) {
+    let colours = side_colours(ui);
+    let neutral = Palette::of_ui(ui).neutral;
     let quality = shown.and_then(|s| s.quality.as_deref());
     let configs = shown.map(|s| s.job.configs);
     let entropy = quality
@@ -265,13 +419,22 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, w: f32, h: f32) {
     let hover = |name: &str, p: &PlotPoint| {
         format!("{name}\nK = {:.0} steps\ny = {}", 10f64.powf(p.x), sci(p.y))
     };
-    ui.horizontal_top(|ui| {
-        for (figure, y_label) in [
-            (0, "-mean log p0(samples) - H(p0)  [nats]"),
-            (1, "energy distance D^2 to data"),
-        ] {
-            ui.vertical(|ui| {
-                ui.set_width(half);
+    let caption = match entropy {
+        Some(e) => format!(
+            "Left: the gap -E log p0(samples) - H(p0) in nats, H(p0) = {} +- {} (0: as good as data). Right: energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data. Bars +-1 s.e., {} particles per K.",
+            sci(e.mean),
+            sci(e.stderr),
+            super::super::reverse::QUALITY_PARTICLES
+        ),
+        None => "Sample quality against the number of sampling steps K (computing).".to_owned(),
+    };
+    let caption = ui.add(egui::Label::new(caption).wrap());
+    let h = (h - caption.rect.height() - ui.spacing().item_spacing.y).max(60.0);
+    ui.columns(2, |cols| {
+        for (figure, y_label) in [(0, "log-lik. gap [nats]"), (1, "energy distance D^2")] {
+            let ui = &mut cols[figure];
+            let half = ui.available_width();
+            {
                 plot(
                     &format!("reverse_quality_{figure}"),
                     "sampling steps K (log scale)",
@@ -320,12 +483,12 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, w: f32, h: f32) {
                             .collect();
                         p.line(
                             Line::new(name.clone(), line.clone())
-                                .color(SIDE_COLOURS[side])
+                                .color(colours[side])
                                 .width(2.0),
                         );
                         p.points(
                             Points::new(name.clone(), line)
-                                .color(SIDE_COLOURS[side])
+                                .color(colours[side])
                                 .radius(3.0),
                         );
                         for pt in &q[side] {
@@ -335,25 +498,16 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, w: f32, h: f32) {
                                     name.clone(),
                                     vec![[x, e.mean - e.stderr], [x, e.mean + e.stderr]],
                                 )
-                                .color(SIDE_COLOURS[side])
+                                .color(colours[side])
                                 .width(1.0),
                             );
                         }
                     }
                     p.hline(
-                        egui_plot::HLine::new("0: samples as good as data", 0.0)
-                            .color(Color32::GRAY),
+                        egui_plot::HLine::new("0: samples as good as data", 0.0).color(neutral),
                     );
                 });
-            });
+            }
         }
     });
-    if let Some(h) = entropy {
-        ui.label(format!(
-            "Left: -E log p0(samples) - H(p0), H(p0) = {} +- {} (0 = as good as data). Right: energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data (U-statistic, 8 batches). Bars +-1 s.e., {} particles per K.",
-            sci(h.mean),
-            sci(h.stderr),
-            super::super::reverse::QUALITY_PARTICLES
-        ));
-    }
 }
