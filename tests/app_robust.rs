@@ -149,6 +149,13 @@ fn training_offers_newer_networks_and_restarts_nothing() {
     let first_step = h.state().training.models_step;
     h.get_by_label("Reverse process").click();
     h.run_steps(2);
+    // The model section sits below the fold of the side panel at 800 px: fold the data
+    // and schedule sections away, as a presenter would.
+    for section in ["Data", "Schedule"] {
+        h.get_by_role_and_label(Role::DisclosureTriangle, section)
+            .click();
+        h.run_steps(2);
+    }
     h.get_by_role_and_label(Role::ComboBox, "Model").click();
     h.run_steps(2);
     h.get_by_label("trained eps").click();

@@ -13,9 +13,9 @@
 pub mod command;
 pub mod compute;
 pub mod controls;
+pub mod export;
 pub mod formula;
 pub mod help;
-pub mod export;
 pub mod inputs;
 pub mod lesson_bar;
 pub mod lessons;
