@@ -28,7 +28,7 @@ use elbo_lab::app::settings::{
     DataSettings, ElboForm, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
 };
 use elbo_lab::app::training::TrainingSettings;
-use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice};
+use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice, export, lessons};
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::param::Parameterisation;
 use elbo_lab::presets::{DataPreset, DataSpec};
@@ -228,6 +228,11 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 Key::End,
                 Key::Plus,
                 Key::Minus,
+                Key::F5,
+                Key::F1,
+                Key::Escape,
+                Key::PageDown,
+                Key::PageUp,
             ]
             .choose(rng)
             .expect("keys");
@@ -320,7 +325,41 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
             apply(h, c)
         }
         94..=95 => {
-            let c = match rng.random_range(0..9) {
+            let c = match rng.random_range(0..16) {
+                9 => Command::StartLesson(rng.random_range(0..lessons::lesson_count())),
+                10 => Command::NextLesson,
+                11 => Command::ExitLesson,
+                12 => Command::SaveScene(files.exports.with_extension("scene.json")),
+                13 => Command::OpenScene(files.exports.with_extension("scene.json")),
+                14 => Command::ShowExportDialog(rng.random_bool(0.5)),
+                15 => {
+                    // A plot of the open tab as PNG, or its GIF over t (the capture waits
+                    // for screenshots, which a headless frame may never send: it must give up
+                    // cleanly).
+                    let view = h.state().settings.view;
+                    let plots = export::plots_of(view);
+                    match plots.choose(rng) {
+                        Some((plot, _)) if rng.random_bool(0.5) => {
+                            Command::ExportPlot(export::ExportRequest::Png(export::PngRequest {
+                                path: files.exports.with_extension("png"),
+                                plot: plot.clone(),
+                                scale: rng.random_range(0..=4),
+                            }))
+                        }
+                        Some((plot, _)) => {
+                            Command::ExportPlot(export::ExportRequest::Gif(export::GifRequest {
+                                path: files.exports.with_extension("gif"),
+                                plot: plot.clone(),
+                                scale: 1,
+                                from: rng.random_range(0..=60),
+                                to: rng.random_range(0..=60),
+                                frames: rng.random_range(0..=4),
+                                delay_ms: 50,
+                            }))
+                        }
+                        None => Command::CancelExport,
+                    }
+                }
                 0 => Command::UsePresetData,
                 1 => Command::UsePresetSchedule,
                 2 => Command::DismissNotes,
