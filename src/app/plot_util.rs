@@ -38,6 +38,9 @@ const GRID_MIN_SPACING: f32 = 8.0;
 pub const X_TICK_GAP: f64 = 90.0;
 /// Room wanted between two labelled ticks of a y axis, in points (a label is about 20 high).
 pub const Y_TICK_GAP: f64 = 44.0;
+/// The least room between two labels, as a fraction of the gap wanted: a y label is
+/// about 18 points high at zoom 1, an x label like "1000" about 36 wide.
+pub const LABEL_ROOM: f64 = 0.42;
 /// Fewest labelled ticks on an axis (fewer only when the axis is too short to hold them
 /// without overlapping).
 pub const MIN_TICKS: usize = 3;
@@ -91,7 +94,7 @@ pub fn plot_maybe_log(id: &str, x_label: &str, y_label: &str, log: bool) -> Plot
     if !log {
         return p;
     }
-    let x_name = x_label.to_owned();
+    let x_name = if x_label.is_empty() { "x" } else { x_label }.to_owned();
     p.y_grid_spacer(log_ticks_y)
         .y_axis_formatter(log_label)
         .label_formatter(move |hover| {
@@ -140,21 +143,28 @@ pub fn log_ticks_y(input: GridInput) -> Vec<GridMark> {
     log_ticks(input.bounds, points_per_unit(&input), Y_TICK_GAP)
 }
 
-/// A step of the 1-2-5 series: `[1, 2, 5][m] * 10^e`.
+/// The steps of a linear axis: 1, 2, 2.5 and 5 times a power of ten.
+const LINEAR_SERIES: &[f64] = &[1.0, 2.0, 2.5, 5.0];
+/// The strides of whole decades on a log axis: 1, 2 and 5 times a power of ten.
+const DECADE_SERIES: &[f64] = &[1.0, 2.0, 5.0];
+
+/// A step of a series: `series[m] * 10^e`.
 #[derive(Debug, Clone, Copy)]
 struct Nice {
+    series: &'static [f64],
     m: usize,
     e: i32,
 }
 
 impl Nice {
     fn value(self) -> f64 {
-        [1.0, 2.0, 5.0][self.m] * 10f64.powi(self.e)
+        self.series[self.m] * 10f64.powi(self.e)
     }
 
-    /// The smallest step of the series at least `x` (> 0).
-    fn at_least(x: f64) -> Nice {
+    /// The smallest step of `series` at least `x` (> 0).
+    fn at_least(series: &'static [f64], x: f64) -> Nice {
         let mut n = Nice {
+            series,
             m: 0,
             e: x.log10().floor() as i32,
         };
@@ -165,10 +175,11 @@ impl Nice {
     }
 
     fn up(self) -> Nice {
-        if self.m == 2 {
+        if self.m + 1 == self.series.len() {
             Nice {
                 m: 0,
                 e: self.e + 1,
+                ..self
             }
         } else {
             Nice {
@@ -181,8 +192,9 @@ impl Nice {
     fn down(self) -> Nice {
         if self.m == 0 {
             Nice {
-                m: 2,
+                m: self.series.len() - 1,
                 e: self.e - 1,
+                ..self
             }
         } else {
             Nice {
@@ -207,13 +219,13 @@ fn usable(bounds: (f64, f64), points_per_unit: f64) -> bool {
         && points_per_unit > 0.0
 }
 
-/// The step of the 1-2-5 series whose multiples are the labelled ticks of `[lo, hi]`:
+/// The step of [`LINEAR_SERIES`] whose multiples are the labelled ticks of `[lo, hi]`:
 /// at least `gap` points apart where that still leaves [`MIN_TICKS`] ticks, never more
 /// than [`MAX_TICKS`], never fewer than [`MIN_TICKS`].
 fn nice_step(lo: f64, hi: f64, points_per_unit: f64, gap: f64) -> Nice {
     let span = hi - lo;
     let want = (gap / points_per_unit).clamp(span * 1e-6, span * 10.0);
-    let mut s = Nice::at_least(want);
+    let mut s = Nice::at_least(LINEAR_SERIES, want);
     for _ in 0..64 {
         if multiples_in(lo, hi, s.value()) <= MAX_TICKS as f64 {
             break;
@@ -230,23 +242,24 @@ fn nice_step(lo: f64, hi: f64, points_per_unit: f64, gap: f64) -> Nice {
 }
 
 /// Ticks of a linear axis showing `bounds` at `points_per_unit`: the multiples of one
-/// step of the 1-2-5 series, [`MIN_TICKS`] to [`MAX_TICKS`] of them, at least `gap` points
-/// apart where the axis is long enough. Each mark's `step_size` is that step, so every
-/// tick is labelled and the grid has one line per label.
+/// step of 1, 2, 2.5 or 5 times a power of ten, [`MIN_TICKS`] to [`MAX_TICKS`] of them, at
+/// least `gap` points apart where the axis is long enough (on an axis too short for three
+/// ticks [`LABEL_ROOM`] x `gap` apart, two). Each mark's `step_size` is that step, so every tick is labelled and the
+/// grid has one line per label.
 pub fn linear_ticks(bounds: (f64, f64), points_per_unit: f64, gap: f64) -> Vec<GridMark> {
     if !usable(bounds, points_per_unit) {
         return Vec::new();
     }
     let (lo, hi) = bounds;
-    let s = nice_step(lo, hi, points_per_unit, gap).value();
-    let first = (lo / s - 1e-9).ceil();
-    let n = multiples_in(lo, hi, s) as usize;
-    (0..n.min(4 * MAX_TICKS))
-        .map(|i| GridMark {
-            value: (first + i as f64) * s,
-            step_size: s,
-        })
-        .collect()
+    let mut s = nice_step(lo, hi, points_per_unit, gap);
+    // An axis too short for three labels that fit gets two rather than none (egui drops
+    // a label wider than its spacing).
+    while s.value() * points_per_unit < LABEL_ROOM * gap
+        && multiples_in(lo, hi, s.up().value()) >= 2.0
+    {
+        s = s.up();
+    }
+    linear_ticks_with_step(lo, hi, s.value())
 }
 
 /// The marks `log10(m 10^e)` for each multiplier `m` (ascending, the first 1) within
@@ -280,7 +293,7 @@ pub fn log_ticks(bounds: (f64, f64), points_per_decade: f64, gap: f64) -> Vec<Gr
     }
     let (lo, hi) = bounds;
     // Powers of ten, every k-th decade (k of the 1-2-5 series, at least 1).
-    let mut k = Nice::at_least((gap / points_per_decade).max(1.0));
+    let mut k = Nice::at_least(DECADE_SERIES, (gap / points_per_decade).max(1.0));
     for _ in 0..64 {
         if multiples_in(lo, hi, k.value()) <= MAX_TICKS as f64 {
             break;
@@ -342,17 +355,28 @@ pub fn linear_label(mark: GridMark, range: &RangeInclusive<f64>) -> String {
     let big = range.start().abs().max(range.end().abs());
     if !(1e-3..1e5).contains(&big) {
         let mut e = v.abs().log10().floor();
-        let decimals = (e - s.log10() - 1e-9).ceil().clamp(0.0, 10.0) as usize;
+        let mut decimals = decimals_for(s / 10f64.powf(e));
         let mut m = v / 10f64.powf(e);
         if format!("{:.*}", decimals, m.abs()).starts_with("10") {
             e += 1.0;
             m /= 10.0;
+            decimals = decimals_for(s / 10f64.powf(e));
         }
         format!("{m:.decimals$}e{}", e as i64)
     } else {
-        let decimals = (-s.log10() - 1e-9).ceil().clamp(0.0, 10.0) as usize;
+        let decimals = decimals_for(s);
         format!("{v:.decimals$}")
     }
+}
+
+/// The fewest decimals (up to 10) that write every multiple of `step` exactly.
+fn decimals_for(step: f64) -> usize {
+    (0..10)
+        .find(|&d| {
+            let scaled = step * 10f64.powi(d as i32);
+            scaled.round() != 0.0 && (scaled - scaled.round()).abs() < 1e-6 * scaled.abs()
+        })
+        .unwrap_or(10)
 }
 
 /// The label of a log10 tick at `mark.value` = log10(x): x as `1e-3`, `2e-3`, `2.5e0`
@@ -520,26 +544,41 @@ pub fn legend_row(ui: &mut Ui, visible: bool, entries: &[LegendEntry]) {
     }
     ui.horizontal_wrapped(|ui| {
         for e in entries {
-            let r = ui
-                .horizontal(|ui| {
-                    ui.spacing_mut().item_spacing.x = 4.0;
-                    swatch(ui, e);
-                    ui.label(e.short_name());
-                })
-                .response;
+            // One widget per entry, so the row wraps between entries, never inside one.
+            let colour = ui.visuals().text_color();
+            let galley = ui.painter().layout_no_wrap(
+                e.short_name(),
+                egui::TextStyle::Body.resolve(ui.style()),
+                colour,
+            );
+            let h = galley
+                .size()
+                .y
+                .max(ui.text_style_height(&egui::TextStyle::Body));
+            let size = vec2(SWATCH_WIDTH + 4.0 + galley.size().x + 8.0, h);
+            let (rect, r) = ui.allocate_exact_size(size, Sense::hover());
+            let swatch_rect = egui::Rect::from_min_size(rect.min, vec2(SWATCH_WIDTH, h));
+            swatch(ui.painter(), swatch_rect, e);
+            let text_pos = pos2(
+                swatch_rect.right() + 4.0,
+                rect.center().y - galley.size().y / 2.0,
+            );
+            ui.painter().galley(text_pos, galley, colour);
+            let name = e.short_name();
+            r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &name));
             let tip = e.tooltip();
             if !tip.is_empty() {
                 r.on_hover_text(tip);
             }
-            ui.add_space(8.0);
         }
     });
 }
 
-fn swatch(ui: &mut Ui, e: &LegendEntry) {
-    let h = ui.text_style_height(&egui::TextStyle::Body);
-    let (rect, _) = ui.allocate_exact_size(vec2(24.0, h), Sense::hover());
-    let painter = ui.painter();
+/// Width of a legend swatch, in points.
+const SWATCH_WIDTH: f32 = 24.0;
+
+fn swatch(painter: &egui::Painter, rect: egui::Rect, e: &LegendEntry) {
+    let h = rect.height();
     let c = rect.center();
     let (l, r) = (pos2(rect.left() + 1.0, c.y), pos2(rect.right() - 1.0, c.y));
     let stroke = Stroke::new(2.5, e.colour);
@@ -618,10 +657,21 @@ fn marker(painter: &egui::Painter, c: egui::Pos2, r: f32, shape: MarkerShape, co
 }
 
 /// The width a view may lay out in: the room left in `ui`, never past its visible (clip)
-/// edge, so a row wider than the window above a view (the tab row) cannot widen it.
+/// edge less a margin, so a row wider than the window above a view (the tab row) cannot
+/// widen it.
 pub fn visible_width(ui: &Ui) -> f32 {
-    let right = ui.clip_rect().right().min(ui.max_rect().right());
+    let right = (ui.clip_rect().right() - ui.spacing().item_spacing.x).min(ui.max_rect().right());
     (right - ui.cursor().left()).max(0.0)
+}
+
+/// Lay out `add` in the rest of `ui` cut to its [`visible_width`]: a view drawn this way
+/// wraps its rows and sizes its plots to what can be seen.
+pub fn within_visible<R>(ui: &mut Ui, add: impl FnOnce(&mut Ui) -> R) -> R {
+    let width = visible_width(ui);
+    let min = ui.cursor().min;
+    let rect = egui::Rect::from_min_max(min, pos2(min.x + width, ui.max_rect().bottom()));
+    ui.scope_builder(egui::UiBuilder::new().max_rect(rect), add)
+        .inner
 }
 
 /// A texture spread over a plotting box `[[x_min, x_max], [y_min, y_max]]` (the 2D
@@ -842,18 +892,37 @@ mod tests {
             // Down to a millionth of the values' size (finer is below f64's labels).
             let span = 10f64.powf(next() * 14.0 - 7.0).max(centre.abs() * 1e-6);
             let bounds = (centre - span / 2.0, centre + span / 2.0);
-            let length = 60.0 + next() * 1500.0;
+            let length = 40.0 + next() * 1500.0;
             let marks = linear_ticks(bounds, length / span, Y_TICK_GAP);
+            // Three ticks from 120 points up (three label heights with room to align
+            // on round values), two on shorter axes; never closer than a label.
+            let fewest = if length >= 120.0 { MIN_TICKS } else { 2 };
             assert!(
-                (MIN_TICKS..=MAX_TICKS).contains(&marks.len()),
+                (fewest..=MAX_TICKS).contains(&marks.len()),
                 "{bounds:?} {length}: {}",
                 marks.len()
+            );
+            let apart = marks[0].step_size * length / span;
+            assert!(
+                apart >= LABEL_ROOM * Y_TICK_GAP - 1e-9 || length < 120.0,
+                "{bounds:?} {length}: {apart}"
             );
             let l = labels(&marks, bounds, false);
             let mut distinct = l.clone();
             distinct.dedup();
             assert_eq!(distinct.len(), l.len(), "{bounds:?}: {l:?}");
         }
+    }
+
+    #[test]
+    fn an_axis_too_short_for_three_labels_gets_two() {
+        // log-SNR from -0.5 to 9.5 on 40 points: three labels would be 10 points apart.
+        let b = (-0.5, 9.5);
+        let marks = linear_ticks(b, 40.0 / 10.0, Y_TICK_GAP);
+        assert_eq!(labels(&marks, b, false), ["0", "5"]);
+        // On 90 points three fit.
+        let marks = linear_ticks(b, 90.0 / 10.0, Y_TICK_GAP);
+        assert_eq!(labels(&marks, b, false), ["0", "2.5", "5.0", "7.5"]);
     }
 
     #[test]
@@ -870,6 +939,9 @@ mod tests {
         assert_eq!(linear_label(mark(3e-5, 1e-5), &(0.0..=5e-5)), "3e-5");
         assert_eq!(linear_label(mark(1.2e-4, 2e-5), &(0.0..=2e-4)), "1.2e-4");
         assert_eq!(linear_label(mark(2e5, 5e4), &(0.0..=3e5)), "2.0e5");
+        assert_eq!(linear_label(mark(7.5, 2.5), &(0.0..=10.0)), "7.5");
+        assert_eq!(linear_label(mark(0.75, 0.25), &(0.0..=1.0)), "0.75");
+        assert_eq!(linear_label(mark(7.5e-5, 2.5e-5), &(0.0..=1e-4)), "7.5e-5");
         assert_eq!(
             linear_label(mark(48.23172, 1e-5), &(48.23171..=48.23175)),
             "48.23172"
