@@ -230,7 +230,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
     if eq45 && elbo.is_some_and(|e| !e.curves.consistency.is_empty()) {
         entries.push(
             LegendEntry::styled(
-                "eq. 45 term ± 1 s.e.",
+                "eq. 45 term ± s.e.",
                 pal.denoising,
                 LineStyle::dashed_dense(),
             )
