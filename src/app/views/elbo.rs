@@ -9,14 +9,18 @@ use crate::param::{Parameterisation, PerParam};
 
 use super::super::ElboShown;
 use super::super::command::Command;
-use super::super::controls::{ERROR_COLOUR, WARNING_COLOUR};
+use super::super::palette::Palette;
 use super::super::plot_util::{
-    PARAM_COLOURS, T_COLOUR, band, maybe_log, opt, plot, plot_maybe_log, sci, t_marker,
+    LegendEntry, band, clicked_t, legend_row, maybe_log, opt, opt_pm, plot, plot_maybe_log, pm,
+    pm_exact, sci, signed, t_marker, within_visible,
 };
 use super::super::settings::ElboForm;
 use super::{ViewCtx, dimmed_unless, formula, formula_column};
 
-const TEXT_WIDTH: f32 = 300.0;
+/// Below this width (points) the totals go under the plots instead of beside them.
+const STACK_BELOW: f32 = 560.0;
+/// The two plots never get less height than this, in points: below it they scroll.
+const MIN_PLOTS: f32 = 250.0;
 
 /// Curves of one parameterisation over t.
 #[derive(Default)]
@@ -129,61 +133,154 @@ pub struct ElboView;
 impl ElboView {
     /// Show the view.
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        within_visible(ui, |ui| self.body(ui, ctx))
+    }
+
+    fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
+        let width = ui.available_width();
         let mut toggles = ctx.settings.toggles.clone();
-        ui.horizontal(|ui| {
-            ui.checkbox(&mut toggles.log_y, "Log y axis");
+        let elbo = ctx.elbo();
+        ui.horizontal_wrapped(|ui| {
+            ui.checkbox(&mut toggles.log_y, "Log y axis").on_hover_text(
+                "Draw the per-timestep terms on a log10 axis (ticks at powers of ten). The terms span several orders of magnitude; values <= 0 cannot be drawn on it.",
+            );
             ui.label("Form:");
             ui.radio_value(
                 &mut toggles.elbo_form,
                 ElboForm::DenoisingMatching,
                 "eq. 58 denoising matching",
+            )
+            .on_hover_text(
+                "Luo 2022 eq. 58: NELBO = L_0 + sum_{t=2}^T L_{t-1} + L_T, each L_{t-1} = KL(q(x_{t-1}|x_t,x0) || p(x_{t-1}|x_t)), one random variable per term.",
             );
             ui.radio_value(
                 &mut toggles.elbo_form,
                 ElboForm::Consistency,
                 "eq. 45 consistency terms",
+            )
+            .on_hover_text(
+                "Luo 2022 eq. 45: the same NELBO from consistency terms E KL(q(x_t|x_{t-1}) || p(x_t|x_{t+1})), two random variables per term, drawn beside eq. 58 on the same samples: same total, much larger Monte Carlo error.",
             );
+            // Said in L_0's legend entry when the legend is shown.
+            if let Some(note) = l0_note(ctx, elbo.as_ref().map(|e| e.value))
+                && !ctx.settings.toggles.legends
+            {
+                ui.label(note).on_hover_text(L0_NOTE_TIP);
+            }
         });
         if toggles != ctx.settings.toggles {
             commands.push(Command::SetToggles(toggles));
         }
-        let elbo = ctx.elbo();
-        if ctx.settings.toggles.log_y
-            && let Some(e) = &elbo
-            && e.value.result.reconstruction_loss.mean <= 0.0
-        {
-            ui.label(format!(
-                "L_0 = {} is not positive, so it is not drawn on the log axis (a density can exceed 1: L_0 is a negative log density, not a KL).",
-                sci(e.value.result.reconstruction_loss.mean)
-            ));
-        }
-        let h = ui.available_height();
         let current = elbo.as_ref().is_none_or(|e| e.current);
-        ui.horizontal_top(|ui| {
-            let w = (ui.available_width() - TEXT_WIDTH - 16.0).max(200.0);
-            ui.vertical(|ui| {
-                ui.set_width(w);
-                dimmed_unless(ui, current, |ui| {
-                    plots(ui, ctx, elbo.as_ref().map(|e| e.value), w, h)
+        let shown = elbo.as_ref().map(|e| e.value);
+        if width < STACK_BELOW {
+            // Too narrow for two columns: the plots fill the view, the totals follow below.
+            let h = ui.available_height();
+            egui::ScrollArea::vertical()
+                .id_salt("elbo_stacked")
+                .show(ui, |ui| {
+                    let w = ui.available_width();
+                    dimmed_unless(ui, current, |ui| {
+                        commands.extend(plots(ui, ctx, shown, w, h.max(220.0)))
+                    });
+                    dimmed_unless(ui, current, |ui| text(ui, ctx, shown));
+                });
+        } else {
+            let text_w = (width * 0.36).clamp(250.0, 340.0);
+            let h = ui.available_height();
+            ui.horizontal_top(|ui| {
+                let w = width - text_w - 2.0 * ui.spacing().item_spacing.x;
+                // A column of exactly w (its legend row wraps there).
+                ui.allocate_ui_with_layout(
+                    egui::vec2(w, h),
+                    egui::Layout::top_down(egui::Align::Min),
+                    |ui| {
+                        ui.set_width(w);
+                        dimmed_unless(ui, current, |ui| {
+                            commands.extend(plots(ui, ctx, shown, w, h))
+                        });
+                    },
+                );
+                formula_column(ui, text_w, |ui| {
+                    dimmed_unless(ui, current, |ui| text(ui, ctx, shown))
                 });
             });
-            formula_column(ui, TEXT_WIDTH, |ui| {
-                dimmed_unless(ui, current, |ui| {
-                    text(ui, ctx, elbo.as_ref().map(|e| e.value))
-                })
-            });
-        });
+        }
         commands
     }
 }
 
-fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f32) {
+const L0_NOTE_TIP: &str = "A density can exceed 1: L_0 is a negative log density, not a KL, so it can be negative, and a log axis cannot show it.";
+
+/// "L_0 < 0, not drawn" when the log axis cannot show L_0.
+fn l0_note(ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) -> Option<String> {
+    let l0 = elbo?.result.reconstruction_loss.mean;
+    (ctx.settings.toggles.log_y && l0 <= 0.0)
+        .then(|| format!("L_0 = {} <= 0: not drawn on the log axis", sci(l0)))
+}
+
+fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<LegendEntry> {
+    let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
+    let mut entries = vec![
+        LegendEntry::band("L_{t-1} ± s.e.", pal.denoising).tip(
+            "Denoising matching term L_{t-1} (Luo eq. 58) at each t >= 2, with its Monte Carlo standard error as a band",
+        ),
+    ];
+    if eq45 && elbo.is_some_and(|e| !e.curves.consistency.is_empty()) {
+        entries.push(
+            LegendEntry::styled(
+                "eq. 45 term ± s.e.",
+                pal.denoising,
+                LineStyle::dashed_dense(),
+            )
+            .tip("Consistency term of Luo eq. 45 at each t, on the same samples"),
+        );
+    }
+    if elbo.is_some_and(|e| !e.curves.unreliable.is_empty()) {
+        entries.push(
+            LegendEntry::marker("unreliable", pal.warning, MarkerShape::Cross).tip(
+                "Heavy-tailed per-sample losses: a few samples between modes carry most of the variance, so the standard error itself is unreliable",
+            ),
+        );
+    }
+    entries.extend([
+        match l0_note(ctx, elbo) {
+            Some(note) => LegendEntry::marker(
+                "L_0 < 0, not drawn",
+                pal.reconstruction,
+                MarkerShape::Diamond,
+            )
+            .tip(format!("{note}. {L0_NOTE_TIP}")),
+            None => LegendEntry::marker("L_0", pal.reconstruction, MarkerShape::Diamond)
+                .tip("Reconstruction term L_0 = -E log p(x0|x1) (Luo eq. 58), drawn at t = 1"),
+        },
+        LegendEntry::marker("L_T", pal.prior, MarkerShape::Square)
+            .tip("Prior matching term L_T = KL(q(x_T|x0) || N(0, I)) (exact), drawn at t = T"),
+        LegendEntry::styled("NELBO", pal.total, LineStyle::dotted_dense())
+            .tip("Lower plot: the negative ELBO, L_0 + sum L_{t-1} + L_T (Luo eq. 58)"),
+        LegendEntry::styled("H(p0)", pal.neutral, LineStyle::dashed_dense())
+            .tip("Lower plot: the data entropy H(p0) = -E log p0(x0), the least any NELBO can be"),
+        LegendEntry::t_marker(),
+    ]);
+    entries
+}
+
+/// The two plots over t (per-timestep terms, running sum) with their legend above them,
+/// in `w` x `h`; a click on either asks to move the timeline there.
+fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f32) -> Vec<Command> {
+    let pal = Palette::of_ui(ui);
     let t = ctx.t;
     let log = ctx.settings.toggles.log_y;
     let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
-    let top_h = (h * 0.58).max(120.0);
-    plot_maybe_log("terms", "timestep t", "loss (nats)", log)
+    let top = ui.cursor().top();
+    legend_row(ui, ctx.settings.toggles.legends, &legend(ctx, pal, elbo));
+    let rest = (h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y).max(MIN_PLOTS);
+    let top_h = rest * 0.55;
+    let steps = ctx.steps();
+    let mut commands = Vec::new();
+    // The lower plot, right under it, names the shared t axis.
+    let terms = plot_maybe_log("terms", "", "loss (nats)", log)
         .height(top_h)
         .width(w)
         .show(ui, |p| {
@@ -191,37 +288,38 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
                 let c = &e.curves;
                 let r = &e.result;
                 p.add(band(
-                    "L_{t-1} +/- 1 s.e.",
+                    "L_{t-1} ± 1 s.e.",
                     &c.terms,
                     &c.stderr,
                     log,
-                    PARAM_COLOURS[Parameterisation::Eps],
+                    pal.denoising,
                 ));
                 p.line(
                     Line::new("L_{t-1} (eq. 58)", maybe_log(&c.terms, log))
-                        .color(PARAM_COLOURS[Parameterisation::Eps])
-                        .width(1.5),
+                        .color(pal.denoising)
+                        .width(2.0),
                 );
                 if eq45 && !c.consistency.is_empty() {
                     p.add(band(
-                        "consistency +/- 1 s.e.",
+                        "eq. 45 term ± 1 s.e.",
                         &c.consistency,
                         &c.consistency_stderr,
                         log,
-                        PARAM_COLOURS[Parameterisation::X0],
+                        pal.denoising.gamma_multiply(0.6),
                     ));
                     p.line(
-                        Line::new("consistency term (eq. 45)", maybe_log(&c.consistency, log))
-                            .color(PARAM_COLOURS[Parameterisation::X0])
-                            .width(1.0),
+                        Line::new("eq. 45 consistency term", maybe_log(&c.consistency, log))
+                            .color(pal.denoising)
+                            .style(LineStyle::dashed_dense())
+                            .width(1.5),
                     );
                 }
                 if !c.unreliable.is_empty() {
                     p.points(
                         Points::new("unreliable (heavy tails)", maybe_log(&c.unreliable, log))
                             .shape(MarkerShape::Cross)
-                            .radius(3.0)
-                            .color(WARNING_COLOUR),
+                            .radius(4.0)
+                            .color(pal.warning),
                     );
                 }
                 let marks = [
@@ -229,28 +327,31 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
                         "L_0 reconstruction (t = 1)",
                         [1.0, r.reconstruction_loss.mean],
                         MarkerShape::Diamond,
+                        pal.reconstruction,
                     ),
                     (
                         "L_T prior matching (t = T)",
                         [r.steps as f64, r.prior_loss],
                         MarkerShape::Square,
+                        pal.prior,
                     ),
                 ];
-                for (name, pt, shape) in marks {
-                    let pts = maybe_log(&[pt], log);
+                for (name, pt, shape, colour) in marks {
                     p.points(
-                        Points::new(name, pts)
+                        Points::new(name, maybe_log(&[pt], log))
                             .shape(shape)
                             .radius(6.0)
                             .filled(true)
-                            .color(PARAM_COLOURS[Parameterisation::Score]),
+                            .color(colour),
                     );
                 }
             }
             p.vline(t_marker(t));
         });
-    plot("running", "timestep t", "cumulative loss (nats)")
-        .height((h - top_h - 40.0).max(100.0))
+    commands.extend(clicked_t(&terms, steps).map(Command::SetT));
+    // The lower plot's one solid curve, the running sum: its axis names it, not the legend.
+    let running = plot("running", "timestep t", "sum (nats)")
+        .height(rest - top_h)
         .width(w)
         .show(ui, |p| {
             if let Some(e) = elbo {
@@ -260,27 +361,38 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
                         "running sum L_0 + ... + L_{t-1} (+ L_T at T)",
                         e.curves.running.clone(),
                     )
-                    .color(PARAM_COLOURS[Parameterisation::Eps])
+                    .color(pal.total)
                     .width(2.0),
                 );
                 p.hline(
                     HLine::new(format!("NELBO = {}", sci(r.nelbo.mean)), r.nelbo.mean)
-                        .color(PARAM_COLOURS[Parameterisation::V]),
+                        .color(pal.total)
+                        .style(LineStyle::dotted_dense()),
                 );
                 p.hline(
                     HLine::new(
                         format!("data entropy H(p0) = {}", sci(r.data_entropy.mean)),
                         r.data_entropy.mean,
                     )
-                    .color(PARAM_COLOURS[Parameterisation::Score])
+                    .color(pal.neutral)
                     .style(LineStyle::dashed_dense()),
                 );
             }
             p.vline(t_marker(t));
         });
+    commands.extend(clicked_t(&running, steps).map(Command::SetT));
+    commands
+}
+
+/// A row of the totals grid: a formula (its own label, to be typeset) and its value.
+fn total_row(ui: &mut Ui, name: &str, value: String) {
+    formula(ui, name);
+    ui.label(value);
+    ui.end_row();
 }
 
 fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
+    let pal = Palette::of_ui(ui);
     let Some(e) = elbo else {
         ui.spinner();
         ui.label("Computing the ELBO...");
@@ -291,52 +403,41 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
     if e.preview {
         ui.label(
             RichText::new(format!("Quick preview (N = {}); refining...", r.samples))
-                .color(WARNING_COLOUR),
+                .color(pal.warning),
         );
     }
+    let recon_exact = r.timesteps.first().is_some_and(|row| row.exact);
+    let denoise_exact = r.timesteps.iter().skip(1).all(|row| row.exact);
+    let all_exact = recon_exact && denoise_exact;
     ui.strong("Totals (nats)");
     formula(ui, "NELBO = L_0 + sum_{t=2}^T L_{t-1} + L_T");
-    formula(
-        ui,
-        format!(
-            "L_0 = {} +/- {}",
-            sci(r.reconstruction_loss.mean),
-            sci(r.reconstruction_loss.stderr)
-        ),
-    );
-    formula(
-        ui,
-        format!(
-            "sum L_(t-1) = {} +/- {}",
-            sci(r.denoising_loss.mean),
-            sci(r.denoising_loss.stderr)
-        ),
-    );
-    formula(ui, format!("L_T = {} (exact)", sci(r.prior_loss)));
-    formula(
-        ui,
-        format!("NELBO = {} +/- {}", sci(r.nelbo.mean), sci(r.nelbo.stderr)),
-    );
-    formula(
-        ui,
-        format!("bits/dim = NELBO/(d ln 2) = {}", sci(r.bits_per_dim.mean)),
-    );
-    formula(
-        ui,
-        format!(
-            "H(p0) = {} +/- {}",
-            sci(r.data_entropy.mean),
-            sci(r.data_entropy.stderr)
-        ),
-    );
-    formula(
-        ui,
-        format!(
-            "gap = NELBO - H(p0) = {} +/- {}",
-            sci(r.gap.mean),
-            sci(r.gap.stderr)
-        ),
-    );
+    egui::Grid::new("elbo_totals")
+        .num_columns(2)
+        .spacing([10.0, 2.0])
+        .show(ui, |ui| {
+            let (rl, dl) = (&r.reconstruction_loss, &r.denoising_loss);
+            total_row(ui, "L_0", pm_exact(rl.mean, rl.stderr, recon_exact));
+            total_row(
+                ui,
+                "sum L_{t-1}",
+                pm_exact(dl.mean, dl.stderr, denoise_exact),
+            );
+            total_row(ui, "L_T", pm_exact(r.prior_loss, 0.0, true));
+            total_row(
+                ui,
+                "NELBO",
+                pm_exact(r.nelbo.mean, r.nelbo.stderr, all_exact),
+            );
+            total_row(
+                ui,
+                "bits/dim",
+                pm_exact(r.bits_per_dim.mean, r.bits_per_dim.stderr, all_exact),
+            );
+            total_row(ui, "H(p0)", pm(r.data_entropy.mean, r.data_entropy.stderr));
+            total_row(ui, "gap", pm(r.gap.mean, r.gap.stderr));
+        });
+    formula(ui, "bits/dim = NELBO / (d ln 2)");
+    formula(ui, "gap = NELBO - H(p0) >= 0");
     ui.add_space(6.0);
     let Some(row) = r.timesteps.get(t - 1) else {
         return;
@@ -351,25 +452,19 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
             "L_{t-1} = E||mu~(x_t,x0) - mu(x_t,t)||^2 / (2 sigma_t^2) + (d/2)(r - 1 - log r)",
         );
     }
-    formula(ui, format!("= {} +/- {}", opt(row.loss), opt(row.stderr)));
-    formula(
-        ui,
-        format!(
-            "= w_x0 MSE_x0 + var. part = {} x {} + {}",
-            opt(row.weight_x0),
-            opt(row.mse_x0),
-            sci(row.variance_part)
-        ),
-    );
+    ui.label(format!("= {}", opt_pm(row.loss, row.stderr, row.exact)));
+    formula(ui, "= w_x0 MSE_x0 + variance part");
+    ui.label(format!(
+        "= {} x {} {}",
+        opt(row.weight_x0),
+        opt(row.mse_x0),
+        signed(row.variance_part)
+    ));
     if let Some(c) = row.consistency_loss {
-        formula(
-            ui,
-            format!(
-                "eq. 45 term: {} +/- {}",
-                sci(c),
-                opt(row.consistency_stderr)
-            ),
-        );
+        ui.label(format!(
+            "eq. 45 term: {}",
+            opt_pm(Some(c), row.consistency_stderr, false)
+        ));
     }
     if !row.reliable {
         ui.label(
@@ -377,7 +472,7 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
                 "Unreliable estimate: sample kurtosis {:.0}, a few samples between modes carry most of the variance.",
                 row.kurtosis
             ))
-            .color(WARNING_COLOUR),
+            .color(pal.warning),
         );
     }
     if row.exact {
@@ -386,36 +481,32 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
     if let Some(cs) = &r.consistency {
         ui.add_space(6.0);
         ui.strong("eq. 45 against eq. 58 (same samples)");
-        formula(
-            ui,
-            format!(
-                "eq. 45 NELBO = {} +/- {}",
-                sci(cs.nelbo.mean),
-                sci(cs.nelbo.stderr)
-            ),
-        );
-        formula(
-            ui,
-            format!(
-                "eq. 58 NELBO = {} +/- {}",
-                sci(r.nelbo.mean),
-                sci(r.nelbo.stderr)
-            ),
-        );
-        if r.nelbo.stderr > 0.0 {
-            formula(
-                ui,
-                format!("s.e. ratio = {:.1}x", cs.nelbo.stderr / r.nelbo.stderr),
-            );
-        }
+        egui::Grid::new("elbo_eq45")
+            .num_columns(2)
+            .spacing([10.0, 2.0])
+            .show(ui, |ui| {
+                total_row(ui, "eq. 45 NELBO", pm(cs.nelbo.mean, cs.nelbo.stderr));
+                total_row(
+                    ui,
+                    "eq. 58 NELBO",
+                    pm_exact(r.nelbo.mean, r.nelbo.stderr, all_exact),
+                );
+                if r.nelbo.stderr > 0.0 && !all_exact {
+                    total_row(
+                        ui,
+                        "s.e. ratio",
+                        format!("{:.1}x", cs.nelbo.stderr / r.nelbo.stderr),
+                    );
+                }
+            });
         ui.label("The consistency form averages over two random variables per term, so its Monte Carlo error is much larger.");
     } else if ctx.settings.toggles.elbo_form == ElboForm::Consistency {
-        ui.label(RichText::new("Computing the eq. 45 terms...").color(T_COLOUR));
+        ui.label(RichText::new("Computing the eq. 45 terms...").color(pal.info));
     }
     if r.nelbo.mean < r.data_entropy.mean - 3.0 * (r.gap.stderr + 1e-12) {
         ui.label(
             RichText::new("NELBO below H(p0) beyond 3 s.e.: increase the samples.")
-                .color(ERROR_COLOUR),
+                .color(pal.error),
         );
     }
 }

@@ -2,14 +2,15 @@
 //! at t and, over t, its weight, its unweighted error and their product, which is the same
 //! curve in every column (Luo §"Three Equivalent Interpretations").
 
-use egui::{RichText, Ui};
-use egui_plot::{Arrows, Line, Points};
+use egui::{Align, Layout, RichText, Ui};
+use egui_plot::{Arrows, Line, LineStyle, MarkerShape, Points};
 
 use super::super::command::Command;
 use super::super::compute::targets_1d;
+use super::super::palette::Palette;
 use super::super::plot_util::{
-    PARAM_COLOURS, T_COLOUR, band, box_image, maybe_log, opt, plane_plot, plot, plot_maybe_log,
-    sci, t_marker,
+    LegendEntry, band, box_image, clicked_t, legend_row, maybe_log, opt, plane_plot, plot,
+    plot_maybe_log, sci, t_marker, within_visible,
 };
 use super::elbo::param_row;
 use super::{ViewCtx, dimmed_unless, formula};
@@ -35,10 +36,19 @@ pub struct ParamsView;
 impl ParamsView {
     /// Show the view.
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        within_visible(ui, |ui| self.body(ui, ctx))
+    }
+
+    fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut toggles = ctx.settings.toggles.clone();
         ui.horizontal_wrapped(|ui| {
-            ui.checkbox(&mut toggles.show_v, "Show v-prediction column");
-            ui.checkbox(&mut toggles.log_y, "Log y axis");
+            ui.checkbox(&mut toggles.show_v, "Show v-prediction column")
+                .on_hover_text(
+                    "Add a fourth column for v-prediction, v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0 (Salimans and Ho 2022; not in Luo 2022), weight w_v = w_x0 (1 - abar_t).",
+                );
+            ui.checkbox(&mut toggles.log_y, "Log y axis").on_hover_text(
+                "Draw weights and errors over t on a log10 axis (ticks at powers of ten): they span many orders of magnitude.",
+            );
             ui.label(
                 RichText::new(
                     "w(t) x MSE(t) is the same curve in every column: the equivalence of Luo §\"Three Equivalent Interpretations\".",
@@ -46,30 +56,85 @@ impl ParamsView {
                 .strong(),
             );
         });
+        legend_row(
+            ui,
+            ctx.settings.toggles.legends,
+            &legend(ctx, Palette::of_ui(ui)),
+        );
         let shown: &[Parameterisation] = if ctx.settings.toggles.show_v {
             &Parameterisation::ALL
         } else {
             &Parameterisation::ALL[..3]
         };
         let h = ui.available_height();
+        let mut commands = Vec::new();
         ui.columns(shown.len(), |cols| {
             for (ui, &p) in cols.iter_mut().zip(shown) {
-                column(ui, ctx, p, h);
+                // Left-aligned, not justified: justified text is letter-spaced.
+                ui.with_layout(Layout::top_down(Align::Min), |ui| {
+                    egui::ScrollArea::vertical()
+                        .id_salt(("params_column", p.to_string()))
+                        .show(ui, |ui| commands.extend(column(ui, ctx, p, h)));
+                });
             }
         });
-        if toggles == ctx.settings.toggles {
-            Vec::new()
-        } else {
-            vec![Command::SetToggles(toggles)]
+        if toggles != ctx.settings.toggles {
+            commands.push(Command::SetToggles(toggles));
         }
+        commands
     }
 }
 
-fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) {
+fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
+    let col = pal.total;
+    let (model, target) = if ctx.dim() == 1 {
+        (
+            LegendEntry::line("model prediction", col)
+                .tip("Top plots: each network's prediction at the current t over x_t, in its column's colour"),
+            LegendEntry::marker("targets", col.gamma_multiply(0.5), MarkerShape::Circle)
+                .tip("Top plots: the regression targets of noisy samples x_t at the current t, in the column's colour, faded"),
+        )
+    } else {
+        (
+            LegendEntry::line("predictions (arrows)", col).tip(
+                "Top plots: each network's prediction at points of the plane, scaled as its name says, over the density q_t",
+            ),
+            LegendEntry::band("q_t density", col.gamma_multiply(0.5))
+                .tip("Top plots: the density of x_t at the current t"),
+        )
+    };
+    vec![
+        model,
+        target,
+        LegendEntry::styled("w(t)", col, LineStyle::dashed_dense())
+            .tip("Lower plots: the weight of each parameterisation's MSE in L_{t-1} (formula under each column)"),
+        LegendEntry::band("MSE ± 1 s.e.", col)
+            .tip("Lower plots: the unweighted mean squared error of the prediction, E||f - target||^2, with its Monte Carlo error"),
+        LegendEntry::line("w(t) x MSE(t)", pal.denoising).tip(
+            "Lower plots: the weighted error, the denoising matching term L_{t-1} less its variance part (Luo eq. 58): the same curve in every column",
+        ),
+        LegendEntry::t_marker(),
+    ]
+}
+
+/// One parameterisation's column, in `h` points of visible height: the prediction at t,
+/// its weight and error over t, then the formulas (which may scroll when the room is short).
+fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) -> Vec<Command> {
+    let pal = Palette::of_ui(ui);
     let t = ctx.t;
-    let colour = PARAM_COLOURS[k];
+    let colour = pal.param(k);
+    let top = ui.cursor().top();
     ui.label(RichText::new(TITLES[k]).strong().color(colour));
-    let field_h = (h * 0.42).max(120.0);
+    let line = ui.text_style_height(&egui::TextStyle::Monospace) + ui.spacing().item_spacing.y;
+    let room = h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y;
+    // The formulas under the plots fit too when there is room; else they scroll.
+    let formulas = 6.0 * line;
+    let plots_h = if room - formulas >= 300.0 {
+        room - formulas
+    } else {
+        room.max(220.0)
+    };
+    let field_h = (plots_h * 0.45).max(100.0);
     let w = ui.available_width();
     let dim = ctx.dim();
     let vb = ctx.inputs().view_box;
@@ -105,8 +170,8 @@ fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) {
                 }
                 p.line(
                     Line::new(format!("model {k}_hat(x_t)"), pred.curve.clone())
-                        .color(T_COLOUR)
-                        .width(2.0),
+                        .color(colour)
+                        .width(2.5),
                 );
             } else {
                 if let Some(tex) = &fv.value.texture {
@@ -123,7 +188,7 @@ fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) {
                 };
                 p.arrows(
                     Arrows::new(name, pred.origins.clone(), pred.tips.clone())
-                        .color(egui::Color32::WHITE)
+                        .color(pal.total)
                         .tip_length(5.0),
                 );
             }
@@ -131,36 +196,44 @@ fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) {
     });
     let log = ctx.settings.toggles.log_y;
     let elbo = ctx.elbo();
+    let mut commands = Vec::new();
     dimmed_unless(ui, elbo.as_ref().is_none_or(|e| e.current), |ui| {
-        plot_maybe_log(&format!("over_t_{k}"), "timestep t", "value", log)
-            .height((h - field_h - 150.0).max(100.0))
+        let over_t = plot_maybe_log(&format!("over_t_{k}"), "timestep t", "value", log)
+            .height((plots_h - field_h).max(100.0))
             .width(w)
             .show(ui, |p| {
                 if let Some(e) = &elbo {
                     let pc = &e.value.curves.params[k];
                     p.line(
                         Line::new(format!("w_{k}(t)"), maybe_log(&pc.weight, log))
-                            .color(colour.gamma_multiply(0.6)),
+                            .color(colour)
+                            .style(LineStyle::dashed_dense()),
                     );
-                    p.add(band("MSE +/- 1 s.e.", &pc.mse, &pc.mse_stderr, log, colour));
-                    p.line(Line::new(format!("MSE_{k}(t)"), maybe_log(&pc.mse, log)).color(colour));
+                    p.add(band("MSE ± 1 s.e.", &pc.mse, &pc.mse_stderr, log, colour));
+                    p.line(
+                        Line::new(format!("MSE_{k}(t)"), maybe_log(&pc.mse, log))
+                            .color(colour)
+                            .width(1.5),
+                    );
                     p.line(
                         Line::new("w(t) x MSE(t)", maybe_log(&pc.weighted, log))
-                            .color(T_COLOUR)
-                            .width(2.0),
+                            .color(pal.denoising)
+                            .width(2.5),
                     );
                 }
                 p.vline(t_marker(t));
             });
+        commands.extend(clicked_t(&over_t, ctx.steps()).map(Command::SetT));
         formula(ui, WEIGHTS[k]);
         if let Some(e) = &elbo
             && let Some(row) = e.value.result.timesteps.get(t - 1)
         {
             let (wt, m, _) = param_row(row, k);
             let prod = wt.zip(m).map(|(a, b)| a * b);
-            formula(ui, format!("t = {t}: w = {}", opt(wt)));
-            formula(ui, format!("MSE = {}", opt(m)));
-            formula(ui, format!("w x MSE = {}", opt(prod)));
+            ui.label(format!("t = {t}: w = {}", opt(wt)));
+            ui.label(format!("MSE = {}", opt(m)));
+            ui.label(format!("w x MSE = {}", opt(prod)));
         }
     });
+    commands
 }

@@ -5,11 +5,14 @@
 use std::path::PathBuf;
 
 use egui::{RichText, Ui};
-use egui_plot::{HLine, Line};
+use egui_plot::{HLine, Line, LineStyle};
 
 use super::super::command::Command;
-use super::super::controls::ERROR_COLOUR;
-use super::super::plot_util::{PARAM_COLOURS, maybe_log, plot, plot_maybe_log, sci};
+use super::super::palette::Palette;
+use super::super::plot_util::{
+    LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, pm, t_marker,
+    within_visible,
+};
 use super::super::training::{
     BATCH_RANGE, EVAL_EVERY_RANGE, EVAL_SAMPLES_RANGE, LR_RANGE, MAX_STEPS_RANGE,
 };
@@ -19,12 +22,10 @@ use crate::train::TrainLoss;
 
 /// The smallest plot side, in points.
 const MIN_PLOT: f32 = 80.0;
+/// The plots never get less height than this, in points: below it the tab scrolls.
+const MIN_PLOTS_HEIGHT: f32 = 260.0;
 /// Points drawn per training-loss curve at most (longer runs are averaged in chunks).
 const MAX_CURVE_POINTS: usize = 1500;
-
-fn colour(p: Parameterisation) -> egui::Color32 {
-    PARAM_COLOURS[p]
-}
 
 /// Loss curve `(step, loss)`, averaged in chunks to at most [`MAX_CURVE_POINTS`] points.
 pub fn loss_curve(history: &[f64]) -> Vec<[f64; 2]> {
@@ -56,23 +57,41 @@ impl Default for TrainingView {
 }
 
 impl TrainingView {
-    /// Show the view.
+    /// Show the view: the controls, then the plots in the height left (the tab scrolls
+    /// when that is too little to read them).
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        within_visible(ui, |ui| self.body(ui, ctx))
+    }
+
+    fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
-        self.controls(ui, ctx, &mut commands);
-        ui.separator();
-        let h = ui.available_height();
-        let w = ui.available_width();
-        ui.horizontal(|ui| {
-            // Never below a readable plot, however little room the zoom leaves.
-            let half_w = (w * 0.5 - 8.0).max(MIN_PLOT);
-            let half_h = (h * 0.5 - 4.0).max(MIN_PLOT);
-            loss_plot(ui, ctx, half_w, h.max(MIN_PLOT));
-            ui.vertical(|ui| {
-                terms_plot(ui, ctx, half_w, half_h);
-                excess_plot(ui, ctx, half_w, half_h);
+        let visible_h = ui.available_height();
+        egui::ScrollArea::vertical()
+            .id_salt("training_tab")
+            .show(ui, |ui| {
+                let top = ui.cursor().top();
+                self.controls(ui, ctx, &mut commands);
+                ui.separator();
+                legend_row(
+                    ui,
+                    ctx.settings.toggles.legends,
+                    &legend(ctx, Palette::of_ui(ui)),
+                );
+                let used = ui.cursor().top() - top;
+                let h =
+                    (visible_h - used - 2.0 * ui.spacing().item_spacing.y).max(MIN_PLOTS_HEIGHT);
+                let w = ui.available_width();
+                ui.horizontal_top(|ui| {
+                    // Never below a readable plot, however little room the zoom leaves.
+                    let half_w = (w * 0.5 - 8.0).max(MIN_PLOT);
+                    let half_h = (h * 0.5 - 4.0).max(MIN_PLOT);
+                    loss_plot(ui, ctx, half_w, h.max(MIN_PLOT));
+                    ui.vertical(|ui| {
+                        commands.extend(terms_plot(ui, ctx, half_w, half_h));
+                        commands.extend(excess_plot(ui, ctx, half_w, half_h));
+                    });
+                });
             });
-        });
         commands
     }
 
@@ -81,6 +100,11 @@ impl TrainingView {
         let mut s = ctx.settings.training.clone();
         ui.horizontal_wrapped(|ui| {
             let busy = running || ctx.training.steps_done > 0;
+            let frozen = if busy {
+                " (fixed once training has started: Reset training to change it)"
+            } else {
+                ""
+            };
             ui.add_enabled_ui(!busy, |ui| {
                 egui::ComboBox::from_label("Training loss")
                     .selected_text(s.loss.name())
@@ -89,32 +113,74 @@ impl TrainingView {
                             ui.selectable_value(&mut s.loss, l, l.name())
                                 .on_hover_text(l.description());
                         }
-                    });
-                let l = ui.label("Batch");
+                    })
+                    .response
+                    .on_hover_text(format!(
+                        "The loss each network is trained on: simple (unweighted ||f - target||^2, Ho et al. 2020), elbo (the ELBO weight w(t) of Luo eqs. 108/130/148, t uniform) or importance (ELBO weight, t drawn in proportion to L_{{t-1}}){frozen}"
+                    ))
+                    .on_disabled_hover_text(format!("The training loss{frozen}"));
+                keep_together(ui, "Batch");
+                let l = ui.add(egui::Label::new("Batch").extend());
                 ui.add(egui::DragValue::new(&mut s.batch).range(BATCH_RANGE))
-                    .labelled_by(l.id);
-                let l = ui.label("Learning rate");
+                    .labelled_by(l.id)
+                    .on_hover_text(format!(
+                        "Samples (x0, t, eps) per training step, {}..={}{frozen}",
+                        BATCH_RANGE.start(),
+                        BATCH_RANGE.end()
+                    ));
+                keep_together(ui, "Learning rate");
+                let l = ui.add(egui::Label::new("Learning rate").extend());
                 ui.add(
                     egui::DragValue::new(&mut s.lr)
                         .range(LR_RANGE)
                         .speed(1e-4)
                         .max_decimals(5),
                 )
-                .labelled_by(l.id);
-                let l = ui.label("Training seed");
+                .labelled_by(l.id)
+                .on_hover_text(format!(
+                    "Adam step size, {:e}..={:e}{frozen}",
+                    LR_RANGE.start(),
+                    LR_RANGE.end()
+                ));
+                keep_together(ui, "Training seed");
+                let l = ui.add(egui::Label::new("Training seed").extend());
                 ui.add(egui::DragValue::new(&mut s.seed).range(0..=u32::MAX as u64))
-                    .labelled_by(l.id);
-                ui.checkbox(&mut s.include_v, "Also train v");
+                    .labelled_by(l.id)
+                    .on_hover_text(format!(
+                        "Seed of the initial weights and of the training samples, 0..={}: the same seed trains the same networks{frozen}",
+                        u32::MAX
+                    ));
+                ui.checkbox(&mut s.include_v, "Also train v").on_hover_text(format!(
+                    "Train a fourth network that predicts v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0{frozen}"
+                ));
             });
-            let l = ui.label("Evaluate every");
+            keep_together(ui, "Evaluate every");
+            let l = ui.add(egui::Label::new("Evaluate every").extend());
             ui.add(egui::DragValue::new(&mut s.eval_every).range(EVAL_EVERY_RANGE))
-                .labelled_by(l.id);
-            let l = ui.label("Evaluation samples");
+                .labelled_by(l.id)
+                .on_hover_text(format!(
+                    "Training steps between two ELBO evaluations of every network, {}..={}",
+                    EVAL_EVERY_RANGE.start(),
+                    EVAL_EVERY_RANGE.end()
+                ));
+            keep_together(ui, "Evaluation samples");
+            let l = ui.add(egui::Label::new("Evaluation samples").extend());
             ui.add(egui::DragValue::new(&mut s.eval_samples).range(EVAL_SAMPLES_RANGE))
-                .labelled_by(l.id);
-            let l = ui.label("Stop after steps");
+                .labelled_by(l.id)
+                .on_hover_text(format!(
+                    "Monte Carlo samples N of each evaluation's ELBO (standard error ~ 1/sqrt(N)), {}..={}",
+                    EVAL_SAMPLES_RANGE.start(),
+                    EVAL_SAMPLES_RANGE.end()
+                ));
+            keep_together(ui, "Stop after steps");
+            let l = ui.add(egui::Label::new("Stop after steps").extend());
             ui.add(egui::DragValue::new(&mut s.max_steps).range(MAX_STEPS_RANGE))
-                .labelled_by(l.id);
+                .labelled_by(l.id)
+                .on_hover_text(format!(
+                    "Training pauses by itself after this many steps, {}..={}",
+                    MAX_STEPS_RANGE.start(),
+                    MAX_STEPS_RANGE.end()
+                ));
         });
         if s != ctx.settings.training {
             commands.push(Command::SetTraining(s));
@@ -128,34 +194,60 @@ impl TrainingView {
             };
             if ui
                 .add_enabled(!running, egui::Button::new(start_label))
+                .on_hover_text("Train one small network per parameterisation (x0, eps, score, and v if asked) on the current data and schedule, in the background")
+                .on_disabled_hover_text("Training is running")
                 .clicked()
             {
                 commands.push(Command::StartTraining);
             }
             if ui
                 .add_enabled(running, egui::Button::new("Pause training"))
+                .on_hover_text("Pause training and evaluate every network's ELBO now")
+                .on_disabled_hover_text("Training is not running")
                 .clicked()
             {
                 commands.push(Command::PauseTraining);
             }
-            if ui.button("Reset training").clicked() {
+            if ui
+                .button("Reset training")
+                .on_hover_text("Forget the trained networks and their history; the settings above can be changed again")
+                .clicked()
+            {
                 commands.push(Command::ResetTraining);
             }
             ui.separator();
-            let l = ui.label("Weights folder");
+            keep_together(ui, "Weights folder");
+            let l = ui.add(egui::Label::new("Weights folder").extend());
             ui.add(egui::TextEdit::singleline(&mut self.weights_path).desired_width(220.0))
-                .labelled_by(l.id);
+                .labelled_by(l.id)
+                .on_hover_text("Folder the networks' weights are saved to and loaded from (one file per parameterisation)");
             let dir = PathBuf::from(self.weights_path.trim());
-            if ui.button("Load weights").clicked() {
+            if ui
+                .button("Load weights")
+                .on_hover_text("Load trained networks from the weights folder (resets training)")
+                .clicked()
+            {
                 commands.push(Command::LoadWeights(dir.clone()));
             }
-            if ui.button("Load weights...").clicked() {
+            if ui
+                .button("Load weights...")
+                .on_hover_text("Pick a weights folder to load from (resets training)")
+                .clicked()
+            {
                 commands.push(Command::PickWeights(true));
             }
-            if ui.button("Save weights").clicked() {
+            if ui
+                .button("Save weights")
+                .on_hover_text("Save the trained networks into the weights folder")
+                .clicked()
+            {
                 commands.push(Command::SaveWeights(dir));
             }
-            if ui.button("Save weights...").clicked() {
+            if ui
+                .button("Save weights...")
+                .on_hover_text("Pick a folder to save the trained networks into")
+                .clicked()
+            {
                 commands.push(Command::PickWeights(false));
             }
         });
@@ -163,7 +255,57 @@ impl TrainingView {
     }
 }
 
+/// Start a new row of a wrapping layout unless a label `label` and the control after it
+/// (up to [`CONTROL_WIDTH`]) fit on this one, so a label never ends a row without its
+/// control.
+fn keep_together(ui: &mut Ui, label: &str) {
+    let text = ui
+        .painter()
+        .layout_no_wrap(
+            label.to_owned(),
+            egui::TextStyle::Body.resolve(ui.style()),
+            egui::Color32::WHITE,
+        )
+        .size()
+        .x;
+    if ui.available_size_before_wrap().x < text + ui.spacing().item_spacing.x + CONTROL_WIDTH {
+        ui.end_row();
+    }
+}
+
+/// Room kept for the control after a label: a number field, or the weights folder's
+/// start.
+const CONTROL_WIDTH: f32 = 80.0;
+
+fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
+    let t = ctx.training;
+    let mut params: Vec<Parameterisation> = t.params.clone();
+    if let Some((_, e)) = &t.evaluation {
+        for (p, _) in &e.nets {
+            if !params.contains(p) {
+                params.push(*p);
+            }
+        }
+    }
+    let mut entries: Vec<LegendEntry> = params
+        .iter()
+        .map(|p| {
+            LegendEntry::line(format!("{p} network"), pal.param(*p))
+                .tip(format!("The network predicting {p}: its training loss, its L_{{t-1}} and its excess over the optimal denoiser"))
+        })
+        .collect();
+    if t.evaluation.is_some() {
+        entries.push(
+            LegendEntry::styled("optimal denoiser", pal.neutral, LineStyle::Solid)
+                .tip("The Bayes-optimal denoiser E[x0|x_t] of the data: the smallest L_{t-1} any network can reach"),
+        );
+        entries.push(LegendEntry::t_marker());
+    }
+    entries
+}
+
 fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
+    let pal = Palette::of_ui(ui);
     let t = ctx.training;
     ui.horizontal_wrapped(|ui| {
         let state = if t.running {
@@ -183,12 +325,11 @@ fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         match &t.evaluation {
             Some((step, e)) => {
                 let mut s = format!(
-                    "ELBO at step {step}: optimal NELBO {} ± {}",
-                    sci(e.optimal.nelbo.mean),
-                    sci(e.optimal.nelbo.stderr)
+                    "NELBO at step {step}: optimal {}",
+                    pm(e.optimal.nelbo.mean, e.optimal.nelbo.stderr)
                 );
                 for (p, r) in &e.nets {
-                    s += &format!("; {p} {} ± {}", sci(r.nelbo.mean), sci(r.nelbo.stderr));
+                    s += &format!("; {p} {}", pm(r.nelbo.mean, r.nelbo.stderr));
                 }
                 ui.label(s);
             }
@@ -206,21 +347,19 @@ fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         if let Some((text, is_error)) = &t.status {
             let mut r = RichText::new(text);
             if *is_error {
-                r = r.color(ERROR_COLOUR);
+                r = r.color(pal.error);
             }
             ui.label(r);
         }
     });
-    ui.label(
-        RichText::new(format!(
-            "{}. With the optimal denoiser every parameterisation gives the same ELBO; trained networks differ in where their errors land.",
-            ctx.settings.training.loss.description()
-        ))
-        .small(),
-    );
+    ui.label(format!(
+        "{}. With the optimal denoiser every parameterisation gives the same ELBO; trained networks differ in where their errors land.",
+        ctx.settings.training.loss.description()
+    ));
 }
 
 fn loss_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+    let pal = Palette::of_ui(ui);
     let t = ctx.training;
     ui.vertical(|ui| {
         ui.label(RichText::new("Training loss per step (log scale)").strong());
@@ -233,19 +372,24 @@ fn loss_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
                         continue;
                     };
                     let pts = maybe_log(&loss_curve(hist), true);
-                    p.line(Line::new(format!("{param} network"), pts).color(colour(*param)));
+                    p.line(
+                        Line::new(format!("{param} network"), pts)
+                            .color(pal.param(*param))
+                            .width(1.5),
+                    );
                 }
             });
     });
 }
 
-fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command> {
+    let pal = Palette::of_ui(ui);
     let Some((_, e)) = &ctx.training.evaluation else {
         ui.allocate_space(egui::vec2(w, h));
-        return;
+        return None;
     };
     ui.label(RichText::new("L_{t-1} per t: trained networks and the optimal denoiser").strong());
-    plot_maybe_log("train_terms", "t", "L_{t-1} (nats)", true)
+    let resp = plot_maybe_log("train_terms", "timestep t", "L_{t-1} (nats)", true)
         .width(w)
         .height((h - 24.0).max(MIN_PLOT))
         .show(ui, |p| {
@@ -257,32 +401,36 @@ fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
             };
             p.line(
                 Line::new("optimal", maybe_log(&curve(&e.optimal), true))
-                    .color(ui_grey())
-                    .width(2.0),
+                    .color(pal.neutral)
+                    .width(2.5),
             );
             for (param, r) in &e.nets {
                 p.line(
-                    Line::new(format!("trained {param}"), maybe_log(&curve(r), true))
-                        .color(colour(*param)),
+                    Line::new(format!("{param} network"), maybe_log(&curve(r), true))
+                        .color(pal.param(*param))
+                        .width(1.5),
                 );
             }
+            p.vline(t_marker(ctx.t));
         });
+    clicked_t(&resp, ctx.steps()).map(Command::SetT)
 }
 
-fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command> {
+    let pal = Palette::of_ui(ui);
     let Some((_, e)) = &ctx.training.evaluation else {
         ui.label("Waiting for the first evaluation: start training, or load weights.");
-        return;
+        return None;
     };
     ui.label(
-        RichText::new("Excess L_{t-1}(trained) - L_{t-1}(optimal) per t (where each network spends its errors)")
+        RichText::new("Excess L_{t-1}(network) - L_{t-1}(optimal) per t: where each network spends its errors")
             .strong(),
     );
-    plot("train_excess", "t", "excess (nats)")
+    let resp = plot("train_excess", "timestep t", "excess (nats)")
         .width(w)
         .height((h - 24.0).max(MIN_PLOT))
         .show(ui, |p| {
-            p.add(HLine::new("0", 0.0).color(ui_grey()));
+            p.add(HLine::new("0", 0.0).color(pal.neutral));
             for (k, (param, _)) in e.nets.iter().enumerate() {
                 let pts: Vec<[f64; 2]> = e
                     .excess(k)
@@ -290,11 +438,13 @@ fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
                     .enumerate()
                     .filter_map(|(i, x)| Some([(i + 1) as f64, (*x)?]))
                     .collect();
-                p.line(Line::new(format!("{param}"), pts).color(colour(*param)));
+                p.line(
+                    Line::new(format!("{param} network"), pts)
+                        .color(pal.param(*param))
+                        .width(1.5),
+                );
             }
+            p.vline(t_marker(ctx.t));
         });
-}
-
-fn ui_grey() -> egui::Color32 {
-    egui::Color32::from_gray(160)
+    clicked_t(&resp, ctx.steps()).map(Command::SetT)
 }
