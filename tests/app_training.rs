@@ -98,6 +98,13 @@ fn a_trained_network_can_be_picked_as_the_model() {
     // Another view, so the Training view's plot legends are not on screen.
     h.get_by_label("Forward process").click();
     h.run_steps(2);
+    // The model section sits below the fold of the side panel at 800 px: fold the data and
+    // schedule sections away.
+    for section in ["Data", "Schedule"] {
+        h.get_by_role_and_label(Role::DisclosureTriangle, section)
+            .click();
+        h.run_steps(2);
+    }
     h.get_by_role_and_label(Role::ComboBox, "Model").click();
     h.run_steps(2);
     h.get_by_label("trained eps").click();

@@ -179,5 +179,5 @@ fn every_view_opens_at_the_edges() {
     let mut h = harness(s);
     h.run_steps(2);
     assert_eq!(h.state().schedule().abar(100), 0.0);
-    let _ = h.get_by_label("log-SNR = undefined");
+    let _ = h.get_by_label_contains("log-SNR = undefined");
 }

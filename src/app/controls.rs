@@ -502,7 +502,8 @@ impl SidePanel {
                 }
             }
             None => {
-                wrapped(ui, RichText::new(s.preset.formula()).monospace());
+                super::formula::show(ui, super::formula::catalogue::schedule(s.preset))
+                    .on_hover_text(s.preset.formula());
                 let before = s.steps;
                 let typed = Typed::default();
                 let r = slider_row(

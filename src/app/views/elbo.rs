@@ -9,13 +9,14 @@ use crate::param::{Parameterisation, PerParam};
 
 use super::super::ElboShown;
 use super::super::command::Command;
+use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, band, clicked_t, legend_row, maybe_log, opt, opt_pm, plot, plot_maybe_log, pm,
     pm_exact, sci, signed, t_marker, within_visible,
 };
 use super::super::settings::ElboForm;
-use super::{ViewCtx, dimmed_unless, formula, formula_column};
+use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// Below this width (points) the totals go under the plots instead of beside them.
 const STACK_BELOW: f32 = 560.0;
@@ -384,9 +385,9 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
     commands
 }
 
-/// A row of the totals grid: a formula (its own label, to be typeset) and its value.
+/// A row of the totals grid: a typeset symbol and its value.
 fn total_row(ui: &mut Ui, name: &str, value: String) {
-    formula(ui, name);
+    tex::show(ui, name);
     ui.label(value);
     ui.end_row();
 }
@@ -410,50 +411,51 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
     let denoise_exact = r.timesteps.iter().skip(1).all(|row| row.exact);
     let all_exact = recon_exact && denoise_exact;
     ui.strong("Totals (nats)");
-    formula(ui, "NELBO = L_0 + sum_{t=2}^T L_{t-1} + L_T");
+    tex::show(ui, catalogue::NELBO);
     egui::Grid::new("elbo_totals")
         .num_columns(2)
         .spacing([10.0, 2.0])
         .show(ui, |ui| {
             let (rl, dl) = (&r.reconstruction_loss, &r.denoising_loss);
-            total_row(ui, "L_0", pm_exact(rl.mean, rl.stderr, recon_exact));
+            total_row(ui, label::L0, pm_exact(rl.mean, rl.stderr, recon_exact));
             total_row(
                 ui,
-                "sum L_{t-1}",
+                label::DENOISING_SUM,
                 pm_exact(dl.mean, dl.stderr, denoise_exact),
             );
-            total_row(ui, "L_T", pm_exact(r.prior_loss, 0.0, true));
+            total_row(ui, label::LT, pm_exact(r.prior_loss, 0.0, true));
             total_row(
                 ui,
-                "NELBO",
+                label::NELBO,
                 pm_exact(r.nelbo.mean, r.nelbo.stderr, all_exact),
             );
             total_row(
                 ui,
-                "bits/dim",
+                r"\text{bits/dim}",
                 pm_exact(r.bits_per_dim.mean, r.bits_per_dim.stderr, all_exact),
             );
-            total_row(ui, "H(p0)", pm(r.data_entropy.mean, r.data_entropy.stderr));
-            total_row(ui, "gap", pm(r.gap.mean, r.gap.stderr));
+            total_row(
+                ui,
+                label::ENTROPY,
+                pm(r.data_entropy.mean, r.data_entropy.stderr),
+            );
+            total_row(ui, r"\text{gap}", pm(r.gap.mean, r.gap.stderr));
         });
-    formula(ui, "bits/dim = NELBO / (d ln 2)");
-    formula(ui, "gap = NELBO - H(p0) >= 0");
+    tex::show(ui, catalogue::BITS_PER_DIM);
+    tex::show(ui, catalogue::GAP);
     ui.add_space(6.0);
     let Some(row) = r.timesteps.get(t - 1) else {
         return;
     };
     if t == 1 {
         ui.strong("At t = 1: reconstruction L_0");
-        formula(ui, "L_0 = -E log N(x0; mu(x1, 1), beta_1 I)");
+        tex::show(ui, catalogue::L0);
     } else {
         ui.strong(format!("At t = {t}: denoising matching L_{}", t - 1));
-        formula(
-            ui,
-            "L_{t-1} = E||mu~(x_t,x0) - mu(x_t,t)||^2 / (2 sigma_t^2) + (d/2)(r - 1 - log r)",
-        );
+        tex::show(ui, catalogue::L_T_MINUS_1);
     }
     ui.label(format!("= {}", opt_pm(row.loss, row.stderr, row.exact)));
-    formula(ui, "= w_x0 MSE_x0 + variance part");
+    tex::show(ui, catalogue::L_T_MINUS_1_WEIGHTED);
     ui.label(format!(
         "= {} x {} {}",
         opt(row.weight_x0),

@@ -5,9 +5,10 @@ use egui::Ui;
 use egui_plot::{Line, PlotResponse, Points};
 
 use super::super::command::Command;
+use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::{DARK, Palette};
 use super::super::plot_util::{box_image, plane_plot, plot, sci, t_marker};
-use super::{ViewCtx, dimmed_unless, formula, formula_column};
+use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// The formula column's width: a share of the view, within these bounds.
 const TEXT_WIDTH: std::ops::RangeInclusive<f32> = 220.0..=320.0;
@@ -228,19 +229,20 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let s = ctx.schedule();
     let (sa, sn) = (s.abar(t).sqrt(), s.one_minus_abar(t).sqrt());
     ui.strong("Forward process q(x_t | x0)");
-    formula(ui, "x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps");
-    formula(
-        ui,
-        format!("t = {t}: x_t = {} x0 + {} eps", sci(sa), sci(sn)),
-    );
+    tex::show(ui, catalogue::FORWARD);
+    ui.label(format!("t = {t}: x_t = {} x0 + {} eps", sci(sa), sci(sn)));
     ui.add_space(6.0);
     ui.strong("Marginal (exact, a mixture again)");
-    formula(
-        ui,
-        "q_t(x) = sum_k pi_k N(x; sqrt(abar_t) m_k, abar_t S_k + (1 - abar_t) I)",
-    );
-    formula(ui, format!("abar_t = {}", sci(s.abar(t))));
-    formula(ui, format!("1 - abar_t = {}", sci(s.one_minus_abar(t))));
+    tex::show(ui, catalogue::MARGINAL_MIXTURE);
+    for (symbol, value) in [
+        (label::ABAR, s.abar(t)),
+        (label::ONE_MINUS_ABAR, s.one_minus_abar(t)),
+    ] {
+        ui.horizontal(|ui| {
+            tex::show(ui, symbol);
+            ui.label(format!("= {}", sci(value)));
+        });
+    }
     ui.add_space(6.0);
     ui.label(if ctx.dim() == 1 {
         "Top: the density river, each column q_t(x) scaled to its peak, with forward Markov chains x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) z. Bottom: q_t at the current t against the data p0 and N(0, 1)."

@@ -346,8 +346,3 @@ pub fn formula_column(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
             .show(ui, add);
     });
 }
-
-/// A line of formula text.
-pub fn formula(ui: &mut Ui, text: impl Into<String>) {
-    ui.label(egui::RichText::new(text.into()).monospace());
-}

@@ -7,13 +7,14 @@ use egui_plot::{Arrows, Line, LineStyle, MarkerShape, Points};
 
 use super::super::command::Command;
 use super::super::compute::targets_1d;
+use super::super::formula::{self as tex, catalogue};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, band, box_image, clicked_t, legend_row, maybe_log, opt, plane_plot, plot,
     plot_maybe_log, sci, t_marker, within_visible,
 };
 use super::elbo::param_row;
-use super::{ViewCtx, dimmed_unless, formula};
+use super::{ViewCtx, dimmed_unless};
 use crate::param::{Parameterisation, PerParam};
 
 const TITLES: PerParam<&str> = PerParam {
@@ -22,11 +23,12 @@ const TITLES: PerParam<&str> = PerParam {
     score: "score prediction",
     v: "v-prediction",
 };
-const WEIGHTS: PerParam<&str> = PerParam {
-    x0: "w_x0 = abar_{t-1} beta_t^2 / (2 sigma_t^2 (1-abar_t)^2)  (eq. 108)",
-    eps: "w_eps = beta_t^2 / (2 sigma_t^2 alpha_t (1-abar_t))  (eq. 130)",
-    score: "w_s = beta_t^2 / (2 sigma_t^2 alpha_t)  (eq. 148)",
-    v: "w_v = w_x0 (1 - abar_t)",
+/// Where each weight comes from in Luo 2022.
+const WEIGHT_REFS: PerParam<&str> = PerParam {
+    x0: "Luo eq. 108",
+    eps: "Luo eq. 130",
+    score: "Luo eq. 148",
+    v: "w_x0 times (1 - abar_t)",
 };
 
 /// The Parameterisations tab (no state of its own).
@@ -224,7 +226,7 @@ fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) -> Vec<Co
                 p.vline(t_marker(t));
             });
         commands.extend(clicked_t(&over_t, ctx.steps()).map(Command::SetT));
-        formula(ui, WEIGHTS[k]);
+        tex::show(ui, catalogue::weight(k)).on_hover_text(WEIGHT_REFS[k]);
         if let Some(e) = &elbo
             && let Some(row) = e.value.result.timesteps.get(t - 1)
         {

@@ -10,12 +10,13 @@ use egui_plot::{HoverPosition, Line, PlotPoint, Points};
 
 use super::super::command::Command;
 use super::super::controls::{ClampNotes, Typed};
+use super::super::formula::{self as tex, catalogue};
 use super::super::inputs::Depends;
 use super::super::palette::Palette;
 use super::super::plot_util::{box_image, plane_plot, plot, sci, t_marker};
 use super::super::reverse::{ReverseResult, TRAJECTORIES, state_index};
 use super::forward::{INK_OVER_IMAGE, clicked_t, fit_to_screen, name_t_plot};
-use super::{Shown, ViewCtx, dimmed_unless, formula};
+use super::{Shown, ViewCtx, dimmed_unless};
 use crate::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
 use crate::schedule::VarianceType;
 
@@ -257,11 +258,15 @@ impl ReverseView {
             }
             ui.label("Timeline: t = 1 shows the samples x_0; Play runs t down from T.");
         });
-        formula(ui, "DDPM: x_s = mu~(x_t, x0_hat) + sigma z");
-        formula(
-            ui,
-            "DDIM: x_s = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - sigma^2) eps_hat + sigma z",
-        );
+        for (name, f) in [
+            ("DDPM", catalogue::DDPM_STEP),
+            ("DDIM", catalogue::DDIM_STEP),
+        ] {
+            ui.horizontal(|ui| {
+                ui.label(format!("{name}:"));
+                tex::show(ui, f);
+            });
+        }
         if settings != ctx.settings.reverse {
             commands.push(Command::SetReverse(settings));
         }

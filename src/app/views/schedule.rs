@@ -7,12 +7,13 @@ use egui_plot::{Line, LineStyle};
 use crate::schedule::{BetaSchedule, NoiseSchedule, ScheduleSpec};
 
 use super::super::command::Command;
+use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, clicked_t, legend_row, opt, plot, sci, t_marker, within_visible,
 };
 use super::super::settings::ScheduleSettings;
-use super::{ViewCtx, formula, formula_column};
+use super::{ViewCtx, formula_column};
 
 /// Below this width (points) the formulas go under the plots instead of beside them.
 const STACK_BELOW: f32 = 560.0;
@@ -242,14 +243,18 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let settings = &ctx.applied.schedule_settings;
     ui.strong(&ctx.applied.schedule_label);
     if settings.custom.is_none() {
-        formula(ui, settings.preset.formula());
+        tex::show(ui, catalogue::schedule(settings.preset));
     }
     ui.add_space(6.0);
-    formula(ui, "alpha_t = 1 - beta_t");
-    formula(ui, "abar_t = prod_{s<=t} alpha_s");
-    formula(ui, "SNR(t) = abar_t / (1 - abar_t)");
-    formula(ui, "lambda_t = log SNR(t)");
-    formula(ui, "sigma~2_t = (1-abar_{t-1})/(1-abar_t) beta_t");
+    for f in [
+        catalogue::ALPHA,
+        catalogue::ABAR,
+        catalogue::SNR,
+        catalogue::LOG_SNR,
+        catalogue::POSTERIOR_VARIANCE,
+    ] {
+        tex::show(ui, f);
+    }
     ui.add_space(6.0);
     ui.strong(format!("At t = {t}"));
     egui::Grid::new("schedule_values")
@@ -257,16 +262,16 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         .spacing([10.0, 2.0])
         .show(ui, |ui| {
             let mut row = |name: &str, value: String| {
-                formula(ui, name);
+                tex::show(ui, name);
                 ui.label(value);
                 ui.end_row();
             };
-            row("beta_t", sci(s.beta(t)));
-            row("abar_t", sci(s.abar(t)));
-            row("SNR(t)", sci(s.snr(t)));
-            row("log-SNR", opt(s.log_snr(t)));
-            row("sigma~2_t", sci(s.posterior_variance(t)));
-            row("abar_T", sci(s.terminal_abar()));
+            row(label::BETA, sci(s.beta(t)));
+            row(label::ABAR, sci(s.abar(t)));
+            row(label::SNR, sci(s.snr(t)));
+            row(label::LOG_SNR, opt(s.log_snr(t)));
+            row(label::POSTERIOR_VARIANCE, sci(s.posterior_variance(t)));
+            row(label::ABAR_T, sci(s.terminal_abar()));
         });
     if s.terminal_abar() == 0.0 {
         ui.label("abar_T = 0: log-SNR at T is undefined (minus infinity) and is not drawn.");
