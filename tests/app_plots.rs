@@ -7,6 +7,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use egui_plot::{PlotMemory, PlotPoint};
 use elbo_lab::app::App;
+use elbo_lab::app::formula::{self, catalogue::label};
 use elbo_lab::app::plot_util::plot_id;
 use elbo_lab::app::settings::{Settings, View};
 
@@ -134,9 +135,18 @@ fn the_elbo_totals_are_never_cut_by_the_window() {
         let mut h = harness(s, w, hgt, zoom, false);
         h.run_steps(3);
         let right = w / zoom;
-        for name in ["L_0", "L_T", "NELBO", "bits/dim", "H(p0)", "gap"] {
-            // The formula cell and its value (the first "±" or "exact" to its right).
-            let cells = h.get_all_by_label(name).collect::<Vec<_>>();
+        for symbol in [
+            label::L0,
+            label::LT,
+            label::NELBO,
+            r"\text{bits/dim}",
+            label::ENTROPY,
+            r"\text{gap}",
+        ] {
+            // The typeset cell (labelled by its plain text) and its value (the first "±" or
+            // "exact" to its right).
+            let name = formula::plain(symbol);
+            let cells = h.get_all_by_label(&name).collect::<Vec<_>>();
             let cell = cells
                 .iter()
                 .max_by(|a, b| a.rect().left().total_cmp(&b.rect().left()))

@@ -44,17 +44,6 @@ fn rendered(s: Settings, size: [f32; 2], zoom: f32) -> Harness<'static, App> {
     h
 }
 
-fn view_name(view: View) -> &'static str {
-    match view {
-        View::Forward => "forward",
-        View::Elbo => "elbo",
-        View::Params => "params",
-        View::Schedule => "schedule",
-        View::Reverse => "reverse",
-        View::Training => "training",
-    }
-}
-
 #[test]
 fn text_is_never_below_14_px_at_zoom_1() {
     let h = harness(Settings::default(), [1024.0, 768.0], 1.0);
@@ -241,14 +230,14 @@ fn presenter_snapshots_at_1024x768_zoom_1_5() {
         s.presenter = true;
         let mut h = rendered(s, [1024.0, 768.0], 1.5);
         assert!(h.state().has_full_elbo());
-        results.add(h.try_snapshot(format!("presenter_{}", view_name(view))));
+        results.add(h.try_snapshot(format!("presenter_{}", view.slug())));
     }
     for view in [View::Elbo, View::Schedule] {
         let mut s = settings(DataPreset::Bimodal, view);
         s.presenter = true;
         s.dark = false;
         let mut h = rendered(s, [1024.0, 768.0], 1.5);
-        results.add(h.try_snapshot(format!("presenter_light_{}", view_name(view))));
+        results.add(h.try_snapshot(format!("presenter_light_{}", view.slug())));
     }
     results.unwrap();
 }

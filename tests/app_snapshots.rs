@@ -18,17 +18,6 @@ fn settings(preset: DataPreset, view: View) -> Settings {
     s
 }
 
-fn view_name(view: View) -> &'static str {
-    match view {
-        View::Forward => "forward",
-        View::Elbo => "elbo",
-        View::Params => "params",
-        View::Schedule => "schedule",
-        View::Reverse => "reverse",
-        View::Training => "training",
-    }
-}
-
 #[test]
 fn every_view_in_1d_and_2d() {
     let mut results = SnapshotResults::new();
@@ -41,7 +30,7 @@ fn every_view_in_1d_and_2d() {
                 .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
             h.run_steps(3);
             assert!(h.state().has_full_elbo());
-            results.add(h.try_snapshot(format!("{tag}_{}", view_name(view))));
+            results.add(h.try_snapshot(format!("{tag}_{}", view.slug())));
         }
     }
     results.unwrap();

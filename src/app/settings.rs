@@ -170,6 +170,18 @@ impl View {
         View::Training,
     ];
 
+    /// A short lower-case name (command line, file names).
+    pub fn slug(self) -> &'static str {
+        match self {
+            View::Forward => "forward",
+            View::Elbo => "elbo",
+            View::Params => "params",
+            View::Schedule => "schedule",
+            View::Reverse => "reverse",
+            View::Training => "training",
+        }
+    }
+
     /// The tab label.
     pub fn label(self) -> &'static str {
         match self {

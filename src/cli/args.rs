@@ -333,9 +333,8 @@ pub struct AppArgs {
     pub presenter: bool,
 }
 
-/// The names `--tab` accepts, with the tab each opens. "evidence" opens the ELBO terms,
-/// whose total bounds the evidence -log p(x0).
-pub const TAB_NAMES: [(&str, elbo_lab::app::settings::View); 10] = {
+/// The names `--tab` accepts, with the tab each opens.
+pub const TAB_NAMES: [(&str, elbo_lab::app::settings::View); 9] = {
     use elbo_lab::app::settings::View;
     [
         ("forward", View::Forward),
@@ -347,7 +346,6 @@ pub const TAB_NAMES: [(&str, elbo_lab::app::settings::View); 10] = {
         ("parameterisations", View::Params),
         ("parameterizations", View::Params),
         ("terms", View::Elbo),
-        ("evidence", View::Elbo),
     ]
 };
 
