@@ -7,7 +7,9 @@ use egui_plot::{Line, PlotResponse, Points};
 use super::super::command::Command;
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::{DARK, Palette};
-use super::super::plot_util::{box_image, plane_plot, plot, sci, t_marker};
+use super::super::plot_util::{
+    LegendEntry, box_image, legend_row, plane_plot, plot, sci, t_marker,
+};
 use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// The formula column's width: a share of the view, within these bounds.
@@ -124,9 +126,20 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
         commands.push(Command::SetT(t));
     }
     let field = ctx.field();
+    let top = ui.cursor().min.y;
+    legend_row(
+        ui,
+        ctx.settings.toggles.legends,
+        &[
+            LegendEntry::line("data p0 (the x0)", pal.param.x0),
+            LegendEntry::line("N(0, 1) (the eps)", pal.param.eps),
+            LegendEntry::line("q_t at the current t", pal.total),
+        ],
+    );
     dimmed_unless(ui, field.as_ref().is_none_or(|f| f.current), |ui| {
+        // The legend row takes its height from the plot's share, so nothing moves off-screen.
         plot("density_at_t", "x", "density")
-            .height(bottom_h)
+            .height((bottom_h - (ui.cursor().min.y - top)).max(60.0))
             .width(w)
             .show(ui, |p| {
                 let Some(f) = &field else { return };
@@ -202,8 +215,18 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
     let coeff = |f: &dyn Fn(usize) -> f64| -> Vec<[f64; 2]> {
         (1..=s.steps()).map(|k| [k as f64, f(k)]).collect()
     };
+    let top = ui.cursor().min.y;
+    legend_row(
+        ui,
+        ctx.settings.toggles.legends,
+        &[
+            LegendEntry::line("signal sqrt(abar_t)", pal.param.x0),
+            LegendEntry::line("noise sqrt(1 - abar_t)", pal.param.eps),
+            LegendEntry::t_marker(),
+        ],
+    );
     let coefficients = plot("coefficients", "timestep t", "coefficient")
-        .height(bottom_h)
+        .height((bottom_h - (ui.cursor().min.y - top)).max(60.0))
         .width(w)
         .show(ui, |p| {
             p.line(
