@@ -13,7 +13,9 @@ use super::super::controls::{ClampNotes, Typed};
 use super::super::formula::{self as tex, catalogue};
 use super::super::inputs::Depends;
 use super::super::palette::Palette;
-use super::super::plot_util::{box_image, plane_plot, plot, sci, t_marker};
+use super::super::plot_util::{
+    LegendEntry, box_image, legend_row, plane_plot, plot, sci, t_marker,
+};
 use super::super::reverse::{ReverseResult, TRAJECTORIES, state_index};
 use super::forward::{INK_OVER_IMAGE, clicked_t, fit_to_screen, name_t_plot};
 use super::{Shown, ViewCtx, dimmed_unless};
@@ -121,7 +123,12 @@ impl ReverseView {
                 });
             }
             if quality_h > 0.0 {
-                quality_plots(ui, shown.as_ref().map(|s| s.value), quality_h);
+                quality_plots(
+                    ui,
+                    shown.as_ref().map(|s| s.value),
+                    quality_h,
+                    ctx.settings.toggles.legends,
+                );
             }
         });
         commands
@@ -405,7 +412,7 @@ fn particles_plot(
     }
 }
 
-fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32) {
+fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32, legends: bool) {
     let colours = side_colours(ui);
     let neutral = Palette::of_ui(ui).neutral;
     let quality = shown.and_then(|s| s.quality.as_deref());
@@ -426,15 +433,32 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32) {
     };
     let caption = match entropy {
         Some(e) => format!(
-            "Left: the gap -E log p0(samples) - H(p0) in nats, H(p0) = {} +- {} (0: as good as data). Right: energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data. Bars +-1 s.e., {} particles per K.",
+            "Left: the gap -E log p0(samples) - H(p0) in nats, H(p0) = {} ± {} (0: as good as data). Right: energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data. Bars ±1 s.e., {} particles per K.",
             sci(e.mean),
             sci(e.stderr),
             super::super::reverse::QUALITY_PARTICLES
         ),
         None => "Sample quality against the number of sampling steps K (computing).".to_owned(),
     };
-    let caption = ui.add(egui::Label::new(caption).wrap());
-    let h = (h - caption.rect.height() - ui.spacing().item_spacing.y).max(60.0);
+    let top = ui.cursor().min.y;
+    ui.add(egui::Label::new(caption).wrap());
+    // One legend above both figures (never over the points), its height taken from theirs.
+    let side_name = |side: usize| {
+        configs.map_or_else(
+            || SIDES[side].to_owned(),
+            |c| {
+                let mut c = c[side];
+                c.steps = 0;
+                format!("{}: {}", SIDES[side], c.label().replace(" 0 steps", ""))
+            },
+        )
+    };
+    let mut entries: Vec<LegendEntry> = (0..2)
+        .map(|side| LegendEntry::line(side_name(side), colours[side]))
+        .collect();
+    entries.push(LegendEntry::line("0: as good as data", neutral));
+    legend_row(ui, legends, &entries);
+    let h = (h - (ui.cursor().min.y - top)).max(60.0);
     ui.columns(2, |cols| {
         for (figure, y_label) in [(0, "log-lik. gap [nats]"), (1, "energy distance D^2")] {
             let ui = &mut cols[figure];
@@ -447,8 +471,6 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32) {
                 )
                 .height(h)
                 .width(half)
-                // Top right: the worst (fewest-steps) points are top left.
-                .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightTop))
                 .x_axis_formatter(x_fmt)
                 .label_formatter(move |hp| {
                     let (name, p) = match hp {
@@ -467,14 +489,7 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32) {
                         return;
                     };
                     for side in 0..2 {
-                        let name = configs.map_or_else(
-                            || SIDES[side].to_owned(),
-                            |c| {
-                                let mut c = c[side];
-                                c.steps = 0;
-                                format!("{}: {}", SIDES[side], c.label().replace(" 0 steps", ""))
-                            },
-                        );
+                        let name = side_name(side);
                         let est = |pt: &crate::sampler::QualityPoint| {
                             if figure == 0 {
                                 pt.quality.log_p0_gap
