@@ -535,6 +535,14 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// A [`legend_row`] that takes its height out of `share`, the height planned for the plot
+/// under it: returns the plot's height (at least 60), so the pair never leaves the window.
+pub fn legend_row_within(ui: &mut Ui, visible: bool, entries: &[LegendEntry], share: f32) -> f32 {
+    let top = ui.cursor().min.y;
+    legend_row(ui, visible, entries);
+    (share - (ui.cursor().min.y - top)).max(60.0)
+}
+
 /// The legend of a plot as a row of swatch + short name above (or below) the plot, wrapped
 /// to the width, so it never covers a curve; nothing when `visible` is false (the
 /// `legends` toggle). Each entry's tooltip says what it is.

@@ -8,7 +8,7 @@ use super::super::command::Command;
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::{DARK, Palette};
 use super::super::plot_util::{
-    LegendEntry, box_image, legend_row, plane_plot, plot, sci, t_marker,
+    LegendEntry, box_image, legend_row_within, plane_plot, plot, sci, t_marker,
 };
 use super::{ViewCtx, dimmed_unless, formula_column};
 
@@ -126,8 +126,7 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
         commands.push(Command::SetT(t));
     }
     let field = ctx.field();
-    let top = ui.cursor().min.y;
-    legend_row(
+    let plot_h = legend_row_within(
         ui,
         ctx.settings.toggles.legends,
         &[
@@ -135,11 +134,11 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
             LegendEntry::line("N(0, 1) (the eps)", pal.param.eps),
             LegendEntry::line("q_t at the current t", pal.total),
         ],
+        bottom_h,
     );
     dimmed_unless(ui, field.as_ref().is_none_or(|f| f.current), |ui| {
-        // The legend row takes its height from the plot's share, so nothing moves off-screen.
         plot("density_at_t", "x", "density")
-            .height((bottom_h - (ui.cursor().min.y - top)).max(60.0))
+            .height(plot_h)
             .width(w)
             .show(ui, |p| {
                 let Some(f) = &field else { return };
@@ -215,8 +214,7 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
     let coeff = |f: &dyn Fn(usize) -> f64| -> Vec<[f64; 2]> {
         (1..=s.steps()).map(|k| [k as f64, f(k)]).collect()
     };
-    let top = ui.cursor().min.y;
-    legend_row(
+    let plot_h = legend_row_within(
         ui,
         ctx.settings.toggles.legends,
         &[
@@ -224,9 +222,10 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
             LegendEntry::line("noise sqrt(1 - abar_t)", pal.param.eps),
             LegendEntry::t_marker(),
         ],
+        bottom_h,
     );
     let coefficients = plot("coefficients", "timestep t", "coefficient")
-        .height((bottom_h - (ui.cursor().min.y - top)).max(60.0))
+        .height(plot_h)
         .width(w)
         .show(ui, |p| {
             p.line(
