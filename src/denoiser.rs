@@ -60,6 +60,12 @@ pub trait Denoiser: Send + Sync {
     fn exact_mse_x0(&self, _schedule: &NoiseSchedule, _t: usize) -> Option<f64> {
         None
     }
+
+    /// The mixture whose exact posterior mean `E[x0 | x_t]` this model is, if it is one
+    /// (the Bayes-optimal denoiser of those data). Quadrature then skips the model call.
+    fn posterior_mean_of(&self) -> Option<&GaussianMixture> {
+        None
+    }
 }
 
 /// The models ELBO Lab can evaluate without training.
@@ -201,6 +207,10 @@ impl Denoiser for MixtureDenoiser {
         xt: ArrayView2<'_, f64>,
     ) -> Array2<f64> {
         self.predict_both(schedule, t, xt).1
+    }
+
+    fn posterior_mean_of(&self) -> Option<&GaussianMixture> {
+        Some(&self.mixture)
     }
 }
 

@@ -39,6 +39,7 @@ use thiserror::Error;
 use crate::denoiser::Denoiser;
 use crate::mixture::{GaussianMixture, LN_2PI};
 use crate::param::{Coeffs, PosteriorMean, Weights, finite, reverse_variance};
+use crate::quadrature;
 use crate::schedule::{NoiseSchedule, VarianceType};
 
 /// The largest Monte Carlo sample count accepted.
@@ -82,7 +83,32 @@ pub enum ElboError {
     },
 }
 
-/// Monte Carlo settings.
+/// How the expectations of the ELBO rows are computed (SPEC §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Deterministic quadrature over `x_t` through the exact posterior (see
+    /// [`crate::quadrature`]): a number to many digits with an error estimate.
+    #[default]
+    Quadrature,
+    /// A Monte Carlo mean over N pairs `(x0, eps)` with its standard error.
+    MonteCarlo,
+}
+
+impl Method {
+    /// Both, in UI order.
+    pub const ALL: [Method; 2] = [Method::Quadrature, Method::MonteCarlo];
+
+    /// The name used by the CLI and the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Quadrature => "quadrature",
+            Method::MonteCarlo => "monte-carlo",
+        }
+    }
+}
+
+/// Monte Carlo and quadrature settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct McConfig {
     /// Number of `(x0, eps)` pairs N.
@@ -91,8 +117,11 @@ pub struct McConfig {
     pub seed: u64,
     /// Reverse variance choice.
     pub variance: VarianceType,
-    /// Also estimate the eq. 45 (consistency) form.
+    /// Also estimate the eq. 45 (consistency) form (always by Monte Carlo).
     pub consistency: bool,
+    /// Quadrature or Monte Carlo for the eq. 58 rows, the totals and H(p0).
+    #[serde(default)]
+    pub method: Method,
 }
 
 impl Default for McConfig {
@@ -102,6 +131,7 @@ impl Default for McConfig {
             seed: 0,
             variance: VarianceType::FixedSmall,
             consistency: false,
+            method: Method::Quadrature,
         }
     }
 }
@@ -259,12 +289,16 @@ pub struct TimestepTerm {
     /// The variance part `(d/2)(r - 1 - log r)` (0 under fixed_small); for t = 1 the
     /// decoder's `(d/2) log(2 pi beta_1)`.
     pub variance_part: f64,
-    /// Excess kurtosis of the per-sample losses (0 when exact).
-    pub kurtosis: f64,
-    /// False when heavy tails make the standard error itself unreliable.
-    pub reliable: bool,
-    /// True when the row is closed-form (no Monte Carlo).
+    /// Excess kurtosis of the per-sample losses (0 when exact; `None` under quadrature,
+    /// which has no samples).
+    pub kurtosis: Option<f64>,
+    /// False when heavy tails make the standard error itself unreliable (`None` under
+    /// quadrature).
+    pub reliable: Option<bool>,
+    /// True when the row is closed-form (no Monte Carlo, no quadrature).
     pub exact: bool,
+    /// How the row was computed; a closed-form row (`exact`) carries the method asked for.
+    pub method: Method,
     /// Eq. 45 consistency term at this t (t = 1..T-1; `None` when not computed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consistency_loss: Option<f64>,
@@ -301,6 +335,8 @@ pub struct ElboResult {
     pub model: String,
     /// Reverse variance.
     pub variance: VarianceType,
+    /// How the rows, totals and H(p0) were computed.
+    pub method: Method,
     /// One row per t = 1..=T.
     pub timesteps: Vec<TimestepTerm>,
     /// L_T (exact).
@@ -407,7 +443,13 @@ fn variance_part(schedule: &NoiseSchedule, t: usize, d: f64, variance: VarianceT
     0.5 * d * (r - 1.0 - r.ln())
 }
 
-fn row_skeleton(schedule: &NoiseSchedule, t: usize, w: &Weights, var_part: f64) -> TimestepTerm {
+fn row_skeleton(
+    schedule: &NoiseSchedule,
+    t: usize,
+    w: &Weights,
+    var_part: f64,
+    method: Method,
+) -> TimestepTerm {
     TimestepTerm {
         t,
         beta: schedule.beta(t),
@@ -433,9 +475,10 @@ fn row_skeleton(schedule: &NoiseSchedule, t: usize, w: &Weights, var_part: f64) 
         weight_score: w.score,
         weight_v: w.v,
         variance_part: var_part,
-        kurtosis: 0.0,
-        reliable: true,
+        kurtosis: (method == Method::MonteCarlo).then_some(0.0),
+        reliable: (method == Method::MonteCarlo).then_some(true),
         exact: false,
+        method,
         consistency_loss: None,
         consistency_stderr: None,
     }
@@ -448,30 +491,178 @@ fn exact_row(
     t: usize,
     variance: VarianceType,
     d: f64,
+    method: Method,
 ) -> Option<TimestepTerm> {
     let mse = model.exact_mse_x0(schedule, t)?;
     let w = Weights::at(schedule, t, variance);
     let var_part = variance_part(schedule, t, d, variance);
-    let mut row = row_skeleton(schedule, t, &w, var_part);
+    let mut row = row_skeleton(schedule, t, &w, var_part, method);
     let snr = schedule.snr(t);
     let one_m = schedule.one_minus_abar(t);
-    row.mse_x0 = finite(mse);
-    // eps_hat - eps = -sqrt(SNR) (x0_hat - x0) at fixed x_t; s and v follow.
-    row.mse_eps = finite(snr * mse);
-    row.mse_score = finite(snr * mse / one_m);
-    row.mse_v = finite(mse / one_m);
-    for se in [
-        &mut row.mse_x0_stderr,
-        &mut row.mse_eps_stderr,
-        &mut row.mse_score_stderr,
-        &mut row.mse_v_stderr,
-    ] {
-        *se = Some(0.0);
-    }
-    row.loss = w.x0.and_then(|w| finite(w * mse + var_part));
-    row.stderr = Some(0.0);
+    set_from_mse_x0(&mut row, snr, one_m, &w, var_part, mse, 0.0);
     row.exact = true;
     Some(row)
+}
+
+/// Fill a row's errors and loss from `E||x0_hat - x0||^2` and its error (0 when exact).
+/// At fixed `x_t`, `eps_hat - eps = -sqrt(SNR) (x0_hat - x0)`, so every parameterisation's
+/// error is a multiple of the x0 error, for any model whose other predictions derive from
+/// its x0-prediction.
+fn set_from_mse_x0(
+    row: &mut TimestepTerm,
+    snr: f64,
+    one_m: f64,
+    w: &Weights,
+    var_part: f64,
+    mse: f64,
+    error: f64,
+) {
+    for (value, se, factor) in [
+        (&mut row.mse_x0, &mut row.mse_x0_stderr, 1.0),
+        (&mut row.mse_eps, &mut row.mse_eps_stderr, snr),
+        (&mut row.mse_score, &mut row.mse_score_stderr, snr / one_m),
+        (&mut row.mse_v, &mut row.mse_v_stderr, 1.0 / one_m),
+    ] {
+        *value = finite(factor * mse);
+        *se = finite(factor * error);
+    }
+    row.loss = w.x0.and_then(|w| finite(w * mse + var_part));
+    row.stderr = w.x0.and_then(|w| finite(w * error));
+}
+
+/// Row t by quadrature over `x_t` (see [`crate::quadrature`]); `stderr` is the error
+/// estimate.
+fn quadrature_row(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    t: usize,
+    variance: VarianceType,
+) -> TimestepTerm {
+    let d = data.dim() as f64;
+    let w = Weights::at(schedule, t, variance);
+    let var_part = variance_part(schedule, t, d, variance);
+    let mut row = row_skeleton(schedule, t, &w, var_part, Method::Quadrature);
+    // The optimal denoiser of these very data needs no model call: x0_hat = E[x0 | x_t].
+    let optimal = model.posterior_mean_of().is_some_and(|m| m == data);
+    let q = quadrature::mse_x0(data, schedule, t, (!optimal).then_some(model));
+    set_from_mse_x0(
+        &mut row,
+        schedule.snr(t),
+        schedule.one_minus_abar(t),
+        &w,
+        var_part,
+        q.value,
+        q.error,
+    );
+    row
+}
+
+/// The whole table by quadrature (closed-form rows stay exact); the eq. 45 form, when
+/// asked for, by Monte Carlo on `samples`.
+fn compute_elbo_quadrature(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    config: &McConfig,
+    samples: Option<&McSamples>,
+    control: Control<'_>,
+) -> Result<ElboResult, ElboError> {
+    if model.dim() != data.dim() {
+        return Err(ElboError::DimensionMismatch {
+            model: model.dim(),
+            data: data.dim(),
+        });
+    }
+    let d = data.dim() as f64;
+    let t_max = schedule.steps();
+    let variance = config.variance;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    // Rows are independent and summed afterwards in t order: the same bytes on any number
+    // of threads.
+    let mut rows: Vec<TimestepTerm> = (1..=t_max)
+        .into_par_iter()
+        .map(|t| -> Result<TimestepTerm, ElboError> {
+            if control.cancelled() {
+                return Err(ElboError::Cancelled);
+            }
+            let row = exact_row(model, schedule, t, variance, d, Method::Quadrature)
+                .unwrap_or_else(|| quadrature_row(data, schedule, model, t, variance));
+            control.step(done.fetch_add(1, Ordering::Relaxed) + 1);
+            Ok(row)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let entropy_q = quadrature::data_entropy(data);
+    let entropy = Estimate {
+        mean: entropy_q.value,
+        stderr: entropy_q.error,
+    };
+    // Quadrature errors are not independent draws: the error estimate of a sum is the sum
+    // of its parts' estimates.
+    let sum = |rows: &[TimestepTerm]| {
+        rows.iter().fold(Estimate::default(), |acc, r| Estimate {
+            mean: acc.mean + r.loss.unwrap_or(f64::NAN),
+            stderr: acc.stderr + r.stderr.unwrap_or(f64::NAN),
+        })
+    };
+    let reconstruction = sum(&rows[..1]);
+    let denoising = sum(&rows[1..]);
+    let prior = prior_loss(schedule, data);
+    let nelbo = Estimate {
+        mean: reconstruction.mean + denoising.mean + prior,
+        stderr: reconstruction.stderr + denoising.stderr,
+    };
+    for (quantity, value) in [
+        ("NELBO", nelbo.mean),
+        ("NELBO error estimate", nelbo.stderr),
+        ("data entropy", entropy.mean),
+    ] {
+        if !value.is_finite() {
+            return Err(ElboError::NotFinite {
+                model: model.name(),
+                quantity,
+                value,
+                first_row: rows.iter().find(|r| r.loss.is_none()).map(|r| r.t),
+            });
+        }
+    }
+    let consistency = match (config.consistency, samples) {
+        (true, Some(samples)) => Some(consistency_estimate(
+            data, schedule, model, config, samples, &mut rows, control,
+        )?),
+        (true, None) => {
+            let samples = McSamples::draw(data, config.samples, config.seed);
+            Some(consistency_estimate(
+                data, schedule, model, config, &samples, &mut rows, control,
+            )?)
+        }
+        (false, _) => None,
+    };
+    let ln2d = d * std::f64::consts::LN_2;
+    Ok(ElboResult {
+        dim: data.dim(),
+        steps: t_max,
+        samples: samples.map_or(config.samples, McSamples::len),
+        seed: config.seed,
+        model: model.name(),
+        variance,
+        method: Method::Quadrature,
+        timesteps: rows,
+        prior_loss: prior,
+        reconstruction_loss: reconstruction,
+        denoising_loss: denoising,
+        nelbo,
+        bits_per_dim: Estimate {
+            mean: nelbo.mean / ln2d,
+            stderr: nelbo.stderr / ln2d,
+        },
+        data_entropy: entropy,
+        gap: Estimate {
+            mean: nelbo.mean - entropy.mean,
+            stderr: nelbo.stderr + entropy.stderr,
+        },
+        consistency,
+    })
 }
 
 /// Row t by Monte Carlo; also returns the per-sample losses (for totals).
@@ -486,18 +677,18 @@ fn mc_row(
     let w = Weights::at(schedule, t, variance);
     let var_part = variance_part(schedule, t, d, variance);
     let errors = sample_errors(samples, model, schedule, t);
-    let mut row = row_skeleton(schedule, t, &w, var_part);
+    let mut row = row_skeleton(schedule, t, &w, var_part, Method::MonteCarlo);
     let wx0 = w.x0.unwrap_or(f64::NAN);
     let losses: Vec<f64> = errors.x0.iter().map(|e| wx0 * e + var_part).collect();
     let lm = moments(&losses);
     row.loss = finite(lm.mean);
     row.stderr = finite(lm.stderr);
-    row.kurtosis = if lm.kurtosis.is_finite() {
+    row.kurtosis = Some(if lm.kurtosis.is_finite() {
         lm.kurtosis
     } else {
         0.0
-    };
-    row.reliable = lm.kurtosis.is_finite() && lm.kurtosis <= KURTOSIS_UNRELIABLE;
+    });
+    row.reliable = Some(lm.kurtosis.is_finite() && lm.kurtosis <= KURTOSIS_UNRELIABLE);
     let set = |values: &[f64]| {
         let m = moments(values);
         (finite(m.mean), finite(m.stderr))
@@ -551,11 +742,15 @@ pub fn compute_elbo(
             data: data.dim(),
         });
     }
+    if config.method == Method::Quadrature && !config.consistency {
+        return compute_elbo_quadrature(data, schedule, model, config, None, control);
+    }
     let samples = McSamples::draw(data, config.samples, config.seed);
     compute_elbo_with(data, schedule, model, config, &samples, control)
 }
 
 /// As [`compute_elbo`], on samples drawn already (so several models can share them).
+/// Under [`Method::Quadrature`] the samples serve only the eq. 45 form.
 ///
 /// # Errors
 /// Fewer than 2 or more than [`MAX_SAMPLES`] samples (N < 2 has no standard error), a
@@ -568,6 +763,10 @@ pub fn compute_elbo_with(
     samples: &McSamples,
     control: Control<'_>,
 ) -> Result<ElboResult, ElboError> {
+    if config.method == Method::Quadrature {
+        check_samples(samples.len())?;
+        return compute_elbo_quadrature(data, schedule, model, config, Some(samples), control);
+    }
     let n = samples.len();
     check_samples(n)?;
     if model.dim() != data.dim() {
@@ -608,7 +807,7 @@ pub fn compute_elbo_with(
                 if control.cancelled() {
                     return Err(ElboError::Cancelled);
                 }
-                if let Some(row) = exact_row(model, schedule, t, variance, d) {
+                if let Some(row) = exact_row(model, schedule, t, variance, d, Method::MonteCarlo) {
                     let loss = row.loss.unwrap_or(f64::NAN);
                     if t == 1 {
                         out.recon = Some(vec![loss; n]);
@@ -697,6 +896,7 @@ pub fn compute_elbo_with(
         seed: config.seed,
         model: model.name(),
         variance,
+        method: Method::MonteCarlo,
         timesteps: rows,
         prior_loss: prior,
         reconstruction_loss: est(&recon_losses),

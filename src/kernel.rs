@@ -32,7 +32,7 @@ pub const LANES: usize = 8;
 /// exp(x) = 2^n * sum_{i=0}^{12} r^i / i!   (truncation < 2e-16 relative)
 /// ```
 #[inline(always)]
-fn exp_nonpositive_with<const FMA: bool>(x: f64) -> f64 {
+pub(crate) fn exp_nonpositive_with<const FMA: bool>(x: f64) -> f64 {
     const LOG2_E: f64 = std::f64::consts::LOG2_E;
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
@@ -93,7 +93,7 @@ fn negligible(chunk: &mut [f64], best: &[f64; LANES]) -> bool {
 /// `a * b + c`: fused (one instruction, one rounding) in the code paths compiled for CPUs
 /// with FMA, plain elsewhere (a software `fma` call would be far slower than two operations).
 #[inline(always)]
-fn fmadd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+pub(crate) fn fmadd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 

@@ -19,6 +19,7 @@ mod kernel;
 pub mod mixture;
 pub mod param;
 pub mod presets;
+pub mod quadrature;
 pub mod report;
 pub mod sampler;
 pub mod schedule;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::elbo::{ConsistencySummary, ElboResult, TimestepTerm};
+use crate::elbo::{ConsistencySummary, ElboResult, Method, TimestepTerm};
 use crate::mixture::{Component, GaussianMixture};
 use crate::schedule::{Finding, NoiseSchedule, VarianceType, sanity_findings};
 
@@ -25,6 +25,8 @@ pub struct ReportJson<'a> {
     pub model: &'a str,
     /// Variance type.
     pub variance: VarianceType,
+    /// `"quadrature"` or `"monte-carlo"`: how the rows, totals and H(p0) were computed.
+    pub method: Method,
     /// Where the data came from.
     pub data_source: &'a str,
     /// The schedule's label.
@@ -101,6 +103,7 @@ impl Report<'_> {
             seed: r.seed,
             model: &r.model,
             variance: r.variance,
+            method: r.method,
             data_source: self.data_source,
             schedule: self.schedule_label,
             data: DataJson {
@@ -136,7 +139,7 @@ impl Report<'_> {
 }
 
 /// The CSV column names, in order.
-pub const CSV_COLUMNS: [&str; 24] = [
+pub const CSV_COLUMNS: [&str; 25] = [
     "t",
     "term",
     "beta",
@@ -161,6 +164,7 @@ pub const CSV_COLUMNS: [&str; 24] = [
     "exact",
     "consistency_loss",
     "consistency_stderr",
+    "method",
 ];
 
 /// Write per-timestep rows as CSV.
@@ -192,11 +196,12 @@ pub fn timesteps_csv(rows: &[TimestepTerm]) -> String {
             cell(r.weight_eps),
             cell(r.weight_score),
             cell(r.weight_v),
-            cell(Some(r.kurtosis)),
-            r.reliable.to_string(),
+            cell(r.kurtosis),
+            r.reliable.map(|b| b.to_string()).unwrap_or_default(),
             r.exact.to_string(),
             cell(r.consistency_loss),
             cell(r.consistency_stderr),
+            r.method.name().to_string(),
         ];
         out.push_str(&cells.join(","));
         out.push('\n');

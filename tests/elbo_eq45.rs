@@ -6,7 +6,7 @@
 //! the trajectory and their errors largely cancel, so only the terms are compared.)
 
 use elbo_lab::denoiser::ModelKind;
-use elbo_lab::elbo::{Control, McConfig, compute_elbo};
+use elbo_lab::elbo::{Control, McConfig, Method, compute_elbo};
 use elbo_lab::presets::{DataPreset, DataSpec};
 use elbo_lab::schedule::{BetaSchedule, ScheduleSpec, VarianceType};
 
@@ -26,6 +26,7 @@ fn eq45_total_agrees_with_eq58_and_is_noisier() {
             seed: 4,
             variance: VarianceType::FixedSmall,
             consistency: true,
+            method: Method::MonteCarlo,
         };
         let r = compute_elbo(
             &data,

@@ -3,7 +3,7 @@
 //! the abar_t = 0 fallback. Fixed small budgets, no timing.
 
 use elbo_lab::denoiser::{Denoiser, MixtureDenoiser};
-use elbo_lab::elbo::{Control, McConfig, McSamples, compute_elbo_with};
+use elbo_lab::elbo::{Control, McConfig, McSamples, Method, compute_elbo_with};
 use elbo_lab::mixture::GaussianMixture;
 use elbo_lab::param::Parameterisation;
 use elbo_lab::presets::{DataPreset, DataSpec};
@@ -88,6 +88,7 @@ fn a_trained_eps_network_approaches_the_optimal_denoiser_on_a_single_gaussian() 
         seed: 3,
         variance: VarianceType::FixedSmall,
         consistency: false,
+        method: Method::MonteCarlo,
     };
     let eval = evaluate(&data, &schedule, &nets, &mc, Control::default()).expect("evaluates");
     let mut failures = Vec::new();
@@ -135,6 +136,7 @@ fn a_trained_model_nelbo_is_at_least_the_optimal_minus_mc_error() {
         let (_, nets) = trained(&data, &schedule, config, 200);
         let mc = McConfig {
             samples: 2048,
+            method: Method::MonteCarlo,
             ..McConfig::default()
         };
         let eval = evaluate(&data, &schedule, &nets, &mc, Control::default()).expect("evaluates");

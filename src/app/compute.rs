@@ -97,7 +97,8 @@ pub fn run_elbo_job(inputs: Inputs, ctx: &JobContext<ElboMessage>) {
     }
     let full = inputs.config.samples;
     let mut sizes = vec![full];
-    if full > PREVIEW_SAMPLES {
+    // Quadrature gives the final numbers at once: a Monte Carlo preview would only flash noise.
+    if full > PREVIEW_SAMPLES && inputs.config.method == crate::elbo::Method::MonteCarlo {
         sizes.insert(0, PREVIEW_SAMPLES);
     }
     for n in sizes {

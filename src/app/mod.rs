@@ -396,6 +396,13 @@ impl App {
             seed: self.settings.seed,
             variance: self.settings.variance,
             consistency: self.settings.toggles.elbo_form == ElboForm::Consistency,
+            // The eq. 45 view compares estimators' standard errors: Monte Carlo there,
+            // quadrature everywhere else.
+            method: if self.settings.toggles.elbo_form == ElboForm::Consistency {
+                crate::elbo::Method::MonteCarlo
+            } else {
+                crate::elbo::Method::Quadrature
+            },
         }
     }
 

@@ -554,6 +554,7 @@ impl Training {
                 seed: self.run_settings.seed,
                 variance: *variance,
                 consistency: false,
+                method: crate::elbo::Method::Quadrature,
             },
             step,
             epoch: self.epoch,

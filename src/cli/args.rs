@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
 use elbo_lab::denoiser::ModelKind;
-use elbo_lab::elbo::{ElboError, MAX_SAMPLES};
+use elbo_lab::elbo::{ElboError, MAX_SAMPLES, Method};
 use elbo_lab::mixture::{GaussianMixture, load_mixture_file};
 use elbo_lab::presets::{DataPreset, DataSpec, MAX_COMPONENTS, MIN_COMPONENTS, PresetError};
 use elbo_lab::report::DEFAULT_BANDWIDTH;
@@ -90,6 +90,25 @@ impl From<ModelArg> for ModelKind {
         match m {
             ModelArg::Optimal => ModelKind::Optimal,
             ModelArg::Gaussian => ModelKind::Gaussian,
+        }
+    }
+}
+
+/// `--method` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MethodArg {
+    /// Deterministic quadrature over x_t through the exact posterior (an error estimate
+    /// per row instead of a standard error).
+    Quadrature,
+    /// Monte Carlo over N pairs (x0, eps) with standard errors, kurtosis and `reliable`.
+    MonteCarlo,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Quadrature => Method::Quadrature,
+            MethodArg::MonteCarlo => Method::MonteCarlo,
         }
     }
 }

@@ -8,10 +8,10 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use elbo_lab::denoiser::ModelKind;
-use elbo_lab::elbo::{Control, McConfig, compute_elbo};
+use elbo_lab::elbo::{Control, McConfig, Method, compute_elbo};
 use elbo_lab::report::Report;
 
-use super::args::{Common, ModelArg, check_samples};
+use super::args::{Common, MethodArg, ModelArg, check_samples};
 use super::output::write_out;
 
 /// `--format` values for `report`.
@@ -31,7 +31,12 @@ pub struct ReportCmd {
     /// The model whose ELBO is computed.
     #[arg(long, value_enum, default_value = "optimal")]
     model: ModelArg,
-    /// Monte Carlo samples N (the same N pairs serve every t).
+    /// How the ELBO rows, totals and H(p0) are computed: quadrature (to many digits, with an
+    /// error estimate) or Monte Carlo (with standard errors).
+    #[arg(long, value_enum, default_value = "quadrature")]
+    method: MethodArg,
+    /// Monte Carlo samples N (the same N pairs serve every t; under quadrature only the
+    /// eq. 45 form uses them).
     #[arg(long, default_value_t = 4096, allow_negative_numbers = true)]
     samples: usize,
     /// Seed of every random draw.
@@ -63,10 +68,14 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
         seed: cmd.seed,
         variance: resolved.variance,
         consistency: cmd.consistency,
+        method: cmd.method.into(),
     };
     let steps = resolved.schedule.steps() as u64;
     // A bar only for runs long enough to notice (indicatif hides it when stderr is no terminal).
-    let work = steps as f64 * cmd.samples as f64 * data.len() as f64;
+    let work = match config.method {
+        Method::MonteCarlo => steps as f64 * cmd.samples as f64 * data.len() as f64,
+        Method::Quadrature => 0.0,
+    };
     let bar = (!cmd.quiet && work > 5e7).then(|| {
         let bar = ProgressBar::new(steps);
         bar.set_style(

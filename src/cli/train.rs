@@ -192,6 +192,7 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
         seed: cmd.seed,
         variance: resolved.variance,
         consistency: false,
+        method: elbo_lab::elbo::Method::Quadrature,
     };
     let eval = evaluate(&data, &resolved.schedule, &nets, &mc, Control::default())?;
     // The mean training loss over the last tenth of the run (at least one step).

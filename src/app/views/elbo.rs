@@ -4,7 +4,7 @@
 use egui::{RichText, Ui};
 use egui_plot::{HLine, Line, LineStyle, MarkerShape, Points};
 
-use crate::elbo::{ElboResult, TimestepTerm};
+use crate::elbo::{ElboResult, Method, TimestepTerm};
 use crate::param::{Parameterisation, PerParam};
 
 use super::super::ElboShown;
@@ -72,7 +72,7 @@ impl Curves {
                 if row.t >= 2 {
                     terms.push([t, l]);
                     stderr.push(row.stderr.unwrap_or(0.0));
-                    if !row.reliable {
+                    if row.reliable == Some(false) {
                         unreliable.push([t, l]);
                     }
                 }
@@ -163,6 +163,10 @@ impl ElboView {
             .on_hover_text(
                 "Luo 2022 eq. 45: the same NELBO from consistency terms E KL(q(x_t|x_{t-1}) || p(x_t|x_{t+1})), two random variables per term, drawn beside eq. 58 on the same samples: same total, much larger Monte Carlo error.",
             );
+            if let Some(e) = elbo.as_ref() {
+                let (caption, tip) = method_caption(&e.value.result);
+                ui.label(caption).on_hover_text(tip);
+            }
             // Said in L_0's legend entry when the legend is shown.
             if let Some(note) = l0_note(ctx, elbo.as_ref().map(|e| e.value))
                 && !ctx.settings.toggles.legends
@@ -221,13 +225,36 @@ fn l0_note(ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) -> Option<String> {
         .then(|| format!("L_0 = {} <= 0: not drawn on the log axis", sci(l0)))
 }
 
+/// Which method the plots show, and how precise it is: "quadrature, error < 3e-12" or
+/// "Monte Carlo, N = 4096" (with a hover text saying what that means).
+pub fn method_caption(r: &ElboResult) -> (String, &'static str) {
+    match r.method {
+        Method::Quadrature => (
+            format!(
+                "quadrature, error < {}",
+                sci(r.nelbo.stderr.max(f64::MIN_POSITIVE))
+            ),
+            "Every expectation is integrated deterministically over x_t through the exact posterior of the data: the curves carry no sampling noise. The error bound is the NELBO's (the sum of the rows' estimates). Monte Carlo is used for the eq. 45 form.",
+        ),
+        Method::MonteCarlo => (
+            format!("Monte Carlo, N = {}", r.samples),
+            "Expectations are means over N samples (x0, eps), the same for every t; bands are ± 1 standard error.",
+        ),
+    }
+}
+
 fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<LegendEntry> {
     let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
-    let mut entries = vec![
+    let quadrature = elbo.is_some_and(|e| e.result.method == Method::Quadrature);
+    let mut entries = vec![if quadrature {
+        LegendEntry::styled("L_{t-1}", pal.denoising, LineStyle::Solid).tip(
+            "Denoising matching term L_{t-1} (Luo eq. 58) at each t >= 2, by quadrature (its error is far below the line width)",
+        )
+    } else {
         LegendEntry::band("L_{t-1} ± s.e.", pal.denoising).tip(
             "Denoising matching term L_{t-1} (Luo eq. 58) at each t >= 2, with its Monte Carlo standard error as a band",
-        ),
-    ];
+        )
+    }];
     if eq45 && elbo.is_some_and(|e| !e.curves.consistency.is_empty()) {
         entries.push(
             LegendEntry::styled(
@@ -288,13 +315,15 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
             if let Some(e) = elbo {
                 let c = &e.curves;
                 let r = &e.result;
-                p.add(band(
-                    "L_{t-1} ± 1 s.e.",
-                    &c.terms,
-                    &c.stderr,
-                    log,
-                    pal.denoising,
-                ));
+                if r.method == Method::MonteCarlo {
+                    p.add(band(
+                        "L_{t-1} ± 1 s.e.",
+                        &c.terms,
+                        &c.stderr,
+                        log,
+                        pal.denoising,
+                    ));
+                }
                 p.line(
                     Line::new("L_{t-1} (eq. 58)", maybe_log(&c.terms, log))
                         .color(pal.denoising)
@@ -468,11 +497,11 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
             opt_pm(Some(c), row.consistency_stderr, false)
         ));
     }
-    if !row.reliable {
+    if row.reliable == Some(false) {
         ui.label(
             RichText::new(format!(
                 "Unreliable estimate: sample kurtosis {:.0}, a few samples between modes carry most of the variance.",
-                row.kurtosis
+                row.kurtosis.unwrap_or(f64::NAN)
             ))
             .color(pal.warning),
         );
