@@ -484,3 +484,86 @@ fn flags_override_a_diffusers_config() {
     assert_eq!(doc["timesteps"][9]["beta"].as_f64(), Some(0.05));
     assert_eq!(doc["variance"], "fixed_large");
 }
+
+#[test]
+fn report_method_is_quadrature_by_default_and_monte_carlo_on_request() {
+    // Issue 12: `--method quadrature|monte-carlo`, quadrature the default; rows carry the
+    // method; sample-only fields are null under quadrature; both estimate the same NELBO.
+    let args = [
+        "report",
+        "--data",
+        "bimodal",
+        "--steps",
+        "50",
+        "--samples",
+        "4096",
+        "-q",
+    ];
+    let quad = ok_json(&args);
+    let explicit = ok_json(&[&args[..], &["--method", "quadrature"]].concat());
+    assert_eq!(quad, explicit, "quadrature is the default");
+    let mc = ok_json(&[&args[..], &["--method", "monte-carlo"]].concat());
+    assert_eq!(quad["method"], "quadrature");
+    assert_eq!(mc["method"], "monte-carlo");
+    for row in quad["timesteps"].as_array().expect("rows") {
+        assert_eq!(row["method"], "quadrature", "{row}");
+        assert!(
+            row["kurtosis"].is_null() && row["reliable"].is_null(),
+            "{row}"
+        );
+        assert_eq!(row["exact"], false);
+        assert!(num(row, "stderr") <= 1e-9 * num(row, "loss").abs(), "{row}");
+    }
+    for row in mc["timesteps"].as_array().expect("rows") {
+        assert_eq!(row["method"], "monte-carlo", "{row}");
+        assert!(
+            row["kurtosis"].is_number() && row["reliable"].is_boolean(),
+            "{row}"
+        );
+        assert!(num(row, "stderr") > 0.0, "{row}");
+    }
+    // The seed does not matter to quadrature; it does to Monte Carlo.
+    let reseeded = ok_json(&[&args[..], &["--seed", "7"]].concat());
+    assert_eq!(num(&reseeded, "nelbo"), num(&quad, "nelbo"));
+    let (q, m, se) = (
+        num(&quad, "nelbo"),
+        num(&mc, "nelbo"),
+        num(&mc, "nelbo_stderr"),
+    );
+    assert!(
+        (q - m).abs() < 4.0 * se,
+        "quadrature {q} vs Monte Carlo {m} ± {se}"
+    );
+    assert!(
+        num(&quad, "nelbo_stderr") < 1e-9,
+        "{}",
+        quad["nelbo_stderr"]
+    );
+    // Closed-form rows stay exact under either method.
+    let exact = ok_json(&[&args[..], &["--model", "gaussian"]].concat());
+    for row in exact["timesteps"].as_array().expect("rows") {
+        assert_eq!(row["exact"], true, "{row}");
+        assert_eq!(num(row, "stderr"), 0.0, "{row}");
+    }
+    // CSV: a method column, empty kurtosis and reliable cells under quadrature.
+    let csv = ok(&[&args[..], &["--format", "csv"]].concat());
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect("column");
+    let first: Vec<&str> = lines.next().expect("a row").split(',').collect();
+    assert_eq!(first[col("method")], "quadrature");
+    assert_eq!((first[col("kurtosis")], first[col("reliable")]), ("", ""));
+    // An unknown method is refused by the argument parser, naming the choices.
+    let out = elbo_lab()
+        .args([&args[..], &["--method", "exact"]].concat())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(
+        stderr.contains("--method")
+            && stderr.contains("quadrature")
+            && stderr.contains("monte-carlo"),
+        "{stderr}"
+    );
+}
