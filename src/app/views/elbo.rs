@@ -243,6 +243,20 @@ pub fn method_caption(r: &ElboResult) -> (String, &'static str) {
     }
 }
 
+/// A value with its error: closed form "(exact)"; by quadrature "± error estimate" (never
+/// "exact", however small the estimate); by Monte Carlo "± s.e." as [`pm_exact`] writes it.
+fn value_pm(mean: f64, err: f64, closed_form: bool, method: Method) -> String {
+    if method == Method::Quadrature && !closed_form && mean.is_finite() {
+        if err > 0.0 {
+            format!("{} ± {}", sci(mean), sci(err))
+        } else {
+            format!("{} (quadrature)", sci(mean))
+        }
+    } else {
+        pm_exact(mean, err, closed_form)
+    }
+}
+
 fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<LegendEntry> {
     let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
     let quadrature = elbo.is_some_and(|e| e.result.method == Method::Quadrature);
@@ -446,29 +460,34 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
         .spacing([10.0, 2.0])
         .show(ui, |ui| {
             let (rl, dl) = (&r.reconstruction_loss, &r.denoising_loss);
-            total_row(ui, label::L0, pm_exact(rl.mean, rl.stderr, recon_exact));
+            let m = r.method;
+            total_row(ui, label::L0, value_pm(rl.mean, rl.stderr, recon_exact, m));
             total_row(
                 ui,
                 label::DENOISING_SUM,
-                pm_exact(dl.mean, dl.stderr, denoise_exact),
+                value_pm(dl.mean, dl.stderr, denoise_exact, m),
             );
             total_row(ui, label::LT, pm_exact(r.prior_loss, 0.0, true));
             total_row(
                 ui,
                 label::NELBO,
-                pm_exact(r.nelbo.mean, r.nelbo.stderr, all_exact),
+                value_pm(r.nelbo.mean, r.nelbo.stderr, all_exact, m),
             );
             total_row(
                 ui,
                 r"\text{bits/dim}",
-                pm_exact(r.bits_per_dim.mean, r.bits_per_dim.stderr, all_exact),
+                value_pm(r.bits_per_dim.mean, r.bits_per_dim.stderr, all_exact, m),
             );
             total_row(
                 ui,
                 label::ENTROPY,
-                pm(r.data_entropy.mean, r.data_entropy.stderr),
+                value_pm(r.data_entropy.mean, r.data_entropy.stderr, false, m),
             );
-            total_row(ui, r"\text{gap}", pm(r.gap.mean, r.gap.stderr));
+            total_row(
+                ui,
+                r"\text{gap}",
+                value_pm(r.gap.mean, r.gap.stderr, false, m),
+            );
         });
     tex::show(ui, catalogue::BITS_PER_DIM);
     tex::show(ui, catalogue::GAP);
@@ -483,7 +502,13 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
         ui.strong(format!("At t = {t}: denoising matching L_{}", t - 1));
         tex::show(ui, catalogue::L_T_MINUS_1);
     }
-    ui.label(format!("= {}", opt_pm(row.loss, row.stderr, row.exact)));
+    ui.label(format!(
+        "= {}",
+        match (row.loss, row.stderr) {
+            (Some(l), Some(e)) => value_pm(l, e, row.exact, row.method),
+            _ => opt_pm(row.loss, row.stderr, row.exact),
+        }
+    ));
     tex::show(ui, catalogue::L_T_MINUS_1_WEIGHTED);
     ui.label(format!(
         "= {} x {} {}",
