@@ -1,7 +1,13 @@
 //! Speed of the full ELBO report (issue: "The exact ELBO core and the headless report").
 //!
-//! - `report/two-moons-64/T1000/N4096`: the full report, target at most 300 ms on 2 cores.
-//! - `report/two-moons-64/T1000/N256`: the app's preview, target at most 30 ms.
+//! - `report/two-moons-64/T1000/N4096`: the full Monte Carlo report, target at most 300 ms
+//!   on 2 cores.
+//! - `report/two-moons-64/T1000/N256`: the app's Monte Carlo preview, target at most 30 ms.
+//! - `quadrature/two-moons-64/T1000`: the full report by quadrature (issue 12), target at
+//!   most 300 ms, with the NELBO within 1e-4 nats of a dense-grid reference (tests/numerics.rs).
+//! - `quadrature/bimodal/T1000`: 1D bimodal, linear schedule, optimal model, T = 1000 by
+//!   quadrature, target at most 30 ms, every row within 1e-9 relative of a brute-force
+//!   reference (tests/elbo_exact.rs).
 //! - `sweep/*`: cost against T, N and the number of components K, each varied alone from
 //!   (T = 250, N = 1024, K = 64), to show the cost is linear in each.
 //!
@@ -12,7 +18,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use elbo_lab::denoiser::ModelKind;
-use elbo_lab::elbo::{Control, McConfig, compute_elbo};
+use elbo_lab::elbo::{Control, McConfig, Method, compute_elbo};
 use elbo_lab::presets::{DataPreset, DataSpec};
 use elbo_lab::schedule::{BetaSchedule, ScheduleSpec};
 
@@ -27,13 +33,22 @@ fn two_moons(components: usize) -> elbo_lab::mixture::GaussianMixture {
 }
 
 fn run(components: usize, steps: usize, samples: usize) -> f64 {
-    let data = two_moons(components);
+    run_with(two_moons(components), steps, samples, Method::MonteCarlo)
+}
+
+fn run_with(
+    data: elbo_lab::mixture::GaussianMixture,
+    steps: usize,
+    samples: usize,
+    method: Method,
+) -> f64 {
     let schedule = ScheduleSpec::preset(BetaSchedule::Linear, steps)
         .build()
         .expect("valid schedule");
     let model = ModelKind::Optimal.build(&data);
     let config = McConfig {
         samples,
+        method,
         ..McConfig::default()
     };
     compute_elbo(
@@ -60,6 +75,22 @@ fn report(c: &mut Criterion) {
     group.finish();
 }
 
+fn quadrature(c: &mut Criterion) {
+    let mut group = c.benchmark_group("quadrature");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    group.bench_function("two-moons-64/T1000", |b| {
+        b.iter(|| black_box(run_with(two_moons(64), 1000, 4096, Method::Quadrature)))
+    });
+    let bimodal = DataSpec::new(DataPreset::Bimodal)
+        .build()
+        .expect("bimodal builds");
+    group.bench_function("bimodal/T1000", |b| {
+        b.iter(|| black_box(run_with(bimodal.clone(), 1000, 4096, Method::Quadrature)))
+    });
+    group.finish();
+}
+
 fn sweep(c: &mut Criterion) {
     let mut group = c.benchmark_group("sweep");
     group.sample_size(10);
@@ -82,5 +113,5 @@ fn sweep(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, report, sweep);
+criterion_group!(benches, report, quadrature, sweep);
 criterion_main!(benches);
