@@ -199,17 +199,6 @@ impl Posterior {
         }
     }
 
-    /// The posterior at one point (`x[1]` ignored in 1D).
-    pub fn at(&self, x: [f64; 2]) -> PointPosterior {
-        let mut out = Vec::with_capacity(1);
-        self.row(x[1] - self.shift[1], &[x[0] - self.shift[0]], &mut out);
-        out.pop().unwrap_or(PointPosterior {
-            log_q: f64::NEG_INFINITY,
-            mean: [0.0; 2],
-            tr_cov: 0.0,
-        })
-    }
-
     /// The smallest standard deviation of any component of `q_t` along any direction.
     pub fn min_sd(&self) -> f64 {
         self.comps
