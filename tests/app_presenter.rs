@@ -9,6 +9,7 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
 use elbo_lab::app::export::plots_of;
+use elbo_lab::app::lessons::lessons;
 use elbo_lab::app::plot_util::plot_id;
 use elbo_lab::app::settings::{ResetScope, Settings, View};
 use elbo_lab::app::{App, Command, TEXT_SIZES};
@@ -236,6 +237,29 @@ fn every_tab_fits_the_projector_sizes_in_presenter_mode() {
                 outside.extend(plots_cut(&h, view, MIN_PLOT_FRAME, &what));
             }
         }
+    }
+    assert_none(outside);
+}
+
+/// Every lesson step in presenter mode at 1024x768 zoom 1.5, its caption bar above the tab:
+/// every control and plot inside the window, no plot too small to read.
+#[test]
+fn every_lesson_step_fits_the_projector() {
+    let mut outside = Vec::new();
+    for (i, lesson) in lessons().iter().enumerate() {
+        let s = Settings {
+            presenter: true,
+            ..Settings::default()
+        };
+        let mut h = harness(s, [1024.0, 768.0], 1.5);
+        let ctx = h.ctx.clone();
+        h.state_mut().apply(&ctx, Command::StartLesson(i));
+        h.run_steps(4);
+        let view = lesson.scene.settings.view;
+        assert_eq!(h.state().settings.view, view);
+        let what = format!("lesson step {} ({view:?})", i + 1);
+        outside.extend(outside_the_window(&h, &what));
+        outside.extend(plots_cut(&h, view, MIN_PLOT_FRAME, &what));
     }
     assert_none(outside);
 }

@@ -303,10 +303,20 @@ pub fn log_ticks(bounds: (f64, f64), points_per_decade: f64, gap: f64) -> Vec<Gr
         }
         k = k.up();
     }
+    // Down to three marks, unless they would be too close for their labels (a very short
+    // plot): then two labelled marks rather than three that egui leaves unlabelled.
+    let mut cramped = false;
     while k.value() > 1.5 && multiples_in(lo, hi, k.value()) < MIN_TICKS as f64 {
-        k = k.down();
+        let down = k.down();
+        if down.value() * points_per_decade < LABEL_ROOM * gap
+            && multiples_in(lo, hi, k.value()) >= 2.0
+        {
+            cramped = true;
+            break;
+        }
+        k = down;
     }
-    if multiples_in(lo, hi, k.value()) >= MIN_TICKS as f64 {
+    if cramped || multiples_in(lo, hi, k.value()) >= MIN_TICKS as f64 {
         return linear_ticks_with_step(lo, hi, k.value());
     }
     // Under three decades: 1-2-5, then 1..9 multiples of the powers of ten.
@@ -1068,11 +1078,15 @@ mod tests {
 
     #[test]
     fn long_legend_names_are_shortened_and_kept_in_the_tooltip() {
-        let long = LegendEntry::line(
+        let long = LegendEntry::line("running sum L_0 + ... + L_{t-1} (+ L_T at T)", Color32::RED)
+            .tip("eq. 58");
+        // A name with formulas is typeset whole, never cut.
+        let typeset = LegendEntry::line(
             "running sum $L_0 + \\dots + L_{t-1}$ (+ $L_T$ at $T$)",
             Color32::RED,
-        )
-        .tip("eq. 58");
+        );
+        assert_eq!(typeset.short_name(), typeset.name);
+        assert!(typeset.tooltip().is_empty());
         assert_eq!(long.short_name().chars().count(), LEGEND_CHARS);
         assert!(long.short_name().ends_with('…'));
         assert!(

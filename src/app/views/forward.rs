@@ -82,7 +82,7 @@ fn split(ui: &Ui, h: f32, share: f32) -> (f32, f32) {
 fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<Command>) {
     let pal = Palette::of_ui(ui);
     // On a short window the density at t needs a larger share (its legend sits above it).
-    let (top_h, bottom_h) = split(ui, h, if h < 360.0 { 0.5 } else { 0.58 });
+    let (top_h, bottom_h) = split(ui, h, if h < 360.0 { 0.45 } else { 0.58 });
     let statics = ctx.statics();
     // Drawn through the river's own inputs (its T and box), dimmed if they are older.
     let own = statics.as_ref().map_or(ctx.inputs(), |s| &s.value.inputs);
