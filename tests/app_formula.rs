@@ -400,6 +400,64 @@ fn the_widget_is_labelled_sized_and_fits_its_space() {
     assert!(width > natural * 0.6, "not scaled below the floor: {width}");
 }
 
+/// Inline formulas in text: one widget labelled with the plain text of the whole, wrapped
+/// between words at the width given, a formula never split; an unpaired `$` stays text.
+#[test]
+fn rich_text_typesets_inline_formulas_and_wraps_between_words() {
+    let src =
+        r"the weight $w_t = \frac{1}{2 \sigma_t^2}$ of the error at every $t$, for all the columns";
+    let label = format!(
+        "the weight {} of the error at every t, for all the columns",
+        plain(r"w_t = \frac{1}{2 \sigma_t^2}")
+    );
+    let (mut wide, mut narrow) = (egui::Rect::NOTHING, egui::Rect::NOTHING);
+    let mut h = Harness::new_ui(|ui| {
+        wide = formula::rich(ui, src).rect;
+        ui.scope(|ui| {
+            ui.set_max_width(150.0);
+            narrow = formula::rich(ui, src).rect;
+        });
+    });
+    h.run();
+    assert_eq!(h.get_all_by_label(&label).count(), 2);
+    drop(h);
+    // One line when wide (a fraction makes it taller than a text row), several when narrow.
+    assert!(wide.height() < 60.0, "{wide:?}");
+    assert!(narrow.width() <= 150.5, "{narrow:?}");
+    assert!(
+        narrow.height() > 2.0 * wide.height() - 10.0,
+        "{narrow:?} vs {wide:?}"
+    );
+    let mut unpaired = None;
+    Harness::new_ui(|ui| {
+        let laid = formula::layout_rich(ui, "a $x_1$ costs $5", 1000.0);
+        unpaired = Some((laid.plain, laid.size));
+    })
+    .run();
+    let (text, size) = unpaired.expect("laid out");
+    assert_eq!(text, format!("a {} costs $5", plain("x_1")));
+    assert!(size.x > 50.0 && size.y > 10.0);
+}
+
+/// Every lesson caption's formulas parse with no unknown command and no unpaired brace.
+#[test]
+fn every_lesson_caption_typesets_cleanly() {
+    for lesson in elbo_lab::app::lessons::lessons() {
+        for line in &lesson.scene.caption {
+            let parts: Vec<&str> = line.split('$').collect();
+            assert!(parts.len() % 2 == 1, "unpaired $ in {line:?}");
+            for math in parts.iter().skip(1).step_by(2) {
+                let parsed = parse(math);
+                assert!(
+                    parsed.unknown.is_empty() && !parsed.unbalanced,
+                    "{math:?} in {line:?}: unknown {:?}",
+                    parsed.unknown
+                );
+            }
+        }
+    }
+}
+
 /// The catalogue in a grid, with live values beside a few labels, rendered at zoom 1 and 1.5
 /// (pixels per point) in the two themes, 760 points wide, to PNGs in the temp dir, to look at (not a snapshot).
 #[test]

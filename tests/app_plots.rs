@@ -147,19 +147,26 @@ fn the_elbo_totals_are_never_cut_by_the_window() {
             // "exact" to its right).
             let name = formula::plain(symbol);
             let cells = h.get_all_by_label(&name).collect::<Vec<_>>();
-            let cell = cells
-                .iter()
-                .max_by(|a, b| a.rect().left().total_cmp(&b.rect().left()))
-                .expect("a totals cell");
-            let row = cell.rect();
-            let value = h
+            // The legend and the per-t heading may name the same symbol: the totals cell
+            // is the one with a value on its row, to its right.
+            let values: Vec<egui::Rect> = h
                 .get_all_by(|n| {
                     n.value()
                         .is_some_and(|l| l.contains('±') || l.contains("exact"))
                 })
-                .filter(|n| (n.rect().center().y - row.center().y).abs() < 4.0)
                 .map(|n| n.rect())
-                .find(|r| r.left() > row.left())
+                .collect();
+            let (row, value) = cells
+                .iter()
+                .map(|c| c.rect())
+                .find_map(|row| {
+                    values
+                        .iter()
+                        .find(|r| {
+                            (r.center().y - row.center().y).abs() < 4.0 && r.left() > row.left()
+                        })
+                        .map(|v| (row, *v))
+                })
                 .unwrap_or_else(|| panic!("{w}x{hgt} x{zoom}: no value beside {name}"));
             assert!(
                 value.right() <= right + 0.5 && row.left() >= 0.0,

@@ -1,5 +1,6 @@
 //! Presenter mode, help, reset, and the projector sizes: every tab at 1024x768 (zoom 1 and
-//! 1.5) and 1280x720 (zoom 1.75) keeps every widget inside the window, and snapshots of
+//! 1.5) and 1280x720 (zoom 1.75) keeps every widget and every plot inside the window (and
+//! no plot too small to read), and snapshots of
 //! every tab in presenter mode at 1024x768 zoom 1.5 (light and dark for two of them).
 //! `UPDATE_SNAPSHOTS=1 cargo test --test app_presenter` rewrites the references.
 
@@ -7,6 +8,9 @@ use egui::Key;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
+use elbo_lab::app::export::plots_of;
+use elbo_lab::app::lessons::lessons;
+use elbo_lab::app::plot_util::plot_id;
 use elbo_lab::app::settings::{ResetScope, Settings, View};
 use elbo_lab::app::{App, Command, TEXT_SIZES};
 use elbo_lab::presets::{DataPreset, DataSpec};
@@ -177,6 +181,31 @@ fn outside_the_window(h: &Harness<'_, App>, what: &str) -> Vec<String> {
     outside
 }
 
+/// The plots of the open tab whose frame leaves the window or is too short to read (less
+/// than `min_h` points), described. Plots are not accessibility nodes: their frames come
+/// from egui_plot's memory under each plot's id (the export dialog's list of plots).
+fn plots_cut(h: &Harness<'_, App>, view: View, min_h: f32, what: &str) -> Vec<String> {
+    let screen = h.ctx.content_rect().expand(1.0);
+    let mut cut = Vec::new();
+    let mut seen = 0;
+    for (name, _) in plots_of(view) {
+        let Some(memory) = egui_plot::PlotMemory::load(&h.ctx, plot_id(&name)) else {
+            continue;
+        };
+        seen += 1;
+        let frame = *memory.transform().frame();
+        if !screen.contains_rect(frame) || frame.height() < min_h || frame.width() < min_h {
+            cut.push(format!(
+                "{what}: plot {name} at {frame:?} (window {screen:?})"
+            ));
+        }
+    }
+    if seen == 0 {
+        cut.push(format!("{what}: no plot of the tab was drawn"));
+    }
+    cut
+}
+
 fn assert_none(outside: Vec<String>) {
     assert!(
         outside.is_empty(),
@@ -185,6 +214,10 @@ fn assert_none(outside: Vec<String>) {
         outside.join("\n")
     );
 }
+
+/// The least height and width (points) of a plot's frame (without its axes) in presenter
+/// mode at the projector sizes: readable from the back of a room.
+const MIN_PLOT_FRAME: f32 = 60.0;
 
 #[test]
 fn every_tab_fits_the_projector_sizes_in_presenter_mode() {
@@ -199,12 +232,34 @@ fn every_tab_fits_the_projector_sizes_in_presenter_mode() {
                 let mut s = settings(preset, view);
                 s.presenter = true;
                 let h = harness(s, size, zoom);
-                outside.extend(outside_the_window(
-                    &h,
-                    &format!("{view:?} {preset:?} {size:?} zoom {zoom}"),
-                ));
+                let what = format!("{view:?} {preset:?} {size:?} zoom {zoom}");
+                outside.extend(outside_the_window(&h, &what));
+                outside.extend(plots_cut(&h, view, MIN_PLOT_FRAME, &what));
             }
         }
+    }
+    assert_none(outside);
+}
+
+/// Every lesson step in presenter mode at 1024x768 zoom 1.5, its caption bar above the tab:
+/// every control and plot inside the window, no plot too small to read.
+#[test]
+fn every_lesson_step_fits_the_projector() {
+    let mut outside = Vec::new();
+    for (i, lesson) in lessons().iter().enumerate() {
+        let s = Settings {
+            presenter: true,
+            ..Settings::default()
+        };
+        let mut h = harness(s, [1024.0, 768.0], 1.5);
+        let ctx = h.ctx.clone();
+        h.state_mut().apply(&ctx, Command::StartLesson(i));
+        h.run_steps(4);
+        let view = lesson.scene.settings.view;
+        assert_eq!(h.state().settings.view, view);
+        let what = format!("lesson step {} ({view:?})", i + 1);
+        outside.extend(outside_the_window(&h, &what));
+        outside.extend(plots_cut(&h, view, MIN_PLOT_FRAME, &what));
     }
     assert_none(outside);
 }
@@ -212,12 +267,14 @@ fn every_tab_fits_the_projector_sizes_in_presenter_mode() {
 #[test]
 fn every_tab_fits_1024x768_with_the_side_panel_shown() {
     let mut outside = Vec::new();
-    for view in View::ALL {
-        let h = harness(settings(DataPreset::TwoMoons, view), [1024.0, 768.0], 1.0);
-        outside.extend(outside_the_window(
-            &h,
-            &format!("{view:?} with the side panel"),
-        ));
+    for zoom in [1.0, 1.5] {
+        for view in View::ALL {
+            let h = harness(settings(DataPreset::TwoMoons, view), [1024.0, 768.0], zoom);
+            outside.extend(outside_the_window(
+                &h,
+                &format!("{view:?} with the side panel at zoom {zoom}"),
+            ));
+        }
     }
     assert_none(outside);
 }

@@ -943,9 +943,28 @@ impl App {
         }
         if s.job
             .as_ref()
-            .is_some_and(|j| j.ready && j.stage == (Stage::Capturing { awaiting: None }))
+            .is_some_and(|j| matches!(j.stage, Stage::Scaling { .. } | Stage::Capturing { .. }))
         {
-            // This frame is captured: the dialog must not cover the plot in it.
+            // While frames are laid out and captured the dialog must not cover the plot
+            // (nor fade in or out over it): the progress shows in a strip over the
+            // timeline, which is never part of a plot, and not in the captured frame.
+            let captured = s
+                .job
+                .as_ref()
+                .is_some_and(|j| j.ready && j.stage == (Stage::Capturing { awaiting: None }));
+            if let Some(p) = &progress
+                && !captured
+            {
+                egui::Area::new(egui::Id::unique("elbo-lab export progress"))
+                    .anchor(egui::Align2::LEFT_BOTTOM, egui::vec2(8.0, -8.0))
+                    .order(egui::Order::Foreground)
+                    .fade_in(false)
+                    .show(ctx, |ui| {
+                        egui::Frame::popup(ui.style()).show(ui, |ui| {
+                            ui.horizontal(|ui| progress_row(ui, p, &mut commands));
+                        });
+                    });
+            }
             return commands;
         }
         let mut open = true;
@@ -973,6 +992,24 @@ impl App {
     }
 }
 
+/// An export's stage, its progress bar and a Cancel button.
+fn progress_row(ui: &mut egui::Ui, p: &ExportProgress, commands: &mut Vec<Command>) {
+    ui.label(&p.stage);
+    ui.add(
+        egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
+            .desired_width(160.0)
+            .text(format!("{} / {} frames", p.done, p.total)),
+    )
+    .on_hover_text("Frames captured so far");
+    if ui
+        .button("Cancel")
+        .on_hover_text("Stop the export; the unfinished file is removed")
+        .clicked()
+    {
+        commands.push(Command::CancelExport);
+    }
+}
+
 impl ExportState {
     #[allow(clippy::too_many_arguments)]
     fn form(
@@ -986,19 +1023,7 @@ impl ExportState {
         commands: &mut Vec<Command>,
     ) {
         if let Some(p) = progress {
-            ui.label(&p.stage);
-            ui.add(
-                egui::ProgressBar::new(p.done as f32 / p.total.max(1) as f32)
-                    .text(format!("{} / {} frames", p.done, p.total)),
-            )
-            .on_hover_text("Frames captured so far");
-            if ui
-                .button("Cancel")
-                .on_hover_text("Stop the export; the unfinished file is removed")
-                .clicked()
-            {
-                commands.push(Command::CancelExport);
-            }
+            progress_row(ui, p, commands);
             return;
         }
         ui.horizontal(|ui| {

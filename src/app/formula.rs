@@ -2024,6 +2024,7 @@ pub struct Formula<'a> {
     src: &'a str,
     size: Option<f32>,
     color: Option<Color32>,
+    fit: bool,
 }
 
 impl<'a> Formula<'a> {
@@ -2033,7 +2034,15 @@ impl<'a> Formula<'a> {
             src,
             size: None,
             color: None,
+            fit: true,
         }
+    }
+
+    /// Keep the natural size even where the available width is less (a grid cell, whose
+    /// width is last frame's column width, would otherwise shrink a wider entry).
+    pub fn natural(mut self) -> Self {
+        self.fit = false;
+        self
     }
 
     /// Its font size in points (default [`base_size`]).
@@ -2054,7 +2063,7 @@ impl Widget for Formula<'_> {
         let base = self.size.unwrap_or_else(|| base_size(ui));
         let mut laid = layout(ui.ctx(), self.src, base);
         let available = ui.available_width();
-        if laid.width > available && available > 1.0 {
+        if self.fit && laid.width > available && available > 1.0 {
             // Quantised so a slowly resizing panel does not fill the cache.
             let scale = (available / laid.width).max(MIN_FIT_SCALE);
             let size = (base * scale * 4.0).floor() / 4.0;
@@ -2132,6 +2141,149 @@ pub fn paint(painter: &egui::Painter, laid: &Laid, origin: Pos2, color: Color32)
 /// ```
 pub fn show(ui: &mut Ui, src: &str) -> Response {
     ui.add(Formula::new(src))
+}
+
+/// Text with inline formulas between `$` signs, as one widget wrapped between words at the
+/// available width: `"the weight $w_t$ of $\\bar\\alpha_t$"`. Words are at the Body
+/// size, formulas at [`base_size`], all on a common baseline; a formula never breaks. Its
+/// accessibility label is the [`plain`] text of the whole. A `$` without a partner is
+/// drawn as text; text without `$` is ordinary wrapped text.
+pub fn rich(ui: &mut Ui, src: &str) -> Response {
+    let laid = layout_rich(ui, src, ui.available_width().max(1.0));
+    let (rect, response) = ui.allocate_exact_size(laid.size, Sense::hover());
+    response.widget_info(|| WidgetInfo::labeled(egui::Role::Label, ui.is_enabled(), &laid.plain));
+    if ui.is_rect_visible(rect) {
+        laid.paint(ui.painter(), rect.min, ui.visuals().text_color());
+    }
+    response
+}
+
+/// A piece of a [`RichLaid`] line: its left x and its layout.
+type Placed = (f32, Arc<Laid>);
+
+/// Text with inline formulas laid out in lines (see [`rich`]).
+pub struct RichLaid {
+    /// Each line: its pieces (left x, layout) and its top y.
+    lines: Vec<(f32, Vec<Placed>)>,
+    /// The box it takes (points).
+    pub size: Vec2,
+    /// The whole as plain text (formulas by [`plain`]).
+    pub plain: String,
+}
+
+impl RichLaid {
+    /// Paint with the box's top-left corner at `origin`.
+    pub fn paint(&self, painter: &egui::Painter, origin: Pos2, color: Color32) {
+        for (baseline, pieces) in &self.lines {
+            for (x, laid) in pieces {
+                paint(painter, laid, origin + vec2(*x, *baseline), color);
+            }
+        }
+    }
+}
+
+/// Lay out text with inline `$` formulas (see [`rich`]) in lines of at most `width` points.
+pub fn layout_rich(ui: &Ui, src: &str, width: f32) -> RichLaid {
+    let body = egui::TextStyle::Body.resolve(ui.style()).size;
+    let math = base_size(ui);
+    // Pieces (layout, whether a space precedes it): a line may break only at a space.
+    let mut pieces: Vec<(Arc<Laid>, bool)> = Vec::new();
+    let mut plain_text = String::new();
+    let mut space = false;
+    for (k, part) in split_dollars(src).into_iter().enumerate() {
+        if k % 2 == 1 {
+            let mut laid = layout(ui.ctx(), part, math);
+            if laid.width > width && width > 1.0 {
+                // Too wide for a line of its own: smaller, as the widget does.
+                let scale = (width / laid.width).max(MIN_FIT_SCALE);
+                laid = layout(ui.ctx(), part, (math * scale * 4.0).floor() / 4.0);
+            }
+            pieces.push((laid, space));
+            plain_text.push_str(&plain(part));
+            space = false;
+            continue;
+        }
+        plain_text.push_str(part);
+        let mut rest = part;
+        while !rest.is_empty() {
+            let trimmed = rest.trim_start();
+            space |= trimmed.len() < rest.len();
+            let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
+            if end > 0 {
+                // Braces and backslashes would end or start a command: not ours in text.
+                let word: String = trimmed[..end]
+                    .chars()
+                    .filter(|c| !matches!(c, '{' | '}' | '\\'))
+                    .collect();
+                pieces.push((layout(ui.ctx(), &format!("\\text{{{word}}}"), body), space));
+                space = false;
+            }
+            rest = &trimmed[end..];
+        }
+    }
+    let gap = body * 0.28;
+    let row = ui.text_style_height(&egui::TextStyle::Body);
+    // Lines of (x, piece), with their ascent and descent.
+    let mut lines: Vec<(Vec<Placed>, f32, f32)> = Vec::new();
+    let mut x = 0.0_f32;
+    let mut used = 0.0_f32;
+    let mut k = 0;
+    while k < pieces.len() {
+        // A word: this piece and the ones glued to it (no space between).
+        let mut end = k + 1;
+        while end < pieces.len() && !pieces[end].1 {
+            end += 1;
+        }
+        let w: f32 = pieces[k..end].iter().map(|p| p.0.width).sum();
+        let lead = if x > 0.0 { gap } else { 0.0 };
+        let line = match lines.last_mut() {
+            Some(line) if x == 0.0 || x + lead + w <= width => {
+                x += lead;
+                line
+            }
+            _ => {
+                x = 0.0;
+                lines.push((Vec::new(), row * 0.75, row * 0.25));
+                let last = lines.len() - 1;
+                &mut lines[last]
+            }
+        };
+        for (laid, _) in &pieces[k..end] {
+            line.0.push((x, laid.clone()));
+            line.1 = line.1.max(laid.ascent);
+            line.2 = line.2.max(laid.descent);
+            x += laid.width;
+        }
+        used = used.max(x);
+        k = end;
+    }
+    let mut top = 0.0;
+    let mut placed = Vec::with_capacity(lines.len());
+    for (pieces, ascent, descent) in lines {
+        placed.push((top + ascent, pieces));
+        top += ascent + descent;
+    }
+    RichLaid {
+        lines: placed,
+        size: vec2(used.ceil(), top.max(row).ceil()),
+        plain: plain_text,
+    }
+}
+
+/// `src` split at `$` signs into text, formula, text, ...; a last `$` without its partner
+/// stays in the text.
+fn split_dollars(src: &str) -> Vec<&str> {
+    let mut parts: Vec<&str> = src.split('$').collect();
+    if parts.len().is_multiple_of(2) {
+        // An odd number of `$`: glue the unpaired tail back as text.
+        let start = src.rfind('$').unwrap_or(src.len());
+        parts.pop();
+        parts.pop();
+        let before = &src[..start];
+        let from = before.rfind('$').map_or(0, |i| i + 1);
+        parts.push(&src[from..]);
+    }
+    parts
 }
 
 /// The app's formulas in LaTeX, following Luo 2022 ("Understanding Diffusion Models: A

@@ -50,8 +50,9 @@ pub fn ui(ui: &mut Ui, index: usize) -> Vec<Command> {
             .wrap(),
         );
     });
+    // Captions carry their formulas between `$` signs, typeset inline.
     for line in &lesson.scene.caption {
-        ui.add(egui::Label::new(line.as_str()).wrap());
+        super::formula::rich(ui, line);
     }
     commands
 }

@@ -79,8 +79,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "The forward process destroys structure",
             [
-                "q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I): each step shrinks the data towards 0 and adds noise.",
-                "The modes at -1 and +1 merge into one bump near t = 250 (abar_t = 0.52); at t = T = 1000, q(x_T) is N(0, 1) up to abar_T = 4e-5.",
+                r"$q(x_t \mid x_0) = \mathcal{N}(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I)$: each step shrinks the data towards 0 and adds noise.",
+                r"The modes at −1 and +1 merge into one bump near $t = 250$ ($\bar\alpha_t = 0.52$); at $t = T = 1000$, $q(x_T)$ is $\mathcal{N}(0, 1)$ up to $\bar\alpha_T = 4 \cdot 10^{-5}$.",
             ],
             &bimodal,
             &linear,
@@ -91,8 +91,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "Where the nats of the ELBO are",
             [
-                "The denoising terms L_{t-1} (log axis) add up to about 4.4 nats, and four fifths of them sit at t <= 100.",
-                "The half t > 500 adds less than 0.05 nats: the bound is won or lost where the noise is small.",
+                r"The denoising terms $L_{t-1}$ (log axis) add up to about 4.4 nats, and four fifths of them sit at $t \le 100$.",
+                "The half $t > 500$ adds less than 0.05 nats: the bound is won or lost where the noise is small.",
             ],
             &bimodal,
             &linear,
@@ -103,8 +103,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "Three parameterisations, one weighted error",
             [
-                "At t = 1 the weighted errors w x MSE of x0, eps and score are the same number in every column,",
-                "while their raw MSEs differ 1e4-fold (eps / x0) and 1e8-fold (score / x0): abar_1 / (1 - abar_1)^2 = 1e8 for beta_1 = 1e-4.",
+                r"At $t = 1$ the weighted errors $w \times \mathrm{MSE}$ of $x_0$, $\epsilon$ and score are the same number in every column,",
+                r"while their raw MSEs differ $10^4$-fold ($\epsilon$ / $x_0$) and $10^8$-fold (score / $x_0$): $\bar\alpha_1 / (1 - \bar\alpha_1)^2 = 10^8$ for $\beta_1 = 10^{-4}$.",
             ],
             &bimodal,
             &linear,
@@ -115,8 +115,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "Stable Diffusion v1.5: the terminal SNR is not zero",
             [
-                "scaled_linear 0.00085..0.012, T = 1000 ends at abar_T = 0.0047 (log-SNR -5.4), not at 0:",
-                "x_T keeps sqrt(abar_T) = 7% of x_0, so sampling from pure N(0, I) starts off the training distribution.",
+                r"scaled_linear 0.00085..0.012, $T = 1000$ ends at $\bar\alpha_T = 0.0047$ (log-SNR −5.4), not at 0:",
+                r"$x_T$ keeps $\sqrt{\bar\alpha_T} = 7\%$ of $x_0$, so sampling from pure $\mathcal{N}(0, I)$ starts off the training distribution.",
             ],
             &bimodal,
             &sd15,
@@ -127,8 +127,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "The fix: rescale to zero terminal SNR",
             [
-                "Lin et al. (2023) rescale the same betas so that abar_T = 0 exactly (beta_T = 1): x_T is pure noise, the prior term is 0,",
-                "and the last log-SNR is -infinity; eps- and score-prediction are undefined at t = T (x0 from eps divides by sqrt(abar_T)).",
+                r"Lin et al. (2023) rescale the same betas so that $\bar\alpha_T = 0$ exactly ($\beta_T = 1$): $x_T$ is pure noise, the prior term is 0,",
+                r"and the last log-SNR is $-\infty$; $\epsilon$- and score-prediction are undefined at $t = T$ ($x_0$ from $\epsilon$ divides by $\sqrt{\bar\alpha_T}$).",
             ],
             &bimodal,
             &ScheduleSettings {
@@ -142,8 +142,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "Cosine against linear, in log-SNR",
             [
-                "Linear (DDPM) crosses log-SNR 0 at t = 260 and is at -5.7 by t = 750: its last quarter is almost pure noise.",
-                "Cosine (squaredcos_cap_v2) crosses 0 at t = 500 and falls steadily, spreading its steps over the noise levels.",
+                "Linear (DDPM) crosses log-SNR 0 at $t = 260$ and is at −5.7 by $t = 750$: its last quarter is almost pure noise.",
+                "Cosine (squaredcos_cap_v2) crosses 0 at $t = 500$ and falls steadily, spreading its steps over the noise levels.",
             ],
             &bimodal,
             &ScheduleSettings {
@@ -160,8 +160,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "Ten DDIM steps against a thousand DDPM steps",
             [
-                "From the same x_T, A takes 1000 ancestral DDPM steps and B 10 deterministic DDIM steps (eta = 0).",
-                "B finds the two moons but blurs them: its log p0 gap is about 2 nats, A's about 0; the lower plots show the gap against K.",
+                r"From the same $x_T$, A takes 1000 ancestral DDPM steps and B 10 deterministic DDIM steps ($\eta = 0$).",
+                r"B finds the two moons but blurs them: its $\log p_0$ gap is about 2 nats, A's about 0; the lower plots show the gap against $K$.",
             ],
             &DataSettings {
                 spec: DataSpec::new(DataPreset::TwoMoons),
@@ -176,8 +176,8 @@ pub fn lessons() -> Vec<Lesson> {
     let mut x0 = step(
         "The x0 network's poor likelihood",
         [
-            "Two networks trained alike (L_simple, 3000 steps, shipped in assets/): eps's NELBO is within a few tenths of a nat of the optimum,",
-            "the x0 network's is over 100 nats worse: its small x0 errors are multiplied by w_x0(t) (5000 at t = 1), most of the excess at t <= 10.",
+            r"Two networks trained alike ($L_\mathrm{simple}$, 3000 steps, shipped in assets/): $\epsilon$'s NELBO is within a few tenths of a nat of the optimum,",
+            r"the $x_0$ network's is over 100 nats worse: its small $x_0$ errors are multiplied by $w_{x_0}(t)$ (5000 at $t = 1$), most of the excess at $t \le 10$.",
         ],
         &bimodal,
         &linear,

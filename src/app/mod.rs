@@ -1078,7 +1078,7 @@ pub const TEXT_SIZES: [(egui::TextStyle, f32); 5] = [
     (egui::TextStyle::Heading, 20.0),
 ];
 
-/// Puts [`TEXT_SIZES`] into both themes' styles.
+/// Puts [`TEXT_SIZES`] into both themes' styles, with solid scroll bars.
 pub fn install_text_styles(ctx: &egui::Context) {
     ctx.all_styles_mut(|style| {
         for (text_style, size) in TEXT_SIZES.iter().cloned() {
@@ -1086,6 +1086,9 @@ pub fn install_text_styles(ctx: &egui::Context) {
                 font.size = size;
             }
         }
+        // Solid scroll bars, drawn whenever there is more to see: on a projector a bar
+        // that appears only under the mouse hides that a column goes on below the fold.
+        style.spacing.scroll = egui::style::ScrollStyle::solid();
     });
 }
 

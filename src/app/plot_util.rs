@@ -60,6 +60,9 @@ pub fn plot_id(name: &str) -> Id {
 pub fn plot(id: &str, x_label: &str, y_label: &str) -> Plot<'static> {
     Plot::new(id.to_owned())
         .id(plot_id(id))
+        // Room at the ends for the outermost tick labels (a "1000" centred on the last
+        // tick of a narrow plot would be cut by its frame).
+        .set_margin_fraction(egui::vec2(0.07, 0.08))
         .grid_spacing(Rangef::new(GRID_MIN_SPACING, 300.0))
         .custom_x_axes(vec![axis(AxisHints::new_x(), x_label)])
         .custom_y_axes(vec![axis(AxisHints::new_y(), y_label)])
@@ -300,10 +303,20 @@ pub fn log_ticks(bounds: (f64, f64), points_per_decade: f64, gap: f64) -> Vec<Gr
         }
         k = k.up();
     }
+    // Down to three marks, unless they would be too close for their labels (a very short
+    // plot): then two labelled marks rather than three that egui leaves unlabelled.
+    let mut cramped = false;
     while k.value() > 1.5 && multiples_in(lo, hi, k.value()) < MIN_TICKS as f64 {
-        k = k.down();
+        let down = k.down();
+        if down.value() * points_per_decade < LABEL_ROOM * gap
+            && multiples_in(lo, hi, k.value()) >= 2.0
+        {
+            cramped = true;
+            break;
+        }
+        k = down;
     }
-    if multiples_in(lo, hi, k.value()) >= MIN_TICKS as f64 {
+    if cramped || multiples_in(lo, hi, k.value()) >= MIN_TICKS as f64 {
         return linear_ticks_with_step(lo, hi, k.value());
     }
     // Under three decades: 1-2-5, then 1..9 multiples of the powers of ten.
@@ -443,7 +456,8 @@ pub enum Swatch {
 /// One entry of a [`legend_row`]: a swatch, a short name and a tooltip.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LegendEntry {
-    /// The name shown (shortened with "…" beyond [`LEGEND_CHARS`] characters).
+    /// The name shown (shortened with "…" beyond [`LEGEND_CHARS`] characters); formulas
+    /// between `$` signs are typeset (see [`super::formula::rich`]).
     pub name: String,
     /// Its colour.
     pub colour: Color32,
@@ -510,12 +524,16 @@ impl LegendEntry {
 
     /// The name as shown: at most [`LEGEND_CHARS`] characters.
     pub fn short_name(&self) -> String {
+        if self.name.contains('$') {
+            // A formula is never cut.
+            return self.name.clone();
+        }
         shorten(&self.name, LEGEND_CHARS)
     }
 
     /// The tooltip: the full name when it is shortened, then the tip.
     pub fn tooltip(&self) -> String {
-        let full = self.name.chars().count() > LEGEND_CHARS;
+        let full = self.short_name() != self.name;
         match (full, self.tip.is_empty()) {
             (true, true) => self.name.clone(),
             (true, false) => format!("{}\n{}", self.name, self.tip),
@@ -553,27 +571,23 @@ pub fn legend_row(ui: &mut Ui, visible: bool, entries: &[LegendEntry]) {
     ui.horizontal_wrapped(|ui| {
         for e in entries {
             // One widget per entry, so the row wraps between entries, never inside one.
+            // Names may carry formulas between `$` signs, typeset like the text around.
             let colour = ui.visuals().text_color();
-            let galley = ui.painter().layout_no_wrap(
-                e.short_name(),
-                egui::TextStyle::Body.resolve(ui.style()),
-                colour,
-            );
-            let h = galley
-                .size()
+            let laid = super::formula::layout_rich(ui, &e.short_name(), f32::INFINITY);
+            let h = laid
+                .size
                 .y
                 .max(ui.text_style_height(&egui::TextStyle::Body));
-            let size = vec2(SWATCH_WIDTH + 4.0 + galley.size().x + 8.0, h);
+            let size = vec2(SWATCH_WIDTH + 4.0 + laid.size.x + 8.0, h);
             let (rect, r) = ui.allocate_exact_size(size, Sense::hover());
             let swatch_rect = egui::Rect::from_min_size(rect.min, vec2(SWATCH_WIDTH, h));
             swatch(ui.painter(), swatch_rect, e);
             let text_pos = pos2(
                 swatch_rect.right() + 4.0,
-                rect.center().y - galley.size().y / 2.0,
+                rect.center().y - laid.size.y / 2.0,
             );
-            ui.painter().galley(text_pos, galley, colour);
-            let name = e.short_name();
-            r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &name));
+            laid.paint(ui.painter(), text_pos, colour);
+            r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &laid.plain));
             let tip = e.tooltip();
             if !tip.is_empty() {
                 r.on_hover_text(tip);
@@ -1066,6 +1080,13 @@ mod tests {
     fn long_legend_names_are_shortened_and_kept_in_the_tooltip() {
         let long = LegendEntry::line("running sum L_0 + ... + L_{t-1} (+ L_T at T)", Color32::RED)
             .tip("eq. 58");
+        // A name with formulas is typeset whole, never cut.
+        let typeset = LegendEntry::line(
+            "running sum $L_0 + \\dots + L_{t-1}$ (+ $L_T$ at $T$)",
+            Color32::RED,
+        );
+        assert_eq!(typeset.short_name(), typeset.name);
+        assert!(typeset.tooltip().is_empty());
         assert_eq!(long.short_name().chars().count(), LEGEND_CHARS);
         assert!(long.short_name().ends_with('…'));
         assert!(

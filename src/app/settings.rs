@@ -193,6 +193,19 @@ impl View {
             View::Training => "Training",
         }
     }
+
+    /// The tab label when the window is too narrow for [`View::label`] on one row (the
+    /// tab's accessible name and tooltip stay the full label).
+    pub fn short_label(self) -> &'static str {
+        match self {
+            View::Forward => "Forward",
+            View::Elbo => "ELBO",
+            View::Params => "Params",
+            View::Schedule => "Schedule",
+            View::Reverse => "Reverse",
+            View::Training => "Training",
+        }
+    }
 }
 
 /// Which form of the ELBO the terms view shows.

@@ -36,6 +36,9 @@ fn padded(v: String, chars: usize) -> String {
     format!("{v:<chars$}")
 }
 
+/// The least width of the t slider (points).
+const MIN_SLIDER: f32 = 120.0;
+
 /// The timeline; it owns the clamp warnings of its two number fields.
 #[derive(Default)]
 pub struct Timeline {
@@ -48,7 +51,9 @@ impl Timeline {
         let mut commands = Vec::new();
         let t_max = ctx.steps().max(1);
         let pad = 2.0 * ui.spacing().button_padding.x;
-        ui.horizontal(|ui| {
+        // Wrapped: in a narrow window (the side panel shown at a high zoom) the t slider and
+        // its field take a row of their own rather than leave the window.
+        ui.horizontal_wrapped(|ui| {
             let mut button = |ui: &mut Ui, label: &str, min_w: f32, tip: &str, command: Command| {
                 if ui
                     .add(egui::Button::new(label).min_size(Vec2::new(min_w, 0.0)))
@@ -87,12 +92,16 @@ impl Timeline {
             let t_tip = format!(
                 "The timestep t shown by every view, 1 to T = {t_max}. x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps. Keys: Left/Right arrows step, Home/End jump, Space plays. A click on a plot whose x axis is t moves it too."
             );
-            let l = ui.label("t");
             let field_w = mono_width(ui, 4);
+            if ui.available_size_before_wrap().x < field_w + MIN_SLIDER + 2.0 * ui.spacing().item_spacing.x + 12.0 {
+                ui.end_row();
+            }
+            let l = ui.label("t");
             let shown = ctx.t.clamp(1, t_max);
             let mut t = shown;
             ui.spacing_mut().slider_width =
-                (ui.available_width() - field_w - ui.spacing().item_spacing.x - 4.0).max(60.0);
+                (ui.available_size_before_wrap().x - field_w - 2.0 * ui.spacing().item_spacing.x - 16.0)
+                    .max(MIN_SLIDER);
             ui
                 .add(egui::Slider::new(&mut t, 1..=t_max).show_value(false))
                 .labelled_by(l.id)

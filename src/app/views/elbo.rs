@@ -20,8 +20,11 @@ use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// Below this width (points) the totals go under the plots instead of beside them.
 const STACK_BELOW: f32 = 560.0;
-/// The two plots never get less height than this, in points: below it they scroll.
+/// The two plots never get less height than this, in points, nor more than 60% of the
+/// view's height: below it the stacked layout scrolls.
 const MIN_PLOTS: f32 = 250.0;
+/// The lower plot's least height: its frame, tick labels and axis name.
+const LOWER_MIN: f32 = 105.0;
 
 /// Curves of one parameterisation over t.
 #[derive(Default)]
@@ -261,11 +264,11 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
     let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
     let quadrature = elbo.is_some_and(|e| e.result.method == Method::Quadrature);
     let mut entries = vec![if quadrature {
-        LegendEntry::styled("L_{t-1}", pal.denoising, LineStyle::Solid).tip(
+        LegendEntry::styled("$L_{t-1}$", pal.denoising, LineStyle::Solid).tip(
             "Denoising matching term L_{t-1} (Luo eq. 58) at each t >= 2, by quadrature (its error is far below the line width)",
         )
     } else {
-        LegendEntry::band("L_{t-1} ± s.e.", pal.denoising).tip(
+        LegendEntry::band("$L_{t-1}$ ± s.e.", pal.denoising).tip(
             "Denoising matching term L_{t-1} (Luo eq. 58) at each t >= 2, with its Monte Carlo standard error as a band",
         )
     }];
@@ -289,19 +292,19 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
     entries.extend([
         match l0_note(ctx, elbo) {
             Some(note) => LegendEntry::marker(
-                "L_0 < 0, not drawn",
+                "$L_0 < 0$, not drawn",
                 pal.reconstruction,
                 MarkerShape::Diamond,
             )
             .tip(format!("{note}. {L0_NOTE_TIP}")),
-            None => LegendEntry::marker("L_0", pal.reconstruction, MarkerShape::Diamond)
+            None => LegendEntry::marker("$L_0$", pal.reconstruction, MarkerShape::Diamond)
                 .tip("Reconstruction term L_0 = -E log p(x0|x1) (Luo eq. 58), drawn at t = 1"),
         },
-        LegendEntry::marker("L_T", pal.prior, MarkerShape::Square)
+        LegendEntry::marker("$L_T$", pal.prior, MarkerShape::Square)
             .tip("Prior matching term L_T = KL(q(x_T|x0) || N(0, I)) (exact), drawn at t = T"),
         LegendEntry::styled("NELBO", pal.total, LineStyle::dotted_dense())
             .tip("Lower plot: the negative ELBO, L_0 + sum L_{t-1} + L_T (Luo eq. 58)"),
-        LegendEntry::styled("H(p0)", pal.neutral, LineStyle::dashed_dense())
+        LegendEntry::styled("$H(p_0)$", pal.neutral, LineStyle::dashed_dense())
             .tip("Lower plot: the data entropy H(p0) = -E log p0(x0), the least any NELBO can be"),
         LegendEntry::t_marker(),
     ]);
@@ -317,8 +320,11 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
     let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
     let top = ui.cursor().top();
     legend_row(ui, ctx.settings.toggles.legends, &legend(ctx, pal, elbo));
-    let rest = (h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y).max(MIN_PLOTS);
-    let top_h = rest * 0.55;
+    // Never more than the room there is (a short projector window): the plots shrink
+    // together, the lower one keeping enough for its tick labels and axis name.
+    let rest = (h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y)
+        .max(MIN_PLOTS.min(0.6 * h));
+    let top_h = (rest * 0.55).min(rest - LOWER_MIN).max(rest * 0.4);
     let steps = ctx.steps();
     let mut commands = Vec::new();
     // The lower plot, right under it, names the shared t axis.
@@ -428,9 +434,17 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
     commands
 }
 
+/// A bold heading followed by a typeset symbol.
+fn heading_with(ui: &mut Ui, heading: &str, symbol: &str) {
+    ui.horizontal_wrapped(|ui| {
+        ui.strong(heading);
+        tex::show(ui, symbol);
+    });
+}
+
 /// A row of the totals grid: a typeset symbol and its value.
 fn total_row(ui: &mut Ui, name: &str, value: String) {
-    tex::show(ui, name);
+    ui.add(tex::Formula::new(name).natural());
     ui.label(value);
     ui.end_row();
 }
@@ -496,10 +510,14 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
         return;
     };
     if t == 1 {
-        ui.strong("At t = 1: reconstruction L_0");
+        heading_with(ui, "At t = 1: reconstruction", "L_0");
         tex::show(ui, catalogue::L0);
     } else {
-        ui.strong(format!("At t = {t}: denoising matching L_{}", t - 1));
+        heading_with(
+            ui,
+            &format!("At t = {t}: denoising matching"),
+            &format!("L_{{{}}}", t - 1),
+        );
         tex::show(ui, catalogue::L_T_MINUS_1);
     }
     ui.label(format!(
@@ -511,7 +529,7 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
     ));
     tex::show(ui, catalogue::L_T_MINUS_1_WEIGHTED);
     ui.label(format!(
-        "= {} x {} {}",
+        "= {} × {} {}",
         opt(row.weight_x0),
         opt(row.mse_x0),
         signed(row.variance_part)
@@ -541,16 +559,20 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
             .num_columns(2)
             .spacing([10.0, 2.0])
             .show(ui, |ui| {
-                total_row(ui, "eq. 45 NELBO", pm(cs.nelbo.mean, cs.nelbo.stderr));
                 total_row(
                     ui,
-                    "eq. 58 NELBO",
+                    r"\text{eq. 45 NELBO}",
+                    pm(cs.nelbo.mean, cs.nelbo.stderr),
+                );
+                total_row(
+                    ui,
+                    r"\text{eq. 58 NELBO}",
                     pm_exact(r.nelbo.mean, r.nelbo.stderr, all_exact),
                 );
                 if r.nelbo.stderr > 0.0 && !all_exact {
                     total_row(
                         ui,
-                        "s.e. ratio",
+                        r"\text{s.e. ratio}",
                         format!("{:.1}x", cs.nelbo.stderr / r.nelbo.stderr),
                     );
                 }

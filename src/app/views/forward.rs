@@ -8,7 +8,7 @@ use super::super::command::Command;
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::{DARK, Palette};
 use super::super::plot_util::{
-    LegendEntry, box_image, legend_row_within, plane_plot, plot, sci, t_marker,
+    LegendEntry, box_image, clicked_t, legend_row_within, plane_plot, plot, sci, t_marker,
 };
 use super::{ViewCtx, dimmed_unless, formula_column};
 
@@ -17,18 +17,6 @@ const TEXT_WIDTH: std::ops::RangeInclusive<f32> = 220.0..=320.0;
 /// Ink drawn over the viridis density images: the same in both themes (the images are),
 /// so the dark theme's text colour, which reads on all of viridis but its yellow end.
 pub const INK_OVER_IMAGE: egui::Color32 = DARK.total;
-
-/// The timestep a primary click (not a drag) on a plot whose x axis is t asks for:
-/// `round(x)` clamped to `1..=t_max`. (Private until the plots' shared helper lands.)
-pub(super) fn clicked_t<R>(plot: &PlotResponse<R>, t_max: usize) -> Option<usize> {
-    if !plot.response.clicked_by(egui::PointerButton::Primary) {
-        return None;
-    }
-    let pos = plot.response.interact_pointer_pos()?;
-    let x = plot.transform.value_from_position(pos).x;
-    x.is_finite()
-        .then(|| x.round().clamp(1.0, t_max.max(1) as f64) as usize)
-}
 
 /// Keep `ui` within what is on screen: a row above that overflowed (a long tab row at a
 /// high zoom) widens the panel's layout rect past the window, and plots sized from it
@@ -93,7 +81,8 @@ fn split(ui: &Ui, h: f32, share: f32) -> (f32, f32) {
 
 fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<Command>) {
     let pal = Palette::of_ui(ui);
-    let (top_h, bottom_h) = split(ui, h, 0.58);
+    // On a short window the density at t needs a larger share (its legend sits above it).
+    let (top_h, bottom_h) = split(ui, h, if h < 360.0 { 0.45 } else { 0.58 });
     let statics = ctx.statics();
     // Drawn through the river's own inputs (its T and box), dimmed if they are older.
     let own = statics.as_ref().map_or(ctx.inputs(), |s| &s.value.inputs);
@@ -130,9 +119,9 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
         ui,
         ctx.settings.toggles.legends,
         &[
-            LegendEntry::line("data p0 (the x0)", pal.param.x0),
-            LegendEntry::line("N(0, 1) (the eps)", pal.param.eps),
-            LegendEntry::line("q_t at the current t", pal.total),
+            LegendEntry::line("data $p_0$ (the $x_0$)", pal.param.x0),
+            LegendEntry::line("$\\mathcal{N}(0, 1)$ (the $\\epsilon$)", pal.param.eps),
+            LegendEntry::line("$q_t$ at the current $t$", pal.total),
         ],
         bottom_h,
     );
@@ -166,19 +155,41 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
     });
 }
 
+/// 2D: the density plane (square) and the coefficients over t, side by side when the room
+/// is wide (a projector), else stacked.
 fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<Command>) {
-    let pal = Palette::of_ui(ui);
+    if w >= 1.3 * h {
+        let gap = ui.spacing().item_spacing.x;
+        let plane = (w * 0.58).min(h);
+        ui.horizontal_top(|ui| {
+            ui.vertical(|ui| {
+                ui.set_width(plane);
+                density_plane(ui, ctx, plane, plane);
+            });
+            ui.vertical(|ui| {
+                let rest = w - plane - gap;
+                ui.set_width(rest);
+                coefficients(ui, ctx, rest, h, commands);
+            });
+        });
+    } else {
+        let (top_h, bottom_h) = split(ui, h, 0.6);
+        density_plane(ui, ctx, w, top_h);
+        coefficients(ui, ctx, w, bottom_h, commands);
+    }
+}
+
+/// The density of q_t at t as an image, with the particles, in `w` x `h`.
+fn density_plane(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
     let t = ctx.t;
     let vb = ctx.inputs().view_box;
-    let s = ctx.schedule();
-    let (top_h, bottom_h) = split(ui, h, 0.7);
     let field = ctx.field();
     let statics = ctx.statics();
     let current =
         field.as_ref().is_none_or(|f| f.current) && statics.as_ref().is_none_or(|s| s.current);
     dimmed_unless(ui, current, |ui| {
         plane_plot("density_2d", vb)
-            .height(top_h)
+            .height(h)
             .width(w)
             .show(ui, |p| {
                 if let Some(f) = &field
@@ -211,6 +222,13 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
                 }
             });
     });
+}
+
+/// The signal and noise coefficients over t with their legend, in `w` x `h`.
+fn coefficients(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<Command>) {
+    let pal = Palette::of_ui(ui);
+    let t = ctx.t;
+    let s = ctx.schedule();
     let coeff = |f: &dyn Fn(usize) -> f64| -> Vec<[f64; 2]> {
         (1..=s.steps()).map(|k| [k as f64, f(k)]).collect()
     };
@@ -218,11 +236,11 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
         ui,
         ctx.settings.toggles.legends,
         &[
-            LegendEntry::line("signal sqrt(abar_t)", pal.param.x0),
-            LegendEntry::line("noise sqrt(1 - abar_t)", pal.param.eps),
+            LegendEntry::line("signal $\\sqrt{\\bar\\alpha_t}$", pal.param.x0),
+            LegendEntry::line("noise $\\sqrt{1 - \\bar\\alpha_t}$", pal.param.eps),
             LegendEntry::t_marker(),
         ],
-        bottom_h,
+        h,
     );
     let coefficients = plot("coefficients", "timestep t", "coefficient")
         .height(plot_h)
@@ -250,9 +268,19 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let t = ctx.t;
     let s = ctx.schedule();
     let (sa, sn) = (s.abar(t).sqrt(), s.one_minus_abar(t).sqrt());
-    ui.strong("Forward process q(x_t | x0)");
+    ui.horizontal_wrapped(|ui| {
+        ui.strong("The forward process");
+        tex::show(ui, r"q(x_t \mid x_0)");
+    });
     tex::show(ui, catalogue::FORWARD);
-    ui.label(format!("t = {t}: x_t = {} x0 + {} eps", sci(sa), sci(sn)));
+    tex::rich(
+        ui,
+        &format!(
+            r"at $t = {t}$: $x_t =$ {} $x_0$ + {} $\epsilon$",
+            sci(sa),
+            sci(sn)
+        ),
+    );
     ui.add_space(6.0);
     ui.strong("Marginal (exact, a mixture again)");
     tex::show(ui, catalogue::MARGINAL_MIXTURE);
@@ -266,14 +294,20 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         });
     }
     ui.add_space(6.0);
-    ui.label(if ctx.dim() == 1 {
-        "Top: the density river, each column q_t(x) scaled to its peak, with forward Markov chains x_t = sqrt(alpha_t) x_{t-1} + sqrt(beta_t) z. Bottom: q_t at the current t against the data p0 and N(0, 1)."
-    } else {
-        "Top: the density of q_t at the current t, with particles x_t built from fixed (x0, eps) pairs. Bottom: the two coefficients over t."
-    });
-    ui.label(format!(
-        "At t = T = {}, q_T is N(0, I) up to abar_T = {}.",
-        s.steps(),
-        sci(s.terminal_abar())
-    ));
+    tex::rich(
+        ui,
+        if ctx.dim() == 1 {
+            r"Top: the density river, each column $q_t(x)$ scaled to its peak, with forward Markov chains $x_t = \sqrt{\alpha_t}\, x_{t-1} + \sqrt{\beta_t}\, z$. Bottom: $q_t$ at the current $t$ against the data $p_0$ and $\mathcal{N}(0, 1)$."
+        } else {
+            r"Top: the density of $q_t$ at the current $t$, with particles $x_t$ built from fixed $(x_0, \epsilon)$ pairs. Bottom: the two coefficients over $t$."
+        },
+    );
+    tex::rich(
+        ui,
+        &format!(
+            r"At $t = T = {}$, $q_T$ is $\mathcal{{N}}(0, I)$ up to $\bar\alpha_T =$ {}.",
+            s.steps(),
+            sci(s.terminal_abar())
+        ),
+    );
 }

@@ -238,6 +238,9 @@ pub fn computing_note(ui: &mut Ui, freshness: Freshness) {
     }
 }
 
+/// The least width (points) the side panel leaves to the open tab.
+const MIN_CENTRAL_WIDTH: f32 = 420.0;
+
 /// Every panel and view, each owning its own state.
 #[derive(Default)]
 pub struct Views {
@@ -266,9 +269,13 @@ impl Views {
         let mut expanded = side_shown;
         egui::Panel::left("controls")
             .resizable(true)
-            .default_size(300.0)
+            // A third of a small window at most (1024 px at zoom 1.5 is 683 points).
+            .default_size((ui.available_width() * 0.3).clamp(220.0, 300.0))
             .min_size(220.0)
-            .max_size(520.0)
+            // Never so wide that the tab is left less than MIN_CENTRAL_WIDTH. Measured at
+            // the user's zoom: a 2x plot export raises the zoom for a few frames, and the
+            // panel must not keep the narrower width of those frames.
+            .max_size((window_width(ui, ctx) - MIN_CENTRAL_WIDTH).clamp(220.0, 520.0))
             .show_collapsible(ui, &mut expanded, |ui| {
                 if ui
                     .button("Hide controls")
@@ -286,8 +293,10 @@ impl Views {
         }
         egui::Panel::bottom("timeline").show(ui, |ui| commands.extend(self.timeline.ui(ui, ctx)));
         egui::CentralPanel::default().show(ui, |ui| {
-            // The tabs wrap onto a second row when the window is narrow; nothing else is on
-            // this row, so it never changes height while the app computes.
+            // The tabs take their short names when the full ones do not fit on one row (a
+            // projector), and wrap only if even those do not; nothing else is on this row,
+            // so it never changes height while the app computes.
+            let short = !tabs_fit(ui, !side_shown);
             ui.horizontal_wrapped(|ui| {
                 if !side_shown
                     && ui
@@ -300,9 +309,31 @@ impl Views {
                     commands.push(Command::SetSidePanel(true));
                 }
                 for view in View::ALL {
-                    if ui
-                        .selectable_label(ctx.settings.view == view, view.label())
-                        .on_hover_text(super::help::tab_summary(view))
+                    let selected = ctx.settings.view == view;
+                    let text = if short {
+                        view.short_label()
+                    } else {
+                        view.label()
+                    };
+                    let tab = ui.selectable_label(selected, text);
+                    // Tests and screen readers know a tab by its full name (a full-name
+                    // tab's text already says it).
+                    if short {
+                        tab.widget_info(|| {
+                            egui::WidgetInfo::selected(
+                                egui::Role::Button,
+                                ui.is_enabled(),
+                                selected,
+                                view.label(),
+                            )
+                        });
+                    }
+                    if tab
+                        .on_hover_text(format!(
+                            "{}: {}",
+                            view.label(),
+                            super::help::tab_summary(view)
+                        ))
                         .clicked()
                     {
                         commands.push(Command::SetView(view));
@@ -334,6 +365,70 @@ impl Views {
             commands.extend(self.menu.about(ui.ctx()));
         }
         commands
+    }
+}
+
+/// The window's width in points at the user's zoom (settings), whatever the zoom of this
+/// frame.
+fn window_width(ui: &Ui, ctx: &ViewCtx<'_>) -> f32 {
+    let zoom = ctx.settings.zoom;
+    let w = ui.ctx().content_rect().width();
+    if zoom.is_finite() && zoom > 0.0 {
+        w * ui.ctx().zoom_factor() / zoom
+    } else {
+        w
+    }
+}
+
+/// Whether the tab row with every full tab name (and the "Controls" button when
+/// `controls_button`) fits on one row of the available width.
+fn tabs_fit(ui: &Ui, controls_button: bool) -> bool {
+    let font = egui::TextStyle::Button.resolve(ui.style());
+    let pad = 2.0 * ui.spacing().button_padding.x + ui.spacing().item_spacing.x;
+    let width = |text: &str| {
+        ui.painter()
+            .layout_no_wrap(text.to_owned(), font.clone(), egui::Color32::WHITE)
+            .size()
+            .x
+            + pad
+    };
+    let mut needed = width("?");
+    if controls_button {
+        needed += width("Controls");
+    }
+    needed += View::ALL.iter().map(|v| width(v.label())).sum::<f32>();
+    needed <= ui.available_width()
+}
+
+/// A foldable section of a view that follows the window's height (open when the view's
+/// height is at least `min_height` points, folded on a short projector window) until the
+/// user opens or closes it; from then on it stays as they left it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AutoFold {
+    chosen: bool,
+}
+
+impl AutoFold {
+    /// Show the section `title` (hover text `tip`) with `add` as its body, in a view
+    /// `view_height` points tall.
+    pub fn show(
+        &mut self,
+        ui: &mut Ui,
+        title: &str,
+        tip: &str,
+        (view_height, min_height): (f32, f32),
+        add: impl FnOnce(&mut Ui),
+    ) {
+        let tall = view_height >= min_height;
+        let header = egui::CollapsingHeader::new(title)
+            .id_salt(title)
+            .open((!self.chosen).then_some(tall))
+            .show_unindented(ui, add)
+            .header_response;
+        if header.clicked() {
+            self.chosen = true;
+        }
+        header.on_hover_text(tip);
     }
 }
 

@@ -51,12 +51,12 @@ impl ParamsView {
             ui.checkbox(&mut toggles.log_y, "Log y axis").on_hover_text(
                 "Draw weights and errors over t on a log10 axis (ticks at powers of ten): they span many orders of magnitude.",
             );
-            ui.label(
-                RichText::new(
-                    "w(t) x MSE(t) is the same curve in every column: the equivalence of Luo §\"Three Equivalent Interpretations\".",
-                )
-                .strong(),
-            );
+            // One short line, so the plots keep the room on a projector; the whole
+            // statement is its tooltip.
+            ui.label(RichText::new("w(t) × MSE(t): the same curve in every column").strong())
+                .on_hover_text(
+                    "The weighted error w(t) × MSE(t) is the same curve in every column: the three parameterisations are equivalent (Luo 2022, §\"Three Equivalent Interpretations\", eqs. 108, 130, 148). What differs is the unweighted MSE each network is trained on.",
+                );
         });
         legend_row(
             ui,
@@ -101,7 +101,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
             LegendEntry::line("predictions (arrows)", col).tip(
                 "Top plots: each network's prediction at points of the plane, scaled as its name says, over the density q_t",
             ),
-            LegendEntry::band("q_t density", col.gamma_multiply(0.5))
+            LegendEntry::band("$q_t$ density", col.gamma_multiply(0.5))
                 .tip("Top plots: the density of x_t at the current t"),
         )
     };
@@ -112,7 +112,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
             .tip("Lower plots: the weight of each parameterisation's MSE in L_{t-1} (formula under each column)"),
         LegendEntry::band("MSE ± 1 s.e.", col)
             .tip("Lower plots: the unweighted mean squared error of the prediction, E||f - target||^2, with its Monte Carlo error"),
-        LegendEntry::line("w(t) x MSE(t)", pal.denoising).tip(
+        LegendEntry::line("$w(t) \\times \\mathrm{MSE}(t)$", pal.denoising).tip(
             "Lower plots: the weighted error, the denoising matching term L_{t-1} less its variance part (Luo eq. 58): the same curve in every column",
         ),
         LegendEntry::t_marker(),
@@ -134,7 +134,7 @@ fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) -> Vec<Co
     let plots_h = if room - formulas >= 300.0 {
         room - formulas
     } else {
-        room.max(220.0)
+        room.max(160.0)
     };
     let field_h = (plots_h * 0.45).max(100.0);
     let w = ui.available_width();
@@ -218,7 +218,7 @@ fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) -> Vec<Co
                             .width(1.5),
                     );
                     p.line(
-                        Line::new("w(t) x MSE(t)", maybe_log(&pc.weighted, log))
+                        Line::new("w(t) × MSE(t)", maybe_log(&pc.weighted, log))
                             .color(pal.denoising)
                             .width(2.5),
                     );
@@ -234,7 +234,7 @@ fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) -> Vec<Co
             let prod = wt.zip(m).map(|(a, b)| a * b);
             ui.label(format!("t = {t}: w = {}", opt(wt)));
             ui.label(format!("MSE = {}", opt(m)));
-            ui.label(format!("w x MSE = {}", opt(prod)));
+            ui.label(format!("w × MSE = {}", opt(prod)));
         }
     });
     commands

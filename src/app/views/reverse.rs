@@ -14,15 +14,17 @@ use super::super::formula::{self as tex, catalogue};
 use super::super::inputs::Depends;
 use super::super::palette::Palette;
 use super::super::plot_util::{
-    LegendEntry, box_image, legend_row, plane_plot, plot, sci, t_marker,
+    LegendEntry, box_image, clicked_t, legend_row, plane_plot, plot, sci, t_marker,
 };
 use super::super::reverse::{ReverseResult, TRAJECTORIES, state_index};
-use super::forward::{INK_OVER_IMAGE, clicked_t, fit_to_screen, name_t_plot};
-use super::{Shown, ViewCtx, dimmed_unless};
+use super::forward::{INK_OVER_IMAGE, fit_to_screen, name_t_plot};
+use super::{AutoFold, Shown, ViewCtx, dimmed_unless};
 use crate::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
 use crate::schedule::VarianceType;
 
 const SIDES: [&str; 2] = ["A", "B"];
+/// Below this view height (points) the sampler settings start folded.
+const SETTINGS_OPEN_MIN_HEIGHT: f32 = 380.0;
 /// Below this height (points) the particles and the quality figure are shown one at a time.
 const STACK_MIN_HEIGHT: f32 = 420.0;
 
@@ -50,6 +52,7 @@ enum Figure {
 pub struct ReverseView {
     figure: Figure,
     clamps: ClampNotes,
+    settings_fold: AutoFold,
 }
 
 impl ReverseView {
@@ -61,14 +64,16 @@ impl ReverseView {
     fn contents(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let steps = ctx.steps();
-        egui::CollapsingHeader::new("Sampler settings A and B")
-            .id_salt("reverse_settings")
-            .default_open(true)
-            .show_unindented(ui, |ui| self.controls(ui, ctx, steps, &mut commands))
-            .header_response
-            .on_hover_text(
-                "The two sampler settings compared side by side, from the same x_T and the same noise. Click to fold them away and give the plots the room.",
-            );
+        // Copied out: the body borrows the view.
+        let mut fold = self.settings_fold;
+        fold.show(
+            ui,
+            "Sampler settings A and B",
+            "The two sampler settings compared side by side, from the same x_T and the same noise. Click to fold them away and give the plots the room (folded by itself on a short window).",
+            (ui.available_height(), SETTINGS_OPEN_MIN_HEIGHT),
+            |ui| self.controls(ui, ctx, steps, &mut commands),
+        );
+        self.settings_fold = fold;
         if let Some(e) = &ctx.reverse.error {
             ui.add(egui::Label::new(RichText::new(e).color(Palette::of_ui(ui).error)).wrap());
         }

@@ -8,6 +8,7 @@ use egui::{RichText, Ui};
 use egui_plot::{HLine, Line, LineStyle};
 
 use super::super::command::Command;
+use super::super::formula as tex;
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, pm, t_marker,
@@ -16,7 +17,7 @@ use super::super::plot_util::{
 use super::super::training::{
     BATCH_RANGE, EVAL_EVERY_RANGE, EVAL_SAMPLES_RANGE, LR_RANGE, MAX_STEPS_RANGE,
 };
-use super::ViewCtx;
+use super::{AutoFold, ViewCtx};
 use crate::param::Parameterisation;
 use crate::train::TrainLoss;
 
@@ -24,6 +25,8 @@ use crate::train::TrainLoss;
 const MIN_PLOT: f32 = 80.0;
 /// The plots never get less height than this, in points: below it the tab scrolls.
 const MIN_PLOTS_HEIGHT: f32 = 260.0;
+/// Below this view height (points) the settings fold by themselves (they take five rows).
+const SETTINGS_OPEN_MIN_HEIGHT: f32 = 460.0;
 /// Points drawn per training-loss curve at most (longer runs are averaged in chunks).
 const MAX_CURVE_POINTS: usize = 1500;
 
@@ -43,6 +46,7 @@ pub fn loss_curve(history: &[f64]) -> Vec<[f64; 2]> {
 /// The Training tab; it owns the weights folder typed into its path field.
 pub struct TrainingView {
     weights_path: String,
+    settings_fold: AutoFold,
 }
 
 impl Default for TrainingView {
@@ -52,6 +56,7 @@ impl Default for TrainingView {
                 .join("elbo-lab-weights")
                 .display()
                 .to_string(),
+            settings_fold: AutoFold::default(),
         }
     }
 }
@@ -70,7 +75,16 @@ impl TrainingView {
             .id_salt("training_tab")
             .show(ui, |ui| {
                 let top = ui.cursor().top();
-                self.controls(ui, ctx, &mut commands);
+                // Copied out: the body borrows the view.
+                let mut fold = self.settings_fold;
+                fold.show(
+                    ui,
+                    "Training settings and weights",
+                    "The loss, batch, learning rate, seed and evaluation settings; start, pause and reset; load and save weights. Click to fold them away and give the plots the room (folded by itself on a short window).",
+                    (visible_h, SETTINGS_OPEN_MIN_HEIGHT),
+                    |ui| self.controls(ui, ctx, &mut commands),
+                );
+                self.settings_fold = fold;
                 ui.separator();
                 legend_row(
                     ui,
@@ -352,10 +366,26 @@ fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             ui.label(r);
         }
     });
-    ui.label(format!(
-        "{}. With the optimal denoiser every parameterisation gives the same ELBO; trained networks differ in where their errors land.",
-        ctx.settings.training.loss.description()
-    ));
+    tex::rich(
+        ui,
+        &format!(
+            "{}. With the optimal denoiser every parameterisation gives the same ELBO; trained networks differ in where their errors land.",
+            loss_text(ctx.settings.training.loss)
+        ),
+    );
+}
+
+/// [`TrainLoss::description`] with its formulas typeset (see [`tex::rich`]).
+fn loss_text(loss: TrainLoss) -> &'static str {
+    match loss {
+        TrainLoss::Simple => {
+            r"unweighted $\| f - \text{target} \|^2$ of each network's own target ($L_\mathrm{simple}$)"
+        }
+        TrainLoss::Elbo => r"ELBO weighting $T\, w(t)\, \| f - \text{target} \|^2$, $t$ uniform",
+        TrainLoss::Importance => {
+            r"ELBO weighting, $t$ importance-sampled by the Gaussian fit's $L_{t-1}$"
+        }
+    }
 }
 
 fn loss_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
