@@ -1064,8 +1064,9 @@ impl ExportState {
                 ui.label("A GIF shows the Forward or the Reverse tab:");
                 ui.horizontal(|ui| {
                     for v in [View::Forward, View::Reverse] {
+                        // Not the tab's own name: the tab row has that button.
                         if ui
-                            .button(v.label())
+                            .button(format!("Go to {}", v.label()))
                             .on_hover_text("Open this tab")
                             .clicked()
                         {
