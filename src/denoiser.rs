@@ -61,6 +61,12 @@ pub trait Denoiser: Send + Sync {
         None
     }
 
+    /// The relative rounding of the predictions: `f64::EPSILON` for the closed-form models,
+    /// `f32::EPSILON` for a network that computes in f32. Quadrature does not refine below it.
+    fn precision(&self) -> f64 {
+        f64::EPSILON
+    }
+
     /// The mixture whose exact posterior mean `E[x0 | x_t]` this model is, if it is one
     /// (the Bayes-optimal denoiser of those data). Quadrature then skips the model call.
     fn posterior_mean_of(&self) -> Option<&GaussianMixture> {

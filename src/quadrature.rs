@@ -20,8 +20,8 @@
 //! for such smooth, Gaussian-decaying integrands. Each level evaluates two lattices, one
 //! shifted by `h/2` along every axis; their mean is the result and half their difference
 //! the error estimate (an upper estimate: it is the error of either lattice alone, while
-//! their mean is a finer rule). The spacing halves until the estimate meets the
-//! tolerance. The data entropy `H(p0) = -integral p0 log p0` uses the same lattices at t = 0.
+//! their mean is a finer rule). The spacing shrinks by sqrt 2 until the estimate meets
+//! the tolerance. The data entropy `H(p0) = -integral p0 log p0` uses the same lattices at t = 0.
 
 // Lane loops index several arrays by lane on purpose: that is the shape the compiler
 // vectorises.
@@ -36,23 +36,41 @@ use crate::param::Coeffs;
 use crate::schedule::NoiseSchedule;
 
 /// Half-width of the integration region, in component standard deviations (Mahalanobis
-/// radius): the mass of a component outside it is below 2e-16 in 1D and 2D.
-pub const REGION_SDS: f64 = 8.6;
+/// radius), per dimension: the mass of a component outside it is below 2e-16 in 1D (held to
+/// 1e-9 of every row) and `exp(-6.5^2 / 2)` = 7e-10 in 2D (held to 1e-4 nats of the whole
+/// NELBO; the radius sets the width of the band of lattice points along a chain of narrow
+/// components, so it is most of the 2D cost).
+pub const REGION_SDS: [f64; 2] = [8.6, 6.5];
 /// A component whose log-density at a point is this far below the largest one adds less
 /// than rounding to every sum there: it is skipped.
 const PRUNE_LOG: f64 = 40.0;
+/// The mass of a `d`-dimensional Gaussian beyond the Mahalanobis radius [`REGION_SDS`]:
+/// `erfc(L / sqrt 2)` in 1D, `exp(-L^2 / 2)` in 2D. The region leaves it out, so each
+/// result's error estimate includes it, relative to the value (an estimate of the part left
+/// out: it takes the integrand over the tails to be of its size over the region).
+pub const TAIL_MASS: [f64; 2] = [7.98e-18, 6.70e-10];
 /// In 2D, a lattice row takes only the components within this many standard deviations
 /// (along y) of it: any other one is at least `exp(-CULL_SDS^2 / 2 + REGION_SDS^2 / 2)`
-/// (about 1e-22 for equal weights and widths) below the component whose region holds the point.
-const CULL_SDS: f64 = 13.0;
+/// (about 1e-15 for equal weights and widths) below the component whose region holds the point.
+const CULL_SDS: f64 = 10.5;
 /// Initial lattice spacing, as a fraction of the smallest component sd of `q_t`: `h =
 /// sd_min / START_POINTS_PER_SD[d - 1]`.
 const START_POINTS_PER_SD: [f64; 2] = [2.0, 1.0];
 /// Relative tolerance of a row's error estimate, per dimension (1D is held to 1e-9 of
-/// every row, 2D to 1e-4 nats of the whole NELBO).
-pub const REL_TOL: [f64; 2] = [1e-11, 1e-5];
-/// Most halvings of the spacing.
-const MAX_LEVELS: usize = 6;
+/// every row, 2D to 1e-4 nats of the whole NELBO: rows of two moons sum to about 1.5 nats, so
+/// the summed estimates stay near 5e-5, and the estimate is the error of one lattice, far
+/// above the error of the two lattices' mean that is reported).
+pub const REL_TOL: [f64; 2] = [1e-11, 2e-5];
+/// Each refinement divides the spacing by sqrt 2: the trapezoid error of a smooth,
+/// Gaussian-decaying integrand falls like `exp(-c / h^2)`, so this squares it, which is as
+/// much as a row that just missed the tolerance needs, at twice the points (halving would
+/// cost four times).
+const REFINE: f64 = std::f64::consts::FRAC_1_SQRT_2;
+/// A model's relative rounding times this is the least relative tolerance of its rows (see
+/// [`Denoiser::precision`]): about 1e-5 for a network in f32.
+const NOISE_FLOOR: f64 = 100.0;
+/// Most refinements of the spacing (each by [`REFINE`]).
+const MAX_LEVELS: usize = 12;
 /// Most lattice points per lattice: beyond it the spacing is not refined further (the
 /// error estimate then says how far from converged the value is).
 pub const MAX_POINTS: usize = 1 << 21;
@@ -224,7 +242,8 @@ impl Posterior {
     /// union of the components' ellipses of radius [`REGION_SDS`], as rows `(y, xs)` (one
     /// row in 1D; deterministic order); `None` when there would be more than `cap` points.
     pub fn lattice(&self, h: f64, offset: f64, cap: usize) -> Option<Vec<(f64, Vec<f64>)>> {
-        let l2 = REGION_SDS * REGION_SDS;
+        let region = REGION_SDS[self.dim - 1];
+        let l2 = region * region;
         let mut out: Vec<(f64, Vec<f64>)> = Vec::new();
         let mut count = 0;
         let mut push_intervals =
@@ -259,7 +278,7 @@ impl Posterior {
                 .comps
                 .iter()
                 .map(|c| {
-                    let r = REGION_SDS * c.cov[0].sqrt();
+                    let r = region * c.cov[0].sqrt();
                     (c.a[0] - r, c.a[0] + r)
                 })
                 .collect();
@@ -267,7 +286,7 @@ impl Posterior {
         }
         let (mut ylo, mut yhi) = (f64::INFINITY, f64::NEG_INFINITY);
         for c in &self.comps {
-            let r = REGION_SDS * c.cov[2].sqrt();
+            let r = region * c.cov[2].sqrt();
             ylo = ylo.min(c.a[1] - r);
             yhi = yhi.max(c.a[1] + r);
         }
@@ -489,11 +508,20 @@ fn lattice_sum(
     Some((sum * h.powi(post.dim as i32), n))
 }
 
-/// Integrate adaptively: halve the spacing until the two shifted lattices agree to
+/// Integrate adaptively: refine the spacing until the two shifted lattices agree to
 /// `REL_TOL` (or the levels or the point cap run out).
+///
+/// A model's predictions carry its own rounding (a network's are f32): the tolerance is
+/// never below [`NOISE_FLOOR`] times [`Denoiser::precision`], and a refinement that does not
+/// at least halve the estimate ends the refinement (the two lattices then differ by the
+/// model's rounding, which no finer lattice removes).
 fn integrate(post: &Posterior, integrand: &Integrand<'_>) -> QuadValue {
     let d = post.dim;
-    let tol = REL_TOL[d - 1];
+    let model_precision = match integrand {
+        Integrand::SquaredError(Some((model, _, _))) => Some(model.precision()),
+        _ => None,
+    };
+    let tol = REL_TOL[d - 1].max(NOISE_FLOOR * model_precision.unwrap_or(0.0));
     let mut h = post.min_sd() / START_POINTS_PER_SD[d - 1];
     let mut best: Option<QuadValue> = None;
     let mut points = 0;
@@ -506,16 +534,17 @@ fn integrate(post: &Posterior, integrand: &Integrand<'_>) -> QuadValue {
         };
         points += na + nb;
         let value = 0.5 * (a + b);
-        let error = 0.5 * (a - b).abs();
+        let error = 0.5 * (a - b).abs() + TAIL_MASS[d - 1] * value.abs();
+        let stalled = model_precision.is_some() && best.is_some_and(|b| error > 0.5 * b.error);
         best = Some(QuadValue {
             value,
             error,
             points,
         });
-        if error <= tol * value.abs() || !value.is_finite() {
+        if error <= tol * value.abs() || !value.is_finite() || stalled {
             break;
         }
-        h *= 0.5;
+        h *= REFINE;
     }
     best.unwrap_or_else(|| {
         // Even the first lattice was over the cap (a component far narrower than the
@@ -527,9 +556,10 @@ fn integrate(post: &Posterior, integrand: &Integrand<'_>) -> QuadValue {
                 lattice_sum(post, integrand, h, 0.0, MAX_POINTS),
                 lattice_sum(post, integrand, h, 0.5 * h, MAX_POINTS),
             ) {
+                let value = 0.5 * (a + b);
                 return QuadValue {
-                    value: 0.5 * (a + b),
-                    error: 0.5 * (a - b).abs(),
+                    value,
+                    error: 0.5 * (a - b).abs() + TAIL_MASS[d - 1] * value.abs(),
                     points: na + nb,
                 };
             }

@@ -936,3 +936,20 @@ fn quadrature_agrees_with_monte_carlo_on_every_preset() {
         }
     }
 }
+
+#[test]
+fn quadrature_tail_mass_is_the_gaussian_mass_beyond_the_region() {
+    // The mass of a d-dimensional Gaussian beyond Mahalanobis radius L is P(chi^2_d > L^2);
+    // the constants round it up (never under-state the part left out) by under 1%.
+    use elbo_lab::quadrature::{REGION_SDS, TAIL_MASS};
+    for d in 1..=2 {
+        let l = REGION_SDS[d - 1];
+        let chi2 = ChiSquared::new(d as f64).expect("valid");
+        let want = chi2.sf(l * l);
+        let got = TAIL_MASS[d - 1];
+        assert!(
+            got >= want && got <= 1.01 * want,
+            "d = {d}: {got:e} vs {want:e}"
+        );
+    }
+}

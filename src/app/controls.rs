@@ -303,7 +303,7 @@ impl SidePanel {
         if section(
             ui,
             "Model",
-            "The reverse model p_theta(x_{t-1} | x_t): its denoiser, its variance, and how the ELBO is estimated (Monte Carlo samples, seed). Click to fold this section.",
+            "The reverse model p_theta(x_{t-1} | x_t): its denoiser, its variance, and the Monte Carlo samples and seed (the ELBO itself is by quadrature; Monte Carlo serves the eq. 45 form and the sample paths). Click to fold this section.",
             "Put the model, the reverse variance, the Monte Carlo sample count and the seed back to their defaults.",
             |ui| self.model_section(ui, ctx, &mut commands),
         ) {
@@ -701,7 +701,7 @@ impl SidePanel {
             ui,
             "Monte Carlo samples N",
             &format!(
-                "Pairs (x0, eps) the ELBO terms are averaged over, shared by every timestep; the standard error falls as 1/sqrt(N). Range {} to {}, log scale.",
+                "Pairs (x0, eps) the Monte Carlo estimates average over, shared by every timestep; the standard error falls as 1/sqrt(N). The ELBO curves and totals are by quadrature and do not depend on N: it matters for the eq. 45 form (ELBO tab), which compares Monte Carlo estimators. Range {} to {}, log scale.",
                 SAMPLE_RANGE.start(),
                 SAMPLE_RANGE.end()
             ),
@@ -730,7 +730,7 @@ impl SidePanel {
                 )
                 .labelled_by(l.id)
                 .on_hover_text(format!(
-                    "Seed of every Monte Carlo draw (x0, eps, the sample paths): the same seed gives the same numbers. Range 0 to {MAX_SEED}."
+                    "Seed of every random draw (the sample paths, the particles, the eq. 45 form's Monte Carlo samples): the same seed gives the same numbers. The quadrature ELBO does not depend on it. Range 0 to {MAX_SEED}."
                 ))
             })
             .inner;

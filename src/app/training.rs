@@ -554,7 +554,11 @@ impl Training {
                 seed: self.run_settings.seed,
                 variance: *variance,
                 consistency: false,
-                method: crate::elbo::Method::Quadrature,
+                // The progress readout recurs at every evaluation, with the N its control
+                // sets: Monte Carlo keeps it cheap (quadrature runs the network at every
+                // lattice point, about 1e6 per 2D evaluation). The ELBO tab gives a trained
+                // model's ELBO by quadrature.
+                method: crate::elbo::Method::MonteCarlo,
             },
             step,
             epoch: self.epoch,

@@ -441,6 +441,11 @@ impl Denoiser for TrainedDenoiser {
         self.label.clone()
     }
 
+    /// The network computes in f32.
+    fn precision(&self) -> f64 {
+        f64::from(f32::EPSILON)
+    }
+
     fn dim(&self) -> usize {
         self.dim
     }

@@ -182,7 +182,7 @@ impl TrainingView {
             ui.add(egui::DragValue::new(&mut s.eval_samples).range(EVAL_SAMPLES_RANGE))
                 .labelled_by(l.id)
                 .on_hover_text(format!(
-                    "Monte Carlo samples N of each evaluation's ELBO (standard error ~ 1/sqrt(N)), {}..={}",
+                    "Monte Carlo samples N of each evaluation's ELBO during training (standard error ~ 1/sqrt(N); the evaluations recur, so they are Monte Carlo; pick a network as the model for its ELBO by quadrature in the ELBO tab), {}..={}",
                     EVAL_SAMPLES_RANGE.start(),
                     EVAL_SAMPLES_RANGE.end()
                 ));
