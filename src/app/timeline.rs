@@ -212,8 +212,20 @@ impl Timeline {
 
 fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let elbo = ctx.elbo().filter(|e| e.current).map(|e| e.value);
+    let quadrature = ctx.inputs().config.method == crate::elbo::Method::Quadrature;
     if ctx.elbo_busy || ctx.field_busy {
         ui.spinner();
+        if quadrature {
+            ui.add(
+                egui::Label::new(format!(
+                    "quadrature: {} of {} timesteps",
+                    ctx.elbo_progress,
+                    ctx.steps()
+                ))
+                .truncate(),
+            );
+            return;
+        }
         let stage = match elbo {
             Some(e) if !e.preview => "refining",
             Some(_) => "refining the preview",
@@ -233,6 +245,12 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             .truncate(),
         );
     } else if let Some(e) = elbo {
-        ui.add(egui::Label::new(format!("N = {} samples", e.result.samples)).truncate());
+        let text = match e.result.method {
+            crate::elbo::Method::Quadrature => "ELBO by quadrature".to_string(),
+            crate::elbo::Method::MonteCarlo => {
+                format!("Monte Carlo, N = {} samples", e.result.samples)
+            }
+        };
+        ui.add(egui::Label::new(text).truncate());
     }
 }
