@@ -56,6 +56,7 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
     check_samples(cmd.samples)?;
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
+    resolved.say_notes();
     let kind = ModelKind::from(cmd.model);
     let model = kind.build(&data);
     let config = McConfig {
