@@ -1517,7 +1517,7 @@ fn parse_snr_config(
             let s = get_f64("s", 0.008)?;
             let scaler = get_f64("scaler", 1.0)?;
             notes.push(format!(
-                "Wuerstchen (DDPMWuerstchenScheduler): its continuous cosine abar(u) = cos^2((u + s)/(1 + s) pi/2) / cos^2(s/(1 + s) pi/2) with s = {s}, scaler = {scaler}, discretised at u = t/T, t = 1..T (T = {steps} unless --steps says otherwise). diffusers clamps abar to [1e-4, 0.9999], which would make the first and last betas 0: not applied here, so abar_T = 0 exactly."
+                "Wuerstchen (DDPMWuerstchenScheduler): its continuous cosine abar(u) = cos^2((u + s)/(1 + s) pi/2) / cos^2(s/(1 + s) pi/2) with s = {s}, scaler = {scaler}, discretised at u = t/T, t = 1..T (T = {steps} unless --steps says otherwise). diffusers clamps abar to [1e-4, 0.9999], which holds abar constant (betas 0) over the first and last steps: not applied here, so abar_T = 0 exactly."
             ));
             SnrProcess::WuerstchenCosine { s, scaler }
         }
