@@ -256,3 +256,106 @@ fn compare_errors_name_what_is_wrong() {
     fails(&["compare", "linear", "--samples", "1"], &["samples N = 1"]);
     fails(&["compare"], &["SCHEDULE"]);
 }
+
+/// `schedule` says how a non-beta config was read and `--steps` sets Wuerstchen's T;
+/// `sample` takes a config's timestep_spacing and steps_offset unless flags override them,
+/// and runs on a flow-matching schedule (zero terminal SNR).
+#[test]
+fn configs_through_schedule_and_sample() {
+    let cascade = data_file("stable-cascade-wuerstchen.scheduler_config.json");
+    let json = run_ok(&[
+        "schedule",
+        "--schedule",
+        &cascade,
+        "--steps",
+        "50",
+        "--format",
+        "json",
+    ]);
+    let doc: Value = serde_json::from_str(&json).expect("valid JSON");
+    assert_eq!(doc["steps"], 50);
+    assert_eq!(doc["class"], "DDPMWuerstchenScheduler");
+    assert_eq!(doc["terminal_alpha_bar"], 0.0);
+    assert_eq!(doc["timesteps"].as_array().expect("rows").len(), 50);
+    let notes = doc["notes"].as_array().expect("notes");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().is_some_and(|s| s.contains("clamp"))),
+        "{notes:?}"
+    );
+    let text = run_ok(&["schedule", "--schedule", &cascade, "--steps", "50"]);
+    assert!(text.contains("how this config is read:"), "{text}");
+
+    // SDXL's config: timestep_spacing linspace, steps_offset 1.
+    let sdxl = data_file("sdxl-euler-ancestral.scheduler_config.json");
+    let sample = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "sample",
+            "--schedule",
+            sdxl.as_str(),
+            "--sampling-steps",
+            "10",
+            "--count",
+            "40",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&run_ok(&args)).expect("valid JSON")
+    };
+    let v = sample(&[]);
+    assert_eq!(v["spacing"], "linspace");
+    assert_eq!(v["steps_offset"], 1);
+    let v = sample(&["--spacing", "leading", "--steps-offset", "0"]);
+    assert_eq!(v["spacing"], "leading");
+    assert_eq!(v["steps_offset"], 0);
+
+    // Flow matching (abar_T = 0) samples with finite quality figures.
+    let flux = data_file("flux-flow-match.scheduler_config.json");
+    let out = elbo_lab()
+        .args([
+            "sample",
+            "--schedule",
+            &flux,
+            "--sampling-steps",
+            "20",
+            "--count",
+            "64",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("note: flux-flow-match: Flow matching"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert!(
+        v["quality"]["energy_distance"]["mean"]
+            .as_f64()
+            .is_some_and(f64::is_finite),
+        "{v}"
+    );
+    // A config that is neither is refused with the list of what is supported.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let odd = dir.path().join("odd.json");
+    std::fs::write(&odd, r#"{"_class_name": "MysteryScheduler"}"#).expect("writes");
+    fails(
+        &[
+            "report",
+            "--schedule",
+            odd.to_str().expect("utf-8"),
+            "--samples",
+            "8",
+        ],
+        &["MysteryScheduler", "FlowMatchEulerDiscreteScheduler"],
+    );
+}
