@@ -403,6 +403,10 @@ impl SnrProcess {
                 // diffusers' ramp = linspace(0, 1, T) runs from sigma_max down to sigma_min;
                 // t counts the other way (t = 1 the least noise).
                 let ramp = linspace(0.0, 1.0, steps);
+                let ln_sigmas = match sigmas {
+                    EdmSigmas::Exponential => linspace(sigma_min.ln(), sigma_max.ln(), steps),
+                    EdmSigmas::Karras => Vec::new(),
+                };
                 (1..=steps)
                     .map(|t| {
                         let ln_sigma = match sigmas {
@@ -411,9 +415,7 @@ impl SnrProcess {
                                     (sigma_min.powf(1.0 / rho), sigma_max.powf(1.0 / rho));
                                 rho * (hi + ramp[steps - t] * (lo - hi)).ln()
                             }
-                            EdmSigmas::Exponential => {
-                                linspace(sigma_min.ln(), sigma_max.ln(), steps)[t - 1]
-                            }
+                            EdmSigmas::Exponential => ln_sigmas[t - 1],
                         };
                         -2.0 * ln_sigma
                     })

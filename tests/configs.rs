@@ -298,6 +298,27 @@ fn each_class_is_read_as_its_process_and_says_so() {
 }
 
 #[test]
+fn edm_exponential_sigmas_are_log_linear() {
+    let l = parse_schedule_text(
+        r#"{"_class_name": "EDMEulerScheduler", "sigma_schedule": "exponential",
+            "sigma_min": 0.01, "sigma_max": 10.0, "num_train_timesteps": 100}"#,
+    )
+    .expect("valid EDM config");
+    assert!(l.notes.join(" ").contains("T + 1"), "{:?}", l.notes);
+    let s = build(&l.spec);
+    assert_eq!(s.steps(), 100);
+    // ln sigma_t = ln 0.01 + (t - 1)/99 (ln 10 - ln 0.01), lambda = -2 ln sigma.
+    for t in [1usize, 50, 100] {
+        let ln_sigma = 0.01f64.ln() + (t - 1) as f64 / 99.0 * (10f64.ln() - 0.01f64.ln());
+        assert_close(
+            &format!("EDM exponential t = {t}"),
+            s.log_snr(t),
+            -2.0 * ln_sigma,
+        );
+    }
+}
+
+#[test]
 fn wuerstchen_steps_follow_the_spec_not_the_config() {
     let mut l = load("stable-cascade-wuerstchen.scheduler_config.json");
     l.spec.steps = 50;
