@@ -767,6 +767,24 @@ pub fn compute_elbo_with(
         check_samples(samples.len())?;
         return compute_elbo_quadrature(data, schedule, model, config, Some(samples), control);
     }
+    compute_elbo_per_sample(data, schedule, model, config, samples, control).map(|(r, _)| r)
+}
+
+/// As [`compute_elbo_with`], and also sample i's NELBO total (`L_0 + sum L_{t-1} + L_T`
+/// on the pair `(x0_i, eps_i)`), so that schedules evaluated on the same samples can be
+/// compared pair by pair (common random numbers; see `crate::compare`). Always Monte Carlo
+/// (per-sample totals are what it is for), whatever `config.method` says.
+///
+/// # Errors
+/// As [`compute_elbo_with`].
+pub fn compute_elbo_per_sample(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    config: &McConfig,
+    samples: &McSamples,
+    control: Control<'_>,
+) -> Result<(ElboResult, Vec<f64>), ElboError> {
     let n = samples.len();
     check_samples(n)?;
     if model.dim() != data.dim() {
@@ -889,7 +907,7 @@ pub fn compute_elbo_with(
     } else {
         None
     };
-    Ok(ElboResult {
+    let result = ElboResult {
         dim: data.dim(),
         steps: t_max,
         samples: n,
@@ -909,7 +927,8 @@ pub fn compute_elbo_with(
         data_entropy: entropy,
         gap: est(&gap_samples),
         consistency,
-    })
+    };
+    Ok((result, nelbo_samples))
 }
 
 /// Luo eq. 45 along forward trajectories of the same `x0_i`; fills each row's

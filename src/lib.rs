@@ -12,6 +12,7 @@
 //! equation numbers in the docs are that paper's. No module here depends on a GUI.
 
 pub mod app;
+pub mod compare;
 pub mod denoiser;
 pub mod elbo;
 pub mod io_limits;

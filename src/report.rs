@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::elbo::{ConsistencySummary, ElboResult, Method, TimestepTerm};
 use crate::mixture::{Component, GaussianMixture};
-use crate::schedule::{Finding, NoiseSchedule, VarianceType, sanity_findings};
+use crate::schedule::{Finding, NoiseSchedule, ScheduleSpec, VarianceType, spec_findings};
 
 /// The default kernel bandwidth for CSV points.
 pub const DEFAULT_BANDWIDTH: f64 = 0.1;
@@ -89,13 +89,24 @@ pub struct Report<'a> {
     pub schedule: &'a NoiseSchedule,
     /// The schedule's label.
     pub schedule_label: &'a str,
+    /// What the schedule was built from, where known: a process read by its SNR (flow
+    /// matching, EDM, Wuerstchen) is then not told that its derived betas decrease.
+    pub spec: Option<&'a ScheduleSpec>,
 }
 
 impl Report<'_> {
+    /// The schedule's sanity findings on these data.
+    pub fn findings(&self) -> Vec<Finding> {
+        match self.spec {
+            Some(spec) => spec_findings(spec, self.schedule, Some(self.data)),
+            None => crate::schedule::sanity_findings(self.schedule, Some(self.data)),
+        }
+    }
+
     /// The JSON document.
     pub fn to_json(&self) -> String {
         let r = self.result;
-        let findings = sanity_findings(self.schedule, Some(self.data));
+        let findings = self.findings();
         let doc = ReportJson {
             dim: r.dim,
             steps: r.steps,

@@ -208,6 +208,258 @@ pub enum BetaSource {
         /// beta_1 .. beta_T.
         betas: Vec<f64>,
     },
+    /// A process that is not defined by betas (flow matching, EDM, Wuerstchen), read by its
+    /// signal-to-noise ratio at each training step `t = 1..=T` (T = the spec's `steps`):
+    /// `abar_t = SNR_t / (1 + SNR_t)`, `abar_t = 0` exactly where `SNR_t = 0`, and
+    /// `beta_t = 1 - abar_t / abar_{t-1}`. A process with the same SNR at each step has the
+    /// same ELBO up to a rescaling of x_t.
+    Snr {
+        /// Which process and its parameters.
+        process: SnrProcess,
+    },
+}
+
+/// How EDM's training sigmas are spaced (diffusers' `sigma_schedule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EdmSigmas {
+    /// Karras et al. (2022): `(sigma_max^(1/rho) + r (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho`.
+    #[default]
+    Karras,
+    /// Log-linear: `exp(linspace(ln sigma_min, ln sigma_max, T))`.
+    Exponential,
+}
+
+/// A diffusion process given by its signal-to-noise ratio per training step rather than by
+/// betas (see [`BetaSource::Snr`]). The formulas follow diffusers' constructors.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum SnrProcess {
+    /// diffusers' `FlowMatchEulerDiscreteScheduler` (rectified flow):
+    /// `x_t = (1 - s_t) x0 + s_t eps`, `SNR_t = ((1 - s_t) / s_t)^2`, training sigmas
+    /// `s_t = t/T` shifted to `shift s / (1 + (shift - 1) s)` unless `dynamic_shifting`
+    /// (then diffusers leaves the training sigmas unshifted and shifts at inference only).
+    FlowMatch {
+        /// `shift` of the config.
+        shift: f64,
+        /// `use_dynamic_shifting` of the config: the training sigmas are unshifted.
+        dynamic_shifting: bool,
+    },
+    /// diffusers' `EDMEulerScheduler` / `EDMDPMSolverMultistepScheduler`:
+    /// `x_t = x0 + sigma_t eps`, `SNR_t = 1 / sigma_t^2`, sigma_1 = sigma_min ..
+    /// sigma_T = sigma_max (`sigma_data` scales the network, not the process).
+    Edm {
+        /// `sigma_min`.
+        sigma_min: f64,
+        /// `sigma_max`.
+        sigma_max: f64,
+        /// `rho` (Karras spacing only).
+        rho: f64,
+        /// `sigma_schedule`.
+        sigmas: EdmSigmas,
+    },
+    /// diffusers' `DDPMWuerstchenScheduler`: the continuous cosine
+    /// `abar(u) = cos^2((u + s)/(1 + s) pi/2) / cos^2(s/(1 + s) pi/2)` at `u = t/T`
+    /// (after `scaler`: `u <- 1 - (1 - u)^scaler` above 1, `u^scaler` below 1), without
+    /// diffusers' clamp of abar to [1e-4, 0.9999].
+    WuerstchenCosine {
+        /// `s`.
+        s: f64,
+        /// `scaler`.
+        scaler: f64,
+    },
+}
+
+impl SnrProcess {
+    /// A short name of the kind of process.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            SnrProcess::FlowMatch { .. } => "flow matching",
+            SnrProcess::Edm { .. } => "EDM",
+            SnrProcess::WuerstchenCosine { .. } => "Wuerstchen cosine",
+        }
+    }
+
+    /// A label with the parameters, for example `flow matching, shift 3`.
+    pub fn label(&self) -> String {
+        match self {
+            SnrProcess::FlowMatch {
+                dynamic_shifting: true,
+                ..
+            } => "flow matching, unshifted (dynamic shifting)".to_string(),
+            SnrProcess::FlowMatch { shift, .. } => format!("flow matching, shift {shift}"),
+            SnrProcess::Edm {
+                sigma_min,
+                sigma_max,
+                rho,
+                sigmas: EdmSigmas::Karras,
+            } => format!("EDM Karras sigma {sigma_min}..{sigma_max}, rho {rho}"),
+            SnrProcess::Edm {
+                sigma_min,
+                sigma_max,
+                sigmas: EdmSigmas::Exponential,
+                ..
+            } => format!("EDM exponential sigma {sigma_min}..{sigma_max}"),
+            SnrProcess::WuerstchenCosine { s, scaler } => {
+                format!("Wuerstchen cosine s = {s}, scaler {scaler}")
+            }
+        }
+    }
+
+    /// The formula of the SNR per step, as text.
+    pub fn formula(&self) -> &'static str {
+        match self {
+            SnrProcess::FlowMatch {
+                dynamic_shifting: true,
+                ..
+            } => "x_t = (1 - s) x0 + s eps, s = t/T, SNR_t = ((1 - s)/s)^2",
+            SnrProcess::FlowMatch { .. } => {
+                "x_t = (1 - s) x0 + s eps, s = shift (t/T) / (1 + (shift - 1) t/T), SNR_t = ((1 - s)/s)^2"
+            }
+            SnrProcess::Edm {
+                sigmas: EdmSigmas::Karras,
+                ..
+            } => {
+                "x_t = x0 + sigma_t eps, sigma_t = (sigma_max^(1/rho) + r (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho, r = (T - t)/(T - 1), SNR_t = 1/sigma_t^2"
+            }
+            SnrProcess::Edm { .. } => {
+                "x_t = x0 + sigma_t eps, ln sigma_t = linspace(ln sigma_min, ln sigma_max, T), SNR_t = 1/sigma_t^2"
+            }
+            SnrProcess::WuerstchenCosine { .. } => {
+                "abar_t = cos^2((u + s)/(1 + s) pi/2) / cos^2(s/(1 + s) pi/2), u = t/T (after scaler), no clamp"
+            }
+        }
+    }
+
+    /// Check the parameters; each error names the config key.
+    pub fn validate(&self) -> Result<(), ScheduleError> {
+        let bad = |key: &str, value: f64, why: &str| {
+            Err(ScheduleError::Config {
+                key: key.into(),
+                value: value.to_string(),
+                why: why.into(),
+            })
+        };
+        match *self {
+            SnrProcess::FlowMatch { shift, .. } => {
+                if !(shift.is_finite() && shift > 0.0) {
+                    return bad("shift", shift, "must be a positive number");
+                }
+            }
+            SnrProcess::Edm {
+                sigma_min,
+                sigma_max,
+                rho,
+                sigmas,
+            } => {
+                if !(sigma_min.is_finite() && sigma_min > 0.0) {
+                    return bad("sigma_min", sigma_min, "must be a positive number");
+                }
+                if !(sigma_max.is_finite() && sigma_max > sigma_min) {
+                    return bad("sigma_max", sigma_max, "must be a number above sigma_min");
+                }
+                if sigmas == EdmSigmas::Karras && !(rho.is_finite() && rho > 0.0) {
+                    return bad("rho", rho, "must be a positive number");
+                }
+            }
+            SnrProcess::WuerstchenCosine { s, scaler } => {
+                if !(s.is_finite() && s >= 0.0) {
+                    return bad("s", s, "must be a number >= 0");
+                }
+                if !(scaler.is_finite() && scaler > 0.0) {
+                    return bad("scaler", scaler, "must be a positive number");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The log-SNR `lambda_t` for t = 1..=T (`-inf` where the SNR is 0).
+    pub fn log_snr(&self, steps: usize) -> Vec<f64> {
+        let n = steps as f64;
+        match *self {
+            SnrProcess::FlowMatch {
+                shift,
+                dynamic_shifting,
+            } => {
+                // With s' = shift s / (1 + (shift - 1) s): (1 - s')/s' = (1 - s)/(shift s).
+                let shift = if dynamic_shifting { 1.0 } else { shift };
+                (1..=steps)
+                    .map(|t| {
+                        if t == steps {
+                            return f64::NEG_INFINITY;
+                        }
+                        let s = t as f64 / n;
+                        2.0 * ((-s).ln_1p() - shift.ln() - s.ln())
+                    })
+                    .collect()
+            }
+            SnrProcess::Edm {
+                sigma_min,
+                sigma_max,
+                rho,
+                sigmas,
+            } => {
+                // diffusers' ramp = linspace(0, 1, T) runs from sigma_max down to sigma_min;
+                // t counts the other way (t = 1 the least noise).
+                let ramp = linspace(0.0, 1.0, steps);
+                let ln_sigmas = match sigmas {
+                    EdmSigmas::Exponential => linspace(sigma_min.ln(), sigma_max.ln(), steps),
+                    EdmSigmas::Karras => Vec::new(),
+                };
+                (1..=steps)
+                    .map(|t| {
+                        let ln_sigma = match sigmas {
+                            EdmSigmas::Karras => {
+                                let (lo, hi) =
+                                    (sigma_min.powf(1.0 / rho), sigma_max.powf(1.0 / rho));
+                                rho * (hi + ramp[steps - t] * (lo - hi)).ln()
+                            }
+                            EdmSigmas::Exponential => ln_sigmas[t - 1],
+                        };
+                        -2.0 * ln_sigma
+                    })
+                    .collect()
+            }
+            SnrProcess::WuerstchenCosine { s, scaler } => {
+                let half_pi = std::f64::consts::FRAC_PI_2;
+                let x0 = s / (1.0 + s) * half_pi;
+                (1..=steps)
+                    .map(|t| {
+                        let mut u = t as f64 / n;
+                        if scaler > 1.0 {
+                            u = 1.0 - (1.0 - u).powf(scaler);
+                        } else if scaler < 1.0 {
+                            u = u.powf(scaler);
+                        }
+                        if t == steps {
+                            // u = 1 exactly: cos(pi/2) = 0, abar_T = 0.
+                            return f64::NEG_INFINITY;
+                        }
+                        // cos((u + s)/(1 + s) pi/2) = sin((1 - u)/(1 + s) pi/2), exact 0 at
+                        // u = 1; 1 - abar = (cos^2 x0 - cos^2 y)/cos^2 x0
+                        // = sin(y + x0) sin(y - x0)/cos^2 x0, with y - x0 = u/(1 + s) pi/2.
+                        let y = (u + s) / (1.0 + s) * half_pi;
+                        let c = ((1.0 - u) / (1.0 + s) * half_pi).sin();
+                        let one_minus = (y + x0).sin() * (u / (1.0 + s) * half_pi).sin();
+                        2.0 * c.ln() - one_minus.ln()
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// `log abar = log(SNR / (1 + SNR))` from the log-SNR, stable at both ends (`-inf` at
+/// `lambda = -inf`).
+pub fn log_abar_from_log_snr(lambda: f64) -> f64 {
+    if lambda == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if lambda >= 0.0 {
+        -(-lambda).exp().ln_1p()
+    } else {
+        lambda - lambda.exp().ln_1p()
+    }
 }
 
 /// A full description of a schedule: what the UI edits, what a config file sets and what
@@ -255,7 +507,7 @@ impl ScheduleSpec {
     /// The number of timesteps this spec produces.
     pub fn num_steps(&self) -> usize {
         match &self.source {
-            BetaSource::Preset { .. } => self.steps,
+            BetaSource::Preset { .. } | BetaSource::Snr { .. } => self.steps,
             BetaSource::Custom { betas } => betas.len(),
         }
     }
@@ -272,6 +524,7 @@ impl ScheduleSpec {
             }
             BetaSource::Preset { schedule, .. } => schedule.to_string(),
             BetaSource::Custom { .. } => "custom".to_string(),
+            BetaSource::Snr { process } => process.label(),
         };
         let zero = if self.rescale_zero_snr {
             ", zero terminal SNR"
@@ -302,6 +555,20 @@ impl ScheduleSpec {
                 }
                 check_steps(betas.len())?;
                 betas.clone()
+            }
+            BetaSource::Snr { process } => {
+                check_steps(self.steps)?;
+                process.validate()?;
+                let log_abar: Vec<f64> = process
+                    .log_snr(self.steps)
+                    .into_iter()
+                    .map(log_abar_from_log_snr)
+                    .collect();
+                let schedule = NoiseSchedule::from_log_abar(log_abar)?;
+                if !self.rescale_zero_snr {
+                    return Ok(schedule);
+                }
+                schedule.betas
             }
         };
         for (i, &b) in betas.iter().enumerate() {
@@ -414,6 +681,46 @@ impl NoiseSchedule {
             log_abar.push(acc);
         }
         Ok(NoiseSchedule { betas, log_abar })
+    }
+
+    /// Build from `log abar_t` for t = 1..=T, kept as given (`-inf` where abar_t = 0);
+    /// `beta_t = -expm1(log abar_t - log abar_{t-1})`. abar must fall strictly at every
+    /// step until it reaches 0 (every beta in (0, 1]).
+    pub fn from_log_abar(log_abar: Vec<f64>) -> Result<Self, ScheduleError> {
+        if log_abar.is_empty() {
+            return Err(ScheduleError::Empty);
+        }
+        check_steps(log_abar.len())?;
+        let mut all = Vec::with_capacity(log_abar.len() + 1);
+        all.push(0.0);
+        all.extend(log_abar);
+        let mut betas = Vec::with_capacity(all.len() - 1);
+        for t in 1..all.len() {
+            let (prev, cur) = (all[t - 1], all[t]);
+            let beta = if prev == f64::NEG_INFINITY {
+                1.0
+            } else {
+                -(cur - prev).exp_m1()
+            };
+            if cur.is_nan() || cur > 0.0 || !(beta > 0.0 && beta <= 1.0) {
+                return Err(ScheduleError::Config {
+                    key: format!("log abar (t = {t})"),
+                    value: format!("{cur:e}"),
+                    why: format!(
+                        "the SNR must fall at every step (log abar_{} = {prev:e}), so beta_t = {beta:e} is not in (0, 1]",
+                        t - 1
+                    ),
+                });
+            }
+            if prev == f64::NEG_INFINITY {
+                all[t] = f64::NEG_INFINITY;
+            }
+            betas.push(beta);
+        }
+        Ok(NoiseSchedule {
+            betas,
+            log_abar: all,
+        })
     }
 
     /// Number of timesteps T.
@@ -529,7 +836,7 @@ pub fn sanity_findings(schedule: &NoiseSchedule, data: Option<&GaussianMixture>)
             severity: Severity::Warning,
             code: "terminal_snr_not_zero".into(),
             message: format!(
-                "abar_T = {abar_t:.3e} is far from 0: x_T still remembers the data (sqrt(abar_T) = {:.3}), so the prior term is not negligible and sampling from N(0, I) starts off-distribution (the Stable Diffusion case; try rescale to zero terminal SNR or a larger T).",
+                "abar_T = {abar_t:.3e} is far from 0 (criterion: abar_T > {TERMINAL_ABAR_WARN:e}): x_T still remembers the data (sqrt(abar_T) = {:.3}), so the prior term is not negligible and sampling from N(0, I) starts off-distribution (the Stable Diffusion case; a beta schedule can be rescaled to zero terminal SNR, an EDM one needs a larger sigma_max).",
                 abar_t.sqrt()
             ),
         });
@@ -554,7 +861,11 @@ pub fn sanity_findings(schedule: &NoiseSchedule, data: Option<&GaussianMixture>)
             ),
         });
     }
+    if let Some(f) = scaled_linear_endpoints_finding(schedule) {
+        out.push(f);
+    }
     if let Some(data) = data {
+        out.extend(data_scale_findings(schedule, data));
         let finest = data.finest_scale();
         let first = schedule.one_minus_abar(1).sqrt();
         if first > FIRST_STEP_SCALE_WARN * finest {
@@ -600,6 +911,105 @@ pub fn sanity_findings(schedule: &NoiseSchedule, data: Option<&GaussianMixture>)
         });
     }
     out
+}
+
+/// [`sanity_findings`] for a schedule built from `spec`: the same, except that a process
+/// read by its SNR (flow matching, EDM, Wuerstchen) is not told its betas decrease (its
+/// betas are derived from the SNR, not written by hand, and they often do).
+pub fn spec_findings(
+    spec: &ScheduleSpec,
+    schedule: &NoiseSchedule,
+    data: Option<&GaussianMixture>,
+) -> Vec<Finding> {
+    let derived = matches!(spec.source, BetaSource::Snr { .. });
+    sanity_findings(schedule, data)
+        .into_iter()
+        .filter(|f| !(derived && f.code == "betas_not_monotone"))
+        .collect()
+}
+
+/// `SNR_T * Var(x0)` above this: the signal is not negligible at t = T.
+pub const TERMINAL_SIGNAL_WARN: f64 = 0.01;
+
+/// Beta ranges of well-known `scaled_linear` models: `(beta_start, beta_end, model)`.
+pub const SCALED_LINEAR_ENDPOINTS: [(f64, f64, &str); 1] = [(0.00085, 0.012, "Stable Diffusion")];
+
+/// The log-SNR range against the data's scales (SPEC §1 sanity checks, issue 13):
+/// `SNR_1 s_min^2 < 1` (the noise sd at t = 1, in units of the data, `1/sqrt(SNR_1)`,
+/// exceeds the finest component sd `s_min`) and `SNR_T Var(x0) > 0.01` (the signal left
+/// at t = T, against unit noise, is not negligible; `Var(x0)` = the data's largest
+/// variance along any direction).
+fn data_scale_findings(schedule: &NoiseSchedule, data: &GaussianMixture) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let t_max = schedule.steps();
+    let finest = data.finest_scale();
+    let snr_1 = schedule.snr(1);
+    if snr_1 * finest * finest < 1.0 {
+        out.push(Finding {
+            severity: Severity::Warning,
+            code: "snr_1_below_finest_scale".into(),
+            message: format!(
+                "The log-SNR range starts too low for these data (criterion: SNR_1 * s_min^2 < 1): at t = 1 the noise sd in data units, 1/sqrt(SNR_1) = {:.3}, already exceeds the finest component sd s_min = {finest:.3} (SNR_1 * s_min^2 = {:.3}), so no step sees the finest structure with little noise.",
+                1.0 / snr_1.sqrt(),
+                snr_1 * finest * finest
+            ),
+        });
+    }
+    let var = data.covariance().eigenvalues(data.dim()).1;
+    let snr_t = schedule.snr(t_max);
+    if snr_t * var > TERMINAL_SIGNAL_WARN {
+        out.push(Finding {
+            severity: Severity::Warning,
+            code: "terminal_signal_not_negligible".into(),
+            message: format!(
+                "The log-SNR range ends too high for these data (criterion: SNR_T * Var(x0) > {TERMINAL_SIGNAL_WARN}): at t = T = {t_max} the signal left, SNR_T * Var(x0) = {:.3e} (SNR_T = {snr_t:.3e}, largest data variance {var:.3}), is not negligible against the unit noise, so x_T is not N(0, I) and the prior term grows.",
+                snr_t * var
+            ),
+        });
+    }
+    out
+}
+
+/// Linear betas whose endpoints are those of a well-known `scaled_linear` model (the
+/// zero123 config): what it implies, without guessing which was meant.
+fn scaled_linear_endpoints_finding(schedule: &NoiseSchedule) -> Option<Finding> {
+    let betas = schedule.betas();
+    let t_max = betas.len();
+    if t_max < 3 {
+        return None;
+    }
+    let (first, last) = (betas[0], betas[t_max - 1]);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+    let &(start, end, model) = SCALED_LINEAR_ENDPOINTS
+        .iter()
+        .find(|(a, b, _)| close(first, *a) && close(last, *b))?;
+    let linear = BetaSchedule::Linear.betas(t_max, start, end);
+    if !betas
+        .iter()
+        .zip(&linear)
+        .all(|(b, l)| (b - l).abs() <= 1e-9 * end)
+    {
+        return None;
+    }
+    let scaled =
+        NoiseSchedule::from_betas(BetaSchedule::ScaledLinear.betas(t_max, start, end)).ok()?;
+    let (mut worst_t, mut worst) = (1, 0.0_f64);
+    for t in 1..=t_max {
+        if let (Some(a), Some(b)) = (schedule.log_snr(t), scaled.log_snr(t))
+            && (a - b).abs() > worst.abs()
+        {
+            (worst_t, worst) = (t, a - b);
+        }
+    }
+    Some(Finding {
+        severity: Severity::Info,
+        code: "linear_with_scaled_linear_endpoints".into(),
+        message: format!(
+            "Linear betas from {start} to {end}: these are the endpoints of {model}'s scaled_linear schedule (criterion: betas linear in t, beta_1 and beta_T equal to a known scaled_linear pair). With linear spacing abar_T = {:.3e} against {:.3e} for scaled_linear, and the log-SNR differs by up to {worst:+.2} (at t = {worst_t}); a network trained under one of the two and run under the other sees the wrong noise level at most t. The file does not say which was meant.",
+            schedule.terminal_abar(),
+            scaled.terminal_abar()
+        ),
+    })
 }
 
 /// The noise variance choice of the reverse model (diffusers `variance_type`).
@@ -675,6 +1085,105 @@ pub struct LoadedSchedule {
     pub timestep_spacing: Option<String>,
     /// True for a diffusers config (a JSON object), false for a list of betas.
     pub is_config: bool,
+    /// A short name for tables and legends: the file name without `.json` and
+    /// `.scheduler_config` (set by [`load_schedule_file`]; `None` from text).
+    pub name: Option<String>,
+    /// What ELBO Lab made of the config where it is not a plain beta schedule (flow
+    /// matching, EDM, Wuerstchen, a beta class without betas keys): one sentence each, for
+    /// the output ("say so").
+    pub notes: Vec<String>,
+}
+
+impl LoadedSchedule {
+    /// The validated `prediction_type`, if the config had one.
+    pub fn prediction(&self) -> Option<PredictionType> {
+        self.prediction_type
+            .as_deref()
+            .and_then(|p| PredictionType::parse(p).ok())
+    }
+}
+
+/// What the network of a config predicts (diffusers `prediction_type`). A config does not
+/// record the training loss weighting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PredictionType {
+    /// The noise eps.
+    Epsilon,
+    /// `v = sqrt(abar) eps - sqrt(1 - abar) x0`.
+    VPrediction,
+    /// The clean sample x0.
+    Sample,
+}
+
+impl PredictionType {
+    /// The diffusers name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PredictionType::Epsilon => "epsilon",
+            PredictionType::VPrediction => "v_prediction",
+            PredictionType::Sample => "sample",
+        }
+    }
+
+    /// Parse a diffusers `prediction_type`.
+    pub fn parse(name: &str) -> Result<Self, ScheduleError> {
+        match name {
+            "epsilon" => Ok(PredictionType::Epsilon),
+            "v_prediction" => Ok(PredictionType::VPrediction),
+            "sample" => Ok(PredictionType::Sample),
+            other => Err(ScheduleError::Config {
+                key: "prediction_type".into(),
+                value: format!("\"{other}\""),
+                why: "expected epsilon, v_prediction or sample".into(),
+            }),
+        }
+    }
+}
+
+/// The `_class_name`s read by their SNR per step (not by betas).
+pub const SNR_CLASSES: [&str; 4] = [
+    "FlowMatchEulerDiscreteScheduler",
+    "EDMEulerScheduler",
+    "EDMDPMSolverMultistepScheduler",
+    "DDPMWuerstchenScheduler",
+];
+
+/// diffusers classes built on betas: with no betas keys they use diffusers' default,
+/// linear 1e-4..0.02.
+pub const BETA_CLASSES: [&str; 19] = [
+    "DDPMScheduler",
+    "DDIMScheduler",
+    "PNDMScheduler",
+    "EulerDiscreteScheduler",
+    "EulerAncestralDiscreteScheduler",
+    "LMSDiscreteScheduler",
+    "HeunDiscreteScheduler",
+    "DPMSolverMultistepScheduler",
+    "DPMSolverSinglestepScheduler",
+    "DPMSolverSDEScheduler",
+    "KDPM2DiscreteScheduler",
+    "KDPM2AncestralDiscreteScheduler",
+    "UniPCMultistepScheduler",
+    "DEISMultistepScheduler",
+    "DDIMInverseScheduler",
+    "DDPMParallelScheduler",
+    "DDIMParallelScheduler",
+    "LCMScheduler",
+    "TCDScheduler",
+];
+
+/// The name a schedule file goes by in tables: its file name without `.json` and
+/// `.scheduler_config` (`flux-flow-match.scheduler_config.json` -> `flux-flow-match`).
+pub fn schedule_file_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    let name = name.strip_suffix(".json").unwrap_or(&name);
+    let name = name.strip_suffix(".scheduler_config").unwrap_or(name);
+    let name = name.strip_suffix("_config").unwrap_or(name);
+    name.to_string()
 }
 
 /// Read a schedule file: a diffusers `scheduler_config.json` (a JSON object), a JSON array
@@ -685,13 +1194,15 @@ pub fn load_schedule_file(path: &Path) -> Result<LoadedSchedule, ScheduleError> 
             path: path.display().to_string(),
             why: e.to_string(),
         })?;
-    parse_schedule_text(&text).map_err(|e| match e {
+    let mut loaded = parse_schedule_text(&text).map_err(|e| match e {
         ScheduleError::File { why, .. } => ScheduleError::File {
             path: path.display().to_string(),
             why,
         },
         other => other,
-    })
+    })?;
+    loaded.name = Some(schedule_file_name(path));
+    Ok(loaded)
 }
 
 /// Parse the contents of a schedule file (see [`load_schedule_file`]).
@@ -734,6 +1245,8 @@ pub fn parse_schedule_text(text: &str) -> Result<LoadedSchedule, ScheduleError> 
         steps_offset: None,
         timestep_spacing: None,
         is_config: false,
+        name: None,
+        notes: Vec::new(),
     })
 }
 
@@ -777,6 +1290,37 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
             .as_bool()
             .ok_or_else(|| bad("rescale_betas_zero_snr", v, "expected true or false"))?,
     };
+    let class_name = obj.get("_class_name").and_then(|v| v.as_str());
+    let has_betas_keys = ["beta_schedule", "beta_start", "beta_end", "trained_betas"]
+        .iter()
+        .any(|k| obj.get(*k).is_some_and(|v| !v.is_null()));
+    let mut notes = Vec::new();
+    if !has_betas_keys {
+        match class_name {
+            Some(c) if SNR_CLASSES.contains(&c) => {
+                return parse_snr_config(obj, c, steps);
+            }
+            Some(c) if BETA_CLASSES.contains(&c) || c == "GaussianDDPMScheduler" => {
+                notes.push(format!(
+                    "{c} without beta_schedule, beta_start, beta_end or trained_betas: diffusers' defaults, linear betas from {DEFAULT_BETA_START} to {DEFAULT_BETA_END}."
+                ));
+            }
+            other => {
+                let what = match other {
+                    Some(c) => format!("unknown scheduler class \"{c}\""),
+                    None => "no _class_name".to_string(),
+                };
+                return Err(ScheduleError::Config {
+                    key: "_class_name".into(),
+                    value: other.map_or("(none)".to_string(), |c| format!("\"{c}\"")),
+                    why: format!(
+                        "{what} and no betas keys (beta_schedule, trained_betas, beta_start, beta_end): cannot tell which process this is. Supported: any config with beta_schedule or trained_betas (linear, scaled_linear, squaredcos_cap_v2, sigmoid), the beta scheduler classes of diffusers (DDPMScheduler, DDIMScheduler, EulerDiscreteScheduler, ...), and {}",
+                        SNR_CLASSES.join(", ")
+                    ),
+                });
+            }
+        }
+    }
     let source = match obj.get("trained_betas") {
         Some(serde_json::Value::Array(items)) if !items.is_empty() => {
             let betas = items
@@ -845,11 +1389,10 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
                 .to_string(),
         ),
     };
-    let text_of = |key: &str| obj.get(key).and_then(|v| v.as_str()).map(str::to_string);
     let spec = ScheduleSpec {
         steps: match &source {
             BetaSource::Custom { betas } => betas.len(),
-            BetaSource::Preset { .. } => steps,
+            BetaSource::Preset { .. } | BetaSource::Snr { .. } => steps,
         },
         source,
         rescale_zero_snr,
@@ -857,11 +1400,161 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
     Ok(LoadedSchedule {
         spec,
         variance,
-        prediction_type: text_of("prediction_type"),
-        class_name: text_of("_class_name"),
+        prediction_type: prediction_type_of(obj)?,
+        class_name: class_name.map(str::to_string),
         steps_offset,
         timestep_spacing,
         is_config: true,
+        name: None,
+        notes,
+    })
+}
+
+/// `prediction_type`, validated (epsilon, v_prediction or sample).
+fn prediction_type_of(
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<String>, ScheduleError> {
+    match obj.get("prediction_type") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(p)) => {
+            PredictionType::parse(p)?;
+            Ok(Some(p.clone()))
+        }
+        Some(v) => Err(ScheduleError::Config {
+            key: "prediction_type".into(),
+            value: v.to_string(),
+            why: "expected a string: epsilon, v_prediction or sample".into(),
+        }),
+    }
+}
+
+/// A config of one of [`SNR_CLASSES`]: flow matching, EDM or Wuerstchen, read by its SNR
+/// per training step, with notes that say how.
+fn parse_snr_config(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    class: &str,
+    steps: usize,
+) -> Result<LoadedSchedule, ScheduleError> {
+    let bad = |key: &str, v: &serde_json::Value, why: &str| ScheduleError::Config {
+        key: key.into(),
+        value: v.to_string(),
+        why: why.into(),
+    };
+    let get_f64 = |key: &str, default: f64| -> Result<f64, ScheduleError> {
+        match obj.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(default),
+            Some(v) => v.as_f64().ok_or_else(|| bad(key, v, "expected a number")),
+        }
+    };
+    let get_bool = |key: &str| -> Result<bool, ScheduleError> {
+        match obj.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(false),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| bad(key, v, "expected true or false")),
+        }
+    };
+    let mut notes = Vec::new();
+    let process = match class {
+        "FlowMatchEulerDiscreteScheduler" => {
+            let shift = get_f64("shift", 1.0)?;
+            let dynamic_shifting = get_bool("use_dynamic_shifting")?;
+            if get_bool("invert_sigmas")? {
+                return Err(bad(
+                    "invert_sigmas",
+                    &serde_json::Value::Bool(true),
+                    "inverted flow-matching sigmas are not supported",
+                ));
+            }
+            notes.push(
+                "Flow matching (FlowMatchEulerDiscreteScheduler): x_t = (1 - s) x0 + s eps, read by its SNR_t = ((1 - s_t)/s_t)^2 as the diffusion with the same SNR (x_t rescaled by 1/sqrt((1 - s)^2 + s^2)); s_T = 1, so the terminal SNR is exactly 0. The network predicts the velocity eps - x0 (the config records no prediction_type).".to_string(),
+            );
+            if dynamic_shifting {
+                notes.push(format!(
+                    "use_dynamic_shifting: diffusers leaves the training sigmas unshifted (s_t = t/T) and shifts only at inference, by e^mu with mu from base_shift..max_shift by image size; the schedule here is the unshifted training one (shift = {shift} is not applied)."
+                ));
+            } else {
+                notes.push(format!(
+                    "Training sigmas s_t = shift (t/T) / (1 + (shift - 1) t/T) with shift = {shift}, as diffusers' constructor does."
+                ));
+            }
+            SnrProcess::FlowMatch {
+                shift,
+                dynamic_shifting,
+            }
+        }
+        "EDMEulerScheduler" | "EDMDPMSolverMultistepScheduler" => {
+            let sigma_min = get_f64("sigma_min", 0.002)?;
+            let sigma_max = get_f64("sigma_max", 80.0)?;
+            let rho = get_f64("rho", 7.0)?;
+            let sigma_data = get_f64("sigma_data", 0.5)?;
+            let sigmas = match obj.get("sigma_schedule") {
+                None | Some(serde_json::Value::Null) => EdmSigmas::Karras,
+                Some(v) => match v.as_str() {
+                    Some("karras") => EdmSigmas::Karras,
+                    Some("exponential") => EdmSigmas::Exponential,
+                    _ => return Err(bad("sigma_schedule", v, "expected karras or exponential")),
+                },
+            };
+            let spacing = match sigmas {
+                EdmSigmas::Karras => format!("Karras sigmas (rho = {rho})"),
+                EdmSigmas::Exponential => "log-linear (exponential) sigmas".to_string(),
+            };
+            notes.push(format!(
+                "EDM ({class}): x_t = x0 + sigma_t eps, read by its SNR_t = 1/sigma_t^2 as the diffusion with the same SNR (x_t rescaled by 1/sqrt(1 + sigma_t^2)), with {spacing} from sigma_1 = sigma_min = {sigma_min} to sigma_T = sigma_max = {sigma_max} over the T training steps. sigma_data = {sigma_data} scales the network's input and output, not the process, so it is not used."
+            ));
+            if class == "EDMEulerScheduler" {
+                notes.push(
+                    "EDMEulerScheduler builds T + 1 training sigmas (ramp arange(T + 1)/T); here T sigmas over the same range, as EDMDPMSolverMultistepScheduler does.".to_string(),
+                );
+            }
+            SnrProcess::Edm {
+                sigma_min,
+                sigma_max,
+                rho,
+                sigmas,
+            }
+        }
+        _ => {
+            let s = get_f64("s", 0.008)?;
+            let scaler = get_f64("scaler", 1.0)?;
+            notes.push(format!(
+                "Wuerstchen (DDPMWuerstchenScheduler): its continuous cosine abar(u) = cos^2((u + s)/(1 + s) pi/2) / cos^2(s/(1 + s) pi/2) with s = {s}, scaler = {scaler}, discretised at u = t/T, t = 1..T (T = {steps} unless --steps says otherwise). diffusers clamps abar to [1e-4, 0.9999], which holds abar constant (betas 0) over the first and last steps: not applied here, so abar_T = 0 exactly."
+            ));
+            SnrProcess::WuerstchenCosine { s, scaler }
+        }
+    };
+    process.validate()?;
+    let steps_offset = match obj.get("steps_offset") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| bad("steps_offset", v, "expected a whole number >= 0"))?,
+        ),
+    };
+    let timestep_spacing = match obj.get("timestep_spacing") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| bad("timestep_spacing", v, "expected a string"))?
+                .to_string(),
+        ),
+    };
+    Ok(LoadedSchedule {
+        spec: ScheduleSpec {
+            source: BetaSource::Snr { process },
+            steps,
+            rescale_zero_snr: false,
+        },
+        variance: None,
+        prediction_type: prediction_type_of(obj)?,
+        class_name: Some(class.to_string()),
+        steps_offset,
+        timestep_spacing,
+        is_config: true,
+        name: None,
+        notes,
     })
 }
 

@@ -403,7 +403,10 @@ fn bad_inputs_fail_with_one_line_naming_the_problem() {
         &report(&["--data", &p]),
         &["components[0].cov", "positive definite"],
     );
-    let learned = temp_file(".json", r#"{"variance_type": "learned_range"}"#);
+    let learned = temp_file(
+        ".json",
+        r#"{"beta_schedule": "linear", "variance_type": "learned_range"}"#,
+    );
     let p = learned.path().display().to_string();
     fails(
         &report(&["--schedule", &p]),

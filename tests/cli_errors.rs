@@ -234,7 +234,11 @@ fn sample_takes_steps_offset_and_spacing_from_the_config_unless_flags_override()
     // An unknown timestep_spacing is named, never ignored.
     let dir = tempfile::tempdir().expect("temp dir");
     let odd = dir.path().join("odd.json");
-    std::fs::write(&odd, r#"{"timestep_spacing": "sideways"}"#).expect("writes");
+    std::fs::write(
+        &odd,
+        r#"{"beta_schedule": "linear", "timestep_spacing": "sideways"}"#,
+    )
+    .expect("writes");
     fails(
         &[
             "sample",
@@ -566,7 +570,7 @@ fn betas_file_errors_name_the_flag_and_the_file_not_a_config_key() {
     let own = dir.path().join("own.json");
     std::fs::write(
         &own,
-        r#"{"num_train_timesteps": 1, "rescale_betas_zero_snr": true}"#,
+        r#"{"beta_schedule": "linear", "num_train_timesteps": 1, "rescale_betas_zero_snr": true}"#,
     )
     .expect("writes");
     fails(

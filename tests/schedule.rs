@@ -356,7 +356,7 @@ fn config_keys_and_their_errors() {
         ("fixed_large_log", VarianceType::FixedLarge),
         ("fixed_small", VarianceType::FixedSmall),
     ] {
-        let text = format!(r#"{{"variance_type": "{v}"}}"#);
+        let text = format!(r#"{{"beta_schedule": "linear", "variance_type": "{v}"}}"#);
         let loaded = parse_schedule_text(&text).expect("valid variance_type");
         assert_eq!(loaded.variance, Some(want), "{v}");
     }

@@ -899,6 +899,7 @@ impl App {
             data_source: &source,
             schedule: &elbo.inputs.schedule,
             schedule_label: &self.applied.schedule_label,
+            spec: None,
         };
         let text = if json {
             report.to_json()

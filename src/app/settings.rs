@@ -136,6 +136,17 @@ impl ScheduleSettings {
                     betas: betas.clone(),
                 });
             }
+            // A process read by its SNR (flow matching, EDM, Wuerstchen) is kept as the
+            // betas it builds to (validated again on restore like any custom betas; a
+            // spec that does not build leaves no betas, which the caller's build rejects).
+            BetaSource::Snr { .. } => {
+                let betas = spec.build().map(|s| s.betas().to_vec()).unwrap_or_default();
+                out.rescale_zero_snr = false;
+                out.custom = Some(CustomBetas {
+                    label: label.to_owned(),
+                    betas,
+                });
+            }
         }
         out
     }

@@ -128,6 +128,23 @@ pub struct ResolvedSchedule {
     pub steps_offset: Option<usize>,
     /// `timestep_spacing` of a config, if any, as written.
     pub timestep_spacing: Option<String>,
+    /// `_class_name` of a config, if any.
+    pub class_name: Option<String>,
+    /// A short name: the preset's, or the file name without `.scheduler_config.json`.
+    pub name: String,
+    /// What was made of a config that is not a plain beta schedule (see
+    /// `LoadedSchedule::notes`).
+    pub notes: Vec<String>,
+}
+
+impl ResolvedSchedule {
+    /// Say on standard error what was made of a config that is not a plain beta schedule
+    /// (`note: ...`, one line each).
+    pub fn say_notes(&self) {
+        for n in &self.notes {
+            super::output::note(&format!("note: {}: {n}\n", self.name));
+        }
+    }
 }
 
 /// Check a Monte Carlo sample count N against the bounds the ELBO itself enforces
@@ -260,6 +277,17 @@ impl Common {
                     spec.steps = t;
                 }
             }
+            BetaSource::Snr { process } => {
+                if self.beta_start.is_some() || self.beta_end.is_some() {
+                    anyhow::bail!(
+                        "--beta-start/--beta-end do not apply to {} (it has no betas)",
+                        process.label()
+                    );
+                }
+                if let Some(t) = self.steps {
+                    spec.steps = t;
+                }
+            }
             BetaSource::Custom { betas } => {
                 // The betas come from a betas file, or from a config's trained_betas.
                 let source = if is_config {
@@ -302,7 +330,13 @@ impl Common {
                 .unwrap_or_default(),
             prediction_type: loaded.as_ref().and_then(|l| l.prediction_type.clone()),
             steps_offset: loaded.as_ref().and_then(|l| l.steps_offset),
-            timestep_spacing: loaded.and_then(|l| l.timestep_spacing),
+            timestep_spacing: loaded.as_ref().and_then(|l| l.timestep_spacing.clone()),
+            class_name: loaded.as_ref().and_then(|l| l.class_name.clone()),
+            name: loaded
+                .as_ref()
+                .and_then(|l| l.name.clone())
+                .unwrap_or_else(|| name.to_string()),
+            notes: loaded.map(|l| l.notes).unwrap_or_default(),
         })
     }
 }

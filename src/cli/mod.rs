@@ -1,10 +1,12 @@
-//! The command line (SPEC §6, §7): `report`, `schedule`, `presets`, `sample`, `train`.
+//! The command line (SPEC §6, §7): `report`, `schedule`, `compare`, `presets`, `sample`,
+//! `train`.
 //!
 //! `args` holds the flags every subcommand shares and their resolution into library
 //! values; each subcommand has its own file and uses `args` and the library, never another
 //! subcommand.
 
 pub mod args;
+mod compare;
 mod output;
 mod presets;
 mod report;
@@ -42,6 +44,9 @@ pub enum Command {
     Report(report::ReportCmd),
     /// Print the per-timestep schedule table and the sanity findings.
     Schedule(schedule::ScheduleCmd),
+    /// Compare schedules (presets or configs) on the same data: log-SNR range, abar_T,
+    /// prior term, NELBO and paired differences to the first.
+    Compare(compare::CompareCmd),
     /// Generate samples with DDPM or DDIM and print sample-quality figures.
     Sample(sample::SampleCmd),
     /// List every data preset, schedule preset and model, one line each.
@@ -55,6 +60,7 @@ pub fn run(command: Command) -> Result<()> {
     match command {
         Command::Report(cmd) => report::run(cmd),
         Command::Schedule(cmd) => schedule::run(cmd),
+        Command::Compare(cmd) => compare::run(cmd),
         Command::Sample(cmd) => sample::run(cmd),
         Command::Presets => presets::run(),
         Command::Train(cmd) => train::run(cmd),

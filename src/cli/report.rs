@@ -61,6 +61,7 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
     check_samples(cmd.samples)?;
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
+    resolved.say_notes();
     let kind = ModelKind::from(cmd.model);
     let model = kind.build(&data);
     let config = McConfig {
@@ -114,6 +115,7 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
         data_source: &data_label,
         schedule: &resolved.schedule,
         schedule_label: &label,
+        spec: Some(&resolved.spec),
     };
     let text = match cmd.format {
         ReportFormat::Json => rep.to_json() + "\n",

@@ -131,6 +131,7 @@ pub fn run(cmd: SampleCmd) -> Result<()> {
     }
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
+    resolved.say_notes();
     let sampler = match cmd.sampler {
         SamplerArg::Ddpm => SamplerKind::Ddpm,
         SamplerArg::Ddim => SamplerKind::Ddim,

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use elbo_lab::report::schedule_rows;
-use elbo_lab::schedule::{Severity, sanity_findings};
+use elbo_lab::schedule::{Severity, spec_findings};
 
 use super::args::Common;
 use super::output::write_out;
@@ -40,7 +40,7 @@ pub struct ScheduleCmd {
 pub fn run(cmd: ScheduleCmd) -> Result<()> {
     let resolved = cmd.common.resolve_schedule()?;
     let (data, _) = cmd.common.resolve_data()?;
-    let findings = sanity_findings(&resolved.schedule, Some(&data));
+    let findings = spec_findings(&resolved.spec, &resolved.schedule, Some(&data));
     let rows = schedule_rows(&resolved.schedule);
     let text = match cmd.format {
         TableFormat::Json => {
@@ -49,6 +49,8 @@ pub fn run(cmd: ScheduleCmd) -> Result<()> {
                 "steps": resolved.schedule.steps(),
                 "variance": resolved.variance,
                 "prediction_type": resolved.prediction_type,
+                "class": resolved.class_name,
+                "notes": resolved.notes,
                 "terminal_alpha_bar": resolved.schedule.terminal_abar(),
                 "findings": findings,
                 "timesteps": rows,
@@ -95,6 +97,12 @@ pub fn run(cmd: ScheduleCmd) -> Result<()> {
                         .unwrap_or_else(|| "undefined".into()),
                     r.posterior_variance
                 );
+            }
+            if !resolved.notes.is_empty() {
+                s += "\nhow this config is read:\n";
+                for n in &resolved.notes {
+                    s += &format!("  {n}\n");
+                }
             }
             s += "\nfindings:\n";
             if findings.is_empty() {

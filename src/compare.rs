@@ -1,0 +1,357 @@
+//! Several schedules side by side on the same data (issue 13): one row per schedule with
+//! its log-SNR range, terminal abar, prior term, NELBO and the paired difference to the
+//! first schedule. The CLI's `elbo-lab compare` prints this table; the app can export it.
+//!
+//! Pairing (common random numbers): every schedule is evaluated on the same N pairs
+//! `(x0_i, eps_i)` (one draw from the seed). The NELBO of a schedule is the mean of the
+//! per-sample totals `n_i = L_0 + sum_{t>=2} L_{t-1} + L_T`, each evaluated at
+//! `x_t = sqrt(abar_t) x0_i + sqrt(1 - abar_t) eps_i` for every t of that schedule, so
+//! schedules of different T still share x0_i and eps_i sample by sample. The difference
+//! to the first schedule is the mean of `n_i(B) - n_i(A)` and its standard error is that
+//! of those N differences: much smaller than `sqrt(se_A^2 + se_B^2)` (the unpaired error,
+//! also reported) because both totals move together with x0_i and eps_i.
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::denoiser::ModelKind;
+use crate::elbo::{
+    Control, ElboError, Estimate, McConfig, McSamples, check_samples, compute_elbo_per_sample,
+    moments,
+};
+use crate::mixture::GaussianMixture;
+use crate::schedule::{Finding, ScheduleError, ScheduleSpec, VarianceType, spec_findings};
+
+/// One schedule to compare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompareEntry {
+    /// The name shown in the table (a preset's name, a config's file name).
+    pub name: String,
+    /// `_class_name` of a config, if any.
+    pub class_name: Option<String>,
+    /// The schedule.
+    pub spec: ScheduleSpec,
+    /// The reverse variance (a config's `variance_type`, or the default).
+    pub variance: VarianceType,
+    /// How the config was read (see `LoadedSchedule::notes`).
+    pub notes: Vec<String>,
+}
+
+/// Monte Carlo settings of a comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompareConfig {
+    /// N, the number of `(x0, eps)` pairs shared by every schedule.
+    pub samples: usize,
+    /// Seed of the draw.
+    pub seed: u64,
+    /// The model whose NELBO is computed under each schedule.
+    pub model: ModelKind,
+}
+
+/// Why a comparison failed: which schedule, and what went wrong.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum CompareError {
+    /// No schedules.
+    #[error("compare needs at least one schedule")]
+    Empty,
+    /// A schedule that does not build.
+    #[error("schedule '{name}': {source}")]
+    Schedule {
+        /// Its name.
+        name: String,
+        /// The error.
+        source: ScheduleError,
+    },
+    /// The ELBO of a schedule could not be computed.
+    #[error("schedule '{name}': {source}")]
+    Elbo {
+        /// Its name.
+        name: String,
+        /// The error.
+        source: ElboError,
+    },
+    /// Bad settings (sample count).
+    #[error("{0}")]
+    Settings(ElboError),
+}
+
+/// One row of the table. Undefined values are `None` (null in JSON, empty in CSV).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompareRow {
+    /// The schedule's name.
+    pub name: String,
+    /// `_class_name` of its config, if any.
+    pub class: Option<String>,
+    /// The schedule's label (formula and parameters).
+    pub schedule: String,
+    /// T.
+    pub steps: usize,
+    /// lambda_1, the largest log-SNR.
+    pub log_snr_max: Option<f64>,
+    /// lambda_T, the smallest log-SNR (`None` where abar_T = 0: it is -inf).
+    pub log_snr_min: Option<f64>,
+    /// abar_T.
+    pub terminal_alpha_bar: f64,
+    /// L_T (exact).
+    pub prior_loss: f64,
+    /// NELBO, nats.
+    pub nelbo: f64,
+    /// Its standard error.
+    pub nelbo_stderr: f64,
+    /// NELBO minus the first schedule's NELBO, on the same samples (0 on the first row).
+    pub nelbo_diff: f64,
+    /// Standard error of the paired difference (0 on the first row).
+    pub nelbo_diff_stderr: f64,
+    /// What the standard error of the difference would be without pairing,
+    /// `sqrt(se^2 + se_first^2)` (0 on the first row).
+    pub nelbo_diff_unpaired_stderr: f64,
+    /// The sanity findings of the schedule on these data.
+    pub findings: Vec<Finding>,
+    /// How its config was read.
+    pub notes: Vec<String>,
+}
+
+/// The comparison table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompareTable {
+    /// Where the data came from.
+    pub data_source: String,
+    /// d.
+    pub dim: usize,
+    /// N.
+    pub samples: usize,
+    /// Seed.
+    pub seed: u64,
+    /// The model's name.
+    pub model: String,
+    /// One row per schedule, in the order given; differences are to the first.
+    pub rows: Vec<CompareRow>,
+}
+
+/// Compare `entries` on `data` with one shared Monte Carlo draw (see the module docs).
+///
+/// # Errors
+/// No entries, a bad sample count, a schedule that does not build (named), or an ELBO
+/// that cannot be computed (named).
+pub fn compare(
+    data: &GaussianMixture,
+    data_source: &str,
+    entries: &[CompareEntry],
+    config: &CompareConfig,
+    control: Control<'_>,
+) -> Result<CompareTable, CompareError> {
+    if entries.is_empty() {
+        return Err(CompareError::Empty);
+    }
+    check_samples(config.samples).map_err(CompareError::Settings)?;
+    let schedules = entries
+        .iter()
+        .map(|e| {
+            e.spec.build().map_err(|source| CompareError::Schedule {
+                name: e.name.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let model = config.model.build(data);
+    let samples = McSamples::draw(data, config.samples, config.seed);
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut first: Option<(Vec<f64>, f64)> = None;
+    for (entry, schedule) in entries.iter().zip(&schedules) {
+        let mc = McConfig {
+            samples: config.samples,
+            seed: config.seed,
+            variance: entry.variance,
+            consistency: false,
+        };
+        let (result, totals) =
+            compute_elbo_per_sample(data, schedule, model.as_ref(), &mc, &samples, control)
+                .map_err(|source| CompareError::Elbo {
+                    name: entry.name.clone(),
+                    source,
+                })?;
+        let (diff, paired, unpaired) = match &first {
+            None => (Estimate::default(), 0.0, 0.0),
+            Some((base, base_se)) => {
+                let d: Vec<f64> = totals.iter().zip(base).map(|(a, b)| a - b).collect();
+                let m = moments(&d);
+                (
+                    Estimate {
+                        mean: m.mean,
+                        stderr: m.stderr,
+                    },
+                    m.stderr,
+                    result.nelbo.stderr.hypot(*base_se),
+                )
+            }
+        };
+        let t_max = schedule.steps();
+        rows.push(CompareRow {
+            name: entry.name.clone(),
+            class: entry.class_name.clone(),
+            schedule: entry.spec.label(),
+            steps: t_max,
+            log_snr_max: schedule.log_snr(1),
+            log_snr_min: schedule.log_snr(t_max),
+            terminal_alpha_bar: schedule.terminal_abar(),
+            prior_loss: result.prior_loss,
+            nelbo: result.nelbo.mean,
+            nelbo_stderr: result.nelbo.stderr,
+            nelbo_diff: diff.mean,
+            nelbo_diff_stderr: paired,
+            nelbo_diff_unpaired_stderr: unpaired,
+            findings: spec_findings(&entry.spec, schedule, Some(data)),
+            notes: entry.notes.clone(),
+        });
+        if first.is_none() {
+            first = Some((totals, result.nelbo.stderr));
+        }
+    }
+    Ok(CompareTable {
+        data_source: data_source.to_string(),
+        dim: data.dim(),
+        samples: config.samples,
+        seed: config.seed,
+        model: model.name(),
+        rows,
+    })
+}
+
+/// The CSV columns of [`CompareTable::to_csv`], in order.
+pub const COMPARE_CSV_COLUMNS: [&str; 14] = [
+    "name",
+    "class",
+    "schedule",
+    "steps",
+    "log_snr_max",
+    "log_snr_min",
+    "terminal_alpha_bar",
+    "prior_loss",
+    "nelbo",
+    "nelbo_stderr",
+    "nelbo_diff",
+    "nelbo_diff_stderr",
+    "nelbo_diff_unpaired_stderr",
+    "findings",
+];
+
+/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+impl CompareTable {
+    /// The JSON document (pretty-printed; undefined values are null).
+    pub fn to_json(&self) -> String {
+        // Every float is finite or an Option, so this cannot fail; never panic if it did.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// One CSV line per schedule ([`COMPARE_CSV_COLUMNS`]; empty cell = undefined;
+    /// findings as their codes joined by `;`).
+    pub fn to_csv(&self) -> String {
+        let num = |v: f64| format!("{v:e}");
+        let opt = |v: Option<f64>| v.map(num).unwrap_or_default();
+        let mut out = COMPARE_CSV_COLUMNS.join(",");
+        out.push('\n');
+        for r in &self.rows {
+            let codes: Vec<&str> = r.findings.iter().map(|f| f.code.as_str()).collect();
+            let cells = [
+                csv_cell(&r.name),
+                csv_cell(r.class.as_deref().unwrap_or("")),
+                csv_cell(&r.schedule),
+                r.steps.to_string(),
+                opt(r.log_snr_max),
+                opt(r.log_snr_min),
+                num(r.terminal_alpha_bar),
+                num(r.prior_loss),
+                num(r.nelbo),
+                num(r.nelbo_stderr),
+                num(r.nelbo_diff),
+                num(r.nelbo_diff_stderr),
+                num(r.nelbo_diff_unpaired_stderr),
+                csv_cell(&codes.join(";")),
+            ];
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Aligned columns for people, then each schedule's notes and findings.
+    pub fn to_text(&self) -> String {
+        let lam = |v: Option<f64>| v.map_or("-inf".to_string(), |x| format!("{x:.2}"));
+        let mut s = format!(
+            "data: {} (d = {}), model {}, N = {} shared (x0, eps) pairs, seed {}\n\n",
+            self.data_source, self.dim, self.model, self.samples, self.seed
+        );
+        let name_w = self
+            .rows
+            .iter()
+            .map(|r| r.name.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(8);
+        let class_w = self
+            .rows
+            .iter()
+            .map(|r| r.class.as_deref().unwrap_or("-").chars().count())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        s += &format!(
+            "{:<name_w$}  {:<class_w$}  {:>6}  {:>17}  {:>10}  {:>10}  {:>21}  {:>29}\n",
+            "schedule",
+            "class",
+            "T",
+            "log-SNR range",
+            "abar_T",
+            "prior L_T",
+            "NELBO +- se",
+            "vs first +- paired se (unp.)"
+        );
+        for (i, r) in self.rows.iter().enumerate() {
+            let diff = if i == 0 {
+                "(reference)".to_string()
+            } else {
+                format!(
+                    "{:+.4} +- {:.4} ({:.4})",
+                    r.nelbo_diff, r.nelbo_diff_stderr, r.nelbo_diff_unpaired_stderr
+                )
+            };
+            s += &format!(
+                "{:<name_w$}  {:<class_w$}  {:>6}  {:>17}  {:>10.3e}  {:>10.3e}  {:>21}  {:>29}\n",
+                r.name,
+                r.class.as_deref().unwrap_or("-"),
+                r.steps,
+                format!("{} .. {}", lam(r.log_snr_max), lam(r.log_snr_min)),
+                r.terminal_alpha_bar,
+                r.prior_loss,
+                format!("{:.4} +- {:.4}", r.nelbo, r.nelbo_stderr),
+                diff
+            );
+        }
+        s += "\nNELBO in nats; the differences are paired: every schedule sees the same (x0, eps) pairs.\n";
+        for r in &self.rows {
+            s += &format!("\n{} ({}):\n", r.name, r.schedule);
+            for n in &r.notes {
+                s += &format!("  note: {n}\n");
+            }
+            if r.findings.is_empty() {
+                s += "  no findings: the schedule looks sane for these data\n";
+            }
+            for f in &r.findings {
+                let tag = match f.severity {
+                    crate::schedule::Severity::Info => "info",
+                    crate::schedule::Severity::Warning => "warning",
+                };
+                s += &format!("  [{tag}] {}\n", f.message);
+            }
+        }
+        s
+    }
+}
