@@ -186,7 +186,7 @@ pub const OVERLAY_DARK: [Color32; 5] = [
 pub const OVERLAY_LIGHT: [Color32; 5] = [
     Color32::from_rgb(136, 34, 85),
     Color32::from_rgb(30, 100, 30),
-    Color32::from_rgb(140, 70, 20),
+    Color32::from_rgb(150, 60, 20),
     Color32::from_rgb(51, 34, 136),
     Color32::from_rgb(190, 0, 190),
 ];

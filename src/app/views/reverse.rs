@@ -327,7 +327,9 @@ impl ReverseView {
                             "{name}: steps_offset {wanted} lowered to {}: with K = {} it would reach timestep {} > T - 1 = {}.",
                             r_side.config.steps_offset,
                             r_side.config.steps,
-                            (r_side.config.steps - 1) * (t_max / r_side.config.steps) + wanted,
+                            // In u128: a saved offset may be as large as usize allows.
+                            ((r_side.config.steps - 1) * (t_max / r_side.config.steps)) as u128
+                                + wanted as u128,
                             t_max - 1,
                         ))
                         .color(pal.warning),
