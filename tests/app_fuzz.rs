@@ -1,7 +1,9 @@
 //! A seeded random walk over the real app (egui_kittest harness): every tab, every data
 //! preset (1D and 2D back and forth), good and bad files (typed, dropped), schedule and T
 //! extremes, every model including trained ones, play, step, zoom, training start / pause /
-//! reset / load / save, reverse settings, exports. Work runs in the deferred mode: jobs
+//! reset / load / save, reverse settings (spacing and offset from a config or overridden),
+//! schedule files overlaid and removed (typed, dropped, the Schedule tab's switches),
+//! exports. Work runs in the deferred mode: jobs
 //! finish only when the walk says so ("work finishes" is an action), so stale results meet
 //! new inputs in every order, reproducibly.
 //!
@@ -103,6 +105,22 @@ fn files() -> Files {
         write("garbage.txt", "hello\n"),
         p("missing_config.json"),
     ];
+    // Real configs: a spacing and an offset (SDXL, Stable Diffusion 1.5), v-prediction
+    // (zero123), an old class name (CIFAR-10 DDPM).
+    let mut schedules = schedules;
+    for name in [
+        "sdxl-euler-ancestral.scheduler_config.json",
+        "stable-diffusion-v1-5.scheduler_config.json",
+        "zero123-v-prediction.scheduler_config.json",
+        "ddpm-cifar10-32.scheduler_config.json",
+    ] {
+        schedules.push(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests")
+                .join("data")
+                .join(name),
+        );
+    }
     let weights = vec![
         p("weights_saved"),
         p("no_such_weights"),
@@ -177,10 +195,23 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
         }
         44..=46 => {
             let path = files.schedules.choose(rng).expect("schedule files").clone();
-            if rng.random_bool(0.5) {
-                apply(h, Command::LoadSchedule(path))
-            } else {
-                drop_file(h, &path)
+            match rng.random_range(0..6) {
+                0 | 1 => apply(h, Command::LoadSchedule(path)),
+                2 => apply(h, Command::OverlaySchedule(path)),
+                3 => {
+                    let n = h.state().overlays.len();
+                    apply(h, Command::RemoveOverlay(rng.random_range(0..=n + 1)))
+                }
+                4 => apply(
+                    h,
+                    if rng.random_bool(0.8) {
+                        Command::PickOverlaySchedule
+                    } else {
+                        Command::ClearOverlays
+                    },
+                ),
+                // Dropped: loaded or overlaid, as "Overlay dropped schedule files" says.
+                _ => drop_file(h, &path),
             }
         }
         47..=52 => {
@@ -247,6 +278,12 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 "Step back",
                 "First",
                 "Last",
+                "Normalised axis t / T",
+                "Overlay dropped schedule files",
+                "Overlay a schedule file...",
+                "Overlay in the Schedule tab",
+                "Remove all",
+                "Spacing and offset from the config",
             ]
             .choose(rng)
             .expect("buttons");
@@ -279,6 +316,8 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 show_v: rng.random_bool(0.5),
                 overlay_presets: rng.random_bool(0.5),
                 legends: rng.random_bool(0.7),
+                normalised_t: rng.random_bool(0.5),
+                drop_overlays: rng.random_bool(0.5),
             };
             apply(h, Command::SetToggles(toggles))
         }
@@ -289,8 +328,10 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 c.steps = rng.random_range(1..=1000);
                 c.eta = rng.random_range(-0.5..=1.5);
                 c.spacing = *Spacing::ALL.choose(rng).expect("spacings");
+                c.steps_offset = *[0, 1, 5, 999, usize::MAX].choose(rng).expect("offsets");
             }
             r.show_trajectories = rng.random_bool(0.7);
+            r.use_config = rng.random_bool(0.7);
             apply(h, Command::SetReverse(r))
         }
         82..=88 => {
@@ -457,6 +498,12 @@ fn check(app: &App, action: &str) {
         app.data().dim(),
         "the model in use is of another dimension than the data"
     );
+    let drawn: Vec<&PathBuf> = app.overlays.iter().map(|o| &o.path).collect();
+    let listed: Vec<&PathBuf> = s.overlays.iter().collect();
+    assert_eq!(drawn, listed, "the overlays drawn are not the ones listed");
+    for o in &app.overlays {
+        assert!(o.schedule.steps() >= 1, "overlay {} has no steps", o.name);
+    }
 }
 
 #[test]

@@ -67,6 +67,15 @@ pub enum Command {
     LoadData(PathBuf),
     /// Load a schedule (`scheduler_config.json` or a betas list) from a path.
     LoadSchedule(PathBuf),
+    /// Overlay a schedule file (`scheduler_config.json` or a betas list) in the Schedule tab,
+    /// beside the current schedule (the current schedule stays).
+    OverlaySchedule(PathBuf),
+    /// Open a native file dialog for a schedule to overlay.
+    PickOverlaySchedule,
+    /// Remove the overlaid schedule at this place of the list (from 0).
+    RemoveOverlay(usize),
+    /// Remove every overlaid schedule.
+    ClearOverlays,
     /// Open a native file dialog for data.
     PickData,
     /// Open a native file dialog for a schedule.
@@ -91,7 +100,8 @@ pub enum Command {
     SetSpeed(f32),
     /// Open a tab.
     SetView(View),
-    /// The views' toggles (log axis, ELBO form, v column, preset overlay).
+    /// The views' toggles (log axis, ELBO form, v column, preset overlay, t / T axis,
+    /// dropped schedules overlaid).
     SetToggles(ViewToggles),
     /// The reverse view's two sampler settings.
     SetReverse(ReverseSettings),

@@ -590,6 +590,17 @@ impl SidePanel {
                 Command::PickSchedule,
             ),
         );
+        let path = self.schedule_path.trim();
+        if ui
+            .button("Overlay in the Schedule tab")
+            .on_hover_text(
+                "Draw the schedule file named in the field in the Schedule tab beside the current schedule (which stays), in its own colour; any number can be overlaid, each removable there.",
+            )
+            .clicked()
+            && !path.is_empty()
+        {
+            commands.push(Command::OverlaySchedule(PathBuf::from(path)));
+        }
         error_line(ui, pal, ctx.notes.schedule_error.as_ref());
         wrapped(ui, &ctx.applied.schedule_label);
         for f in &ctx.applied.findings {

@@ -49,7 +49,9 @@ pub use command::{Command, ExportKind, ModelChoice};
 use compute::{ElboMessage, Field, FieldJob, Particles, River};
 pub use inputs::{Depends, Freshness, Inputs};
 use reverse::{ReverseJob, ReverseSizes};
-use settings::{DataSettings, ElboForm, ScheduleSettings, Settings, View, ZOOM_RANGE, ZOOM_STEP};
+use settings::{
+    DataSettings, ElboForm, ScheduleConfig, ScheduleSettings, Settings, View, ZOOM_RANGE, ZOOM_STEP,
+};
 use views::{ViewCtx, Views};
 pub use worker::Mode;
 use worker::Worker;
@@ -182,6 +184,52 @@ pub struct FieldView {
     pub texture: Option<TextureHandle>,
 }
 
+/// A schedule file overlaid in the Schedule tab (loaded once, kept while its path is in
+/// [`Settings::overlays`]).
+pub struct Overlay {
+    /// The file, as loaded (made absolute when it could be).
+    pub path: PathBuf,
+    /// Its name in the legend and the list: the file name (with its folder when two
+    /// overlays share a file name).
+    pub name: String,
+    /// `_class_name` of a diffusers config, if any.
+    pub class_name: Option<String>,
+    /// `prediction_type` of a diffusers config, if any.
+    pub prediction_type: Option<String>,
+    /// The schedule's label (formula, T).
+    pub label: String,
+    /// The schedule.
+    pub schedule: Arc<NoiseSchedule>,
+}
+
+impl Overlay {
+    /// Load a schedule file as an overlay; `taken` are the names already in use.
+    pub fn load(path: &Path, taken: &[&str]) -> Result<Overlay, String> {
+        let loaded = load_schedule_file(path).map_err(|e| e.to_string())?;
+        let schedule = loaded
+            .spec
+            .build()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut name = file_label(path);
+        if taken.contains(&name.as_str())
+            && let Some(folder) = path.parent().and_then(|p| p.file_name())
+        {
+            name = format!("{}/{name}", folder.to_string_lossy());
+        }
+        while taken.contains(&name.as_str()) {
+            name.push('\'');
+        }
+        Ok(Overlay {
+            path: path.to_path_buf(),
+            name,
+            class_name: loaded.class_name,
+            prediction_type: loaded.prediction_type,
+            label: loaded.spec.label(),
+            schedule: Arc::new(schedule),
+        })
+    }
+}
+
 /// Messages for the user: inline errors and notes.
 #[derive(Default)]
 pub struct Notes {
@@ -189,6 +237,8 @@ pub struct Notes {
     pub data_error: Option<String>,
     /// An inline error about the schedule (the last valid schedule stays).
     pub schedule_error: Option<String>,
+    /// An error about an overlaid schedule (shown in the Schedule tab).
+    pub overlay_error: Option<String>,
     /// A note about the model (a trained network that no longer fits, ...).
     pub model_note: Option<String>,
     /// The ELBO computation of these inputs failed: why.
@@ -227,6 +277,8 @@ pub struct App {
     pub lesson: Option<usize>,
     /// The "Export for slides" dialog and the plot export in progress.
     pub export: export::ExportState,
+    /// The schedules overlaid in the Schedule tab, in the order of [`Settings::overlays`].
+    pub overlays: Vec<Overlay>,
     views: Views,
     options: AppOptions,
     elbo_worker: Worker<Inputs, ElboMessage>,
@@ -314,6 +366,7 @@ impl App {
             training: training::Training::new(ctx, options.mode),
             lesson: None,
             export: export::ExportState::default(),
+            overlays: Vec::new(),
             views: Views::default(),
             elbo_worker: Worker::new(
                 "elbo-lab-elbo",
@@ -337,10 +390,72 @@ impl App {
             applied,
             settings,
         };
+        let dropped = app.sync_overlays();
+        app.notes.restored.extend(dropped);
         install_text_styles(ctx);
         app.apply_theme(ctx);
         app.submit_elbo();
         app
+    }
+
+    /// Load or drop overlays until they match [`Settings::overlays`]; a file that no longer
+    /// loads is dropped from the settings. Returns a message per dropped file.
+    fn sync_overlays(&mut self) -> Vec<String> {
+        if self
+            .overlays
+            .iter()
+            .map(|o| &o.path)
+            .eq(&self.settings.overlays)
+        {
+            return Vec::new();
+        }
+        let mut old = std::mem::take(&mut self.overlays);
+        let mut kept = Vec::new();
+        let mut messages = Vec::new();
+        for path in std::mem::take(&mut self.settings.overlays) {
+            if kept.contains(&path) {
+                continue;
+            }
+            let overlay = match old.iter().position(|o| o.path == path) {
+                Some(i) => Ok(old.remove(i)),
+                None => {
+                    let taken: Vec<&str> = self.overlays.iter().map(|o| o.name.as_str()).collect();
+                    Overlay::load(&path, &taken)
+                }
+            };
+            match overlay {
+                Ok(o) => {
+                    self.overlays.push(o);
+                    kept.push(path);
+                }
+                Err(e) => messages.push(format!(
+                    "the overlaid schedule {} could not be loaded ({e}); it was dropped from the Schedule tab",
+                    path.display()
+                )),
+            }
+        }
+        self.settings.overlays = kept;
+        messages
+    }
+
+    fn add_overlay(&mut self, path: &Path) {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if self.settings.overlays.contains(&path) {
+            self.notes.overlay_error = Some(format!("{} is already overlaid", path.display()));
+            return;
+        }
+        let taken: Vec<&str> = self.overlays.iter().map(|o| o.name.as_str()).collect();
+        match Overlay::load(&path, &taken) {
+            Ok(o) => {
+                self.notes.status =
+                    Some((format!("overlaid {} in the Schedule tab", o.name), false));
+                self.overlays.push(o);
+                self.settings.overlays.push(path);
+                self.settings.view = View::Schedule;
+                self.notes.overlay_error = None;
+            }
+            Err(e) => self.notes.overlay_error = Some(e),
+        }
     }
 
     /// The current timestep, clamped to 1..=T.
@@ -415,7 +530,10 @@ impl App {
     pub fn reverse_job(&self) -> ReverseJob {
         ReverseJob {
             inputs: self.applied.inputs.clone(),
-            configs: self.settings.reverse.clamped(self.steps()),
+            configs: self.settings.reverse.clamped(
+                self.steps(),
+                self.settings.config_of(&self.applied.schedule_settings),
+            ),
             sizes: self.options.reverse_sizes,
         }
     }
@@ -663,6 +781,27 @@ impl App {
                 }
             }
             Command::LoadSchedule(path) => self.load_schedule(&path),
+            Command::OverlaySchedule(path) => self.add_overlay(&path),
+            Command::PickOverlaySchedule => self.open_dialog(|| {
+                rfd::FileDialog::new()
+                    .set_title("Overlay a schedule: scheduler_config.json or a betas list")
+                    .pick_file()
+                    .map(Command::OverlaySchedule)
+            }),
+            Command::RemoveOverlay(i) => {
+                if i < self.settings.overlays.len() {
+                    self.settings.overlays.remove(i);
+                    if i < self.overlays.len() {
+                        self.overlays.remove(i);
+                    }
+                }
+                self.notes.overlay_error = None;
+            }
+            Command::ClearOverlays => {
+                self.settings.overlays.clear();
+                self.overlays.clear();
+                self.notes.overlay_error = None;
+            }
             Command::PickData => self.open_dialog(|| {
                 rfd::FileDialog::new()
                     .set_title("Load data: mixture JSON or CSV of points")
@@ -708,6 +847,7 @@ impl App {
             }
             Command::UsePresetSchedule => {
                 self.settings.schedule.custom = None;
+                self.settings.schedule_config = None;
                 self.notes.schedule_error = None;
             }
             Command::SetT(t) => self.settings.t = t.clamp(1, steps),
@@ -846,6 +986,14 @@ impl App {
                 let candidate = ScheduleSettings::from_spec(&loaded.spec, &label);
                 match candidate.spec().build() {
                     Ok(_) => {
+                        self.settings.schedule_config = loaded.is_config.then(|| ScheduleConfig {
+                            name: label.clone(),
+                            class_name: loaded.class_name.clone(),
+                            prediction_type: loaded.prediction_type.clone(),
+                            timestep_spacing: loaded.timestep_spacing.clone(),
+                            steps_offset: loaded.steps_offset,
+                            schedule: candidate.clone(),
+                        });
                         self.settings.schedule = candidate;
                         if let Some(v) = loaded.variance {
                             self.settings.variance = v;
@@ -943,7 +1091,12 @@ impl App {
                 .collect()
         });
         for path in dropped {
-            let command = classify_dropped(&path);
+            let command = match classify_dropped(&path) {
+                Command::LoadSchedule(p) if self.settings.toggles.drop_overlays => {
+                    Command::OverlaySchedule(p)
+                }
+                command => command,
+            };
             self.apply(ctx, command);
         }
     }
@@ -1006,6 +1159,7 @@ impl App {
         ViewCtx {
             settings: &self.settings,
             applied: &self.applied,
+            overlays: &self.overlays,
             notes: &self.notes,
             t: self.t(),
             playing: self.playing,
@@ -1046,6 +1200,10 @@ impl App {
         }
         for command in commands {
             self.apply(&ctx, command);
+        }
+        let dropped = self.sync_overlays();
+        if !dropped.is_empty() {
+            self.notes.overlay_error = Some(dropped.join("; "));
         }
         self.sync_inputs();
         self.settings.t = self.t();

@@ -15,7 +15,10 @@
 //! | data entropy H(p0), current t | neutral grey, dashed |
 //!
 //! The schedule presets are told apart only in the Schedule tab, where no parameterisation
-//! or ELBO term is drawn; each keeps its colour and dash whichever is selected.
+//! or ELBO term is drawn; each keeps its colour and dash whichever is selected. Configs
+//! overlaid there take [`Palette::overlay`]: colours from outside the Okabe-Ito set (Paul
+//! Tol's), so none is mistaken for a parameterisation, a term or a preset, each with a dash
+//! (dense dashes, then loose dots, then long dashes as the colours repeat).
 //! Messages keep the error / warning / information colours of [`ERROR`], [`WARNING`], [`INFO`].
 
 use egui::Color32;
@@ -168,6 +171,43 @@ impl Palette {
     }
 }
 
+/// The overlaid configs' colours, dark theme (Paul Tol's pink and light cyan, a lavender,
+/// a tan and a light green): light enough for a dark plot, away from every Okabe-Ito hue.
+pub const OVERLAY_DARK: [Color32; 5] = [
+    Color32::from_rgb(255, 170, 187),
+    Color32::from_rgb(153, 221, 255),
+    Color32::from_rgb(205, 165, 115),
+    Color32::from_rgb(180, 160, 255),
+    Color32::from_rgb(170, 230, 140),
+];
+
+/// The overlaid configs' colours, light theme (Paul Tol's wine and indigo, a dark green, a
+/// brown and a magenta): dark enough for a white plot.
+pub const OVERLAY_LIGHT: [Color32; 5] = [
+    Color32::from_rgb(136, 34, 85),
+    Color32::from_rgb(30, 100, 30),
+    Color32::from_rgb(150, 60, 20),
+    Color32::from_rgb(51, 34, 136),
+    Color32::from_rgb(190, 0, 190),
+];
+
+impl Palette {
+    /// The colour and dash of the `i`-th overlaid config (from 0): five colours, each
+    /// round of them with its own dash, so the first fifteen overlays differ in colour or
+    /// dash, and none shares a colour with a concept or a preset.
+    pub fn overlay(&self, i: usize) -> (Color32, LineStyle) {
+        let dark = self.total.r() > 128;
+        let colours = if dark { &OVERLAY_DARK } else { &OVERLAY_LIGHT };
+        let n = colours.len();
+        let style = match (i / n) % 3 {
+            0 => LineStyle::dashed_dense(),
+            1 => LineStyle::dotted_loose(),
+            _ => LineStyle::Dashed { length: 18.0 },
+        };
+        (colours[i % n], style)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,7 +234,37 @@ mod tests {
         let mut v: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
         v.extend([p.reconstruction, p.denoising, p.prior, p.total, p.neutral]);
         v.extend(BetaSchedule::ALL.iter().map(|s| p.preset(*s).0));
+        v.extend((0..5).map(|i| p.overlay(i).0));
         v
+    }
+
+    #[test]
+    fn overlays_are_apart_from_every_concept_and_preset_and_each_other() {
+        // Red-green-blue distance: far enough that a line is not read as another concept.
+        let dist = |a: Color32, b: Color32| {
+            let d = |x: u8, y: u8| (x as f64 - y as f64).powi(2);
+            (d(a.r(), b.r()) + d(a.g(), b.g()) + d(a.b(), b.b())).sqrt()
+        };
+        for p in [&DARK, &LIGHT] {
+            let mut taken: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
+            taken.extend([p.reconstruction, p.denoising, p.prior, p.total, p.neutral]);
+            taken.extend(BetaSchedule::ALL.iter().map(|s| p.preset(*s).0));
+            let overlays: Vec<Color32> = (0..5).map(|i| p.overlay(i).0).collect();
+            for (i, o) in overlays.iter().enumerate() {
+                for c in &taken {
+                    assert!(dist(*o, *c) > 60.0, "overlay {o:?} is near {c:?}");
+                }
+                for q in &overlays[i + 1..] {
+                    assert!(dist(*o, *q) > 60.0, "overlays {o:?} and {q:?}");
+                }
+            }
+            // Colour and dash together tell the first fifteen overlays apart.
+            for i in 0..15 {
+                for j in i + 1..15 {
+                    assert_ne!(p.overlay(i), p.overlay(j), "overlays {i} and {j}");
+                }
+            }
+        }
     }
 
     #[test]

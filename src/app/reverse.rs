@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
 use super::inputs::{Depends, Inputs};
+use super::settings::ScheduleConfig;
 use super::worker::{JobContext, Mode, Worker};
 use crate::mixture::GaussianMixture;
 use crate::sampler::{
@@ -58,6 +59,9 @@ pub struct ReverseSettings {
     pub b: SamplerConfig,
     /// Draw the trajectories of a few particles.
     pub show_trajectories: bool,
+    /// Take `timestep_spacing` and `steps_offset` from the loaded scheduler config, when it
+    /// sets them (false: the user overrides them with each setting's own).
+    pub use_config: bool,
 }
 
 impl Default for ReverseSettings {
@@ -77,13 +81,97 @@ impl Default for ReverseSettings {
                 ..SamplerConfig::default()
             },
             show_trajectories: true,
+            use_config: true,
         }
     }
 }
 
+/// What a scheduler config says about sampling: its `timestep_spacing` and `steps_offset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigSampling {
+    /// The file name of the config.
+    pub name: String,
+    /// The spacing: the config's `timestep_spacing`, or diffusers' default `leading` when
+    /// the config gives only `steps_offset`; None when its `timestep_spacing` is not one of
+    /// linspace, leading, trailing (each setting then keeps its own).
+    pub spacing: Option<Spacing>,
+    /// `steps_offset` (0 when the config has none).
+    pub offset: usize,
+    /// Where the spacing came from, in words.
+    pub spacing_source: String,
+    /// Where the offset came from, in words.
+    pub offset_source: String,
+}
+
+impl ConfigSampling {
+    /// The sampling a config sets; None when it sets neither `timestep_spacing` nor
+    /// `steps_offset`.
+    pub fn of(config: &ScheduleConfig) -> Option<Self> {
+        if config.timestep_spacing.is_none() && config.steps_offset.is_none() {
+            return None;
+        }
+        let (spacing, spacing_source) = match config.timestep_spacing.as_deref() {
+            Some(name) => match Spacing::ALL.into_iter().find(|s| s.name() == name.trim()) {
+                Some(s) => (Some(s), format!("timestep_spacing = {name}")),
+                None => (
+                    None,
+                    format!(
+                        "timestep_spacing = \"{name}\" is not linspace, leading or trailing: each setting keeps its own spacing"
+                    ),
+                ),
+            },
+            None => (
+                Some(Spacing::Leading),
+                "no timestep_spacing: diffusers' default, leading".to_owned(),
+            ),
+        };
+        let offset_source = match config.steps_offset {
+            Some(n) => format!("steps_offset = {n}"),
+            None => "no steps_offset: 0".to_owned(),
+        };
+        Some(ConfigSampling {
+            name: config.name.clone(),
+            spacing,
+            offset: config.steps_offset.unwrap_or(0),
+            spacing_source,
+            offset_source,
+        })
+    }
+}
+
+/// One setting as the job runs it, and where its spacing and offset came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolved {
+    /// The setting the job runs (K clamped to 1..=T, eta to [0, 1], the offset valid).
+    pub config: SamplerConfig,
+    /// True when the spacing is the config's.
+    pub spacing_from_config: bool,
+    /// True when the offset is the config's.
+    pub offset_from_config: bool,
+    /// The offset asked for when it had to be lowered: with leading spacing the largest
+    /// timestep `(K - 1) (T div K) + offset` must stay at most T - 1.
+    pub offset_lowered_from: Option<usize>,
+}
+
+/// The largest `steps_offset` leading spacing with K of T steps takes (diffusers'
+/// 0-based timesteps stay at most T - 1).
+pub fn max_leading_offset(train_steps: usize, steps: usize) -> usize {
+    let (t, k) = (train_steps.max(1), steps.clamp(1, train_steps.max(1)));
+    (t - 1) - (k - 1) * (t / k)
+}
+
 impl ReverseSettings {
-    /// The settings with K clamped to 1..=T and eta to [0, 1].
-    pub fn clamped(&self, steps: usize) -> [SamplerConfig; 2] {
+    /// The two settings as the job runs them on a schedule of `steps` timesteps, with the
+    /// spacing and offset of `config` unless [`ReverseSettings::use_config`] is off.
+    ///
+    /// Before scheduler configs were read here the offset was always 0 (the tab had no
+    /// offset control, and an offset of 1 with K = T runs past T - 1). Now it is the
+    /// config's (or the user's), lowered to the largest valid one when K is too large for
+    /// it, and the view says so (diffusers itself would index past its last timestep).
+    pub fn resolve(&self, steps: usize, config: Option<&ScheduleConfig>) -> [Resolved; 2] {
+        let sampling = config
+            .filter(|_| self.use_config)
+            .and_then(ConfigSampling::of);
         [self.a, self.b].map(|mut c| {
             c.steps = c.steps.clamp(1, steps.max(1));
             c.eta = if c.eta.is_finite() {
@@ -91,9 +179,39 @@ impl ReverseSettings {
             } else {
                 0.0
             };
-            c.steps_offset = 0;
-            c
+            let (mut spacing_from_config, mut offset_from_config) = (false, false);
+            if let Some(s) = &sampling {
+                if let Some(spacing) = s.spacing {
+                    c.spacing = spacing;
+                    spacing_from_config = true;
+                }
+                c.steps_offset = s.offset;
+                offset_from_config = true;
+            }
+            let mut offset_lowered_from = None;
+            if c.spacing == Spacing::Leading {
+                let max = max_leading_offset(steps, c.steps);
+                if c.steps_offset > max {
+                    offset_lowered_from = Some(c.steps_offset);
+                    c.steps_offset = max;
+                }
+            } else {
+                // Only leading spacing reads the offset: 0 keeps equal jobs equal.
+                c.steps_offset = 0;
+                offset_from_config = false;
+            }
+            Resolved {
+                config: c,
+                spacing_from_config,
+                offset_from_config,
+                offset_lowered_from,
+            }
         })
+    }
+
+    /// The two settings as the job runs them (see [`ReverseSettings::resolve`]).
+    pub fn clamped(&self, steps: usize, config: Option<&ScheduleConfig>) -> [SamplerConfig; 2] {
+        self.resolve(steps, config).map(|r| r.config)
     }
 }
 
@@ -190,30 +308,41 @@ pub fn run_reverse_job(job: ReverseJob, ctx: &JobContext<ReverseMessage>) {
     let counts = quality_step_counts(inputs.steps());
     let mut out = Vec::with_capacity(2);
     for (i, config) in job.configs.iter().enumerate() {
-        let done_before = i * counts.len();
-        let on_step = |k: usize| ctx.set_progress(done_before + k);
-        let result = quality_vs_steps(
-            inputs.model.as_ref(),
-            &inputs.data,
-            &inputs.schedule,
-            config,
-            &counts,
-            job.sizes.quality_particles,
-            seed.wrapping_add(10),
-            SampleControl {
-                on_step: Some(&on_step),
-                cancel: Some(cancel),
-            },
-        );
-        match result {
-            Ok(points) => out.push(points),
-            Err(e) => {
-                if !ctx.cancelled() {
-                    ctx.send(ReverseMessage::Failed(e.to_string()));
+        // One count at a time (each is independent given the seed): a leading spacing's
+        // offset is lowered for a K too large for it, as for the runs (see
+        // `ReverseSettings::resolve`), instead of failing the whole figure.
+        let mut points = Vec::with_capacity(counts.len());
+        for (j, &k) in counts.iter().enumerate() {
+            let mut c = *config;
+            if c.spacing == Spacing::Leading {
+                c.steps_offset = c.steps_offset.min(max_leading_offset(inputs.steps(), k));
+            }
+            let done = i * counts.len() + j + 1;
+            let on_step = |_: usize| ctx.set_progress(done);
+            let result = quality_vs_steps(
+                inputs.model.as_ref(),
+                &inputs.data,
+                &inputs.schedule,
+                &c,
+                &[k],
+                job.sizes.quality_particles,
+                seed.wrapping_add(10),
+                SampleControl {
+                    on_step: Some(&on_step),
+                    cancel: Some(cancel),
+                },
+            );
+            match result {
+                Ok(p) => points.extend(p),
+                Err(e) => {
+                    if !ctx.cancelled() {
+                        ctx.send(ReverseMessage::Failed(e.to_string()));
+                    }
+                    return;
                 }
-                return;
             }
         }
+        out.push(points);
     }
     if let Ok(q) = <[Vec<QualityPoint>; 2]>::try_from(out) {
         ctx.send(ReverseMessage::Quality(Box::new(q)));
@@ -330,6 +459,55 @@ pub fn state_index(timesteps: &[usize], t: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::settings::ScheduleSettings;
+
+    fn config(spacing: Option<&str>, offset: Option<usize>) -> ScheduleConfig {
+        ScheduleConfig {
+            name: "c.json".into(),
+            class_name: None,
+            prediction_type: None,
+            timestep_spacing: spacing.map(str::to_owned),
+            steps_offset: offset,
+            schedule: ScheduleSettings::default(),
+        }
+    }
+
+    #[test]
+    fn a_config_sets_spacing_and_offset_unless_overridden() {
+        let mut r = ReverseSettings::default();
+        r.b.steps = 10;
+        // Stable Diffusion 1.5: no timestep_spacing (leading by default), offset 1.
+        let sd = config(None, Some(1));
+        let [a, b] = r.resolve(1000, Some(&sd));
+        assert_eq!(b.config.spacing, Spacing::Leading);
+        assert_eq!(b.config.steps_offset, 1);
+        assert!(b.spacing_from_config && b.offset_from_config);
+        // K = T = 1000 leaves no room for offset 1: (K - 1) (T div K) + 1 = 1000 > 999.
+        assert_eq!(a.config.steps_offset, 0);
+        assert_eq!(a.offset_lowered_from, Some(1));
+        assert_eq!(max_leading_offset(1000, 10), 99);
+        // linspace: the offset is not read, and is 0 in the job.
+        let [_, b] = r.resolve(1000, Some(&config(Some("linspace"), Some(1))));
+        assert_eq!(b.config.spacing, Spacing::Linspace);
+        assert_eq!(b.config.steps_offset, 0);
+        // The user overrides: the tab's own trailing spacing.
+        r.use_config = false;
+        let [_, b] = r.resolve(1000, Some(&sd));
+        assert_eq!(b.config.spacing, Spacing::Trailing);
+        assert!(!b.spacing_from_config);
+        // An unknown spacing keeps each setting's own, with the offset still the config's.
+        r.use_config = true;
+        let odd = config(Some("sideways"), Some(3));
+        let s = ConfigSampling::of(&odd).expect("sets an offset");
+        assert_eq!(s.spacing, None);
+        assert!(s.spacing_source.contains("sideways"));
+        // A config that sets neither changes nothing.
+        assert_eq!(ConfigSampling::of(&config(None, None)), None);
+        assert_eq!(
+            r.clamped(1000, Some(&config(None, None))),
+            r.clamped(1000, None)
+        );
+    }
 
     #[test]
     fn timeline_maps_to_the_sampled_step_at_or_above() {

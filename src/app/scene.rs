@@ -347,6 +347,8 @@ impl App {
     pub(super) fn set_scene_settings(&mut self, mut settings: Settings) {
         settings.zoom = self.settings.zoom;
         settings.side_panel = self.settings.side_panel;
+        // The overlaid schedules are the user's comparison, not part of a scene.
+        settings.overlays = std::mem::take(&mut self.settings.overlays);
         self.settings = settings;
         self.playing = false;
     }

@@ -152,6 +152,39 @@ impl ScheduleSettings {
     }
 }
 
+/// What a diffusers config said beside its schedule, kept while the schedule settings are
+/// still the ones it gave (an edit of T or of the betas makes it stale: see
+/// [`Settings::config_of`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleConfig {
+    /// The file name it was loaded from.
+    pub name: String,
+    /// `_class_name`, if the config had one.
+    pub class_name: Option<String>,
+    /// `prediction_type` as written (`epsilon`, `v_prediction`, `sample`), if any.
+    pub prediction_type: Option<String>,
+    /// `timestep_spacing` as written, if any.
+    pub timestep_spacing: Option<String>,
+    /// `steps_offset`, if any.
+    pub steps_offset: Option<usize>,
+    /// The schedule settings the config gave.
+    pub schedule: ScheduleSettings,
+}
+
+impl ScheduleConfig {
+    /// The parameterisation `prediction_type` names (`epsilon` -> eps, `v_prediction` -> v,
+    /// `sample` -> x0); None when absent or not one of these.
+    pub fn predicts(&self) -> Option<crate::param::Parameterisation> {
+        use crate::param::Parameterisation;
+        match self.prediction_type.as_deref()?.trim() {
+            "epsilon" => Some(Parameterisation::Eps),
+            "v_prediction" => Some(Parameterisation::V),
+            "sample" => Some(Parameterisation::X0),
+            _ => None,
+        }
+    }
+}
+
 /// The central views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum View {
@@ -243,6 +276,11 @@ pub struct ViewToggles {
     pub overlay_presets: bool,
     /// Show the plots' legends (hide them to give a projected plot all the room).
     pub legends: bool,
+    /// The Schedule tab's x axis is t / T (schedules of different T side by side).
+    pub normalised_t: bool,
+    /// A schedule file dropped onto the window is overlaid in the Schedule tab instead of
+    /// replacing the schedule.
+    pub drop_overlays: bool,
 }
 
 impl Default for ViewToggles {
@@ -253,6 +291,8 @@ impl Default for ViewToggles {
             show_v: false,
             overlay_presets: false,
             legends: true,
+            normalised_t: false,
+            drop_overlays: false,
         }
     }
 }
@@ -296,6 +336,11 @@ pub struct Settings {
     pub presenter: bool,
     /// The side panel is shown (outside presenter mode).
     pub side_panel: bool,
+    /// Schedule files overlaid in the Schedule tab, in the order they were added (each is
+    /// read again at start; one that no longer loads is dropped with a note).
+    pub overlays: Vec<PathBuf>,
+    /// What the diffusers config of the loaded schedule said (prediction type, spacing).
+    pub schedule_config: Option<ScheduleConfig>,
 }
 
 impl Default for Settings {
@@ -318,6 +363,8 @@ impl Default for Settings {
             training: Default::default(),
             presenter: false,
             side_panel: true,
+            overlays: Vec::new(),
+            schedule_config: None,
         }
     }
 }
@@ -369,6 +416,14 @@ impl ResetScope {
 }
 
 impl Settings {
+    /// The config of `schedule`: [`Settings::schedule_config`] while `schedule` is still
+    /// the one it gave (None once T, the betas or the preset were edited).
+    pub fn config_of(&self, schedule: &ScheduleSettings) -> Option<&ScheduleConfig> {
+        self.schedule_config
+            .as_ref()
+            .filter(|c| c.schedule == *schedule)
+    }
+
     /// These settings with one part put back to its defaults.
     pub fn reset(&self, scope: ResetScope) -> Settings {
         let d = Settings::default();
@@ -385,7 +440,10 @@ impl Settings {
                 }
             }
             ResetScope::Data => s.data = d.data,
-            ResetScope::Schedule => s.schedule = d.schedule,
+            ResetScope::Schedule => {
+                s.schedule = d.schedule;
+                s.schedule_config = None;
+            }
             ResetScope::Model => {
                 s.model = d.model;
                 s.trained_model = None;
@@ -494,6 +552,10 @@ struct SavedFields {
     zoom: Option<Box<ron::value::RawValue>>,
     #[serde(deserialize_with = "raw")]
     training: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    overlays: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    schedule_config: Option<Box<ron::value::RawValue>>,
 }
 
 /// A field's raw RON text (present fields only: absent ones stay `None` by default).
@@ -528,8 +590,22 @@ pub fn restore(text: Option<&str>) -> (Settings, Vec<String>) {
                 )*};
             }
             read_fields!(
-                data, schedule, model, reverse, variance, samples, seed, view, t, speed, toggles,
-                dark, zoom, training
+                data,
+                schedule,
+                model,
+                reverse,
+                variance,
+                samples,
+                seed,
+                view,
+                t,
+                speed,
+                toggles,
+                dark,
+                zoom,
+                training,
+                overlays,
+                schedule_config
             );
         }
         Err(_) => notes.push("the saved settings could not be read; defaults used".to_owned()),

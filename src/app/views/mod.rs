@@ -36,6 +36,8 @@ pub struct ViewCtx<'a> {
     pub settings: &'a Settings,
     /// The current inputs and what was derived from them.
     pub applied: &'a Applied,
+    /// The schedules overlaid in the Schedule tab.
+    pub overlays: &'a [super::Overlay],
     /// Errors and notes.
     pub notes: &'a Notes,
     /// The current timestep (1..=T).

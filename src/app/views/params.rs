@@ -58,16 +58,18 @@ impl ParamsView {
                     "The weighted error w(t) × MSE(t) is the same curve in every column: the three parameterisations are equivalent (Luo 2022, §\"Three Equivalent Interpretations\", eqs. 108, 130, 148). What differs is the unweighted MSE each network is trained on.",
                 );
         });
+        let predicts = predicted(ui, ctx);
         legend_row(
             ui,
             ctx.settings.toggles.legends,
             &legend(ctx, Palette::of_ui(ui)),
         );
-        let shown: &[Parameterisation] = if ctx.settings.toggles.show_v {
-            &Parameterisation::ALL
-        } else {
-            &Parameterisation::ALL[..3]
-        };
+        let shown: &[Parameterisation] =
+            if ctx.settings.toggles.show_v || predicts == Some(Parameterisation::V) {
+                &Parameterisation::ALL
+            } else {
+                &Parameterisation::ALL[..3]
+            };
         let h = ui.available_height();
         let mut commands = Vec::new();
         ui.columns(shown.len(), |cols| {
@@ -76,7 +78,9 @@ impl ParamsView {
                 ui.with_layout(Layout::top_down(Align::Min), |ui| {
                     egui::ScrollArea::vertical()
                         .id_salt(("params_column", p.to_string()))
-                        .show(ui, |ui| commands.extend(column(ui, ctx, p, h)));
+                        .show(ui, |ui| {
+                            commands.extend(column(ui, ctx, p, h, predicts == Some(p)))
+                        });
                 });
             }
         });
@@ -119,14 +123,59 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
     ]
 }
 
+/// The parameterisation the loaded scheduler config's `prediction_type` names, said in one
+/// line (a config records what the network outputs, not how its loss was weighted).
+fn predicted(ui: &mut Ui, ctx: &ViewCtx<'_>) -> Option<Parameterisation> {
+    let config = ctx.settings.config_of(&ctx.applied.schedule_settings)?;
+    let written = config.prediction_type.as_deref()?;
+    let pal = Palette::of_ui(ui);
+    let p = config.predicts();
+    let text = match p {
+        Some(p) => RichText::new(format!(
+            "This config's network predicts {p} (prediction_type = {written} in {})",
+            config.name
+        ))
+        .color(pal.param(p)),
+        None => RichText::new(format!(
+            "prediction_type = \"{written}\" in {} is not epsilon, v_prediction or sample: no column is highlighted",
+            config.name
+        ))
+        .color(pal.warning),
+    };
+    ui.label(text.strong()).on_hover_text(
+        "diffusers' prediction_type names what the network outputs: epsilon -> eps, v_prediction -> v, sample -> x0. Its column is framed. A scheduler config does not record how the training loss was weighted over t.",
+    );
+    p
+}
+
 /// One parameterisation's column, in `h` points of visible height: the prediction at t,
 /// its weight and error over t, then the formulas (which may scroll when the room is short).
-fn column(ui: &mut Ui, ctx: &ViewCtx<'_>, k: Parameterisation, h: f32) -> Vec<Command> {
+fn column(
+    ui: &mut Ui,
+    ctx: &ViewCtx<'_>,
+    k: Parameterisation,
+    h: f32,
+    config_predicts: bool,
+) -> Vec<Command> {
     let pal = Palette::of_ui(ui);
     let t = ctx.t;
     let colour = pal.param(k);
     let top = ui.cursor().top();
-    ui.label(RichText::new(TITLES[k]).strong().color(colour));
+    if config_predicts {
+        egui::Frame::new()
+            .stroke(egui::Stroke::new(2.0, colour))
+            .inner_margin(egui::Margin::symmetric(4, 1))
+            .show(ui, |ui| {
+                ui.label(
+                    RichText::new(format!("{}: the config's network", TITLES[k]))
+                        .strong()
+                        .color(colour),
+                )
+                .on_hover_text("The loaded scheduler config's prediction_type names this output.");
+            });
+    } else {
+        ui.label(RichText::new(TITLES[k]).strong().color(colour));
+    }
     let line = ui.text_style_height(&egui::TextStyle::Monospace) + ui.spacing().item_spacing.y;
     let room = h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y;
     // The formulas under the plots fit too when there is room; else they scroll.

@@ -16,7 +16,9 @@ use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row, plane_plot, plot, sci, t_marker,
 };
-use super::super::reverse::{ReverseResult, TRAJECTORIES, state_index};
+use super::super::reverse::{
+    ConfigSampling, ReverseResult, TRAJECTORIES, max_leading_offset, state_index,
+};
 use super::forward::{INK_OVER_IMAGE, fit_to_screen, name_t_plot};
 use super::{AutoFold, Shown, ViewCtx, dimmed_unless};
 use crate::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
@@ -147,9 +149,42 @@ impl ReverseView {
         commands: &mut Vec<Command>,
     ) {
         let colours = side_colours(ui);
+        let pal = Palette::of_ui(ui);
         let mut settings = ctx.settings.reverse.clone();
         let t_max = steps.max(1);
+        let config = ctx.settings.config_of(&ctx.applied.schedule_settings);
+        let resolved = settings.resolve(steps, config);
+        if let Some(cfg) = config {
+            match ConfigSampling::of(cfg) {
+                Some(sampling) => {
+                    ui.horizontal_wrapped(|ui| {
+                        ui.checkbox(&mut settings.use_config, "Spacing and offset from the config")
+                            .on_hover_text(format!(
+                                "On: both settings take the loaded scheduler config's timestep_spacing and steps_offset ({}: {}; {}). Off: each setting uses its own spacing and offset (an override; the config is not changed).",
+                                sampling.name, sampling.spacing_source, sampling.offset_source
+                            ));
+                        let text = if settings.use_config {
+                            format!("{}; {}", sampling.spacing_source, sampling.offset_source)
+                        } else {
+                            format!(
+                                "overridden: the config says {}; {}",
+                                sampling.spacing_source, sampling.offset_source
+                            )
+                        };
+                        ui.label(RichText::new(text).color(pal.info))
+                            .on_hover_text(format!("From {}.", sampling.name));
+                    });
+                }
+                None => {
+                    ui.label(RichText::new(format!(
+                        "The config {} sets no timestep_spacing or steps_offset: the settings below are the tab's own.",
+                        cfg.name
+                    )).color(pal.info));
+                }
+            }
+        }
         for (side, name) in SIDES.iter().enumerate() {
+            let r_side = resolved[side];
             let c: &mut SamplerConfig = if side == 0 {
                 &mut settings.a
             } else {
@@ -198,18 +233,52 @@ impl ReverseView {
                     c.steps = k;
                 }
                 ui.label("spacing");
-                let r = egui::ComboBox::from_id_salt(format!("spacing_{name}"))
-                    .selected_text(c.spacing.name())
-                    .show_ui(ui, |ui| {
-                        for s in Spacing::ALL {
-                            ui.selectable_value(&mut c.spacing, s, s.name());
-                        }
+                let from_config = r_side.spacing_from_config;
+                let shown_spacing = r_side.config.spacing;
+                let r = ui
+                    .add_enabled_ui(!from_config, |ui| {
+                        egui::ComboBox::from_id_salt(format!("spacing_{name}"))
+                            .selected_text(if from_config {
+                                format!("{} (config)", shown_spacing.name())
+                            } else {
+                                c.spacing.name().to_owned()
+                            })
+                            .show_ui(ui, |ui| {
+                                for s in Spacing::ALL {
+                                    ui.selectable_value(&mut c.spacing, s, s.name());
+                                }
+                            })
+                            .response
                     })
-                    .response
+                    .inner
                     .on_hover_text(
                         "Which K timesteps are visited (diffusers' names). linspace: round(linspace(0, T - 1, K)); leading: arange(K) * (T div K) + offset; trailing: round(arange(T, 0, -T/K)) - 1, which starts at t = T (Lin et al. 2023).",
+                    )
+                    .on_disabled_hover_text(
+                        "Set by the loaded scheduler config's timestep_spacing: untick \"Spacing and offset from the config\" to choose another.",
                     );
                 set_name(ui, &r, &format!("Spacing {name}"));
+                if shown_spacing == Spacing::Leading {
+                    ui.label("offset");
+                    let max = max_leading_offset(t_max, c.steps.clamp(1, t_max));
+                    if r_side.offset_from_config {
+                        ui.label(format!("{} (config)", r_side.config.steps_offset))
+                            .on_hover_text(
+                                "diffusers' steps_offset from the loaded scheduler config: leading spacing visits arange(K) * (T div K) + offset (diffusers' 0-based timesteps).",
+                            );
+                    } else {
+                        let mut offset = c.steps_offset.min(max);
+                        let r = ui
+                            .add(egui::DragValue::new(&mut offset).range(0..=max))
+                            .on_hover_text(format!(
+                                "diffusers' steps_offset: leading spacing visits arange(K) * (T div K) + offset (0-based timesteps; Stable Diffusion uses 1). Range 0 to {max} at this K and T."
+                            ));
+                        set_name(ui, &r, &format!("Offset {name}"));
+                        if offset != c.steps_offset.min(max) {
+                            c.steps_offset = offset;
+                        }
+                    }
+                }
                 match c.kind {
                     SamplerKind::Ddim => {
                         ui.label("eta");
@@ -251,6 +320,26 @@ impl ReverseView {
             });
             self.clamps
                 .show(ui, &format!("steps {name}"), c.steps.clamp(1, t_max) as f64);
+            if let Some(wanted) = r_side.offset_lowered_from {
+                ui.add(
+                    egui::Label::new(
+                        RichText::new(format!(
+                            "{name}: steps_offset {wanted} lowered to {}: with K = {} it would reach timestep {} > T - 1 = {}.",
+                            r_side.config.steps_offset,
+                            r_side.config.steps,
+                            // In u128: a saved offset may be as large as usize allows.
+                            ((r_side.config.steps - 1) * (t_max / r_side.config.steps)) as u128
+                                + wanted as u128,
+                            t_max - 1,
+                        ))
+                        .color(pal.warning),
+                    )
+                    .wrap(),
+                )
+                .on_hover_text(
+                    "Leading spacing visits arange(K) * (T div K) + offset (diffusers' 0-based timesteps), which must stay at most T - 1; diffusers itself would index past its last timestep here.",
+                );
+            }
             if c.kind == SamplerKind::Ddim {
                 self.clamps.show(ui, &format!("eta {name}"), c.eta);
             }
