@@ -163,6 +163,8 @@ pub fn compare(
             seed: config.seed,
             variance: entry.variance,
             consistency: false,
+            // Paired differences need per-sample totals: Monte Carlo on shared draws.
+            method: crate::elbo::Method::MonteCarlo,
         };
         let (result, totals) =
             compute_elbo_per_sample(data, schedule, model.as_ref(), &mc, &samples, control)
