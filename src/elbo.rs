@@ -612,20 +612,15 @@ fn compute_elbo_quadrature(
         mean: reconstruction.mean + denoising.mean + prior,
         stderr: reconstruction.stderr + denoising.stderr,
     };
-    for (quantity, value) in [
-        ("NELBO", nelbo.mean),
-        ("NELBO error estimate", nelbo.stderr),
-        ("data entropy", entropy.mean),
-    ] {
-        if !value.is_finite() {
-            return Err(ElboError::NotFinite {
-                model: model.name(),
-                quantity,
-                value,
-                first_row: rows.iter().find(|r| r.loss.is_none()).map(|r| r.t),
-            });
-        }
-    }
+    check_totals(
+        model,
+        &rows,
+        [
+            ("NELBO", nelbo.mean),
+            ("NELBO error estimate", nelbo.stderr),
+            ("data entropy", entropy.mean),
+        ],
+    )?;
     let consistency = match (config.consistency, samples) {
         (true, Some(samples)) => Some(consistency_estimate(
             data, schedule, model, config, samples, &mut rows, control,
@@ -663,6 +658,24 @@ fn compute_elbo_quadrature(
         },
         consistency,
     })
+}
+
+/// Never a NaN or infinite total: an error naming the model, the quantity and the first
+/// undefined row, instead of a null.
+fn check_totals(
+    model: &dyn Denoiser,
+    rows: &[TimestepTerm],
+    totals: [(&'static str, f64); 3],
+) -> Result<(), ElboError> {
+    match totals.into_iter().find(|(_, v)| !v.is_finite()) {
+        Some((quantity, value)) => Err(ElboError::NotFinite {
+            model: model.name(),
+            quantity,
+            value,
+            first_row: rows.iter().find(|r| r.loss.is_none()).map(|r| r.t),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Row t by Monte Carlo; also returns the per-sample losses (for totals).
@@ -884,21 +897,15 @@ pub fn compute_elbo_per_sample(
     };
     let nelbo = est(&nelbo_samples);
     let entropy = est(&entropy_samples);
-    // Never a NaN or infinite total: say which model and where, instead of a null.
-    for (quantity, value) in [
-        ("NELBO", nelbo.mean),
-        ("NELBO standard error", nelbo.stderr),
-        ("data entropy", entropy.mean),
-    ] {
-        if !value.is_finite() {
-            return Err(ElboError::NotFinite {
-                model: model.name(),
-                quantity,
-                value,
-                first_row: rows.iter().find(|r| r.loss.is_none()).map(|r| r.t),
-            });
-        }
-    }
+    check_totals(
+        model,
+        &rows,
+        [
+            ("NELBO", nelbo.mean),
+            ("NELBO standard error", nelbo.stderr),
+            ("data entropy", entropy.mean),
+        ],
+    )?;
     let ln2d = d * std::f64::consts::LN_2;
     let consistency = if config.consistency {
         Some(consistency_estimate(

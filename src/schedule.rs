@@ -1373,22 +1373,7 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
             })?)?)
         }
     };
-    let steps_offset = match obj.get("steps_offset") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| bad("steps_offset", v, "expected a whole number >= 0"))?,
-        ),
-    };
-    let timestep_spacing = match obj.get("timestep_spacing") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => Some(
-            v.as_str()
-                .ok_or_else(|| bad("timestep_spacing", v, "expected a string"))?
-                .to_string(),
-        ),
-    };
+    let (steps_offset, timestep_spacing) = sampling_keys(obj)?;
     let spec = ScheduleSpec {
         steps: match &source {
             BetaSource::Custom { betas } => betas.len(),
@@ -1426,6 +1411,35 @@ fn prediction_type_of(
             why: "expected a string: epsilon, v_prediction or sample".into(),
         }),
     }
+}
+
+/// A config's `steps_offset` and `timestep_spacing` (the samplers' settings), each `None`
+/// when absent or null.
+fn sampling_keys(
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(Option<usize>, Option<String>), ScheduleError> {
+    let bad = |key: &str, v: &serde_json::Value, why: &str| ScheduleError::Config {
+        key: key.into(),
+        value: v.to_string(),
+        why: why.into(),
+    };
+    let steps_offset = match obj.get("steps_offset") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| bad("steps_offset", v, "expected a whole number >= 0"))?,
+        ),
+    };
+    let timestep_spacing = match obj.get("timestep_spacing") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v) => Some(
+            v.as_str()
+                .ok_or_else(|| bad("timestep_spacing", v, "expected a string"))?
+                .to_string(),
+        ),
+    };
+    Ok((steps_offset, timestep_spacing))
 }
 
 /// A config of one of [`SNR_CLASSES`]: flow matching, EDM or Wuerstchen, read by its SNR
@@ -1525,22 +1539,7 @@ fn parse_snr_config(
         }
     };
     process.validate()?;
-    let steps_offset = match obj.get("steps_offset") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .and_then(|n| usize::try_from(n).ok())
-                .ok_or_else(|| bad("steps_offset", v, "expected a whole number >= 0"))?,
-        ),
-    };
-    let timestep_spacing = match obj.get("timestep_spacing") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => Some(
-            v.as_str()
-                .ok_or_else(|| bad("timestep_spacing", v, "expected a string"))?
-                .to_string(),
-        ),
-    };
+    let (steps_offset, timestep_spacing) = sampling_keys(obj)?;
     Ok(LoadedSchedule {
         spec: ScheduleSpec {
             source: BetaSource::Snr { process },
