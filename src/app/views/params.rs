@@ -2,6 +2,7 @@
 //! at t and, over t, its weight, its unweighted error and their product, which is the same
 //! curve in every column (Luo §"Three Equivalent Interpretations").
 
+use crate::elbo::Method;
 use egui::{Align, Layout, RichText, Ui};
 use egui_plot::{Arrows, Line, LineStyle, MarkerShape, Points};
 
@@ -57,6 +58,10 @@ impl ParamsView {
                 .on_hover_text(
                     "The weighted error w(t) × MSE(t) is the same curve in every column: the three parameterisations are equivalent (Luo 2022, §\"Three Equivalent Interpretations\", eqs. 108, 130, 148). What differs is the unweighted MSE each network is trained on.",
                 );
+            if let Some(e) = ctx.elbo() {
+                let (caption, tip) = super::elbo::method_caption(&e.value.result);
+                ui.label(caption).on_hover_text(tip);
+            }
         });
         let predicts = predicted(ui, ctx);
         legend_row(
@@ -91,6 +96,12 @@ impl ParamsView {
     }
 }
 
+/// True when the curves on screen are by quadrature (no error bands to draw).
+fn quadrature(ctx: &ViewCtx<'_>) -> bool {
+    ctx.elbo()
+        .is_some_and(|e| e.value.result.method == Method::Quadrature)
+}
+
 fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
     let col = pal.total;
     let (model, target) = if ctx.dim() == 1 {
@@ -114,8 +125,13 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
         target,
         LegendEntry::styled("w(t)", col, LineStyle::dashed_dense())
             .tip("Lower plots: the weight of each parameterisation's MSE in L_{t-1} (formula under each column)"),
-        LegendEntry::band("MSE ± 1 s.e.", col)
-            .tip("Lower plots: the unweighted mean squared error of the prediction, E||f - target||^2, with its Monte Carlo error"),
+        if quadrature(ctx) {
+            LegendEntry::line("MSE", col)
+                .tip("Lower plots: the unweighted mean squared error of the prediction, E||f - target||^2, by quadrature (its error is far below the line width)")
+        } else {
+            LegendEntry::band("MSE ± 1 s.e.", col)
+                .tip("Lower plots: the unweighted mean squared error of the prediction, E||f - target||^2, with its Monte Carlo error")
+        },
         LegendEntry::line("$w(t) \\times \\mathrm{MSE}(t)$", pal.denoising).tip(
             "Lower plots: the weighted error, the denoising matching term L_{t-1} less its variance part (Luo eq. 58): the same curve in every column",
         ),
@@ -260,7 +276,9 @@ fn column(
                             .color(colour)
                             .style(LineStyle::dashed_dense()),
                     );
-                    p.add(band("MSE ± 1 s.e.", &pc.mse, &pc.mse_stderr, log, colour));
+                    if e.value.result.method == Method::MonteCarlo {
+                        p.add(band("MSE ± 1 s.e.", &pc.mse, &pc.mse_stderr, log, colour));
+                    }
                     p.line(
                         Line::new(format!("MSE_{k}(t)"), maybe_log(&pc.mse, log))
                             .color(colour)
