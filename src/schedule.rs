@@ -1250,23 +1250,37 @@ pub fn parse_schedule_text(text: &str) -> Result<LoadedSchedule, ScheduleError> 
     })
 }
 
+/// A config key whose value is not what it should be.
+fn config_error(key: &str, v: &serde_json::Value, why: &str) -> ScheduleError {
+    ScheduleError::Config {
+        key: key.into(),
+        value: v.to_string(),
+        why: why.into(),
+    }
+}
+
+/// A config's number at `key`, `default` when absent or null.
+fn config_f64(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    default: f64,
+) -> Result<f64, ScheduleError> {
+    match obj.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(default),
+        Some(v) => v
+            .as_f64()
+            .ok_or_else(|| config_error(key, v, "expected a number")),
+    }
+}
+
 /// Interpret a diffusers `scheduler_config.json` (SPEC §1). Unknown keys are ignored.
 pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedule, ScheduleError> {
     let obj = value.as_object().ok_or_else(|| ScheduleError::File {
         path: "schedule".into(),
         why: "a scheduler config must be a JSON object".into(),
     })?;
-    let bad = |key: &str, v: &serde_json::Value, why: &str| ScheduleError::Config {
-        key: key.into(),
-        value: v.to_string(),
-        why: why.into(),
-    };
-    let get_f64 = |key: &str, default: f64| -> Result<f64, ScheduleError> {
-        match obj.get(key) {
-            None | Some(serde_json::Value::Null) => Ok(default),
-            Some(v) => v.as_f64().ok_or_else(|| bad(key, v, "expected a number")),
-        }
-    };
+    let bad = config_error;
+    let get_f64 = |key: &str, default: f64| config_f64(obj, key, default);
     let steps = match obj
         .get("num_train_timesteps")
         .or_else(|| obj.get("timesteps"))
@@ -1418,11 +1432,7 @@ fn prediction_type_of(
 fn sampling_keys(
     obj: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(Option<usize>, Option<String>), ScheduleError> {
-    let bad = |key: &str, v: &serde_json::Value, why: &str| ScheduleError::Config {
-        key: key.into(),
-        value: v.to_string(),
-        why: why.into(),
-    };
+    let bad = config_error;
     let steps_offset = match obj.get("steps_offset") {
         None | Some(serde_json::Value::Null) => None,
         Some(v) => Some(
@@ -1449,17 +1459,8 @@ fn parse_snr_config(
     class: &str,
     steps: usize,
 ) -> Result<LoadedSchedule, ScheduleError> {
-    let bad = |key: &str, v: &serde_json::Value, why: &str| ScheduleError::Config {
-        key: key.into(),
-        value: v.to_string(),
-        why: why.into(),
-    };
-    let get_f64 = |key: &str, default: f64| -> Result<f64, ScheduleError> {
-        match obj.get(key) {
-            None | Some(serde_json::Value::Null) => Ok(default),
-            Some(v) => v.as_f64().ok_or_else(|| bad(key, v, "expected a number")),
-        }
-    };
+    let bad = config_error;
+    let get_f64 = |key: &str, default: f64| config_f64(obj, key, default);
     let get_bool = |key: &str| -> Result<bool, ScheduleError> {
         match obj.get(key) {
             None | Some(serde_json::Value::Null) => Ok(false),
