@@ -157,7 +157,18 @@ pub fn compare(
     let samples = McSamples::draw(data, config.samples, config.seed);
     let mut rows = Vec::with_capacity(entries.len());
     let mut first: Option<(Vec<f64>, f64)> = None;
+    // Progress counts timesteps over every schedule: this one's count follows the earlier ones'.
+    let mut steps_before = 0;
     for (entry, schedule) in entries.iter().zip(&schedules) {
+        let on_step = |done: usize| {
+            if let Some(f) = control.on_step {
+                f(steps_before + done);
+            }
+        };
+        let row_control = Control {
+            on_step: Some(&on_step),
+            cancel: control.cancel,
+        };
         let mc = McConfig {
             samples: config.samples,
             seed: config.seed,
@@ -167,7 +178,7 @@ pub fn compare(
             method: crate::elbo::Method::MonteCarlo,
         };
         let (result, totals) =
-            compute_elbo_per_sample(data, schedule, model.as_ref(), &mc, &samples, control)
+            compute_elbo_per_sample(data, schedule, model.as_ref(), &mc, &samples, row_control)
                 .map_err(|source| CompareError::Elbo {
                     name: entry.name.clone(),
                     source,
@@ -208,6 +219,7 @@ pub fn compare(
         if first.is_none() {
             first = Some((totals, result.nelbo.stderr));
         }
+        steps_before += t_max;
     }
     Ok(CompareTable {
         data_source: data_source.to_string(),
@@ -237,6 +249,41 @@ pub const COMPARE_CSV_COLUMNS: [&str; 14] = [
     "findings",
 ];
 
+/// The formats a [`CompareTable`] can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableFormat {
+    /// Aligned columns for people, then each schedule's notes and findings.
+    #[default]
+    Text,
+    /// One line per schedule ([`COMPARE_CSV_COLUMNS`]).
+    Csv,
+    /// One JSON document.
+    Json,
+}
+
+impl TableFormat {
+    /// Every format, in the order the app offers them.
+    pub const ALL: [TableFormat; 3] = [TableFormat::Text, TableFormat::Csv, TableFormat::Json];
+
+    /// Its name in the app.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableFormat::Text => "Text",
+            TableFormat::Csv => "CSV",
+            TableFormat::Json => "JSON",
+        }
+    }
+
+    /// The file extension (without the dot).
+    pub fn extension(self) -> &'static str {
+        match self {
+            TableFormat::Text => "txt",
+            TableFormat::Csv => "csv",
+            TableFormat::Json => "json",
+        }
+    }
+}
+
 /// A CSV cell: quoted when it holds a comma, a quote or a line break.
 fn csv_cell(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
@@ -247,6 +294,15 @@ fn csv_cell(text: &str) -> String {
 }
 
 impl CompareTable {
+    /// The table in `format`, ending with a line break.
+    pub fn render(&self, format: TableFormat) -> String {
+        match format {
+            TableFormat::Text => self.to_text(),
+            TableFormat::Csv => self.to_csv(),
+            TableFormat::Json => self.to_json() + "\n",
+        }
+    }
+
     /// The JSON document (pretty-printed; undefined values are null).
     pub fn to_json(&self) -> String {
         // Every float is finite or an Option, so this cannot fail; never panic if it did.

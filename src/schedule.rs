@@ -1180,7 +1180,13 @@ pub fn schedule_file_name(path: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    let name = name.strip_suffix(".json").unwrap_or(&name);
+    short_schedule_name(&name)
+}
+
+/// A schedule file's name without `.json` and `.scheduler_config` (or `_config`), the rest
+/// (a folder before it, say) kept.
+pub fn short_schedule_name(name: &str) -> String {
+    let name = name.strip_suffix(".json").unwrap_or(name);
     let name = name.strip_suffix(".scheduler_config").unwrap_or(name);
     let name = name.strip_suffix("_config").unwrap_or(name);
     name.to_string()

@@ -279,3 +279,137 @@ fn the_reverse_tab_takes_spacing_and_offset_from_the_config_unless_overridden() 
     assert_eq!(job.configs[1].spacing, Spacing::Linspace);
     let _ = h.get_by_label_contains("timestep_spacing = linspace");
 }
+
+#[test]
+fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_format() {
+    use elbo_lab::app::Freshness;
+    use elbo_lab::compare::{CompareConfig, CompareEntry, TableFormat, compare};
+    use elbo_lab::denoiser::ModelKind;
+    use elbo_lab::elbo::Control;
+    use elbo_lab::schedule::{VarianceType, load_schedule_file};
+
+    let mut h = harness(small(View::Schedule));
+    h.run_steps(2);
+    through_path_field(&mut h, &test_data(SDXL), "Overlay in the Schedule tab");
+    through_path_field(&mut h, &test_data(CIFAR), "Overlay in the Schedule tab");
+    assert_eq!(h.state().overlays.len(), 2);
+    assert_eq!(
+        h.state().comparison_freshness(),
+        None,
+        "closed: nothing asked"
+    );
+    h.get_by_label("Compare these schedules...").click();
+    h.run_steps(3);
+    let app = h.state();
+    assert!(app.comparison.open);
+    assert_eq!(app.comparison_freshness(), Some(Freshness::Current));
+    let table = app
+        .comparison
+        .table(&app.compare_key())
+        .expect("the table of the current schedules")
+        .clone();
+    let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["linear", "sdxl-euler-ancestral", "ddpm-cifar10-32"],
+        "the names elbo-lab compare gives the files"
+    );
+    assert_eq!(
+        table.rows.iter().map(|r| r.steps).collect::<Vec<_>>(),
+        [100, 1000, 1000]
+    );
+
+    // The same table as the library's on entries built here from the files: the current
+    // schedule (linear, T = 100) first, the side panel's N, seed and variance for all.
+    let entry = |name: &str, file: Option<&str>| {
+        let (spec, class_name, notes) = match file {
+            Some(f) => {
+                let l = load_schedule_file(&test_data(f)).expect("config loads");
+                (l.spec, l.class_name, l.notes)
+            }
+            None => (small(View::Schedule).schedule.spec(), None, Vec::new()),
+        };
+        CompareEntry {
+            name: name.to_owned(),
+            class_name,
+            spec,
+            variance: VarianceType::FixedSmall,
+            notes,
+        }
+    };
+    let entries = [
+        entry("linear", None),
+        entry("sdxl-euler-ancestral", Some(SDXL)),
+        entry("ddpm-cifar10-32", Some(CIFAR)),
+    ];
+    let config = CompareConfig {
+        samples: 64,
+        seed: app.settings.seed,
+        model: ModelKind::Optimal,
+    };
+    let expected = compare(app.data(), "bimodal", &entries, &config, Control::default())
+        .expect("library comparison");
+    assert_eq!(table.rows, expected.rows);
+    // Pairing: the difference to the first row is far more precise than unpaired.
+    for r in &table.rows[1..] {
+        assert!(
+            r.nelbo_diff_stderr < 0.5 * r.nelbo_diff_unpaired_stderr,
+            "{}: paired {} unpaired {}",
+            r.name,
+            r.nelbo_diff_stderr,
+            r.nelbo_diff_unpaired_stderr
+        );
+    }
+    // The window shows the table: its headings and the reference row.
+    let _ = h.get_by_label("NELBO ± s.e.");
+    let _ = h.get_by_label("(reference)");
+
+    // Saved in each format through the path field, byte for byte the library's rendering.
+    let dir = tempfile::tempdir().expect("temp dir");
+    for format in TableFormat::ALL {
+        h.get_by_label(format.name()).click();
+        h.run_steps(1);
+        let path = dir.path().join(format!("table.{}", format.extension()));
+        let text = path.display().to_string();
+        h.get_by_role_and_label(Role::TextInput, "Path:")
+            .set_text_value_accesskit(&text);
+        h.run_steps(1);
+        h.get_by_label("Save the table").click();
+        h.run_steps(2);
+        let written = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{format:?} not written ({e}): {:?}", h.state().notes.status)
+        });
+        assert_eq!(written, expected.render(format), "{format:?}");
+    }
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("table.json")).expect("json"),
+    )
+    .expect("valid JSON");
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(3));
+    let csv = std::fs::read_to_string(dir.path().join("table.csv")).expect("csv");
+    assert_eq!(csv.lines().count(), 4, "a header and three rows");
+
+    // Removing an overlay makes the table stale: the next frame shows the new one (two
+    // rows), never the old.
+    h.get_by_label(&format!("Remove {CIFAR}")).click();
+    h.run_steps(2);
+    let app = h.state();
+    assert_eq!(app.comparison_freshness(), Some(Freshness::Current));
+    let table = app.comparison.table(&app.compare_key()).expect("new table");
+    assert_eq!(table.rows.len(), 2);
+    assert_eq!(table.rows[..2], expected.rows[..2]);
+
+    // Closed, it asks for nothing; an unwritable path is an error that names it.
+    let ctx = h.ctx.clone();
+    let bad = dir.path().join("no-such-folder").join("t.csv");
+    h.state_mut().apply(
+        &ctx,
+        elbo_lab::app::Command::SaveComparison(bad.clone(), TableFormat::Csv),
+    );
+    let (message, error) = h.state().notes.status.clone().expect("a status");
+    assert!(error && message.contains("could not write"), "{message}");
+    h.state_mut()
+        .apply(&ctx, elbo_lab::app::Command::ShowComparison(false));
+    h.run_steps(1);
+    assert_eq!(h.state().comparison_freshness(), None);
+}

@@ -2,8 +2,8 @@
 //! preset (1D and 2D back and forth), good and bad files (typed, dropped), schedule and T
 //! extremes, every model including trained ones, play, step, zoom, training start / pause /
 //! reset / load / save, reverse settings (spacing and offset from a config or overridden),
-//! schedule files overlaid and removed (typed, dropped, the Schedule tab's switches),
-//! exports. Work runs in the deferred mode: jobs
+//! schedule files overlaid and removed (typed, dropped, the Schedule tab's switches), the
+//! comparison table of the schedules (opened, saved, copied, closed), exports. Work runs in the deferred mode: jobs
 //! finish only when the walk says so ("work finishes" is an action), so stale results meet
 //! new inputs in every order, reproducibly.
 //!
@@ -31,6 +31,7 @@ use elbo_lab::app::settings::{
 };
 use elbo_lab::app::training::TrainingSettings;
 use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice, export, lessons};
+use elbo_lab::compare::TableFormat;
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::param::Parameterisation;
 use elbo_lab::presets::{DataPreset, DataSpec};
@@ -284,6 +285,9 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 "Overlay in the Schedule tab",
                 "Remove all",
                 "Spacing and offset from the config",
+                "Compare these schedules...",
+                "Save the table",
+                "Copy the table",
             ]
             .choose(rng)
             .expect("buttons");
@@ -358,10 +362,20 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
             }
         }
         92..=93 => {
-            let c = if rng.random_bool(0.5) {
-                Command::ExportCsv(files.exports.with_extension("csv"))
-            } else {
-                Command::ExportJson(files.exports.with_extension("json"))
+            let format = *TableFormat::ALL.choose(rng).expect("formats");
+            let c = match rng.random_range(0..6) {
+                0 => Command::ExportCsv(files.exports.with_extension("csv")),
+                1 => Command::ExportJson(files.exports.with_extension("json")),
+                // The Schedule tab's comparison table: open, closed, saved, copied (before
+                // its table is in, too).
+                2 | 3 => Command::ShowComparison(rng.random_bool(0.7)),
+                4 => Command::SaveComparison(
+                    files
+                        .exports
+                        .with_extension(format!("compare.{}", format.extension())),
+                    format,
+                ),
+                _ => Command::CopyComparison(format),
             };
             apply(h, c)
         }
@@ -498,6 +512,13 @@ fn check(app: &App, action: &str) {
         app.data().dim(),
         "the model in use is of another dimension than the data"
     );
+    if let Some(f) = app.comparison_freshness() {
+        assert_ne!(
+            f,
+            Freshness::Missing,
+            "the comparison window shows no table of the current schedules and none is computing (after {action})"
+        );
+    }
     let drawn: Vec<&PathBuf> = app.overlays.iter().map(|o| &o.path).collect();
     let listed: Vec<&PathBuf> = s.overlays.iter().collect();
     assert_eq!(drawn, listed, "the overlays drawn are not the ones listed");
@@ -574,6 +595,12 @@ fn random_walk_over_the_app() {
         assert!(
             matches!(f, Freshness::Current | Freshness::Failed),
             "{view:?} is {f:?} after all work finished"
+        );
+    }
+    if let Some(f) = app.comparison_freshness() {
+        assert!(
+            matches!(f, Freshness::Current | Freshness::Failed),
+            "the comparison is {f:?} after all work finished"
         );
     }
     let mut by_cost: Vec<_> = cost.into_iter().collect();

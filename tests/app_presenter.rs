@@ -298,3 +298,60 @@ fn presenter_snapshots_at_1024x768_zoom_1_5() {
     }
     results.unwrap();
 }
+
+/// The Schedule tab with two real configs overlaid and the comparison window open.
+fn comparing(size: [f32; 2], zoom: f32, presenter: bool, gpu: bool) -> Harness<'static, App> {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut s = settings(DataPreset::Bimodal, View::Schedule);
+    s.samples = 256;
+    s.presenter = presenter;
+    s.overlays = vec![
+        data.join("sdxl-euler-ancestral.scheduler_config.json"),
+        data.join("flux-flow-match.scheduler_config.json"),
+    ];
+    let b = builder(size, zoom);
+    let b = if gpu { b.wgpu() } else { b };
+    let mut h = b.build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
+    h.run_steps(2);
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, Command::ShowComparison(true));
+    h.run_steps(4);
+    assert_eq!(
+        h.state().overlays.len(),
+        2,
+        "{:?}",
+        h.state().notes.overlay_error
+    );
+    assert_eq!(
+        h.state().comparison_freshness(),
+        Some(elbo_lab::app::Freshness::Current)
+    );
+    h
+}
+
+#[test]
+fn the_comparison_window_fits_the_projector_sizes() {
+    let mut outside = Vec::new();
+    for (size, zoom) in [
+        ([1024.0, 768.0], 1.0),
+        ([1024.0, 768.0], 1.5),
+        ([1280.0, 720.0], 1.75),
+    ] {
+        for presenter in [false, true] {
+            let h = comparing(size, zoom, presenter, false);
+            let what = format!("comparison at {size:?} zoom {zoom} presenter {presenter}");
+            outside.extend(outside_the_window(&h, &what));
+        }
+    }
+    assert_none(outside);
+}
+
+#[test]
+fn comparison_snapshots() {
+    let mut results = SnapshotResults::new();
+    let mut h = comparing([1280.0, 800.0], 1.0, false, true);
+    results.add(h.try_snapshot("compare"));
+    let mut h = comparing([1024.0, 768.0], 1.5, true, true);
+    results.add(h.try_snapshot("presenter_compare"));
+    results.unwrap();
+}

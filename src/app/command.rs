@@ -176,4 +176,12 @@ pub enum Command {
     PickExportPlot(super::export::ExportRequest),
     /// Stop the running plot export (its unfinished file is removed).
     CancelExport,
+    /// Open or close the Schedule tab's comparison table.
+    ShowComparison(bool),
+    /// Write the comparison table of the current schedules in this format.
+    SaveComparison(PathBuf, crate::compare::TableFormat),
+    /// Pick the file of the comparison table in a native save dialog, then write it.
+    PickSaveComparison(crate::compare::TableFormat),
+    /// Copy the comparison table of the current schedules to the clipboard.
+    CopyComparison(crate::compare::TableFormat),
 }

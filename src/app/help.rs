@@ -81,7 +81,9 @@ pub fn tab_help(view: View) -> &'static str {
             "The schedule sets how fast the signal fades: beta_t per step, abar_t = prod(1 - beta_s) \
              (Luo eq. 33) and SNR(t) = abar_t / (1 - abar_t). In log-SNR the presets are easy to \
              compare. The findings list flags schedules that keep signal at t = T (a prior term \
-             that is not zero) or destroy it too early."
+             that is not zero) or destroy it too early. Overlay a real model's scheduler config \
+             and \"Compare these schedules...\" puts their NELBOs side by side, paired on the same \
+             samples, as a table to save."
         }
         View::Training => {
             "Small networks learn to predict x_0, eps or the score from noisy samples, live. \

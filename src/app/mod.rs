@@ -11,6 +11,7 @@
 //! (see `inputs.rs`); trained networks reach the views as frozen snapshots.
 
 pub mod command;
+pub mod comparison;
 pub mod compute;
 pub mod controls;
 pub mod export;
@@ -37,12 +38,13 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use egui::{Key, TextureHandle, TextureOptions};
 
+use crate::compare::TableFormat;
 use crate::denoiser::ModelKind;
 use crate::elbo::{ElboResult, McConfig};
 use crate::mixture::{GaussianMixture, load_mixture_file};
 use crate::param::Parameterisation;
 use crate::report::Report;
-use crate::schedule::{Finding, NoiseSchedule, load_schedule_file, sanity_findings};
+use crate::schedule::{Finding, NoiseSchedule, ScheduleSpec, load_schedule_file, sanity_findings};
 use crate::train::TrainedDenoiser;
 
 pub use command::{Command, ExportKind, ModelChoice};
@@ -198,6 +200,10 @@ pub struct Overlay {
     pub prediction_type: Option<String>,
     /// The schedule's label (formula, T).
     pub label: String,
+    /// What it was built from.
+    pub spec: ScheduleSpec,
+    /// How the config was read, where it is not a plain beta schedule.
+    pub notes: Vec<String>,
     /// The schedule.
     pub schedule: Arc<NoiseSchedule>,
 }
@@ -225,6 +231,8 @@ impl Overlay {
             class_name: loaded.class_name,
             prediction_type: loaded.prediction_type,
             label: loaded.spec.label(),
+            spec: loaded.spec,
+            notes: loaded.notes,
             schedule: Arc::new(schedule),
         })
     }
@@ -248,6 +256,9 @@ pub struct Notes {
     /// What was repaired in the saved state at start.
     pub restored: Vec<String>,
 }
+
+/// What saving or copying the comparison says before its table is in.
+const NO_TABLE_YET: &str = "nothing to save yet: the comparison of the current schedules is still being computed (or failed: the window says why)";
 
 /// The ELBO Lab app.
 pub struct App {
@@ -279,6 +290,8 @@ pub struct App {
     pub export: export::ExportState,
     /// The schedules overlaid in the Schedule tab, in the order of [`Settings::overlays`].
     pub overlays: Vec<Overlay>,
+    /// The Schedule tab's comparison window and its table.
+    pub comparison: comparison::Comparison,
     views: Views,
     options: AppOptions,
     elbo_worker: Worker<Inputs, ElboMessage>,
@@ -367,6 +380,7 @@ impl App {
             lesson: None,
             export: export::ExportState::default(),
             overlays: Vec::new(),
+            comparison: comparison::Comparison::new(options.mode, repaint.clone()),
             views: Views::default(),
             elbo_worker: Worker::new(
                 "elbo-lab-elbo",
@@ -502,7 +516,8 @@ impl App {
         let b = self.field_worker.run_pending();
         let c = self.reverse.run_pending();
         let d = self.training.run_pending();
-        a || b || c || d
+        let e = self.comparison.run_pending();
+        a || b || c || d || e
     }
 
     fn mc_config(&self) -> McConfig {
@@ -554,6 +569,7 @@ impl App {
     /// The one place that takes what every worker sent, whatever tab is open (twice a
     /// frame: before layout, and after the frame's requests, so inline work is in at once).
     fn poll_workers(&mut self, ctx: &egui::Context) {
+        self.comparison.poll();
         for message in self.elbo_worker.poll() {
             match message {
                 ElboMessage::Static {
@@ -623,6 +639,28 @@ impl App {
             let job = self.reverse_job();
             self.reverse.request(job);
         }
+        if let Some(key) = self.shown_compare_key() {
+            self.comparison.request(key);
+        }
+    }
+
+    /// The comparison the Schedule tab's table is of (the current schedule, the drawn
+    /// presets and every overlay on the current data).
+    pub fn compare_key(&self) -> comparison::CompareKey {
+        comparison::CompareKey::new(&self.settings, &self.applied, &self.overlays)
+    }
+
+    /// [`App::compare_key`] while the comparison window is on screen (open, on the
+    /// Schedule tab), else None.
+    fn shown_compare_key(&self) -> Option<comparison::CompareKey> {
+        (self.comparison.open && self.settings.view == View::Schedule).then(|| self.compare_key())
+    }
+
+    /// How the comparison window stands against the current schedules, while it is on
+    /// screen (None otherwise).
+    pub fn comparison_freshness(&self) -> Option<Freshness> {
+        self.shown_compare_key()
+            .map(|key| self.comparison.freshness(&key))
     }
 
     /// A restored window that lies off the monitor is moved back, once, when the first
@@ -976,6 +1014,30 @@ impl App {
                 })
             }
             Command::CancelExport => self.cancel_export(),
+            Command::ShowComparison(open) => self.comparison.open = open,
+            Command::SaveComparison(path, format) => self.save_comparison(&path, format),
+            Command::PickSaveComparison(format) => self.open_dialog(move || {
+                rfd::FileDialog::new()
+                    .set_title("Save the schedule comparison")
+                    .set_file_name(format!("elbo-lab-comparison.{}", format.extension()))
+                    .save_file()
+                    .map(|p| Command::SaveComparison(p, format))
+            }),
+            Command::CopyComparison(format) => {
+                self.notes.status = Some(match self.comparison.table(&self.compare_key()) {
+                    Some(table) => {
+                        ctx.copy_text(table.render(format));
+                        (
+                            format!(
+                                "copied the comparison table ({}) to the clipboard",
+                                format.name()
+                            ),
+                            false,
+                        )
+                    }
+                    None => (NO_TABLE_YET.to_owned(), true),
+                });
+            }
         }
     }
 
@@ -1025,6 +1087,17 @@ impl App {
                     Some((format!("no file dialog ({e}): type a path instead"), true))
             }
         }
+    }
+
+    fn save_comparison(&mut self, path: &Path, format: TableFormat) {
+        let Some(table) = self.comparison.table(&self.compare_key()) else {
+            self.notes.status = Some((NO_TABLE_YET.to_owned(), true));
+            return;
+        };
+        self.notes.status = Some(match std::fs::write(path, table.render(format)) {
+            Ok(()) => (format!("wrote {}", path.display()), false),
+            Err(e) => (format!("could not write {}: {e}", path.display()), true),
+        });
     }
 
     fn export(&mut self, path: &Path, json: bool) {
@@ -1175,6 +1248,8 @@ impl App {
             about_open: self.about_open,
             help_open: self.help_open,
             lesson: self.lesson,
+            comparison: &self.comparison,
+            compare_key: self.shown_compare_key(),
         }
     }
 
@@ -1211,7 +1286,7 @@ impl App {
         self.request_work();
         self.poll_workers(&ctx);
         self.apply_theme(&ctx);
-        if self.is_computing() || self.reverse.is_busy() {
+        if self.is_computing() || self.reverse.is_busy() || self.comparison.is_busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }

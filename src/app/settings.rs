@@ -113,6 +113,25 @@ impl ScheduleSettings {
         }
     }
 
+    /// The presets the Schedule tab overlays beside these settings: every other preset
+    /// (every preset when the schedule is from a file) with T = `steps` and the same beta
+    /// range and rescaling.
+    pub fn other_presets(&self, steps: usize) -> Vec<(BetaSchedule, ScheduleSpec)> {
+        BetaSchedule::ALL
+            .into_iter()
+            .filter(|p| self.custom.is_some() || *p != self.preset)
+            .map(|preset| {
+                let settings = ScheduleSettings {
+                    preset,
+                    steps,
+                    custom: None,
+                    ..self.clone()
+                };
+                (preset, settings.spec())
+            })
+            .collect()
+    }
+
     /// The settings of a spec loaded from a file.
     pub fn from_spec(spec: &ScheduleSpec, label: &str) -> Self {
         let mut out = ScheduleSettings {

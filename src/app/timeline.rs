@@ -36,6 +36,13 @@ fn padded(v: String, chars: usize) -> String {
     format!("{v:<chars$}")
 }
 
+/// The widest value `sci` or `opt` gives in the status row ("undefined", "-1.234e-5"):
+/// padded to this, the row never jumps as t moves.
+const VALUE_CHARS: usize = 9;
+
+/// Below this width (points) the speed row is narrow: its slider is shortened.
+const NARROW_ROW: f32 = 760.0;
+
 /// The least width of the t slider (points).
 const MIN_SLIDER: f32 = 120.0;
 
@@ -142,7 +149,12 @@ impl Timeline {
                 SPEED_RANGE.start(),
                 SPEED_RANGE.end()
             );
-            ui.spacing_mut().slider_width = 90.0;
+            // A shorter slider on a narrow row (a projector) leaves the status its room.
+            ui.spacing_mut().slider_width = if ui.available_width() < NARROW_ROW {
+                50.0
+            } else {
+                90.0
+            };
             ui.add(
                 egui::Slider::new(&mut speed, SPEED_RANGE)
                     .logarithmic(true)
@@ -180,8 +192,8 @@ impl Timeline {
             ui.label(
                 RichText::new(format!(
                     "abar_t = {}  log-SNR = {}",
-                    padded(sci(s.abar(ctx.t)), 10),
-                    padded(opt(s.log_snr(ctx.t)), 10)
+                    padded(sci(s.abar(ctx.t)), VALUE_CHARS),
+                    padded(opt(s.log_snr(ctx.t)), VALUE_CHARS)
                 ))
                 .monospace(),
             )
@@ -245,12 +257,30 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             .truncate(),
         );
     } else if let Some(e) = elbo {
-        let text = match e.result.method {
-            crate::elbo::Method::Quadrature => "ELBO by quadrature".to_string(),
-            crate::elbo::Method::MonteCarlo => {
-                format!("Monte Carlo, N = {} samples", e.result.samples)
-            }
+        // The short form where the full one would be cut (a projector's narrow row).
+        let (text, short, tip) = match e.result.method {
+            crate::elbo::Method::Quadrature => (
+                "ELBO by quadrature".to_string(),
+                "quadrature".to_string(),
+                "The ELBO terms shown are integrals over x_t computed by quadrature: deterministic, with an error estimate far below what a plot shows",
+            ),
+            crate::elbo::Method::MonteCarlo => (
+                format!("Monte Carlo, N = {} samples", e.result.samples),
+                format!("N = {}", e.result.samples),
+                "The ELBO terms shown are Monte Carlo averages over N samples (x0, eps), each with its standard error",
+            ),
         };
-        ui.add(egui::Label::new(text).truncate());
+        let font = egui::TextStyle::Body.resolve(ui.style());
+        let full_width = ui
+            .painter()
+            .layout_no_wrap(text.clone(), font, egui::Color32::WHITE)
+            .size()
+            .x;
+        let text = if full_width <= ui.available_width() {
+            text
+        } else {
+            short
+        };
+        ui.add(egui::Label::new(text).truncate()).on_hover_text(tip);
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use elbo_lab::compare::{CompareConfig, CompareEntry, compare};
+use elbo_lab::compare::{CompareConfig, CompareEntry, TableFormat, compare};
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::Control;
 
@@ -79,10 +79,10 @@ pub fn run(cmd: CompareCmd) -> Result<()> {
         model: ModelKind::from(cmd.model),
     };
     let table = compare(&data, &data_label, &entries, &config, Control::default())?;
-    let text = match cmd.format {
-        CompareFormat::Text => table.to_text(),
-        CompareFormat::Csv => table.to_csv(),
-        CompareFormat::Json => table.to_json() + "\n",
+    let format = match cmd.format {
+        CompareFormat::Text => TableFormat::Text,
+        CompareFormat::Csv => TableFormat::Csv,
+        CompareFormat::Json => TableFormat::Json,
     };
-    write_out(cmd.out.as_deref(), &text)
+    write_out(cmd.out.as_deref(), &table.render(format))
 }

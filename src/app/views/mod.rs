@@ -68,6 +68,10 @@ pub struct ViewCtx<'a> {
     pub help_open: bool,
     /// The step of the built-in lesson shown in the lesson bar, if one runs.
     pub lesson: Option<usize>,
+    /// The Schedule tab's comparison window and its table.
+    pub comparison: &'a super::comparison::Comparison,
+    /// What the comparison window's table must be of, while it is on screen.
+    pub compare_key: Option<super::comparison::CompareKey>,
 }
 
 /// A result to draw and whether it belongs to the current inputs.

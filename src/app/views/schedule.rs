@@ -6,10 +6,12 @@
 use egui::Ui;
 use egui_plot::{Line, LineStyle};
 
-use crate::schedule::{BetaSchedule, NoiseSchedule, ScheduleSpec};
+use crate::compare::{CompareTable, TableFormat};
+use crate::schedule::{BetaSchedule, Finding, NoiseSchedule, Severity};
 
 use super::super::Overlay;
 use super::super::command::Command;
+use super::super::comparison::{CompareKey, RowKind};
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::Palette;
 use super::super::plot_util::{
@@ -61,16 +63,21 @@ fn curve(s: &NoiseSchedule, f: Series, normalised: bool) -> Vec<[f64; 2]> {
 type Drawn = (Option<BetaSchedule>, String, NoiseSchedule);
 
 /// The Schedule tab; it keeps the overlaid presets of the last schedule settings (built
-/// once, not every frame).
+/// once, not every frame) and the comparison window's export form.
 #[derive(Default)]
 pub struct ScheduleView {
     others: Option<(ScheduleSettings, Vec<Drawn>)>,
+    export: CompareExport,
 }
 
 impl ScheduleView {
-    /// Show the view.
+    /// Show the view (and its comparison window, when open).
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
-        within_visible(ui, |ui| self.body(ui, ctx))
+        let mut commands = within_visible(ui, |ui| self.body(ui, ctx));
+        if let Some(key) = &ctx.compare_key {
+            commands.extend(compare_window(ui.ctx(), ctx, key, &mut self.export));
+        }
+        commands
     }
 
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
@@ -101,6 +108,15 @@ impl ScheduleView {
                 .clicked()
             {
                 commands.push(Command::PickOverlaySchedule);
+            }
+            if ui
+                .button("Compare these schedules...")
+                .on_hover_text(
+                    "A table of the current schedule beside every overlaid schedule file (and the other presets, when they are overlaid) on the current data: log-SNR range, abar_T, prior term L_T, NELBO and its difference to the current schedule, computed on the same samples so the difference is precise. The table elbo-lab compare prints; save it as text, CSV or JSON.",
+                )
+                .clicked()
+            {
+                commands.push(Command::ShowComparison(true));
             }
             if ctx.overlays.len() > 1
                 && ui
@@ -391,17 +407,10 @@ fn series_plot(
 }
 
 fn other_presets(current: &ScheduleSettings, steps: usize) -> Vec<Drawn> {
-    BetaSchedule::ALL
+    current
+        .other_presets(steps)
         .into_iter()
-        .filter(|p| current.custom.is_some() || *p != current.preset)
-        .filter_map(|p| {
-            let mut spec = current.clone();
-            spec.custom = None;
-            spec.preset = p;
-            spec.steps = steps;
-            let spec: ScheduleSpec = spec.spec();
-            spec.build().ok().map(|s| (Some(p), spec.label(), s))
-        })
+        .filter_map(|(p, spec)| spec.build().ok().map(|s| (Some(p), spec.label(), s)))
         .collect()
 }
 
@@ -454,4 +463,361 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     if s.terminal_abar() == 0.0 {
         ui.label("abar_T = 0: log-SNR at T is undefined (minus infinity) and is not drawn.");
     }
+}
+
+/// The comparison window's export form: the format and the path typed.
+struct CompareExport {
+    format: TableFormat,
+    path: String,
+}
+
+impl Default for CompareExport {
+    fn default() -> Self {
+        let format = TableFormat::default();
+        CompareExport {
+            format,
+            path: std::env::temp_dir()
+                .join(format!("elbo-lab-comparison.{}", format.extension()))
+                .display()
+                .to_string(),
+        }
+    }
+}
+
+impl CompareExport {
+    /// Switch to `format`; a path ending in another format's extension takes this one's.
+    fn set_format(&mut self, format: TableFormat) {
+        let path = std::path::Path::new(self.path.trim());
+        let known = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| TableFormat::ALL.iter().any(|f| f.extension() == e));
+        if known {
+            self.path = path
+                .with_extension(format.extension())
+                .display()
+                .to_string();
+        }
+        self.format = format;
+    }
+
+    /// Format, path, and the save and copy buttons (enabled once the table is in).
+    fn ui(&mut self, ui: &mut Ui, ready: bool, commands: &mut Vec<Command>) {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Format:");
+            for format in TableFormat::ALL {
+                let tip = match format {
+                    TableFormat::Text => {
+                        "Aligned columns to read, then each schedule's notes and findings"
+                    }
+                    TableFormat::Csv => {
+                        "One line per schedule, for a spreadsheet (empty cell = undefined)"
+                    }
+                    TableFormat::Json => {
+                        "One document with every row, its notes and findings (null = undefined)"
+                    }
+                };
+                if ui
+                    .radio(self.format == format, format.name())
+                    .on_hover_text(tip)
+                    .clicked()
+                {
+                    self.set_format(format);
+                }
+            }
+        });
+        ui.horizontal(|ui| {
+            let label = ui.label("Path:");
+            let field = ui
+                .add(egui::TextEdit::singleline(&mut self.path).desired_width(f32::INFINITY))
+                .labelled_by(label.id);
+            field.on_hover_text("Where \"Save the table\" writes (no file dialog needed)");
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.add_enabled_ui(ready, |ui| {
+                let path = std::path::PathBuf::from(self.path.trim());
+                if ui
+                    .button("Save the table")
+                    .on_hover_text("Write the table to the path above in the chosen format")
+                    .on_disabled_hover_text("The table is still being computed")
+                    .clicked()
+                {
+                    commands.push(Command::SaveComparison(path, self.format));
+                }
+                if ui
+                    .button("Save the table as...")
+                    .on_hover_text("Pick the file in a save dialog, then write the table")
+                    .on_disabled_hover_text("The table is still being computed")
+                    .clicked()
+                {
+                    commands.push(Command::PickSaveComparison(self.format));
+                }
+                if ui
+                    .button("Copy the table")
+                    .on_hover_text("Copy the table in the chosen format to the clipboard")
+                    .on_disabled_hover_text("The table is still being computed")
+                    .clicked()
+                {
+                    commands.push(Command::CopyComparison(self.format));
+                }
+            });
+        });
+    }
+}
+
+/// The colour of a row: the colour of its line in the plots.
+fn row_colour(pal: &Palette, kind: RowKind) -> egui::Color32 {
+    match kind {
+        RowKind::Current(preset) => look(pal, preset, true).0,
+        RowKind::Preset(p) => pal.preset(p).0,
+        RowKind::Overlay(i) => pal.overlay(i).0,
+    }
+}
+
+/// The comparison window: what it compares, the table (or its progress, or its error), the
+/// notes and findings of each schedule, and the export form.
+fn compare_window(
+    ectx: &egui::Context,
+    ctx: &ViewCtx<'_>,
+    key: &CompareKey,
+    export: &mut CompareExport,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    let mut open = true;
+    let screen = ectx.content_rect();
+    egui::Window::new("Compare schedules")
+        .open(&mut open)
+        .collapsible(false)
+        .resizable(true)
+        .default_width((screen.width() - 48.0).min(980.0))
+        .max_height(screen.height() - 32.0)
+        // Over the plots' lower part: the overlay list and its buttons stay in view.
+        .pivot(egui::Align2::RIGHT_BOTTOM)
+        .default_pos(screen.right_bottom() - egui::vec2(16.0, 48.0))
+        .show(ectx, |ui| {
+            let pal = Palette::of_ui(ui);
+            let shown = ctx.comparison.of(key);
+            ui.add(egui::Label::new(compare_header(ctx, key)).wrap());
+            export.ui(ui, shown.is_some_and(|s| s.outcome.is_ok()), &mut commands);
+            if let Some((text, error)) = &ctx.notes.status {
+                let colour = if *error { pal.error } else { pal.info };
+                ui.add(egui::Label::new(egui::RichText::new(text).color(colour)).wrap());
+            }
+            ui.separator();
+            match shown.map(|s| &s.outcome) {
+                Some(Ok(table)) => {
+                    // The table scrolls sideways on its own; the notes below it wrap.
+                    egui::ScrollArea::vertical()
+                        .id_salt("compare_rows")
+                        .auto_shrink([false, true])
+                        .show(ui, |ui| {
+                            egui::ScrollArea::horizontal()
+                                .id_salt("compare_table")
+                                .show(ui, |ui| compare_grid(ui, pal, table, &key.kinds));
+                            ui.add_space(6.0);
+                            compare_notes(ui, pal, table, &key.kinds);
+                        });
+                }
+                Some(Err(e)) => {
+                    ui.add(
+                        egui::Label::new(
+                            egui::RichText::new(format!("The comparison failed: {e}"))
+                                .color(pal.error),
+                        )
+                        .wrap(),
+                    );
+                }
+                None => {
+                    let (done, total) = ctx.comparison.progress();
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.add(
+                            egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                                .desired_width(260.0)
+                                .text(format!("{done} / {total} timesteps")),
+                        )
+                        .on_hover_text(
+                            "Timesteps evaluated so far, over every schedule of the table",
+                        );
+                    });
+                }
+            }
+        });
+    if !open {
+        commands.push(Command::ShowComparison(false));
+    }
+    commands
+}
+
+/// What the table compares, on what, and how.
+fn compare_header(ctx: &ViewCtx<'_>, key: &CompareKey) -> String {
+    let mut text = format!(
+        "{} schedules on {} (d = {}): the current one first, then {}. Model {}, reverse variance {} for all. Monte Carlo: the same N = {} pairs (x0, eps), seed {}, go through every schedule, so a difference to the first row is paired: its standard error is far below the unpaired one.",
+        key.entries.len(),
+        key.data_source,
+        key.data.dim(),
+        if ctx.settings.toggles.overlay_presets {
+            "the other presets and the overlaid schedule files"
+        } else {
+            "the overlaid schedule files"
+        },
+        key.config.model.name(),
+        ctx.settings.variance.name(),
+        key.config.samples,
+        key.config.seed,
+    );
+    if ctx.applied.model.trained.is_some() {
+        text.push_str(&format!(
+            " A trained network belongs to the schedule it was trained with: the table uses the {} model.",
+            key.config.model.name()
+        ));
+    }
+    text
+}
+
+/// The columns of the table: (heading, tooltip). The NELBO and its paired difference come
+/// first, where a narrow window still shows them.
+const COLUMNS: [(&str, &str); 10] = [
+    (
+        "Schedule",
+        "Its name in the plots' legend, in its line's colour",
+    ),
+    (
+        "NELBO ± s.e.",
+        "The negative ELBO of the model under this schedule, nats per point, with its Monte Carlo standard error",
+    ),
+    (
+        "vs first ± paired s.e.",
+        "NELBO minus the first row's, on the same (x0, eps) pairs, with the standard error of that paired difference",
+    ),
+    (
+        "unpaired s.e.",
+        "What the difference's standard error would be on independent samples: sqrt(se^2 + se_first^2)",
+    ),
+    (
+        "Prior L_T",
+        "KL(q(x_T | x0) || N(0, I)) averaged over the data, exact, nats",
+    ),
+    (
+        "abar_T",
+        "The signal left at t = T; far from 0, the prior term L_T grows",
+    ),
+    (
+        "log-SNR range",
+        "lambda_1 .. lambda_T, log(abar_t / (1 - abar_t)) at t = 1 and t = T (-inf where abar_T = 0)",
+    ),
+    ("T", "Training timesteps"),
+    (
+        "Findings",
+        "The sanity checks of the schedule on these data (in full below the table)",
+    ),
+    (
+        "Class",
+        "_class_name of a diffusers config (- for a preset or a betas list)",
+    ),
+];
+
+fn compare_grid(ui: &mut Ui, pal: &Palette, table: &CompareTable, kinds: &[RowKind]) {
+    let lam = |v: Option<f64>| v.map_or("-inf".to_owned(), |x| format!("{x:.2}"));
+    egui::Grid::new("compare_grid")
+        .striped(true)
+        .spacing([14.0, 4.0])
+        .show(ui, |ui| {
+            for (heading, tip) in COLUMNS {
+                ui.strong(heading).on_hover_text(tip);
+            }
+            ui.end_row();
+            for (i, (r, kind)) in table.rows.iter().zip(kinds).enumerate() {
+                let mut tip = r.schedule.clone();
+                for n in &r.notes {
+                    tip.push_str(&format!("\n{n}"));
+                }
+                ui.label(
+                    egui::RichText::new(&r.name)
+                        .color(row_colour(pal, *kind))
+                        .strong(),
+                )
+                .on_hover_text(tip);
+                ui.label(format!("{:.4} ± {:.4}", r.nelbo, r.nelbo_stderr));
+                if i == 0 {
+                    ui.label("(reference)");
+                    ui.label("-");
+                } else {
+                    ui.label(format!("{:+.4} ± {:.4}", r.nelbo_diff, r.nelbo_diff_stderr));
+                    ui.label(format!("{:.4}", r.nelbo_diff_unpaired_stderr));
+                }
+                ui.label(sci(r.prior_loss));
+                ui.label(sci(r.terminal_alpha_bar));
+                ui.label(format!("{} .. {}", lam(r.log_snr_max), lam(r.log_snr_min)));
+                ui.label(r.steps.to_string());
+                findings_cell(ui, pal, &r.findings);
+                ui.label(r.class.as_deref().unwrap_or("-"));
+                ui.end_row();
+            }
+        });
+}
+
+/// How many findings of each severity, coloured by the worst; hover lists them.
+fn findings_cell(ui: &mut Ui, pal: &Palette, findings: &[Finding]) {
+    let warnings = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    let infos = findings.len() - warnings;
+    let (text, colour) = match (warnings, infos) {
+        (0, 0) => ("none".to_owned(), ui.visuals().text_color()),
+        (0, n) => (plural(n, "note"), pal.info),
+        (w, 0) => (plural(w, "warning"), pal.warning),
+        (w, n) => (
+            format!("{}, {}", plural(w, "warning"), plural(n, "note")),
+            pal.warning,
+        ),
+    };
+    let r = ui.label(egui::RichText::new(text).color(colour));
+    if !findings.is_empty() {
+        let list: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        r.on_hover_text(list.join("\n"));
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Each schedule's notes (how its config was read) and findings, in full.
+fn compare_notes(ui: &mut Ui, pal: &Palette, table: &CompareTable, kinds: &[RowKind]) {
+    let count: usize = table
+        .rows
+        .iter()
+        .map(|r| r.notes.len() + r.findings.len())
+        .sum();
+    egui::CollapsingHeader::new(format!("Notes and findings ({count})"))
+        .id_salt("compare_notes")
+        .default_open(true)
+        .show(ui, |ui| {
+            for (r, kind) in table.rows.iter().zip(kinds) {
+                ui.label(
+                    egui::RichText::new(&r.name)
+                        .color(row_colour(pal, *kind))
+                        .strong(),
+                );
+                for n in &r.notes {
+                    ui.add(egui::Label::new(format!("note: {n}")).wrap());
+                }
+                if r.findings.is_empty() {
+                    ui.label("no findings: the schedule looks sane for these data");
+                }
+                for f in &r.findings {
+                    let colour = match f.severity {
+                        Severity::Warning => pal.warning,
+                        Severity::Info => pal.info,
+                    };
+                    ui.add(egui::Label::new(egui::RichText::new(&f.message).color(colour)).wrap());
+                }
+            }
+        });
 }
