@@ -761,6 +761,19 @@ pub fn band(
     FilledArea::new(name.to_owned(), &xs, &lo, &hi).fill_color(colour.gamma_multiply(0.3))
 }
 
+/// Half the width of `widest`, an x axis's widest tick label, in egui_plot's tick font:
+/// the label of a tick at the plot's right edge overhangs the frame by this much. A plot
+/// in a narrow column is made this much narrower so the label is not cut.
+pub fn x_tick_overhang(ui: &Ui, widest: &str) -> f32 {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let width = ui
+        .painter()
+        .layout_no_wrap(widest.to_owned(), font, egui::Color32::WHITE)
+        .size()
+        .x;
+    width / 2.0
+}
+
 /// A number in short scientific form.
 pub fn sci(v: f64) -> String {
     if !v.is_finite() {

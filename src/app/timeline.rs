@@ -141,7 +141,7 @@ impl Timeline {
         self.clamps.forget_moved("t", ctx.t as f64);
         self.clamps
             .forget_moved("speed", f64::from(ctx.settings.speed));
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let l = ui.label("speed");
             let mut speed = ctx.settings.speed;
             let tip = format!(

@@ -9,6 +9,7 @@ use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::{DARK, Palette};
 use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row_within, plane_plot, plot, sci, t_marker,
+    x_tick_overhang,
 };
 use super::{ViewCtx, dimmed_unless, formula_column};
 
@@ -72,6 +73,9 @@ impl ForwardView {
     }
 }
 
+/// The least height (points) of the stacked coefficients plot with its legend.
+const MIN_COEFFICIENTS: f32 = 210.0;
+
 /// Heights of two stacked plots sharing `h`: the top one gets `share`, neither under 60.
 fn split(ui: &Ui, h: f32, share: f32) -> (f32, f32) {
     let room = (h - 2.0 * ui.spacing().item_spacing.y - 4.0).max(120.0);
@@ -88,10 +92,12 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
     let own = statics.as_ref().map_or(ctx.inputs(), |s| &s.value.inputs);
     let t_max = own.steps();
     let [lo, hi] = own.view_box[0];
+    // The label of the last tick (t = T) overhangs the right edge: keep it off the text.
+    let overhang = x_tick_overhang(ui, &t_max.to_string());
     let river = dimmed_unless(ui, statics.as_ref().is_none_or(|s| s.current), |ui| {
         plot("river", "timestep t", "x")
             .height(top_h)
-            .width(w)
+            .width(w - overhang)
             .include_x(0.0)
             .include_x(t_max as f64)
             .include_y(lo)
@@ -173,7 +179,13 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
             });
         });
     } else {
+        // The square plane needs no more height than its width, and leaves the
+        // coefficients (their legend may take three rows) a readable height.
         let (top_h, bottom_h) = split(ui, h, 0.6);
+        let room = top_h + bottom_h;
+        let square = top_h.min(w).min((room - MIN_COEFFICIENTS).max(0.55 * room));
+        let bottom_h = bottom_h + (top_h - square);
+        let top_h = square;
         density_plane(ui, ctx, w, top_h);
         coefficients(ui, ctx, w, bottom_h, commands);
     }
@@ -242,9 +254,10 @@ fn coefficients(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut V
         ],
         h,
     );
+    let overhang = x_tick_overhang(ui, &s.steps().to_string());
     let coefficients = plot("coefficients", "timestep t", "coefficient")
         .height(plot_h)
-        .width(w)
+        .width(w - overhang)
         .show(ui, |p| {
             p.line(
                 Line::new("signal sqrt(abar_t)", coeff(&|k| s.abar(k).sqrt())).color(pal.param.x0),

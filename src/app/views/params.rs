@@ -12,7 +12,7 @@ use super::super::formula::{self as tex, catalogue};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, band, box_image, clicked_t, legend_row, maybe_log, opt, plane_plot, plot,
-    plot_maybe_log, sci, t_marker, within_visible,
+    plot_maybe_log, sci, t_marker, within_visible, x_tick_overhang,
 };
 use super::elbo::param_row;
 use super::{ViewCtx, dimmed_unless};
@@ -265,9 +265,11 @@ fn column(
     let elbo = ctx.elbo();
     let mut commands = Vec::new();
     dimmed_unless(ui, elbo.as_ref().is_none_or(|e| e.current), |ui| {
+        // The last tick (t = T) sits on the right edge: its label needs room in the column.
+        let overhang = x_tick_overhang(ui, &ctx.steps().to_string());
         let over_t = plot_maybe_log(&format!("over_t_{k}"), "timestep t", "value", log)
             .height((plots_h - field_h).max(100.0))
-            .width(w)
+            .width(w - overhang)
             .show(ui, |p| {
                 if let Some(e) = &elbo {
                     let pc = &e.value.curves.params[k];
