@@ -344,6 +344,33 @@ mod tests {
     }
 
     #[test]
+    fn analytic_variance_minimises_each_term() {
+        let s = ScheduleSpec::preset(BetaSchedule::Linear, 100)
+            .build()
+            .expect("valid");
+        let (t, d, mse) = (40, 2, 0.3);
+        let e = mean_error(&s, t, mse);
+        let pv = s.posterior_variance(t);
+        let general = |sigma2: f64| {
+            let r = pv / sigma2;
+            e / (2.0 * sigma2) + 0.5 * d as f64 * (r - 1.0 - r.ln())
+        };
+        let best = analytic_variance(&s, t, mse, d);
+        assert!((best - (pv + e / 2.0)).abs() <= 1e-15 * best);
+        let at_best = general(best);
+        assert!((at_best - analytic_loss(&s, t, mse, d)).abs() <= 1e-12 * at_best);
+        for f in [0.9, 0.99, 1.01, 1.1] {
+            assert!(general(best * f) > at_best, "factor {f}");
+        }
+        // The weights at that variance reproduce the loss from the x0 error.
+        let w = Weights::with_sigma2(&s, t, best).x0.expect("defined");
+        assert!(
+            (w * mse + 0.5 * d as f64 * (pv / best - 1.0 - (pv / best).ln()) - at_best).abs()
+                < 1e-12
+        );
+    }
+
+    #[test]
     fn conversions_round_trip() {
         let c = Coeffs {
             sqrt_abar: 0.6,

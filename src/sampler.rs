@@ -381,11 +381,9 @@ impl StepCoeffs {
 impl StepCoeffs {
     /// The analytic variance of a DDPM step (Bao et al. 2022): the step's variance plus
     /// `c_x0^2 mse_x0 / d`, the model's squared mean error per dimension (`mse_x0 =
-    /// E||x0 - x0_hat(x_t)||^2` at the step's t). The noiseless last step stays noiseless.
+    /// E||x0 - x0_hat(x_t)||^2` at the step's t). The sampler keeps DDPM's last step
+    /// noiseless (it does not call this there).
     pub fn with_mean_error(self, mse_x0: f64, dim: usize) -> Self {
-        if self.sd == 0.0 && mse_x0 == 0.0 {
-            return self;
-        }
         let extra = self.c_x0 * self.c_x0 * mse_x0 / dim.max(1) as f64;
         let extra = if extra.is_finite() && extra > 0.0 {
             extra
@@ -783,4 +781,34 @@ pub fn quality_vs_steps(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{BetaSchedule, ScheduleSpec};
+
+    #[test]
+    fn mean_error_widens_a_step_by_the_model_error() {
+        let s = ScheduleSpec::preset(BetaSchedule::Linear, 100)
+            .build()
+            .expect("valid");
+        let config = SamplerConfig {
+            steps: 10,
+            variance: VarianceType::Analytic,
+            ..SamplerConfig::default()
+        };
+        let small_config = SamplerConfig {
+            variance: VarianceType::FixedSmall,
+            ..config
+        };
+        let c = StepCoeffs::between(&s, &config, 50, 40, false);
+        let small = StepCoeffs::between(&s, &small_config, 50, 40, false);
+        assert_eq!(c, small, "analytic starts from fixed_small's variance");
+        let w = c.with_mean_error(0.2, 2);
+        let want = small.sd * small.sd + small.c_x0 * small.c_x0 * 0.1;
+        assert!((w.sd * w.sd - want).abs() <= 1e-15 * want);
+        assert_eq!((w.c_x0, w.c_xt), (c.c_x0, c.c_xt));
+        assert_eq!(c.with_mean_error(f64::NAN, 1), c);
+    }
 }
