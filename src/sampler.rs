@@ -762,10 +762,11 @@ pub fn quality_vs_steps(
             on_step: None,
             cancel: control.cancel,
         };
-        let run = sample(
+        let run = sample_with_data(
             denoiser,
             schedule,
             &config,
+            Some(data),
             x_t.clone(),
             seed.wrapping_add(1),
             false,
