@@ -551,7 +551,7 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
         });
     tex::show(ui, catalogue::BITS_PER_DIM);
     tex::show(ui, catalogue::GAP);
-    nelbo_by_variance(ui, r, all_exact, &pal);
+    nelbo_by_variance(ui, r, all_exact, pal);
     ui.add_space(6.0);
     let Some(row) = r.timesteps.get(t - 1) else {
         return;
