@@ -38,7 +38,9 @@ use thiserror::Error;
 
 use crate::denoiser::Denoiser;
 use crate::mixture::{GaussianMixture, LN_2PI};
-use crate::param::{Coeffs, PosteriorMean, Weights, finite, reverse_variance};
+use crate::param::{
+    Coeffs, PosteriorMean, Weights, analytic_loss, analytic_variance, finite, reverse_variance,
+};
 use crate::quadrature;
 use crate::schedule::{NoiseSchedule, VarianceType};
 
@@ -289,6 +291,10 @@ pub struct TimestepTerm {
     /// The variance part `(d/2)(r - 1 - log r)` (0 under fixed_small); for t = 1 the
     /// decoder's `(d/2) log(2 pi beta_1)`.
     pub variance_part: f64,
+    /// The reverse-step variance `sigma_t^2` of this row (beta_1 at t = 1; under
+    /// `analytic` the model's own `sigma*^2_t`).
+    #[serde(default)]
+    pub sigma2: f64,
     /// Excess kurtosis of the per-sample losses (0 when exact; `None` under quadrature,
     /// which has no samples).
     pub kurtosis: Option<f64>,
@@ -355,6 +361,136 @@ pub struct ElboResult {
     pub gap: Estimate,
     /// The eq. 45 form, when asked for.
     pub consistency: Option<ConsistencySummary>,
+    /// The NELBO of the same model under each reverse-variance choice, from the same
+    /// per-t errors (quadrature: re-summed rows; Monte Carlo: the same samples).
+    #[serde(default)]
+    pub nelbo_by_variance: NelboByVariance,
+}
+
+/// The NELBO under each reverse-variance choice (`None` where not computed: under Monte
+/// Carlo the analytic variance needs a quadrature pass over every t, done only when
+/// `analytic` is the variance asked for).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct NelboByVariance {
+    /// Under `fixed_small`.
+    pub fixed_small: Option<Estimate>,
+    /// Under `fixed_large`.
+    pub fixed_large: Option<Estimate>,
+    /// Under `analytic`.
+    pub analytic: Option<Estimate>,
+}
+
+impl NelboByVariance {
+    /// The NELBO under one choice.
+    pub fn get(&self, v: VarianceType) -> Option<Estimate> {
+        match v {
+            VarianceType::FixedSmall => self.fixed_small,
+            VarianceType::FixedLarge => self.fixed_large,
+            VarianceType::Analytic => self.analytic,
+        }
+    }
+
+    fn set(&mut self, v: VarianceType, e: Option<Estimate>) {
+        match v {
+            VarianceType::FixedSmall => self.fixed_small = e,
+            VarianceType::FixedLarge => self.fixed_large = e,
+            VarianceType::Analytic => self.analytic = e,
+        }
+    }
+}
+
+/// `E||x0 - x0_hat(x_t)||^2` of a model at one t, with its error estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct MseX0 {
+    /// The value.
+    pub value: f64,
+    /// Its error estimate (0 when exact).
+    pub error: f64,
+    /// True when closed-form (the model's [`Denoiser::exact_mse_x0`]).
+    pub exact: bool,
+}
+
+/// The model's `E||x0 - x0_hat(x_t)||^2` at one t: closed-form where the model has it,
+/// else by quadrature over `x_t` (dimensions must agree; see [`mse_x0_table`]).
+pub fn mse_x0_at(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    t: usize,
+) -> MseX0 {
+    match model.exact_mse_x0(schedule, t) {
+        Some(value) => MseX0 {
+            value,
+            error: 0.0,
+            exact: true,
+        },
+        None => {
+            let optimal = model.posterior_mean_of().is_some_and(|m| m == data);
+            let q = quadrature::mse_x0(data, schedule, t, (!optimal).then_some(model));
+            MseX0 {
+                value: q.value,
+                error: q.error,
+                exact: false,
+            }
+        }
+    }
+}
+
+/// The model's `E||x0 - x0_hat(x_t)||^2` at every t = 1..=T (entry t - 1): closed-form
+/// where the model has it, else by quadrature over `x_t` (the optimal denoiser of these
+/// very data needs no model call). It does not depend on the reverse variance, so it serves
+/// every choice; the analytic variance is resolved from it.
+///
+/// # Errors
+/// [`ElboError::DimensionMismatch`], or [`ElboError::Cancelled`].
+pub fn mse_x0_table(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    control: Control<'_>,
+) -> Result<Vec<MseX0>, ElboError> {
+    if model.dim() != data.dim() {
+        return Err(ElboError::DimensionMismatch {
+            model: model.dim(),
+            data: data.dim(),
+        });
+    }
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    (1..=schedule.steps())
+        .into_par_iter()
+        .map(|t| {
+            if control.cancelled() {
+                return Err(ElboError::Cancelled);
+            }
+            let m = mse_x0_at(data, schedule, model, t);
+            control.step(done.fetch_add(1, Ordering::Relaxed) + 1);
+            Ok(m)
+        })
+        .collect()
+}
+
+/// The reverse variance `sigma_t^2` at every t = 1..=T (entry t - 1; beta_1 at t = 1) for
+/// a choice; `analytic` needs the model's errors (`table`, from [`mse_x0_table`]) and is
+/// `None` without them.
+pub fn resolve_variances(
+    schedule: &NoiseSchedule,
+    variance: VarianceType,
+    table: Option<&[MseX0]>,
+    dim: usize,
+) -> Option<Vec<f64>> {
+    let t_max = schedule.steps();
+    match variance {
+        VarianceType::Analytic => table.map(|table| {
+            (1..=t_max)
+                .map(|t| analytic_variance(schedule, t, table[t - 1].value, dim))
+                .collect()
+        }),
+        v => Some(
+            (1..=t_max)
+                .map(|t| reverse_variance(schedule, t, v))
+                .collect(),
+        ),
+    }
 }
 
 /// Progress and cancellation hooks for a long computation.
@@ -435,11 +571,11 @@ fn sample_errors(
 
 /// The variance part of row t: `(d/2)(r - 1 - log r)` for t >= 2, the decoder's
 /// `(d/2) log(2 pi beta_1)` at t = 1.
-fn variance_part(schedule: &NoiseSchedule, t: usize, d: f64, variance: VarianceType) -> f64 {
+fn variance_part(schedule: &NoiseSchedule, t: usize, d: f64, sigma2: f64) -> f64 {
     if t == 1 {
         return 0.5 * d * (LN_2PI + schedule.beta(1).ln());
     }
-    let r = schedule.posterior_variance(t) / reverse_variance(schedule, t, variance);
+    let r = schedule.posterior_variance(t) / sigma2;
     0.5 * d * (r - 1.0 - r.ln())
 }
 
@@ -448,6 +584,7 @@ fn row_skeleton(
     t: usize,
     w: &Weights,
     var_part: f64,
+    sigma2: f64,
     method: Method,
 ) -> TimestepTerm {
     TimestepTerm {
@@ -475,6 +612,7 @@ fn row_skeleton(
         weight_score: w.score,
         weight_v: w.v,
         variance_part: var_part,
+        sigma2: if t == 1 { schedule.beta(1) } else { sigma2 },
         kurtosis: (method == Method::MonteCarlo).then_some(0.0),
         reliable: (method == Method::MonteCarlo).then_some(true),
         exact: false,
@@ -484,24 +622,36 @@ fn row_skeleton(
     }
 }
 
-/// Row t from the closed form of the model's error, when it has one.
-fn exact_row(
-    model: &dyn Denoiser,
+/// Row t from the model's x0 error at t (closed-form or by quadrature), under the
+/// reverse variance `sigma2`. Under `analytic` the loss is `(d/2) ln(1 + E / (d sigma~2_t))`
+/// (the same value as the general form, without its cancellation).
+fn row_from_mse(
     schedule: &NoiseSchedule,
     t: usize,
-    variance: VarianceType,
-    d: f64,
+    sigma2: f64,
+    analytic: bool,
+    dim: usize,
     method: Method,
-) -> Option<TimestepTerm> {
-    let mse = model.exact_mse_x0(schedule, t)?;
-    let w = Weights::at(schedule, t, variance);
-    let var_part = variance_part(schedule, t, d, variance);
-    let mut row = row_skeleton(schedule, t, &w, var_part, method);
-    let snr = schedule.snr(t);
-    let one_m = schedule.one_minus_abar(t);
-    set_from_mse_x0(&mut row, snr, one_m, &w, var_part, mse, 0.0);
-    row.exact = true;
-    Some(row)
+    mse: MseX0,
+) -> TimestepTerm {
+    let d = dim as f64;
+    let w = Weights::with_sigma2(schedule, t, sigma2);
+    let var_part = variance_part(schedule, t, d, sigma2);
+    let mut row = row_skeleton(schedule, t, &w, var_part, sigma2, method);
+    set_from_mse_x0(
+        &mut row,
+        schedule.snr(t),
+        schedule.one_minus_abar(t),
+        &w,
+        var_part,
+        mse.value,
+        mse.error,
+    );
+    if analytic && t >= 2 {
+        row.loss = finite(analytic_loss(schedule, t, mse.value, dim));
+    }
+    row.exact = mse.exact;
+    row
 }
 
 /// Fill a row's errors and loss from `E||x0_hat - x0||^2` and its error (0 when exact).
@@ -530,34 +680,6 @@ fn set_from_mse_x0(
     row.stderr = w.x0.and_then(|w| finite(w * error));
 }
 
-/// Row t by quadrature over `x_t` (see [`crate::quadrature`]); `stderr` is the error
-/// estimate.
-fn quadrature_row(
-    data: &GaussianMixture,
-    schedule: &NoiseSchedule,
-    model: &dyn Denoiser,
-    t: usize,
-    variance: VarianceType,
-) -> TimestepTerm {
-    let d = data.dim() as f64;
-    let w = Weights::at(schedule, t, variance);
-    let var_part = variance_part(schedule, t, d, variance);
-    let mut row = row_skeleton(schedule, t, &w, var_part, Method::Quadrature);
-    // The optimal denoiser of these very data needs no model call: x0_hat = E[x0 | x_t].
-    let optimal = model.posterior_mean_of().is_some_and(|m| m == data);
-    let q = quadrature::mse_x0(data, schedule, t, (!optimal).then_some(model));
-    set_from_mse_x0(
-        &mut row,
-        schedule.snr(t),
-        schedule.one_minus_abar(t),
-        &w,
-        var_part,
-        q.value,
-        q.error,
-    );
-    row
-}
-
 /// The whole table by quadrature (closed-form rows stay exact); the eq. 45 form, when
 /// asked for, by Monte Carlo on `samples`.
 fn compute_elbo_quadrature(
@@ -577,21 +699,27 @@ fn compute_elbo_quadrature(
     let d = data.dim() as f64;
     let t_max = schedule.steps();
     let variance = config.variance;
-    let done = std::sync::atomic::AtomicUsize::new(0);
-    // Rows are independent and summed afterwards in t order: the same bytes on any number
-    // of threads.
-    let mut rows: Vec<TimestepTerm> = (1..=t_max)
-        .into_par_iter()
-        .map(|t| -> Result<TimestepTerm, ElboError> {
-            if control.cancelled() {
-                return Err(ElboError::Cancelled);
-            }
-            let row = exact_row(model, schedule, t, variance, d, Method::Quadrature)
-                .unwrap_or_else(|| quadrature_row(data, schedule, model, t, variance));
-            control.step(done.fetch_add(1, Ordering::Relaxed) + 1);
-            Ok(row)
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    // The model's x0 error per t serves every variance choice; rows are then built and
+    // summed in t order: the same bytes on any number of threads.
+    let table = mse_x0_table(data, schedule, model, control)?;
+    let rows_for = |v: VarianceType| -> Vec<TimestepTerm> {
+        let sigma2 = resolve_variances(schedule, v, Some(&table), data.dim())
+            .unwrap_or_else(|| vec![f64::NAN; t_max]);
+        (1..=t_max)
+            .map(|t| {
+                row_from_mse(
+                    schedule,
+                    t,
+                    sigma2[t - 1],
+                    v == VarianceType::Analytic,
+                    data.dim(),
+                    Method::Quadrature,
+                    table[t - 1],
+                )
+            })
+            .collect()
+    };
+    let mut rows = rows_for(variance);
     let entropy_q = quadrature::data_entropy(data);
     let entropy = Estimate {
         mean: entropy_q.value,
@@ -612,6 +740,20 @@ fn compute_elbo_quadrature(
         mean: reconstruction.mean + denoising.mean + prior,
         stderr: reconstruction.stderr + denoising.stderr,
     };
+    let mut nelbo_by_variance = NelboByVariance::default();
+    for v in VarianceType::ALL {
+        let total = if v == variance {
+            nelbo
+        } else {
+            let other = rows_for(v);
+            let (r, dn) = (sum(&other[..1]), sum(&other[1..]));
+            Estimate {
+                mean: r.mean + dn.mean + prior,
+                stderr: r.stderr + dn.stderr,
+            }
+        };
+        nelbo_by_variance.set(v, Some(total).filter(|e| e.mean.is_finite()));
+    }
     check_totals(
         model,
         &rows,
@@ -657,6 +799,7 @@ fn compute_elbo_quadrature(
             stderr: nelbo.stderr + entropy.stderr,
         },
         consistency,
+        nelbo_by_variance,
     })
 }
 
@@ -684,16 +827,17 @@ fn mc_row(
     model: &dyn Denoiser,
     schedule: &NoiseSchedule,
     t: usize,
-    variance: VarianceType,
+    sigma2: f64,
 ) -> (TimestepTerm, Vec<f64>) {
     let d = samples.x0.ncols() as f64;
-    let w = Weights::at(schedule, t, variance);
-    let var_part = variance_part(schedule, t, d, variance);
+    let w = Weights::with_sigma2(schedule, t, sigma2);
+    let var_part = variance_part(schedule, t, d, sigma2);
     let errors = sample_errors(samples, model, schedule, t);
-    let mut row = row_skeleton(schedule, t, &w, var_part, Method::MonteCarlo);
+    let mut row = row_skeleton(schedule, t, &w, var_part, sigma2, Method::MonteCarlo);
     let wx0 = w.x0.unwrap_or(f64::NAN);
     let losses: Vec<f64> = errors.x0.iter().map(|e| wx0 * e + var_part).collect();
     let lm = moments(&losses);
+    drop(losses);
     row.loss = finite(lm.mean);
     row.stderr = finite(lm.stderr);
     row.kurtosis = Some(if lm.kurtosis.is_finite() {
@@ -710,7 +854,7 @@ fn mc_row(
     (row.mse_eps, row.mse_eps_stderr) = set(&errors.eps);
     (row.mse_score, row.mse_score_stderr) = set(&errors.score);
     (row.mse_v, row.mse_v_stderr) = set(&errors.v);
-    (row, losses)
+    (row, errors.x0)
 }
 
 /// Number of chunks the timesteps are cut into for the parallel ELBO sum (at most; fewer
@@ -806,10 +950,32 @@ pub fn compute_elbo_per_sample(
             data: data.dim(),
         });
     }
-    let d = data.dim() as f64;
     let t_max = schedule.steps();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let variance = config.variance;
+    // The analytic variance is resolved by quadrature (never from these samples, so the
+    // estimate is unbiased for that variance); that pass is made only when asked for.
+    let table = if variance == VarianceType::Analytic {
+        let quiet = Control {
+            on_step: None,
+            cancel: control.cancel,
+        };
+        Some(mse_x0_table(data, schedule, model, quiet)?)
+    } else {
+        None
+    };
+    // sigma^2 per t of every choice that can be resolved; the per-sample totals of each
+    // come from the same per-sample errors.
+    let sigmas: Vec<(VarianceType, Vec<f64>)> = VarianceType::ALL
+        .into_iter()
+        .filter_map(|v| {
+            resolve_variances(schedule, v, table.as_deref(), data.dim()).map(|s| (v, s))
+        })
+        .collect();
+    let chosen = sigmas
+        .iter()
+        .position(|(v, _)| *v == variance)
+        .unwrap_or_default();
 
     // Fixed chunks of consecutive t, whose boundaries depend on T only (never on the
     // thread count): each chunk sums its rows' per-sample losses in t order, the chunks'
@@ -818,8 +984,9 @@ pub fn compute_elbo_per_sample(
     // of a fold would change the last digits).
     struct ChunkOut {
         rows: Vec<TimestepTerm>,
-        /// Sum of the chunk's per-sample denoising losses (t >= 2).
-        totals: Vec<f64>,
+        /// Sum of the chunk's per-sample denoising losses (t >= 2), per resolved variance
+        /// choice (in the order of `sigmas`).
+        totals: Vec<Vec<f64>>,
         /// Per-sample reconstruction losses, from the chunk holding t = 1.
         recon: Option<Vec<f64>>,
     }
@@ -831,30 +998,61 @@ pub fn compute_elbo_per_sample(
             let end = (start + chunk - 1).min(t_max);
             let mut out = ChunkOut {
                 rows: Vec::with_capacity(end + 1 - start),
-                totals: vec![0.0; n],
+                totals: vec![vec![0.0; n]; sigmas.len()],
                 recon: None,
             };
             for t in start..=end {
                 if control.cancelled() {
                     return Err(ElboError::Cancelled);
                 }
-                if let Some(row) = exact_row(model, schedule, t, variance, d, Method::MonteCarlo) {
-                    let loss = row.loss.unwrap_or(f64::NAN);
-                    if t == 1 {
-                        out.recon = Some(vec![loss; n]);
-                    } else {
-                        out.totals.iter_mut().for_each(|s| *s += loss);
+                let row_of = |v: VarianceType, sigma2: &[f64], mse: f64| {
+                    row_from_mse(
+                        schedule,
+                        t,
+                        sigma2[t - 1],
+                        v == VarianceType::Analytic,
+                        data.dim(),
+                        Method::MonteCarlo,
+                        MseX0 {
+                            value: mse,
+                            error: 0.0,
+                            exact: true,
+                        },
+                    )
+                };
+                if let Some(mse) = model.exact_mse_x0(schedule, t) {
+                    for (k, (v, sigma2)) in sigmas.iter().enumerate() {
+                        let row = row_of(*v, sigma2, mse);
+                        let loss = row.loss.unwrap_or(f64::NAN);
+                        if t == 1 {
+                            if k == chosen {
+                                out.recon = Some(vec![loss; n]);
+                            }
+                        } else {
+                            out.totals[k].iter_mut().for_each(|s| *s += loss);
+                        }
+                        if k == chosen {
+                            out.rows.push(row);
+                        }
                     }
-                    out.rows.push(row);
                 } else {
-                    let (row, losses) = mc_row(samples, model, schedule, t, variance);
+                    let (row, errors) =
+                        mc_row(samples, model, schedule, t, sigmas[chosen].1[t - 1]);
+                    let d = data.dim() as f64;
                     if t == 1 {
-                        out.recon = Some(losses);
+                        let w = row.weight_x0.unwrap_or(f64::NAN);
+                        out.recon =
+                            Some(errors.iter().map(|e| w * e + row.variance_part).collect());
                     } else {
-                        out.totals
-                            .iter_mut()
-                            .zip(&losses)
-                            .for_each(|(s, l)| *s += l);
+                        for (k, (_, sigma2)) in sigmas.iter().enumerate() {
+                            let s2 = sigma2[t - 1];
+                            let w = Weights::with_sigma2(schedule, t, s2).x0.unwrap_or(f64::NAN);
+                            let var_part = variance_part(schedule, t, d, s2);
+                            out.totals[k]
+                                .iter_mut()
+                                .zip(&errors)
+                                .for_each(|(s, e)| *s += w * e + var_part);
+                        }
                     }
                     out.rows.push(row);
                 }
@@ -864,16 +1062,20 @@ pub fn compute_elbo_per_sample(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut rows = Vec::with_capacity(t_max);
-    let mut denoise_totals = vec![0.0; n];
+    let mut totals_by = vec![vec![0.0; n]; sigmas.len()];
     let mut recon_losses = None;
     for out in outs {
         rows.extend(out.rows);
-        denoise_totals
-            .iter_mut()
-            .zip(&out.totals)
-            .for_each(|(a, b)| *a += b);
+        for (all, part) in totals_by.iter_mut().zip(&out.totals) {
+            all.iter_mut().zip(part).for_each(|(a, b)| *a += b);
+        }
         recon_losses = recon_losses.or(out.recon);
     }
+    let d = data.dim() as f64;
+    let denoise_totals = totals_by
+        .get(chosen)
+        .cloned()
+        .unwrap_or_else(|| vec![f64::NAN; n]);
     let recon_losses = recon_losses.unwrap_or_else(|| vec![f64::NAN; n]);
 
     let prior = prior_loss(schedule, data);
@@ -897,6 +1099,15 @@ pub fn compute_elbo_per_sample(
     };
     let nelbo = est(&nelbo_samples);
     let entropy = est(&entropy_samples);
+    let mut nelbo_by_variance = NelboByVariance::default();
+    for ((v, _), totals) in sigmas.iter().zip(&totals_by) {
+        let all: Vec<f64> = recon_losses
+            .iter()
+            .zip(totals)
+            .map(|(r, s)| r + s + prior)
+            .collect();
+        nelbo_by_variance.set(*v, Some(est(&all)).filter(|e| e.mean.is_finite()));
+    }
     check_totals(
         model,
         &rows,
@@ -934,6 +1145,7 @@ pub fn compute_elbo_per_sample(
         data_entropy: entropy,
         gap: est(&gap_samples),
         consistency,
+        nelbo_by_variance,
     };
     Ok((result, nelbo_samples))
 }
@@ -954,7 +1166,8 @@ fn consistency_estimate(
     let dim = data.dim();
     let d = dim as f64;
     let t_max = schedule.steps();
-    let variance = config.variance;
+    // The reverse variance of each row as the table resolved it (analytic included).
+    let sigma2: Vec<f64> = rows.iter().map(|r| r.sigma2).collect();
     // Per chunk: per-t sums of losses and of squared losses are not enough for the total's
     // standard error, so keep per-sample totals and per-t per-sample values by chunk.
     struct ChunkOut {
@@ -1016,7 +1229,7 @@ fn consistency_estimate(
                 if control.cancelled() {
                     return Err(ElboError::Cancelled);
                 }
-                let s2 = reverse_variance(schedule, t + 1, variance);
+                let s2 = sigma2[t];
                 let b = schedule.beta(t);
                 let log_norm = 0.5 * d * (s2.ln() - b.ln());
                 let pm = PosteriorMean::at(schedule, t + 1);

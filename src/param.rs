@@ -208,16 +208,18 @@ pub struct Weights {
 impl Weights {
     /// The weights at t (1..=T) for a reverse-variance choice. t = 1 is the decoder.
     pub fn at(schedule: &NoiseSchedule, t: usize, variance: VarianceType) -> Self {
+        Weights::with_sigma2(schedule, t, reverse_variance(schedule, t, variance))
+    }
+
+    /// The weights at t (1..=T) for a reverse variance `sigma2` given as a number (t = 1
+    /// is the decoder, whose variance is always beta_1: `sigma2` is then ignored).
+    pub fn with_sigma2(schedule: &NoiseSchedule, t: usize, sigma2: f64) -> Self {
         let beta = schedule.beta(t);
         let ln_beta = beta.ln();
         let ln_alpha = (-beta).ln_1p();
         let ln_1m = schedule.one_minus_abar(t).ln();
         // ln of the sigma^2 that the squared mean error is divided by.
-        let ln_sigma2 = if t == 1 {
-            ln_beta
-        } else {
-            reverse_variance(schedule, t, variance).ln()
-        };
+        let ln_sigma2 = if t == 1 { ln_beta } else { sigma2.ln() };
         let ln_half = std::f64::consts::LN_2;
         let ln_x0 = if t == 1 {
             -ln_half - ln_beta
@@ -259,6 +261,37 @@ pub fn reverse_variance(schedule: &NoiseSchedule, t: usize, variance: VarianceTy
     } else {
         variance.sigma2(schedule, t)
     }
+}
+
+/// `E||mu~_t - mu_theta||^2` from the x0 error: both means take the posterior's form, so
+/// they differ by `c_x0(t) (x0 - x0_hat)` and the squared distance is `c_x0^2 mse_x0`, with
+/// `c_x0^2 = abar_{t-1} beta_t^2 / (1 - abar_t)^2` (t >= 2).
+pub fn mean_error(schedule: &NoiseSchedule, t: usize, mse_x0: f64) -> f64 {
+    let c = PosteriorMean::at(schedule, t).c_x0;
+    c * c * mse_x0
+}
+
+/// The ELBO-optimal reverse variance of a model at t (SPEC §8, Bao et al. 2022):
+/// `sigma*^2_t = sigma~2_t + E||mu~_t - mu_theta||^2 / d` for t >= 2, from the model's
+/// `mse_x0 = E||x0 - x0_hat(x_t)||^2` at t (over q(x0, x_t)); beta_1 at t = 1 (the decoder
+/// keeps it). A non-finite or negative error counts as 0 (then `sigma~2_t`), so the
+/// variance is always finite and positive where `sigma~2_t` is.
+pub fn analytic_variance(schedule: &NoiseSchedule, t: usize, mse_x0: f64, d: usize) -> f64 {
+    if t == 1 {
+        return schedule.beta(1);
+    }
+    let e = mean_error(schedule, t, mse_x0);
+    let e = if e.is_finite() && e > 0.0 { e } else { 0.0 };
+    schedule.posterior_variance(t) + e / d.max(1) as f64
+}
+
+/// `L_{t-1}` under the analytic variance, `(d/2) ln(1 + E / (d sigma~2_t))` with
+/// `E = c_x0^2 mse_x0` (t >= 2): the minimum over sigma^2 of
+/// `E / (2 sigma^2) + (d/2)(r - 1 - ln r)`, `r = sigma~2_t / sigma^2`.
+pub fn analytic_loss(schedule: &NoiseSchedule, t: usize, mse_x0: f64, d: usize) -> f64 {
+    let d = d.max(1) as f64;
+    let e = mean_error(schedule, t, mse_x0).max(0.0);
+    0.5 * d * (e / (d * schedule.posterior_variance(t))).ln_1p()
 }
 
 /// The reverse model's mean given its x0 prediction (Luo eq. 84/94):
@@ -308,6 +341,33 @@ mod tests {
             let eps = w.eps.expect("defined");
             assert!((eps - x0 / s.snr(t)).abs() <= 1e-9 * eps, "t={t}");
         }
+    }
+
+    #[test]
+    fn analytic_variance_minimises_each_term() {
+        let s = ScheduleSpec::preset(BetaSchedule::Linear, 100)
+            .build()
+            .expect("valid");
+        let (t, d, mse) = (40, 2, 0.3);
+        let e = mean_error(&s, t, mse);
+        let pv = s.posterior_variance(t);
+        let general = |sigma2: f64| {
+            let r = pv / sigma2;
+            e / (2.0 * sigma2) + 0.5 * d as f64 * (r - 1.0 - r.ln())
+        };
+        let best = analytic_variance(&s, t, mse, d);
+        assert!((best - (pv + e / 2.0)).abs() <= 1e-15 * best);
+        let at_best = general(best);
+        assert!((at_best - analytic_loss(&s, t, mse, d)).abs() <= 1e-12 * at_best);
+        for f in [0.9, 0.99, 1.01, 1.1] {
+            assert!(general(best * f) > at_best, "factor {f}");
+        }
+        // The weights at that variance reproduce the loss from the x0 error.
+        let w = Weights::with_sigma2(&s, t, best).x0.expect("defined");
+        assert!(
+            (w * mse + 0.5 * d as f64 * (pv / best - 1.0 - (pv / best).ln()) - at_best).abs()
+                < 1e-12
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::elbo::{ConsistencySummary, ElboResult, Method, TimestepTerm};
+use crate::elbo::{
+    ConsistencySummary, ElboResult, Estimate, Method, NelboByVariance, TimestepTerm,
+};
 use crate::mixture::{Component, GaussianMixture};
 use crate::schedule::{Finding, NoiseSchedule, ScheduleSpec, VarianceType, spec_findings};
 
@@ -61,6 +63,12 @@ pub struct ReportJson<'a> {
     pub gap: f64,
     /// Its standard error (of per-sample differences).
     pub gap_stderr: f64,
+    /// The NELBO of the same model under each reverse-variance choice
+    /// (`{fixed_small, fixed_large, analytic}`; null where not computed: under Monte
+    /// Carlo the analytic one only with `--variance analytic`).
+    pub nelbo_by_variance: ByVariance,
+    /// Their standard errors (quadrature: error estimates).
+    pub nelbo_by_variance_stderr: ByVariance,
     /// Sanity findings on the schedule and data.
     pub findings: &'a [Finding],
     /// The eq. 45 estimate, when asked for.
@@ -68,6 +76,28 @@ pub struct ReportJson<'a> {
     pub consistency: Option<ConsistencySummary>,
     /// One row per t.
     pub timesteps: &'a [TimestepTerm],
+}
+
+/// One number per reverse-variance choice (null where undefined).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ByVariance {
+    /// `fixed_small`.
+    pub fixed_small: Option<f64>,
+    /// `fixed_large`.
+    pub fixed_large: Option<f64>,
+    /// `analytic`.
+    pub analytic: Option<f64>,
+}
+
+impl ByVariance {
+    fn of(n: &NelboByVariance, f: impl Fn(&Estimate) -> f64) -> Self {
+        let g = |e: Option<Estimate>| e.map(|e| f(&e)).filter(|v| v.is_finite());
+        ByVariance {
+            fixed_small: g(n.fixed_small),
+            fixed_large: g(n.fixed_large),
+            analytic: g(n.analytic),
+        }
+    }
 }
 
 /// `{ "components": [...] }`.
@@ -134,6 +164,8 @@ impl Report<'_> {
             data_entropy_stderr: r.data_entropy.stderr,
             gap: r.gap.mean,
             gap_stderr: r.gap.stderr,
+            nelbo_by_variance: ByVariance::of(&r.nelbo_by_variance, |e| e.mean),
+            nelbo_by_variance_stderr: ByVariance::of(&r.nelbo_by_variance, |e| e.stderr),
             findings: &findings,
             consistency: r.consistency,
             timesteps: &r.timesteps,

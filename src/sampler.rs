@@ -24,6 +24,9 @@
 //!   alpha_ts = abar_t / abar_s,  beta_ts = 1 - alpha_ts
 //!   mean     = sqrt(abar_s) beta_ts / (1 - abar_t) x0_hat + sqrt(alpha_ts) (1 - abar_s) / (1 - abar_t) x_t
 //!   var      = (1 - abar_s) / (1 - abar_t) beta_ts   (fixed_small)   or   beta_ts   (fixed_large)
+//!              or, analytic (Bao et al. 2022), fixed_small's + c_x0^2 E||x0 - x0_hat(x_t)||^2 / d
+//!              with c_x0 the coefficient of x0_hat below and the model's error at t by
+//!              quadrature (see [`sample_with_data`])
 //!   x_s      = mean + sqrt(var) z,   z ~ N(0, I), and z = 0 on the last step (DDPM Algorithm 2)
 //! DDIM (Song et al. 2021, eq. 12 with sigma from eq. 16):
 //!   sigma^2  = eta^2 (1 - abar_s) / (1 - abar_t) (1 - abar_t / abar_s)
@@ -90,6 +93,11 @@ pub enum SamplerError {
     /// A particle count of zero.
     #[error("count N = {0} is out of range: N must be at least 1")]
     BadCount(usize),
+    /// The analytic variance asked for without the data it is computed from.
+    #[error(
+        "the analytic variance needs the data (the model's error at each t is integrated over them): use sample_with_data"
+    )]
+    AnalyticNeedsData,
     /// The denoiser and the particles disagree on dimension.
     #[error("the model is {model}D but the particles are {particles}D")]
     DimensionMismatch {
@@ -340,8 +348,12 @@ impl StepCoeffs {
         let beta_ts = -ln_alpha_ts.exp_m1();
         match config.kind {
             SamplerKind::Ddpm => {
+                // Analytic starts from fixed_small's variance; the model's mean error is
+                // added by the sampler (see `StepCoeffs::with_mean_error`).
                 let var = match config.variance {
-                    VarianceType::FixedSmall => one_m_s / one_m_t * beta_ts,
+                    VarianceType::FixedSmall | VarianceType::Analytic => {
+                        one_m_s / one_m_t * beta_ts
+                    }
                     VarianceType::FixedLarge => beta_ts,
                 };
                 StepCoeffs {
@@ -362,6 +374,25 @@ impl StepCoeffs {
                     sd: sigma2.sqrt(),
                 }
             }
+        }
+    }
+}
+
+impl StepCoeffs {
+    /// The analytic variance of a DDPM step (Bao et al. 2022): the step's variance plus
+    /// `c_x0^2 mse_x0 / d`, the model's squared mean error per dimension (`mse_x0 =
+    /// E||x0 - x0_hat(x_t)||^2` at the step's t). The sampler keeps DDPM's last step
+    /// noiseless (it does not call this there).
+    pub fn with_mean_error(self, mse_x0: f64, dim: usize) -> Self {
+        let extra = self.c_x0 * self.c_x0 * mse_x0 / dim.max(1) as f64;
+        let extra = if extra.is_finite() && extra > 0.0 {
+            extra
+        } else {
+            0.0
+        };
+        StepCoeffs {
+            sd: (self.sd * self.sd + extra).sqrt(),
+            ..self
         }
     }
 }
@@ -407,6 +438,11 @@ fn chunk_seed(seed: u64, step: usize, chunk: usize) -> u64 {
 /// Run a sampler from `x_T` (rows are particles). `noise_seed` seeds the noise added on
 /// the way (unused when it is zero, as for DDIM with eta = 0). With `record`, every
 /// intermediate state is kept (memory: (K + 1) N d numbers).
+///
+/// # Errors
+/// A bad configuration, particles of another dimension, cancellation, or
+/// [`SamplerError::AnalyticNeedsData`] for a DDPM run under the analytic variance (use
+/// [`sample_with_data`]).
 pub fn sample(
     denoiser: &dyn Denoiser,
     schedule: &NoiseSchedule,
@@ -416,7 +452,47 @@ pub fn sample(
     record: bool,
     control: SampleControl<'_>,
 ) -> Result<SampleRun, SamplerError> {
+    sample_with_data(
+        denoiser, schedule, config, None, x_t, noise_seed, record, control,
+    )
+}
+
+/// As [`sample`], with the data the analytic variance is computed from: a DDPM run under
+/// [`VarianceType::Analytic`] adds to each step's variance the model's squared mean error
+/// per dimension, with the model's `E||x0 - x0_hat(x_t)||^2` at each visited t by
+/// quadrature over these data (or closed-form; see [`crate::elbo::mse_x0_at`]). Other
+/// runs ignore `data`.
+///
+/// # Errors
+/// As [`sample`]; `data` of another dimension than the model is a dimension mismatch.
+#[allow(clippy::too_many_arguments)]
+pub fn sample_with_data(
+    denoiser: &dyn Denoiser,
+    schedule: &NoiseSchedule,
+    config: &SamplerConfig,
+    data: Option<&GaussianMixture>,
+    x_t: Array2<f64>,
+    noise_seed: u64,
+    record: bool,
+    control: SampleControl<'_>,
+) -> Result<SampleRun, SamplerError> {
     validate(schedule, config)?;
+    let analytic = config.kind == SamplerKind::Ddpm && config.variance == VarianceType::Analytic;
+    let mse_x0: Vec<(usize, f64)> = if analytic {
+        let data = data.ok_or(SamplerError::AnalyticNeedsData)?;
+        if data.dim() != denoiser.dim() {
+            return Err(SamplerError::DimensionMismatch {
+                model: denoiser.dim(),
+                particles: data.dim(),
+            });
+        }
+        timesteps(schedule, config)?
+            .into_par_iter()
+            .map(|t| (t, crate::elbo::mse_x0_at(data, schedule, denoiser, t).value))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if x_t.ncols() != denoiser.dim() {
         return Err(SamplerError::DimensionMismatch {
             model: denoiser.dim(),
@@ -443,7 +519,11 @@ pub fn sample(
         }
         let t = ts[i];
         let s = ts.get(i + 1).copied().unwrap_or(0);
-        let c = StepCoeffs::between(schedule, config, t, s, i + 1 == k);
+        let mut c = StepCoeffs::between(schedule, config, t, s, i + 1 == k);
+        if analytic && i + 1 < k {
+            let mse = mse_x0.iter().find(|(u, _)| *u == t).map_or(0.0, |m| m.1);
+            c = c.with_mean_error(mse, denoiser.dim());
+        }
         step_in_place(
             denoiser,
             schedule,
@@ -682,10 +762,11 @@ pub fn quality_vs_steps(
             on_step: None,
             cancel: control.cancel,
         };
-        let run = sample(
+        let run = sample_with_data(
             denoiser,
             schedule,
             &config,
+            Some(data),
             x_t.clone(),
             seed.wrapping_add(1),
             false,
@@ -701,4 +782,34 @@ pub fn quality_vs_steps(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{BetaSchedule, ScheduleSpec};
+
+    #[test]
+    fn mean_error_widens_a_step_by_the_model_error() {
+        let s = ScheduleSpec::preset(BetaSchedule::Linear, 100)
+            .build()
+            .expect("valid");
+        let config = SamplerConfig {
+            steps: 10,
+            variance: VarianceType::Analytic,
+            ..SamplerConfig::default()
+        };
+        let small_config = SamplerConfig {
+            variance: VarianceType::FixedSmall,
+            ..config
+        };
+        let c = StepCoeffs::between(&s, &config, 50, 40, false);
+        let small = StepCoeffs::between(&s, &small_config, 50, 40, false);
+        assert_eq!(c, small, "analytic starts from fixed_small's variance");
+        let w = c.with_mean_error(0.2, 2);
+        let want = small.sd * small.sd + small.c_x0 * small.c_x0 * 0.1;
+        assert!((w.sd * w.sd - want).abs() <= 1e-15 * want);
+        assert_eq!((w.c_x0, w.c_xt), (c.c_x0, c.c_xt));
+        assert_eq!(c.with_mean_error(f64::NAN, 1), c);
+    }
 }

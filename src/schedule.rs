@@ -1021,6 +1021,12 @@ pub enum VarianceType {
     FixedSmall,
     /// `sigma_t^2 = beta_t` for t >= 2.
     FixedLarge,
+    /// The ELBO-optimal isotropic variance of the model's own mean (Bao et al. 2022,
+    /// "Analytic-DPM"): `sigma*^2_t = sigma~2_t + E||mu~_t - mu_theta||^2 / d` for t >= 2,
+    /// the variance that minimises each `L_{t-1}` given the mean. It depends on the data
+    /// and the model, so it is resolved per model (see [`crate::elbo::mse_x0_table`] and
+    /// [`crate::param::analytic_variance`]); a diffusers config never names it.
+    Analytic,
 }
 
 impl VarianceType {
@@ -1029,7 +1035,20 @@ impl VarianceType {
         match self {
             VarianceType::FixedSmall => "fixed_small",
             VarianceType::FixedLarge => "fixed_large",
+            VarianceType::Analytic => "analytic",
         }
+    }
+
+    /// Every choice, in UI order.
+    pub const ALL: [VarianceType; 3] = [
+        VarianceType::FixedSmall,
+        VarianceType::FixedLarge,
+        VarianceType::Analytic,
+    ];
+
+    /// True for the choices that depend on the schedule alone (not on the model).
+    pub fn is_fixed(self) -> bool {
+        !matches!(self, VarianceType::Analytic)
     }
 
     /// Parse a diffusers `variance_type`; `*_log` variants map to their plain form, and the
@@ -1052,10 +1071,14 @@ impl VarianceType {
         }
     }
 
-    /// The reverse-step variance `sigma_t^2` at t >= 2 (SPEC §4).
+    /// The reverse-step variance `sigma_t^2` at t >= 2 (SPEC §4) of the fixed choices.
+    /// [`VarianceType::Analytic`] needs the model's error: here it gives its model-free
+    /// lower bound `sigma~2_t` (its value for a perfect model, E = 0), which is what a
+    /// training objective that cannot know the model's error uses; every ELBO and sampler
+    /// computation resolves it with [`crate::param::analytic_variance`].
     pub fn sigma2(self, schedule: &NoiseSchedule, t: usize) -> f64 {
         match self {
-            VarianceType::FixedSmall => schedule.posterior_variance(t),
+            VarianceType::FixedSmall | VarianceType::Analytic => schedule.posterior_variance(t),
             VarianceType::FixedLarge => schedule.beta(t),
         }
     }

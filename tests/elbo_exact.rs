@@ -82,6 +82,7 @@ fn sigma2(s: &NoiseSchedule, t: usize, variance: VarianceType) -> f64 {
     match variance {
         VarianceType::FixedSmall => s.one_minus_abar(t - 1) / s.one_minus_abar(t) * s.beta(t),
         VarianceType::FixedLarge => s.beta(t),
+        VarianceType::Analytic => unreachable!("tests/analytic_variance.rs covers analytic"),
     }
 }
 

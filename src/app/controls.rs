@@ -19,6 +19,9 @@ use crate::denoiser::ModelKind;
 use crate::presets::{DataPreset, DataSpec, MIN_COMPONENTS};
 use crate::schedule::{BetaSchedule, Severity, VarianceType};
 
+/// The tooltip of the analytic reverse variance, wherever it is offered.
+pub const ANALYTIC_TIP: &str = "analytic (Bao et al. 2022, Analytic-DPM): for t >= 2, sigma*_t^2 = beta~_t + E||mu~_t - mu_theta||^2 / d, the isotropic variance that minimises each KL term L_{t-1} of the ELBO given the model's own mean (its error over q(x0, x_t), by quadrature). It is never below fixed_small's and equals it for a perfect mean; the decoder keeps beta_1.";
+
 use super::command::{Command, ModelChoice};
 use super::palette::Palette;
 use super::settings::{MAX_APP_STEPS, MAX_SEED, ResetScope, SAMPLE_RANGE};
@@ -687,7 +690,7 @@ impl SidePanel {
         }
         wrapped(ui, "Reverse variance sigma_t^2");
         ui.horizontal_wrapped(|ui| {
-            for v in [VarianceType::FixedSmall, VarianceType::FixedLarge] {
+            for v in VarianceType::ALL {
                 let tip = match v {
                     VarianceType::FixedSmall => {
                         "sigma_t^2 = beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t: the variance of the true posterior q(x_{t-1} | x_t, x0) (Luo eq. 85), so each KL term of the ELBO compares means only."
@@ -695,6 +698,7 @@ impl SidePanel {
                     VarianceType::FixedLarge => {
                         "sigma_t^2 = beta_t (Ho et al. 2020): larger than the posterior variance; each KL term of the ELBO gets a variance-mismatch part besides the means."
                     }
+                    VarianceType::Analytic => ANALYTIC_TIP,
                 };
                 if ui
                     .radio(s.variance == v, v.name())

@@ -12,7 +12,7 @@ use super::worker::{JobContext, Mode, Worker};
 use crate::mixture::GaussianMixture;
 use crate::sampler::{
     QualityPoint, SampleControl, SampleRun, SamplerConfig, SamplerKind, Spacing, initial_noise,
-    quality_step_counts, quality_vs_steps, sample,
+    quality_step_counts, quality_vs_steps, sample_with_data,
 };
 
 /// Particles moved by each of the two settings (every step is kept for the animation).
@@ -279,10 +279,11 @@ pub fn run_reverse_job(job: ReverseJob, ctx: &JobContext<ReverseMessage>) {
     let x_t = initial_noise(job.sizes.particles, dim, seed);
     let mut runs = Vec::with_capacity(2);
     for config in &job.configs {
-        match sample(
+        match sample_with_data(
             inputs.model.as_ref(),
             &inputs.schedule,
             config,
+            Some(&inputs.data),
             x_t.clone(),
             seed.wrapping_add(1),
             true,

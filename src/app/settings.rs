@@ -689,6 +689,37 @@ mod tests {
     }
 
     #[test]
+    fn the_analytic_variance_round_trips_and_old_settings_load() {
+        let mut saved = Settings {
+            variance: VarianceType::Analytic,
+            ..Settings::default()
+        };
+        saved.reverse.b.variance = VarianceType::Analytic;
+        let text = ron::to_string(&saved).expect("settings serialise");
+        assert!(text.contains(",variance:analytic,samples"), "{text}");
+        let (back, notes) = restore(Some(&text));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(back.variance, VarianceType::Analytic);
+        assert_eq!(back.reverse.b.variance, VarianceType::Analytic);
+        assert_eq!(back, saved);
+        // Settings saved before the variant existed still load as they were.
+        let old = ron::to_string(&Settings {
+            variance: VarianceType::FixedLarge,
+            ..Settings::default()
+        })
+        .expect("serialises");
+        let (back, notes) = restore(Some(&old));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(back.variance, VarianceType::FixedLarge);
+        // An unknown variant falls back alone, with a note.
+        let unknown = text.replacen(",variance:analytic,samples", ",variance:learned,samples", 1);
+        assert_ne!(unknown, text);
+        let (back, notes) = restore(Some(&unknown));
+        assert_eq!(back.variance, VarianceType::default());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+    }
+
+    #[test]
     fn custom_betas_fix_the_step_count() {
         let s = ScheduleSettings {
             custom: Some(CustomBetas {

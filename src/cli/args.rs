@@ -65,6 +65,9 @@ pub enum VarianceArg {
     /// sigma_t^2 = beta_t.
     #[value(name = "fixed_large", alias = "fixed-large")]
     FixedLarge,
+    /// sigma_t^2 = the model's ELBO-optimal variance (Bao et al. 2022, Analytic-DPM).
+    #[value(name = "analytic")]
+    Analytic,
 }
 
 impl From<VarianceArg> for VarianceType {
@@ -72,6 +75,7 @@ impl From<VarianceArg> for VarianceType {
         match v {
             VarianceArg::FixedSmall => VarianceType::FixedSmall,
             VarianceArg::FixedLarge => VarianceType::FixedLarge,
+            VarianceArg::Analytic => VarianceType::Analytic,
         }
     }
 }

@@ -23,7 +23,7 @@ pub fn presets_text() -> String {
     for m in ModelKind::ALL {
         s += &format!("  {:<10} {}\n", m.name(), m.description());
     }
-    s += "variance types:\n  fixed_small  sigma_t^2 = posterior variance sigma~2_t\n  fixed_large  sigma_t^2 = beta_t\n";
+    s += "variance types:\n  fixed_small  sigma_t^2 = posterior variance sigma~2_t\n  fixed_large  sigma_t^2 = beta_t\n  analytic     sigma_t^2 = sigma~2_t + E||mu~_t - mu_theta||^2 / d, the model's ELBO-optimal variance (Bao et al. 2022)\n";
     s
 }
 

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::sampler::{
     ENERGY_BATCHES, Quality, SampleControl, SamplerConfig, SamplerError, SamplerKind, Spacing,
-    initial_noise, quality, sample, timesteps, validate,
+    initial_noise, quality, sample_with_data, timesteps, validate,
 };
 
 use super::args::{Common, ModelArg};
@@ -175,10 +175,11 @@ pub fn run(cmd: SampleCmd) -> Result<()> {
     let kind = ModelKind::from(cmd.model);
     let model = kind.build(&data);
     let x_t = initial_noise(cmd.count, data.dim(), cmd.seed);
-    let run = sample(
+    let run = sample_with_data(
         model.as_ref(),
         schedule,
         &config,
+        Some(&data),
         x_t,
         cmd.seed.wrapping_add(1),
         false,

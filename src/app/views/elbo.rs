@@ -6,9 +6,11 @@ use egui_plot::{HLine, Line, LineStyle, MarkerShape, Points};
 
 use crate::elbo::{ElboResult, Method, TimestepTerm};
 use crate::param::{Parameterisation, PerParam};
+use crate::schedule::VarianceType;
 
 use super::super::ElboShown;
 use super::super::command::Command;
+use super::super::controls::ANALYTIC_TIP;
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::Palette;
 use super::super::plot_util::{
@@ -449,6 +451,50 @@ fn total_row(ui: &mut Ui, name: &str, value: String) {
     ui.end_row();
 }
 
+/// The NELBO of the same model under each reverse-variance choice, the one in force
+/// marked (SPEC §8: the analytic variance minimises every term given the model's mean).
+fn nelbo_by_variance(ui: &mut Ui, r: &ElboResult, all_exact: bool, pal: &Palette) {
+    let by = &r.nelbo_by_variance;
+    if VarianceType::ALL.iter().all(|v| by.get(*v).is_none()) {
+        return;
+    }
+    ui.add_space(4.0);
+    ui.strong("NELBO by reverse variance")
+        .on_hover_text("The same model's NELBO under each choice of sigma_t^2 for t >= 2 (the decoder keeps beta_1), from the same per-t errors: under quadrature a re-sum of the rows, under Monte Carlo the same samples. analytic is never above the other two.");
+    egui::Grid::new("elbo_by_variance")
+        .num_columns(2)
+        .spacing([10.0, 2.0])
+        .show(ui, |ui| {
+            for v in VarianceType::ALL {
+                let chosen = v == r.variance;
+                let name = if chosen {
+                    format!("{} (in use)", v.name())
+                } else {
+                    v.name().to_owned()
+                };
+                let text = RichText::new(name);
+                let text = if chosen { text.strong() } else { text };
+                let tip = match v {
+                    VarianceType::FixedSmall => "fixed_small: sigma_t^2 = sigma~2_t, the posterior variance.",
+                    VarianceType::FixedLarge => "fixed_large: sigma_t^2 = beta_t.",
+                    VarianceType::Analytic => ANALYTIC_TIP,
+                };
+                ui.label(text).on_hover_text(tip);
+                match by.get(v) {
+                    Some(e) => {
+                        ui.label(value_pm(e.mean, e.stderr, all_exact, r.method))
+                            .on_hover_text(tip);
+                    }
+                    None => {
+                        ui.label(RichText::new("not computed").color(pal.info))
+                            .on_hover_text("Under Monte Carlo the analytic variance needs a quadrature pass over every t: it is computed when analytic is the variance in use (or choose quadrature).");
+                    }
+                }
+                ui.end_row();
+            }
+        });
+}
+
 fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
     let pal = Palette::of_ui(ui);
     let Some(e) = elbo else {
@@ -505,6 +551,7 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
         });
     tex::show(ui, catalogue::BITS_PER_DIM);
     tex::show(ui, catalogue::GAP);
+    nelbo_by_variance(ui, r, all_exact, pal);
     ui.add_space(6.0);
     let Some(row) = r.timesteps.get(t - 1) else {
         return;
@@ -534,6 +581,20 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
         opt(row.mse_x0),
         signed(row.variance_part)
     ));
+    if t >= 2 {
+        tex::rich(
+            ui,
+            &format!(
+                r"reverse variance $\sigma_t^2 =$ {} ({}; $\tilde\sigma_t^2 =$ {})",
+                sci(row.sigma2),
+                r.variance.name(),
+                sci(ctx.schedule().posterior_variance(t)),
+            ),
+        )
+        .on_hover_text(
+            "The variance of p(x_{t-1} | x_t) in this row. Under analytic it is the model's own sigma*^2_t = sigma~2_t + E||mu~_t - mu_theta||^2 / d, never below the posterior variance sigma~2_t.",
+        );
+    }
     if let Some(c) = row.consistency_loss {
         ui.label(format!(
             "eq. 45 term: {}",

@@ -9,7 +9,7 @@ use egui::{Color32, RichText, Ui};
 use egui_plot::{HoverPosition, Line, PlotPoint, Points};
 
 use super::super::command::Command;
-use super::super::controls::{ClampNotes, Typed};
+use super::super::controls::{ANALYTIC_TIP, ClampNotes, Typed};
 use super::super::formula::{self as tex, catalogue};
 use super::super::inputs::Depends;
 use super::super::palette::Palette;
@@ -306,13 +306,19 @@ impl ReverseView {
                         let r = egui::ComboBox::from_id_salt(format!("variance_{name}"))
                             .selected_text(c.variance.name())
                             .show_ui(ui, |ui| {
-                                for v in [VarianceType::FixedSmall, VarianceType::FixedLarge] {
-                                    ui.selectable_value(&mut c.variance, v, v.name());
+                                for v in VarianceType::ALL {
+                                    let tip = match v {
+                                        VarianceType::FixedSmall => "fixed_small: sigma_t^2 = beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, the true posterior's variance (Luo eq. 85).",
+                                        VarianceType::FixedLarge => "fixed_large: sigma_t^2 = beta_t (Ho et al. 2020).",
+                                        VarianceType::Analytic => ANALYTIC_TIP,
+                                    };
+                                    ui.selectable_value(&mut c.variance, v, v.name())
+                                        .on_hover_text(tip);
                                 }
                             })
                             .response
                             .on_hover_text(
-                                "The DDPM step's noise variance sigma_t^2: fixed_small = beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, the true posterior's (Luo eq. 85); fixed_large = beta_t.",
+                                "The DDPM step's noise variance sigma_t^2: fixed_small = beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, the true posterior's (Luo eq. 85); fixed_large = beta_t; analytic (Bao et al. 2022) = fixed_small's plus the model's squared mean error per dimension at that step, the variance minimising each ELBO term given the model's mean.",
                             );
                         set_name(ui, &r, &format!("Variance {name}"));
                     }
