@@ -241,11 +241,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
         57 => apply(h, Command::UseNewerNetworks),
         58..=60 => {
             let c = match rng.random_range(0..3) {
-                0 => Command::SetVariance(if rng.random_bool(0.5) {
-                    VarianceType::FixedSmall
-                } else {
-                    VarianceType::FixedLarge
-                }),
+                0 => Command::SetVariance(*VarianceType::ALL.choose(rng).expect("variances")),
                 1 => Command::SetSamples(rng.random_range(64..=256)),
                 _ => Command::SetSeed(rng.random_range(0..5)),
             };
@@ -288,10 +284,17 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 "Compare these schedules...",
                 "Save the table",
                 "Copy the table",
+                // The side panel's reverse variance (the ELBO tab has a label of that text).
+                "analytic",
             ]
             .choose(rng)
             .expect("buttons");
-            match h.query_by_label(label) {
+            let node = if label == "analytic" {
+                h.query_by_role_and_label(Role::RadioButton, label)
+            } else {
+                h.query_by_label(label)
+            };
+            match node {
                 Some(node) => {
                     node.click();
                     format!("click {label}")
@@ -333,6 +336,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 c.eta = rng.random_range(-0.5..=1.5);
                 c.spacing = *Spacing::ALL.choose(rng).expect("spacings");
                 c.steps_offset = *[0, 1, 5, 999, usize::MAX].choose(rng).expect("offsets");
+                c.variance = *VarianceType::ALL.choose(rng).expect("variances");
             }
             r.show_trajectories = rng.random_bool(0.7);
             r.use_config = rng.random_bool(0.7);
