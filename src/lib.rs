@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod compare;
+pub mod continuous;
 pub mod denoiser;
 pub mod elbo;
 pub mod io_limits;

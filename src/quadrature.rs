@@ -580,6 +580,14 @@ pub fn mse_x0(
     integrate(&post, &integrand)
 }
 
+/// The MMSE `E||x0 - E[x0 | x]||^2` of the data seen through
+/// `x = sqrt_abar x0 + sqrt_one_minus_abar eps` with any coefficients (not only a
+/// schedule's: the continuous-time limit integrates it over the SNR).
+pub fn mmse(data: &GaussianMixture, c: Coeffs) -> QuadValue {
+    let post = Posterior::new(data, c);
+    integrate(&post, &Integrand::SquaredError(None))
+}
+
 /// The data entropy `H(p0) = -integral p0(x) log p0(x) dx` by quadrature.
 pub fn data_entropy(data: &GaussianMixture) -> QuadValue {
     let post = Posterior::new(

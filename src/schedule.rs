@@ -268,6 +268,63 @@ pub enum SnrProcess {
         /// `scaler`.
         scaler: f64,
     },
+    /// A log-SNR shape between two fixed endpoints (Luo's "learning the noise schedule":
+    /// the continuous-time ELBO depends on a schedule only through them):
+    /// `lambda_t = lambda_1 + (lambda_T - lambda_1) g((t - 1)/(T - 1))` with `g` the shape,
+    /// so every T and every shape has the same SNR_1 and SNR_T (T = 1: lambda_1 alone).
+    Shape {
+        /// `g`.
+        shape: SnrShape,
+        /// `lambda_1`, the largest log-SNR.
+        log_snr_first: f64,
+        /// `lambda_T`, the smallest (finite: a shape ends at a positive SNR).
+        log_snr_last: f64,
+    },
+}
+
+/// How a log-SNR shape [`SnrProcess::Shape`] moves from lambda_1 to lambda_T, as
+/// `g(v)` on v in [0, 1] with g(0) = 0 and g(1) = 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnrShape {
+    /// g(v) = v: equal steps in log-SNR.
+    Linear,
+    /// g(v) = (1 - cos(pi v)) / 2: small steps at both ends, large in the middle.
+    Cosine,
+    /// g(v) = v^2: small steps near t = 1 (where the data's detail is), large near T.
+    Quadratic,
+    /// g(v) = 1 - (1 - v)^2: large steps near t = 1, small near T.
+    Concave,
+}
+
+impl SnrShape {
+    /// Every shape.
+    pub const ALL: [SnrShape; 4] = [
+        SnrShape::Linear,
+        SnrShape::Cosine,
+        SnrShape::Quadratic,
+        SnrShape::Concave,
+    ];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SnrShape::Linear => "linear in log-SNR",
+            SnrShape::Cosine => "cosine in log-SNR",
+            SnrShape::Quadratic => "quadratic (fine near t = 1)",
+            SnrShape::Concave => "concave (fine near T)",
+        }
+    }
+
+    /// g(v).
+    pub fn g(self, v: f64) -> f64 {
+        match self {
+            SnrShape::Linear => v,
+            SnrShape::Cosine => 0.5 * (1.0 - (std::f64::consts::PI * v).cos()),
+            SnrShape::Quadratic => v * v,
+            SnrShape::Concave => 1.0 - (1.0 - v) * (1.0 - v),
+        }
+    }
 }
 
 impl SnrProcess {
@@ -277,6 +334,7 @@ impl SnrProcess {
             SnrProcess::FlowMatch { .. } => "flow matching",
             SnrProcess::Edm { .. } => "EDM",
             SnrProcess::WuerstchenCosine { .. } => "Wuerstchen cosine",
+            SnrProcess::Shape { .. } => "log-SNR shape",
         }
     }
 
@@ -303,6 +361,14 @@ impl SnrProcess {
             SnrProcess::WuerstchenCosine { s, scaler } => {
                 format!("Wuerstchen cosine s = {s}, scaler {scaler}")
             }
+            SnrProcess::Shape {
+                shape,
+                log_snr_first,
+                log_snr_last,
+            } => format!(
+                "{}, log-SNR {log_snr_first:.3}..{log_snr_last:.3}",
+                shape.name()
+            ),
         }
     }
 
@@ -327,6 +393,9 @@ impl SnrProcess {
             }
             SnrProcess::WuerstchenCosine { .. } => {
                 "abar_t = cos^2((u + s)/(1 + s) pi/2) / cos^2(s/(1 + s) pi/2), u = t/T (after scaler), no clamp"
+            }
+            SnrProcess::Shape { .. } => {
+                "lambda_t = lambda_1 + (lambda_T - lambda_1) g((t - 1)/(T - 1)), abar_t = sigmoid(lambda_t)"
             }
         }
     }
@@ -368,6 +437,22 @@ impl SnrProcess {
                 }
                 if !(scaler.is_finite() && scaler > 0.0) {
                     return bad("scaler", scaler, "must be a positive number");
+                }
+            }
+            SnrProcess::Shape {
+                log_snr_first,
+                log_snr_last,
+                ..
+            } => {
+                if !log_snr_last.is_finite() {
+                    return bad("log_snr_last", log_snr_last, "must be a finite number");
+                }
+                if !(log_snr_first.is_finite() && log_snr_first > log_snr_last) {
+                    return bad(
+                        "log_snr_first",
+                        log_snr_first,
+                        "must be a finite number above log_snr_last",
+                    );
                 }
             }
         }
@@ -443,6 +528,24 @@ impl SnrProcess {
                         let c = ((1.0 - u) / (1.0 + s) * half_pi).sin();
                         let one_minus = (y + x0).sin() * (u / (1.0 + s) * half_pi).sin();
                         2.0 * c.ln() - one_minus.ln()
+                    })
+                    .collect()
+            }
+            SnrProcess::Shape {
+                shape,
+                log_snr_first,
+                log_snr_last,
+            } => {
+                let span = (steps.max(2) - 1) as f64;
+                (1..=steps)
+                    .map(|t| {
+                        let v = (t - 1) as f64 / span;
+                        // The ends exactly, whatever g's rounding.
+                        match t {
+                            1 => log_snr_first,
+                            _ if t == steps => log_snr_last,
+                            _ => log_snr_first + (log_snr_last - log_snr_first) * shape.g(v),
+                        }
                     })
                     .collect()
             }
