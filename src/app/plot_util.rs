@@ -765,13 +765,16 @@ pub fn band(
 /// the label of a tick at the plot's right edge overhangs the frame by this much. A plot
 /// in a narrow column is made this much narrower so the label is not cut.
 pub fn x_tick_overhang(ui: &Ui, widest: &str) -> f32 {
-    let font = egui::TextStyle::Body.resolve(ui.style());
-    let width = ui
-        .painter()
-        .layout_no_wrap(widest.to_owned(), font, egui::Color32::WHITE)
+    text_width(ui, widest, &egui::TextStyle::Body) / 2.0
+}
+
+/// The width (points) of `text` on one line in `style`.
+pub fn text_width(ui: &Ui, text: &str, style: &egui::TextStyle) -> f32 {
+    let font = style.resolve(ui.style());
+    ui.painter()
+        .layout_no_wrap(text.to_owned(), font, egui::Color32::WHITE)
         .size()
-        .x;
-    width / 2.0
+        .x
 }
 
 /// A number in short scientific form.

@@ -3,32 +3,20 @@
 //! Play/Pause keeps one width, the t field has room for four digits, and every changing
 //! text sits in a box of fixed width or is the last thing on its row.
 
-use egui::{RichText, Ui, Vec2, WidgetText};
+use egui::{RichText, Ui, Vec2};
 
 use super::command::Command;
 use super::compute::PREVIEW_SAMPLES;
 use super::controls::{ClampNotes, Typed};
 use super::palette::Palette;
-use super::plot_util::{opt, sci};
+use super::plot_util::{opt, sci, text_width};
 use super::settings::SPEED_RANGE;
 use super::views::ViewCtx;
 
-/// Width of a text in the button font.
-fn text_width(ui: &Ui, text: &str) -> f32 {
-    WidgetText::from(text)
-        .into_galley(
-            ui,
-            Some(egui::TextWrapMode::Extend),
-            f32::INFINITY,
-            egui::TextStyle::Button,
-        )
-        .size()
-        .x
-}
-
 /// Width of a monospace text of `chars` characters.
 fn mono_width(ui: &Ui, chars: usize) -> f32 {
-    text_width(ui, &"0".repeat(chars)) + 2.0 * ui.spacing().button_padding.x
+    text_width(ui, &"0".repeat(chars), &egui::TextStyle::Button)
+        + 2.0 * ui.spacing().button_padding.x
 }
 
 /// A number padded to a fixed count of characters (the readouts keep their width).
@@ -78,7 +66,9 @@ impl Timeline {
                 "One timestep back, t - 1 (key Left arrow).",
                 Command::StepBack,
             );
-            let play_w = text_width(ui, "Play").max(text_width(ui, "Pause")) + pad;
+            let play_w = text_width(ui, "Play", &egui::TextStyle::Button)
+                .max(text_width(ui, "Pause", &egui::TextStyle::Button))
+                + pad;
             let (play, tip) = if ctx.playing {
                 ("Pause", "Stop playing (key Space).")
             } else {
@@ -270,12 +260,7 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
                 "The ELBO terms shown are Monte Carlo averages over N samples (x0, eps), each with its standard error",
             ),
         };
-        let font = egui::TextStyle::Body.resolve(ui.style());
-        let full_width = ui
-            .painter()
-            .layout_no_wrap(text.clone(), font, egui::Color32::WHITE)
-            .size()
-            .x;
+        let full_width = text_width(ui, &text, &egui::TextStyle::Body);
         let text = if full_width <= ui.available_width() {
             text
         } else {

@@ -552,7 +552,7 @@ impl Training {
             config: McConfig {
                 samples: self.run_settings.eval_samples.max(2),
                 seed: self.run_settings.seed,
-                variance: *variance,
+                variance: eval_variance(*variance),
                 consistency: false,
                 // The progress readout recurs at every evaluation, with the N its control
                 // sets: Monte Carlo keeps it cheap (quadrature runs the network at every
@@ -657,5 +657,17 @@ impl Training {
             }
             Err(e) => self.status = Some((e.to_string(), true)),
         }
+    }
+}
+
+/// The reverse variance of the recurring evaluations during training: the side panel's,
+/// except analytic, which needs each network's error at every t by quadrature (about 1e6
+/// network runs per 2D evaluation) before its Monte Carlo pass; those use fixed_small, the
+/// variance the training loss is weighted with. The ELBO tab gives a network's analytic
+/// NELBO.
+pub fn eval_variance(variance: VarianceType) -> VarianceType {
+    match variance {
+        VarianceType::Analytic => VarianceType::FixedSmall,
+        other => other,
     }
 }

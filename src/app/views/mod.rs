@@ -389,15 +389,8 @@ fn window_width(ui: &Ui, ctx: &ViewCtx<'_>) -> f32 {
 /// Whether the tab row with every full tab name (and the "Controls" button when
 /// `controls_button`) fits on one row of the available width.
 fn tabs_fit(ui: &Ui, controls_button: bool) -> bool {
-    let font = egui::TextStyle::Button.resolve(ui.style());
     let pad = 2.0 * ui.spacing().button_padding.x + ui.spacing().item_spacing.x;
-    let width = |text: &str| {
-        ui.painter()
-            .layout_no_wrap(text.to_owned(), font.clone(), egui::Color32::WHITE)
-            .size()
-            .x
-            + pad
-    };
+    let width = |text: &str| super::plot_util::text_width(ui, text, &egui::TextStyle::Button) + pad;
     let mut needed = width("?");
     if controls_button {
         needed += width("Controls");

@@ -182,7 +182,7 @@ impl TrainingView {
             ui.add(egui::DragValue::new(&mut s.eval_samples).range(EVAL_SAMPLES_RANGE))
                 .labelled_by(l.id)
                 .on_hover_text(format!(
-                    "Monte Carlo samples N of each evaluation's ELBO during training (standard error ~ 1/sqrt(N); the evaluations recur, so they are Monte Carlo; pick a network as the model for its ELBO by quadrature in the ELBO tab), {}..={}",
+                    "Monte Carlo samples N of each evaluation's ELBO during training (standard error ~ 1/sqrt(N); the evaluations recur, so they are Monte Carlo, with fixed_small when the side panel says analytic; pick a network as the model for its ELBO by quadrature in the ELBO tab), {}..={}",
                     EVAL_SAMPLES_RANGE.start(),
                     EVAL_SAMPLES_RANGE.end()
                 ));
@@ -273,15 +273,7 @@ impl TrainingView {
 /// (up to [`CONTROL_WIDTH`]) fit on this one, so a label never ends a row without its
 /// control.
 fn keep_together(ui: &mut Ui, label: &str) {
-    let text = ui
-        .painter()
-        .layout_no_wrap(
-            label.to_owned(),
-            egui::TextStyle::Body.resolve(ui.style()),
-            egui::Color32::WHITE,
-        )
-        .size()
-        .x;
+    let text = super::super::plot_util::text_width(ui, label, &egui::TextStyle::Body);
     if ui.available_size_before_wrap().x < text + ui.spacing().item_spacing.x + CONTROL_WIDTH {
         ui.end_row();
     }
