@@ -15,6 +15,7 @@ pub mod app;
 pub mod compare;
 pub mod denoiser;
 pub mod elbo;
+pub mod evidence;
 pub mod io_limits;
 mod kernel;
 pub mod mixture;
