@@ -614,6 +614,9 @@ fn check_variances(sigma2: &[f64], t_max: usize) -> Result<(), EvidenceError> {
     Ok(())
 }
 
+/// Per-point sums of the fine and the coarse Gauss-Hermite rule.
+type RulePair = (Vec<f64>, Vec<f64>);
+
 /// Per-point NELBO by Gauss-Hermite over `x_t | x0`, with two rules: `(value, error)` per
 /// point (value from the finer rule, error the difference).
 fn nelbo_points(
@@ -642,7 +645,7 @@ fn nelbo_points(
     let chunk = t_max.div_ceil(64).max(1);
     let starts: Vec<usize> = (1..=t_max).step_by(chunk).collect();
     let cancel_flag = AtomicBool::new(false);
-    let outs: Vec<Result<(Vec<f64>, Vec<f64>), EvidenceError>> = starts
+    let outs: Vec<Result<RulePair, EvidenceError>> = starts
         .into_par_iter()
         .map(|start| {
             let mut a = vec![0.0; n];

@@ -71,13 +71,8 @@ fn gaussian_truth(betas: &[f64], m: f64, v: f64, large: bool) -> GaussianTruth {
         let g = a.sqrt() * v / (a * v + 1.0 - a);
         let c_x0 = a_prev.sqrt() * beta / (1.0 - a);
         let post = (1.0 - a_prev) / (1.0 - a) * beta;
-        let sigma2 = if t == 1 {
-            beta
-        } else if large {
-            beta
-        } else {
-            post
-        };
+        // The decoder (t = 1) and fixed_large use beta_t; fixed_small the posterior's.
+        let sigma2 = if t == 1 || large { beta } else { post };
         rows.push(Row {
             g,
             abar: a,
