@@ -22,8 +22,10 @@
 //! evaluated at any `x0` directly from the last grid's nodes (no interpolation).
 //!
 //! **The ELBO of a point** uses `q(x_t | x0) = N(sqrt(abar_t) x0, 1 - abar_t)`: every term is
-//! an expectation over `z ~ N(0, 1)`, taken by Gauss-Hermite quadrature (two rules; their
-//! difference is the error estimate). With `mu~ - mu = c_x0 (x0 - x0_hat)`:
+//! an expectation over `x_t`, a trapezoid rule on a lattice of `x_t` (spacing
+//! `sqrt(1 - abar_t) / xt_points_per_sd`) that all the points share, so the model is called
+//! once per node and t (two lattices shifted by half a spacing: their mean is the value,
+//! half their difference the error estimate). With `mu~ - mu = c_x0 (x0 - x0_hat)`:
 //! ```text
 //! L_{t-1}(x0) = c_x0^2 / (2 sigma_t^2) E_z (x0 - x0_hat(x_t))^2 + (r - 1 - log r) / 2,   r = sigma~2_t / sigma_t^2
 //! L_0(x0)     = log(2 pi beta_1) / 2 + E_z (x0 - mu(x_1, 1))^2 / (2 beta_1)
@@ -55,6 +57,9 @@ pub const DENSITY_FLOOR: f64 = 1e-30;
 pub const BAND_SDS: f64 = 9.5;
 /// The most nodes one grid may hold.
 pub const MAX_GRID_POINTS: usize = 1 << 21;
+/// The most nodes of the lattice over x0 on which the mean NELBO is averaged (each costs
+/// T sums over the `x_t` lattice; the log-density lattice is 4 times finer).
+pub const MAX_LATTICE_POINTS: usize = 50_000;
 /// The most nodes the per-point table may hold.
 pub const MAX_TABLE_POINTS: usize = 100_000;
 /// Lattice spacing of the averages over p0, as a fraction of the smallest data sd.
@@ -119,6 +124,16 @@ pub enum EvidenceError {
         /// Where.
         t: usize,
     },
+    /// The data's narrowest component is too narrow for the widest one.
+    #[error(
+        "the data's narrowest component (sd {sd_min:e}) is too narrow for the widest: the averages over p0 would need {nodes} lattice nodes (at most {MAX_LATTICE_POINTS})"
+    )]
+    DataTooFine {
+        /// The smallest component sd.
+        sd_min: f64,
+        /// Lattice nodes it would need.
+        nodes: usize,
+    },
     /// A newer request superseded this one.
     #[error("cancelled")]
     Cancelled,
@@ -135,9 +150,9 @@ pub struct EvidenceConfig {
     pub coarse_points_per_sd: f64,
     /// Nodes of the per-point table over x0.
     pub table_points: usize,
-    /// Gauss-Hermite nodes over `x_t` for each point's NELBO (the error estimate uses a
-    /// second rule of two thirds as many).
-    pub hermite_nodes: usize,
+    /// Lattice nodes per sd of `q(x_t | x0)` in each point's NELBO (two lattices shifted
+    /// by half a spacing; their difference is the error estimate).
+    pub xt_points_per_sd: f64,
 }
 
 impl Default for EvidenceConfig {
@@ -146,7 +161,7 @@ impl Default for EvidenceConfig {
             points_per_sd: 2.5,
             coarse_points_per_sd: 1.6,
             table_points: DEFAULT_TABLE_POINTS,
-            hermite_nodes: 24,
+            xt_points_per_sd: 3.0,
         }
     }
 }
@@ -162,7 +177,7 @@ impl EvidenceConfig {
             points_per_sd: 1.4,
             coarse_points_per_sd: 1.0,
             table_points: 61,
-            hermite_nodes: 12,
+            xt_points_per_sd: 1.5,
         }
     }
 
@@ -201,11 +216,11 @@ impl EvidenceConfig {
                 &format!("must be between 2 and {MAX_TABLE_POINTS}"),
             ));
         }
-        if !(3..=200).contains(&self.hermite_nodes) {
+        if !(self.xt_points_per_sd.is_finite() && (0.5..=64.0).contains(&self.xt_points_per_sd)) {
             return Err(bad(
-                "hermite_nodes",
-                self.hermite_nodes.to_string(),
-                "must be between 3 and 200",
+                "xt_points_per_sd",
+                self.xt_points_per_sd.to_string(),
+                "must be between 0.5 and 64",
             ));
         }
         Ok(())
@@ -234,7 +249,7 @@ pub struct EvidencePoint {
     pub nll: Option<f64>,
     /// `NELBO(x0)`.
     pub nelbo: f64,
-    /// The error estimate of `NELBO(x0)` (the two Gauss-Hermite rules' difference).
+    /// The error estimate of `NELBO(x0)` (half the difference of the two `x_t` lattices).
     pub nelbo_error: f64,
 }
 
@@ -297,55 +312,6 @@ pub fn progress_total(steps: usize, config: &EvidenceConfig) -> usize {
         1
     };
     steps * (props + 1)
-}
-
-/// Gauss-Hermite rule for `E f(z)`, `z ~ N(0, 1)`: nodes and weights (summing to 1).
-/// Newton iteration on the orthonormal Hermite recurrence (Golub-Welsch-free, as in
-/// Numerical Recipes' `gauher`), exact for polynomials up to degree `2n - 1`.
-pub fn gauss_hermite(n: usize) -> Vec<(f64, f64)> {
-    let n = n.max(1);
-    let pim4 = std::f64::consts::PI.powf(-0.25);
-    let mut x = vec![0.0; n];
-    let mut w = vec![0.0; n];
-    let m = n.div_ceil(2);
-    let nf = n as f64;
-    let mut z = 0.0_f64;
-    for i in 0..m {
-        z = match i {
-            0 => (2.0 * nf + 1.0).sqrt() - 1.85575 * (2.0 * nf + 1.0).powf(-0.16667),
-            1 => z - 1.14 * nf.powf(0.426) / z,
-            2 => 1.86 * z - 0.86 * x[0],
-            3 => 1.91 * z - 0.91 * x[1],
-            _ => 2.0 * z - x[i - 2],
-        };
-        let mut pp = 1.0;
-        for _ in 0..200 {
-            let mut p1 = pim4;
-            let mut p2 = 0.0;
-            for j in 1..=n {
-                let p3 = p2;
-                p2 = p1;
-                let jf = j as f64;
-                p1 = z * (2.0 / jf).sqrt() * p2 - ((jf - 1.0) / jf).sqrt() * p3;
-            }
-            pp = (2.0 * nf).sqrt() * p2;
-            let z1 = z;
-            z = z1 - p1 / pp;
-            if (z - z1).abs() <= 1e-15 * z.abs().max(1.0) {
-                break;
-            }
-        }
-        x[i] = z;
-        x[n - 1 - i] = -z;
-        w[i] = 2.0 / (pp * pp);
-        w[n - 1 - i] = w[i];
-    }
-    let norm = std::f64::consts::PI.sqrt();
-    let sum: f64 = w.iter().sum::<f64>() / norm;
-    (0..n)
-        .rev()
-        .map(|i| (std::f64::consts::SQRT_2 * x[i], w[i] / norm / sum))
-        .collect()
 }
 
 fn cancelled(control: &Control<'_>) -> bool {
@@ -614,94 +580,124 @@ fn check_variances(sigma2: &[f64], t_max: usize) -> Result<(), EvidenceError> {
     Ok(())
 }
 
-/// Per-point sums of the fine and the coarse Gauss-Hermite rule.
-type RulePair = (Vec<f64>, Vec<f64>);
+/// Per-point sums on the two shifted lattices of `x_t`.
+type LatticePair = (Vec<f64>, Vec<f64>);
 
-/// Per-point NELBO by Gauss-Hermite over `x_t | x0`, with two rules: `(value, error)` per
-/// point (value from the finer rule, error the difference).
+/// Per-point NELBO, `(value, error)` for each `x0`: every expectation over
+/// `x_t ~ N(sqrt(abar_t) x0, 1 - abar_t)` is a trapezoid rule on a uniform lattice of
+/// `x_t` (spacing `sqrt(1 - abar_t) / points_per_sd`) shared by all the points, so the
+/// model is called once per lattice node and t, not once per point; two lattices shifted by
+/// half a spacing give the value (their mean) and the error estimate (half their
+/// difference). Along the lattice the Gaussian weight is a product recurrence.
 fn nelbo_points(
     schedule: &NoiseSchedule,
     model: &dyn Denoiser,
     sigma2: &[f64],
     x0s: &[f64],
-    nodes: usize,
+    points_per_sd: f64,
     control: Control<'_>,
     done: &AtomicUsize,
 ) -> Result<Vec<(f64, f64)>, EvidenceError> {
     let t_max = schedule.steps();
-    let fine = gauss_hermite(nodes);
-    let coarse = gauss_hermite((2 * nodes).div_ceil(3).max(2));
-    let rule: Vec<(f64, f64, bool)> = fine
-        .iter()
-        .map(|&(z, w)| (z, w, true))
-        .chain(coarse.iter().map(|&(z, w)| (z, w, false)))
-        .collect();
     let n = x0s.len();
     let abar_t = schedule.terminal_abar();
     let prior: Vec<f64> = x0s
         .iter()
         .map(|x| 0.5 * (abar_t * (x * x - 1.0) - (-abar_t).ln_1p()))
         .collect();
+    let (x_min, x_max) = x0s
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
     let chunk = t_max.div_ceil(64).max(1);
     let starts: Vec<usize> = (1..=t_max).step_by(chunk).collect();
-    let cancel_flag = AtomicBool::new(false);
-    let outs: Vec<Result<RulePair, EvidenceError>> = starts
+    let stop = AtomicBool::new(false);
+    let outs: Vec<Result<LatticePair, EvidenceError>> = starts
         .into_par_iter()
         .map(|start| {
-            let mut a = vec![0.0; n];
-            let mut b = vec![0.0; n];
-            let mut xt = vec![0.0; n * rule.len()];
+            let mut sums = [vec![0.0; n], vec![0.0; n]];
             for t in start..(start + chunk).min(t_max + 1) {
-                if cancelled(&control) || cancel_flag.load(Ordering::Relaxed) {
+                if cancelled(&control) || stop.load(Ordering::Relaxed) {
                     return Err(EvidenceError::Cancelled);
                 }
                 let c = Coeffs::at(schedule, t);
-                for (i, x0) in x0s.iter().enumerate() {
-                    for (q, (z, _, _)) in rule.iter().enumerate() {
-                        xt[i * rule.len() + q] = c.noise(*x0, *z);
-                    }
-                }
-                let pred = predict(model, schedule, t, &xt);
+                let s = c.sqrt_one_minus_abar;
+                let h = s / points_per_sd;
+                let band = BAND_SDS * s;
                 let pm = PosteriorMean::at(schedule, t);
-                let (scale, constant) = if t == 1 {
-                    (1.0 / (2.0 * sigma2[0]), 0.5 * (LN_2PI + sigma2[0].ln()))
+                let (scale, constant, coef) = if t == 1 {
+                    (
+                        1.0 / (2.0 * sigma2[0]),
+                        0.5 * (LN_2PI + sigma2[0].ln()),
+                        1.0,
+                    )
                 } else {
                     let r = schedule.posterior_variance(t) / sigma2[t - 1];
-                    (1.0 / (2.0 * sigma2[t - 1]), 0.5 * (r - 1.0 - r.ln()))
+                    (
+                        1.0 / (2.0 * sigma2[t - 1]),
+                        0.5 * (r - 1.0 - r.ln()),
+                        pm.c_x0,
+                    )
                 };
-                for (i, x0) in x0s.iter().enumerate() {
-                    let (mut sa, mut sb) = (0.0, 0.0);
-                    for (q, (_, w, is_fine)) in rule.iter().enumerate() {
-                        let k = i * rule.len() + q;
-                        // mu~(x_t, x0) - mu(x_t, t) = c_x0 (x0 - x0_hat); at t = 1 the
-                        // decoder's mean is mu(x_1, 1) itself (c_x0 = 1, c_xt = 0).
-                        let diff = if t == 1 {
-                            x0 - pm.mean(pred[k], xt[k])
-                        } else {
-                            pm.c_x0 * (x0 - pred[k])
-                        };
-                        let v = w * diff * diff;
-                        if *is_fine {
-                            sa += v;
-                        } else {
-                            sb += v;
-                        }
-                    }
-                    a[i] += scale * sa + constant;
-                    b[i] += scale * sb + constant;
-                }
-                if !a.iter().all(|v| v.is_finite()) {
-                    cancel_flag.store(true, Ordering::Relaxed);
-                    return Err(EvidenceError::NotFinite {
-                        model: model.name(),
-                        quantity: "per-point NELBO",
+                let lo = c.sqrt_abar * x_min - band;
+                let hi = c.sqrt_abar * x_max + band;
+                let count = ((hi - lo) / h).ceil() as usize + 2;
+                if count > MAX_GRID_POINTS {
+                    stop.store(true, Ordering::Relaxed);
+                    return Err(EvidenceError::GridTooLarge {
                         t,
+                        points: count,
+                        sd: s,
+                        width: hi - lo,
                     });
+                }
+                let delta = 1.0 / points_per_sd;
+                let decay = (-delta * delta).exp();
+                let norm = h / (s * (2.0 * std::f64::consts::PI).sqrt());
+                for (lat, sum) in sums.iter_mut().enumerate() {
+                    // Nodes (k + offset) h, offset 0 or 1/2, from below lo to above hi.
+                    let offset = 0.5 * lat as f64;
+                    let k0 = (lo / h - offset).floor();
+                    let xs: Vec<f64> = (0..count).map(|i| (k0 + i as f64 + offset) * h).collect();
+                    let pred = predict(model, schedule, t, &xs);
+                    // What x0 is compared with: x0_hat (t >= 2, times c_x0) or the
+                    // decoder's mean mu(x_1, 1) (t = 1).
+                    let target: Vec<f64> = if t == 1 {
+                        xs.iter().zip(&pred).map(|(x, p)| pm.mean(*p, *x)).collect()
+                    } else {
+                        pred
+                    };
+                    if !target.iter().all(|v| v.is_finite()) {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(EvidenceError::NotFinite {
+                            model: model.name(),
+                            quantity: "prediction",
+                            t,
+                        });
+                    }
+                    for (i, &x0) in x0s.iter().enumerate() {
+                        let centre = c.sqrt_abar * x0;
+                        let j0 = (((centre - band - xs[0]) / h).ceil().max(0.0)) as usize;
+                        let j1 = ((((centre + band - xs[0]) / h).floor()).max(0.0) as usize)
+                            .min(count - 1);
+                        let u0 = (xs[j0] - centre) / s;
+                        let mut g = (-0.5 * u0 * u0).exp();
+                        let mut r = (-(u0 * delta + 0.5 * delta * delta)).exp();
+                        let mut acc = 0.0;
+                        for &m in &target[j0..=j1] {
+                            let d = coef * (x0 - m);
+                            acc += g * d * d;
+                            g *= r;
+                            r *= decay;
+                        }
+                        sum[i] += scale * norm * acc + constant;
+                    }
                 }
                 let d = done.fetch_add(1, Ordering::Relaxed) + 1;
                 report_step(&control, d);
             }
-            Ok((a, b))
+            Ok((std::mem::take(&mut sums[0]), std::mem::take(&mut sums[1])))
         })
         .collect();
     let mut a = prior.clone();
@@ -728,7 +724,7 @@ fn nelbo_points(
     }
     Ok(a.into_iter()
         .zip(b)
-        .map(|(a, b)| (a, (a - b).abs()))
+        .map(|(a, b)| (0.5 * (a + b), 0.5 * (a - b).abs()))
         .collect())
 }
 
@@ -792,6 +788,27 @@ pub fn compute_evidence(
     }
     config.validate()?;
     check_variances(sigma2, schedule.steps())?;
+    // Where the averages over p0 and the table are evaluated.
+    let sd_min = data
+        .covs()
+        .iter()
+        .map(|c| c.xx.sqrt())
+        .fold(f64::INFINITY, f64::min);
+    let h0 = sd_min / LATTICE_POINTS_PER_SD;
+    // Data whose components differ hugely in width would need a lattice too fine for the
+    // broad ones: say so rather than run for hours.
+    let span: f64 = data
+        .covs()
+        .iter()
+        .map(|c| 2.0 * REGION_SDS[0] * c.xx.sqrt())
+        .sum();
+    let nodes = (span / h0).ceil();
+    if !(nodes <= MAX_LATTICE_POINTS as f64) {
+        return Err(EvidenceError::DataTooFine {
+            sd_min,
+            nodes: nodes as usize,
+        });
+    }
     let done = AtomicUsize::new(0);
     let grid = propagate(
         schedule,
@@ -814,13 +831,6 @@ pub fn compute_evidence(
         None
     };
 
-    // Where the averages over p0 and the table are evaluated.
-    let sd_min = data
-        .covs()
-        .iter()
-        .map(|c| c.xx.sqrt())
-        .fold(f64::INFINITY, f64::min);
-    let h0 = sd_min / LATTICE_POINTS_PER_SD;
     let lat_a = lattice(data, h0, 0.0);
     let lat_b = lattice(data, h0, 0.5 * h0);
     let lo = data
@@ -850,7 +860,7 @@ pub fn compute_evidence(
         model,
         sigma2,
         &all_x,
-        config.hermite_nodes,
+        config.xt_points_per_sd,
         control,
         &done,
     )?;
@@ -888,7 +898,7 @@ pub fn compute_evidence(
     if coarse.is_some() {
         model_nll.error += (0.5 * (coarse_ab[0] + coarse_ab[1]) - model_nll.value).abs();
     }
-    let data_entropy = pair(h_ab[0], h_ab[1]);
+    let mut data_entropy = pair(h_ab[0], h_ab[1]);
     // NELBO(x0) (smooth, and T model calls per point) on the coarser lattice.
     let (na, nb) = (lat_a.len(), lat_b.len());
     let (ra, rb) = (nt..nt + na, nt + na..nt + na + nb);
@@ -899,11 +909,16 @@ pub fn compute_evidence(
         avg(&|k| nelbo[k].0, ra.clone()),
         avg(&|k| nelbo[k].0, rb.clone()),
     );
-    let gh_error = pair(
+    let xt_error = pair(
         avg(&|k| nelbo[k].1, ra.clone()),
         avg(&|k| nelbo[k].1, rb.clone()),
     );
-    nelbo_mean.error += gh_error.value;
+    nelbo_mean.error += xt_error.value;
+    // Rounding: sums of T terms and of a few thousand lattice nodes.
+    let rounding = (schedule.steps() as f64 + 1000.0) * 4.0 * f64::EPSILON;
+    for v in [&mut model_nll, &mut data_entropy, &mut nelbo_mean] {
+        v.error += rounding * v.value.abs();
+    }
     let kl = Valued {
         value: model_nll.value - data_entropy.value,
         error: model_nll.error + data_entropy.error,
@@ -958,23 +973,6 @@ pub fn compute_evidence(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gauss_hermite_integrates_moments() {
-        for n in [2, 5, 12, 24, 40] {
-            let rule = gauss_hermite(n);
-            let m = |k: i32| rule.iter().map(|(z, w)| w * z.powi(k)).sum::<f64>();
-            assert!((m(0) - 1.0).abs() < 1e-13, "n={n}");
-            assert!(m(1).abs() < 1e-13, "n={n}");
-            assert!((m(2) - 1.0).abs() < 1e-12, "n={n}");
-            if n >= 3 {
-                assert!((m(4) - 3.0).abs() < 1e-11, "n={n}");
-            }
-            if n >= 6 {
-                assert!((m(10) - 945.0).abs() < 1e-8 * 945.0, "n={n}");
-            }
-        }
-    }
 
     #[test]
     fn lattice_covers_each_region_once() {

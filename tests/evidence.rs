@@ -525,3 +525,32 @@ fn cli_two_dimensional_data_fail_with_a_reason() {
     assert!(err.contains("evidence is 1D only"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn data_too_fine_for_their_width_are_an_error() {
+    let data = GaussianMixture::new(&[
+        Component {
+            weight: 0.5,
+            mean: vec![0.0],
+            cov: vec![vec![1e-10]],
+        },
+        Component {
+            weight: 0.5,
+            mean: vec![1.0],
+            cov: vec![vec![100.0]],
+        },
+    ])
+    .expect("valid");
+    let model = ModelKind::Optimal.build(&data);
+    let s = schedule(BetaSchedule::Linear, 10);
+    let err = compute_evidence(
+        &data,
+        &s,
+        model.as_ref(),
+        &reverse_variances(&s, VarianceType::FixedSmall),
+        &EvidenceConfig::default(),
+        Control::default(),
+    )
+    .expect_err("too fine");
+    assert!(err.to_string().contains("too narrow"), "{err}");
+}

@@ -68,7 +68,7 @@ struct EvidenceJson<'a> {
     min_point_gap: f64,
     points_per_sd: f64,
     coarse_points_per_sd: f64,
-    hermite_nodes: usize,
+    xt_points_per_sd: f64,
     max_grid_points: usize,
     points: &'a [EvidencePoint],
 }
@@ -152,7 +152,7 @@ fn to_json(r: &EvidenceResult, variance: &str, data: &str, schedule: &str) -> Re
         min_point_gap: r.min_point_gap,
         points_per_sd: r.config.points_per_sd,
         coarse_points_per_sd: r.config.coarse_points_per_sd,
-        hermite_nodes: r.config.hermite_nodes,
+        xt_points_per_sd: r.config.xt_points_per_sd,
         max_grid_points: r.max_grid_points,
         points: &r.points,
     };
