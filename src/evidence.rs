@@ -803,7 +803,7 @@ pub fn compute_evidence(
         .map(|c| 2.0 * REGION_SDS[0] * c.xx.sqrt())
         .sum();
     let nodes = (span / h0).ceil();
-    if !(nodes <= MAX_LATTICE_POINTS as f64) {
+    if nodes.is_nan() || nodes > MAX_LATTICE_POINTS as f64 {
         return Err(EvidenceError::DataTooFine {
             sd_min,
             nodes: nodes as usize,
