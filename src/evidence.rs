@@ -63,7 +63,7 @@ pub const MAX_LATTICE_POINTS: usize = 50_000;
 /// The most nodes the per-point table may hold.
 pub const MAX_TABLE_POINTS: usize = 100_000;
 /// Lattice spacing of the averages over p0, as a fraction of the smallest data sd.
-const LATTICE_POINTS_PER_SD: f64 = 2.0;
+const LATTICE_POINTS_PER_SD: f64 = 3.0;
 /// Lattice spacing of the averages of log-densities over p0 (model NLL, H(p0)).
 const LOG_LATTICE_POINTS_PER_SD: f64 = 8.0;
 /// Half-width of the table's x0 range, in data component sds.
