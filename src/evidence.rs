@@ -17,7 +17,8 @@
 //! only the last grid, while the early, broad steps use coarse grids). Each grid covers
 //! where the density is above [`DENSITY_FLOOR`] of its peak, widened by [`BAND_SDS`] reverse
 //! sds, and each source node adds to the target nodes within [`BAND_SDS`] sds of its mean
-//! only (a banded kernel, gathered over the sources sorted by their mean). The total mass
+//! only (a banded kernel; along the uniform nodes the Gaussian is a product recurrence, two
+//! multiplications per pair instead of an `exp`). The total mass
 //! of the last grid is reported as a check (1 to about 1e-12). The final density is
 //! evaluated at any `x0` directly from the last grid's nodes (no interpolation).
 //!
@@ -34,7 +35,10 @@
 //! **Averages over p0** (`model_nll`, `H(p0)`, the mean NELBO) are trapezoid rules on two
 //! lattices shifted by half a spacing over the data components' regions, as in
 //! [`crate::quadrature`]: their mean is the value, half their difference the error
-//! estimate. The grid's own error is the difference to a coarser propagation.
+//! estimate. The log-densities step sharply between modes (a log-sum-exp switching
+//! component over a width `S^2 / distance`), so their lattice is finer. The grid's own
+//! error is the difference to a coarser propagation. Every error also carries a rounding
+//! floor proportional to T.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
