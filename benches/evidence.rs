@@ -6,6 +6,8 @@
 //! - `evidence/bimodal/cosine/T1000`: the same under the cosine schedule.
 //! - `evidence/bimodal/linear/T1000/gaussian-fit`: the Gaussian-fit (linear) model.
 //! - `evidence/bimodal/linear/T1000/preview`: the app's coarse preview settings.
+//! - `evidence/bimodal/linear/T1000/trained-eps`: the eps-prediction MLP shipped in
+//!   `assets/lesson_weights` (a trained model: every node is a network call).
 //!
 //! Run with `cargo bench --bench evidence`.
 
@@ -13,32 +15,34 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use elbo_lab::denoiser::ModelKind;
+use elbo_lab::denoiser::{Denoiser, ModelKind};
 use elbo_lab::elbo::Control;
 use elbo_lab::evidence::{EvidenceConfig, compute_evidence, reverse_variances};
+use elbo_lab::param::Parameterisation;
 use elbo_lab::presets::{DataPreset, DataSpec};
 use elbo_lab::schedule::{BetaSchedule, ScheduleSpec, VarianceType};
+use elbo_lab::train::TrainedDenoiser;
 
 fn run(schedule: BetaSchedule, model: ModelKind, config: &EvidenceConfig) -> f64 {
+    let data = DataSpec::new(DataPreset::Bimodal)
+        .build()
+        .expect("bimodal builds");
+    let model = model.build(&data);
+    run_model(schedule, model.as_ref(), config)
+}
+
+fn run_model(schedule: BetaSchedule, model: &dyn Denoiser, config: &EvidenceConfig) -> f64 {
     let data = DataSpec::new(DataPreset::Bimodal)
         .build()
         .expect("bimodal builds");
     let schedule = ScheduleSpec::preset(schedule, 1000)
         .build()
         .expect("valid schedule");
-    let model = model.build(&data);
     let sigma2 = reverse_variances(&schedule, VarianceType::FixedSmall);
-    compute_evidence(
-        &data,
-        &schedule,
-        model.as_ref(),
-        &sigma2,
-        config,
-        Control::default(),
-    )
-    .expect("evidence")
-    .nelbo
-    .value
+    compute_evidence(&data, &schedule, model, &sigma2, config, Control::default())
+        .expect("evidence")
+        .nelbo
+        .value
 }
 
 fn bench(c: &mut Criterion) {
@@ -65,6 +69,13 @@ fn bench(c: &mut Criterion) {
     let preview = EvidenceConfig::preview();
     group.bench_function("bimodal/linear/T1000/preview", |b| {
         b.iter(|| black_box(run(BetaSchedule::Linear, ModelKind::Optimal, &preview)))
+    });
+    // The eps-prediction MLP shipped for the lessons (bimodal, linear, T = 1000).
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/lesson_weights/eps.safetensors");
+    let trained = TrainedDenoiser::load(&path, Parameterisation::Eps, 1).expect("shipped weights");
+    group.bench_function("bimodal/linear/T1000/trained-eps", |b| {
+        b.iter(|| black_box(run_model(BetaSchedule::Linear, &trained, &full)))
     });
     group.finish();
 }
