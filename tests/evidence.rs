@@ -613,3 +613,17 @@ fn a_trained_network_obeys_the_identities() {
         ev.model_nll, ev.kl_data_model, ev.mean_bound_gap, ev.nelbo, rep.nelbo
     );
 }
+
+#[test]
+fn cli_bad_grid_is_a_clear_error() {
+    let out = cli()
+        .args(["evidence", "--steps", "10", "--grid", "1"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--grid") && err.contains("between 2 and"),
+        "{err}"
+    );
+}
