@@ -16,6 +16,7 @@ pub mod compare;
 pub mod continuous;
 pub mod denoiser;
 pub mod elbo;
+pub mod evidence;
 pub mod io_limits;
 mod kernel;
 pub mod mixture;

@@ -1,5 +1,5 @@
-//! The command line (SPEC §6, §7): `report`, `schedule`, `compare`, `presets`, `sample`,
-//! `train`.
+//! The command line (SPEC §6, §7, §8): `report`, `schedule`, `compare`, `presets`, `sample`,
+//! `train`, `evidence`.
 //!
 //! `args` holds the flags every subcommand shares and their resolution into library
 //! values; each subcommand has its own file and uses `args` and the library, never another
@@ -7,6 +7,7 @@
 
 pub mod args;
 mod compare;
+mod evidence;
 mod output;
 mod presets;
 mod report;
@@ -53,6 +54,9 @@ pub enum Command {
     Presets,
     /// Train one network per parameterisation; write weights and a JSON summary.
     Train(train::TrainCmd),
+    /// The model's own marginal p_theta(x0), the ELBO of each point, and NELBO - H(p0) =
+    /// KL(p0 || p_theta) + mean bound gap, as JSON (1D data).
+    Evidence(evidence::EvidenceCmd),
 }
 
 /// Run one subcommand.
@@ -64,6 +68,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Sample(cmd) => sample::run(cmd),
         Command::Presets => presets::run(),
         Command::Train(cmd) => train::run(cmd),
+        Command::Evidence(cmd) => evidence::run(cmd),
     }
 }
 
