@@ -297,14 +297,36 @@ pub struct EvidenceResult {
     pub points: Vec<EvidencePoint>,
 }
 
-/// The reverse-step variances as one vector, `[beta_1, sigma_2^2, ..., sigma_T^2]`
-/// (index t - 1; t = 1 is the decoder), from [`reverse_variance`]: the one place the
-/// evidence takes them from. A variance computed elsewhere (for example one that depends
-/// on the model) can be passed to [`compute_evidence`] directly.
+/// The reverse-step variances of a fixed choice as one vector,
+/// `[beta_1, sigma_2^2, ..., sigma_T^2]` (index t - 1; t = 1 is the decoder), from
+/// [`reverse_variance`]. The analytic variance depends on the model: resolve it with
+/// [`model_variances`] (given `Analytic`, this returns its lower bound, fixed_small's).
 pub fn reverse_variances(schedule: &NoiseSchedule, variance: VarianceType) -> Vec<f64> {
     (1..=schedule.steps())
         .map(|t| reverse_variance(schedule, t, variance))
         .collect()
+}
+
+/// The reverse-step variances of `model` under any choice, analytic included (its
+/// `sigma*^2_t` from the model's x0 error at every t, by quadrature: `elbo::resolve_variances`).
+///
+/// # Errors
+/// A model of another dimension, or cancellation, while computing the model's error.
+pub fn model_variances(
+    data: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    model: &dyn Denoiser,
+    variance: VarianceType,
+    control: Control<'_>,
+) -> Result<Vec<f64>, crate::elbo::ElboError> {
+    if variance != VarianceType::Analytic {
+        return Ok(reverse_variances(schedule, variance));
+    }
+    let table = crate::elbo::mse_x0_table(data, schedule, model, control)?;
+    Ok(
+        crate::elbo::resolve_variances(schedule, variance, Some(&table), data.dim())
+            .unwrap_or_else(|| reverse_variances(schedule, VarianceType::FixedSmall)),
+    )
 }
 
 /// How many units of work [`compute_evidence`] reports through `Control::on_step` in all,

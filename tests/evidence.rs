@@ -627,3 +627,47 @@ fn cli_bad_grid_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// `nelbo` of a JSON output of `args`.
+fn nelbo_of(args: &[&str], key: &str) -> f64 {
+    let out = cli().args(args).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    json[key].as_f64().unwrap_or(f64::NAN)
+}
+
+#[test]
+fn cli_analytic_variance_is_the_models_own_and_matches_the_report() {
+    let common = [
+        "--data",
+        "bimodal",
+        "--schedule",
+        "linear",
+        "--steps",
+        "200",
+    ];
+    let evidence = |variance: &str| {
+        let mut args = vec!["evidence", "--variance", variance, "--grid", "21"];
+        args.extend(common);
+        nelbo_of(&args, "nelbo")
+    };
+    let analytic = evidence("analytic");
+    let small = evidence("fixed_small");
+    let large = evidence("fixed_large");
+    // The analytic variance minimises every term given the model's mean.
+    assert!(
+        analytic < large && large < small,
+        "{analytic} {large} {small}"
+    );
+    let mut args = vec!["report", "--variance", "analytic", "--format", "json"];
+    args.extend(common);
+    let report = nelbo_of(&args, "nelbo");
+    assert!(
+        (analytic - report).abs() < 1e-6 * report,
+        "evidence {analytic} vs report {report}"
+    );
+}

@@ -13,7 +13,7 @@ use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::Control;
 use elbo_lab::evidence::{
     DEFAULT_TABLE_POINTS, EvidenceConfig, EvidencePoint, EvidenceResult, compute_evidence,
-    progress_total, reverse_variances,
+    model_variances, progress_total,
 };
 
 use super::args::{Common, ModelArg};
@@ -90,7 +90,13 @@ pub fn run(cmd: EvidenceCmd) -> Result<()> {
         config.coarse_points_per_sd = (r * 0.64).max(0.5).min(r * 0.99);
     }
     let schedule = &resolved.schedule;
-    let sigma2 = reverse_variances(schedule, resolved.variance);
+    let sigma2 = model_variances(
+        &data,
+        schedule,
+        model.as_ref(),
+        resolved.variance,
+        Control::default(),
+    )?;
     let total = progress_total(schedule.steps(), &config) as u64;
     let bar = (!cmd.quiet && schedule.steps() >= 2000).then(|| {
         let bar = ProgressBar::new(total);
