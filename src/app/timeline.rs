@@ -261,7 +261,7 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             ),
         };
         let full_width = text_width(ui, &text, &egui::TextStyle::Body);
-        let text = if full_width <= ui.available_width() {
+        let text = if full_width <= ui.available_size_before_wrap().x {
             text
         } else {
             short
