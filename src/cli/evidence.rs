@@ -2,11 +2,9 @@
 //! of each point and `NELBO - H(p0) = KL(p0 || p_theta) + mean bound gap`, as JSON. 1D only.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Result;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use elbo_lab::denoiser::ModelKind;
@@ -17,7 +15,7 @@ use elbo_lab::evidence::{
 };
 
 use super::args::{Common, ModelArg};
-use super::output::write_out;
+use super::output::{StepProgress, write_out};
 
 /// `elbo-lab evidence`.
 #[derive(Debug, Args)]
@@ -98,24 +96,13 @@ pub fn run(cmd: EvidenceCmd) -> Result<()> {
         Control::default(),
     )?;
     let total = progress_total(schedule.steps(), &config) as u64;
-    let bar = (!cmd.quiet && schedule.steps() >= 2000).then(|| {
-        let bar = ProgressBar::new(total);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message("evidence");
-        bar
-    });
-    let last = AtomicU64::new(0);
-    let on_step = |done: usize| {
-        if let Some(bar) = &bar {
-            let prev = last.fetch_max(done as u64, Ordering::Relaxed);
-            if done as u64 > prev {
-                bar.set_position(done as u64);
-            }
-        }
-    };
+    let progress = StepProgress::new(
+        !cmd.quiet && schedule.steps() >= 2000,
+        total,
+        "evidence",
+        "",
+    );
+    let on_step = |done: usize| progress.step(done);
     let result = compute_evidence(
         &data,
         schedule,
@@ -127,9 +114,7 @@ pub fn run(cmd: EvidenceCmd) -> Result<()> {
             cancel: None,
         },
     )?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     let label = resolved.spec.label();
     let text = to_json(&result, resolved.variance.name(), &data_label, &label)?;
     write_out(cmd.out.as_deref(), &(text + "\n"))

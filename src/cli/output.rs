@@ -88,3 +88,52 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
     std::fs::remove_file(&probe)
         .with_context(|| format!("--out {shown}: cannot remove {}", probe.display()))
 }
+
+/// A progress bar over timesteps for a long computation that reports the steps done from
+/// any thread (possibly out of order: the bar only moves forward). Hidden when not asked
+/// for; indicatif also hides it when stderr is not a terminal.
+pub struct StepProgress {
+    bar: Option<indicatif::ProgressBar>,
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl StepProgress {
+    /// A bar of `total` steps labelled `message` (`unit` before the counts, e.g. "t "), or
+    /// none when `show` is false.
+    pub fn new(show: bool, total: u64, message: &'static str, unit: &str) -> Self {
+        let bar = show.then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(&format!(
+                    "{{spinner}} {{msg}} [{{bar:40}}] {unit}{{pos}}/{{len}} ({{eta}})"
+                ))
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar.set_message(message);
+            bar
+        });
+        StepProgress {
+            bar,
+            last: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// `done` steps are finished.
+    pub fn step(&self, done: usize) {
+        if let Some(bar) = &self.bar {
+            let prev = self
+                .last
+                .fetch_max(done as u64, std::sync::atomic::Ordering::Relaxed);
+            if done as u64 > prev {
+                bar.set_position(done as u64);
+            }
+        }
+    }
+
+    /// Remove the bar.
+    pub fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,18 +1,16 @@
 //! `elbo-lab report` (SPEC §6): the ELBO table as JSON or CSV.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::{Control, McConfig, Method, compute_elbo};
 use elbo_lab::report::Report;
 
 use super::args::{Common, MethodArg, ModelArg, check_samples};
-use super::output::write_out;
+use super::output::{StepProgress, write_out};
 
 /// `--format` values for `report`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -77,24 +75,8 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
         Method::MonteCarlo => steps as f64 * cmd.samples as f64 * data.len() as f64,
         Method::Quadrature => 0.0,
     };
-    let bar = (!cmd.quiet && work > 5e7).then(|| {
-        let bar = ProgressBar::new(steps);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] t {pos}/{len} ({eta})")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message("ELBO terms");
-        bar
-    });
-    let last = AtomicU64::new(0);
-    let on_step = |done: usize| {
-        if let Some(bar) = &bar {
-            let prev = last.fetch_max(done as u64, Ordering::Relaxed);
-            if done as u64 > prev {
-                bar.set_position(done as u64);
-            }
-        }
-    };
+    let progress = StepProgress::new(!cmd.quiet && work > 5e7, steps, "ELBO terms", "t ");
+    let on_step = |done: usize| progress.step(done);
     let result = compute_elbo(
         &data,
         &resolved.schedule,
@@ -105,9 +87,7 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
             cancel: None,
         },
     )?;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     let label = resolved.spec.label();
     let rep = Report {
         result: &result,
