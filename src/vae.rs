@@ -374,15 +374,7 @@ impl LatentModel {
     /// A bad model, encoder or x.
     pub fn terms(&self, x: f64, q: &Encoder) -> Result<EvidenceTerms, VaeError> {
         self.check_inputs(x, q)?;
-        let s = q.s();
-        let sq_err = self.expect(q, |z, _| {
-            let r = x - self.decoder.f(z);
-            r * r
-        });
-        let reconstruction = -0.5 * sq_err / (self.sigma * self.sigma)
-            - self.sigma.ln()
-            - 0.5 * (2.0 * std::f64::consts::PI).ln();
-        let prior_matching = 0.5 * (q.mu * q.mu + s * s - 1.0) - q.log_s;
+        let (reconstruction, prior_matching) = self.elbo_parts(x, q);
         let elbo = reconstruction - prior_matching;
         let log_evidence = self.log_evidence(x);
         Ok(EvidenceTerms {
@@ -392,6 +384,27 @@ impl LatentModel {
             elbo,
             gap: log_evidence - elbo,
         })
+    }
+
+    /// The reconstruction term E_q[log p(x | z)] and the prior matching term
+    /// KL(q || p(z)) (inputs already checked). No log p(x): fitting compares ELBOs only.
+    fn elbo_parts(&self, x: f64, q: &Encoder) -> (f64, f64) {
+        let s = q.s();
+        let sq_err = self.expect(q, |z, _| {
+            let r = x - self.decoder.f(z);
+            r * r
+        });
+        let reconstruction = -0.5 * sq_err / (self.sigma * self.sigma)
+            - self.sigma.ln()
+            - 0.5 * (2.0 * std::f64::consts::PI).ln();
+        let prior_matching = 0.5 * (q.mu * q.mu + s * s - 1.0) - q.log_s;
+        (reconstruction, prior_matching)
+    }
+
+    /// The ELBO alone (inputs already checked).
+    fn elbo(&self, x: f64, q: &Encoder) -> f64 {
+        let (reconstruction, prior_matching) = self.elbo_parts(x, q);
+        reconstruction - prior_matching
     }
 
     /// KL(q(z | x) || p(z | x)) computed directly (E_q[log q - log p(z | x)]), as a check
@@ -435,7 +448,8 @@ impl LatentModel {
     /// A bad model, encoder or x.
     pub fn fit_step(&self, x: f64, q: &Encoder, rate: f64) -> Result<Encoder, VaeError> {
         let (d_mu, d_log_s) = self.elbo_gradient(x, q)?;
-        let start = self.terms(x, q)?.elbo;
+        // Only ELBOs are compared: log p(x) (the costly integral over z) is not needed.
+        let start = self.elbo(x, q);
         let s = q.s();
         let mut r = rate;
         for _ in 0..MAX_HALVINGS {
@@ -443,9 +457,8 @@ impl LatentModel {
                 mu: q.mu + r * s * s * d_mu,
                 log_s: q.log_s + (r * 0.5 * d_log_s).clamp(-0.5, 0.5),
             };
-            if let Ok(t) = self.terms(x, &next)
-                && t.elbo >= start
-            {
+            let valid = self.check_inputs(x, &next).is_ok();
+            if valid && self.elbo(x, &next) >= start {
                 return Ok(next);
             }
             r *= 0.5;
