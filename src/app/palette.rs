@@ -13,6 +13,8 @@
 //! | prior matching L_T | vermillion |
 //! | totals (NELBO, running sum) | the text colour |
 //! | data entropy H(p0), current t | neutral grey, dashed |
+//! | the evidence: log p(x), -log p_theta(x0), p_theta, KL(p0 \|\| p_theta) | violet |
+//! | the bound's gap: KL(q \|\| posterior) | brown |
 //!
 //! The schedule presets are told apart only in the Schedule tab, where no parameterisation
 //! or ELBO term is drawn; each keeps its colour and dash whichever is selected. Configs
@@ -72,6 +74,11 @@ pub struct Palette {
     pub total: Color32,
     /// Neutral references: the current-t marker, the data entropy.
     pub neutral: Color32,
+    /// The evidence and the model's own density: log p(x), -log p_theta(x0), p_theta and
+    /// KL(p0 || p_theta) (Evidence tab).
+    pub evidence: Color32,
+    /// The bound's gap: KL(q || true posterior), log p(x) - ELBO (Evidence tab).
+    pub gap: Color32,
     /// Error messages.
     pub error: Color32,
     /// Warnings.
@@ -103,6 +110,8 @@ pub const DARK: Palette = Palette {
     prior: okabe_ito::VERMILLION,
     total: Color32::from_gray(235),
     neutral: Color32::from_gray(170),
+    evidence: Color32::from_rgb(235, 110, 255),
+    gap: Color32::from_rgb(170, 120, 60),
     error: ERROR,
     warning: WARNING,
     info: INFO,
@@ -122,6 +131,8 @@ pub const LIGHT: Palette = Palette {
     prior: okabe_ito::VERMILLION,
     total: Color32::from_gray(20),
     neutral: Color32::from_gray(95),
+    evidence: Color32::from_rgb(110, 0, 170),
+    gap: Color32::from_rgb(90, 60, 0),
     error: Color32::from_rgb(190, 30, 30),
     warning: Color32::from_rgb(170, 100, 0),
     info: Color32::from_rgb(20, 100, 170),
@@ -232,7 +243,15 @@ mod tests {
 
     fn lines(p: &Palette) -> Vec<Color32> {
         let mut v: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
-        v.extend([p.reconstruction, p.denoising, p.prior, p.total, p.neutral]);
+        v.extend([
+            p.reconstruction,
+            p.denoising,
+            p.prior,
+            p.total,
+            p.neutral,
+            p.evidence,
+            p.gap,
+        ]);
         v.extend(BetaSchedule::ALL.iter().map(|s| p.preset(*s).0));
         v.extend((0..5).map(|i| p.overlay(i).0));
         v
@@ -247,7 +266,15 @@ mod tests {
         };
         for p in [&DARK, &LIGHT] {
             let mut taken: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
-            taken.extend([p.reconstruction, p.denoising, p.prior, p.total, p.neutral]);
+            taken.extend([
+                p.reconstruction,
+                p.denoising,
+                p.prior,
+                p.total,
+                p.neutral,
+                p.evidence,
+                p.gap,
+            ]);
             taken.extend(BetaSchedule::ALL.iter().map(|s| p.preset(*s).0));
             let overlays: Vec<Color32> = (0..5).map(|i| p.overlay(i).0).collect();
             for (i, o) in overlays.iter().enumerate() {
@@ -292,7 +319,15 @@ mod tests {
     fn concepts_have_distinct_colours() {
         for p in [&DARK, &LIGHT] {
             let mut concepts: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
-            concepts.extend([p.reconstruction, p.denoising, p.prior, p.total, p.neutral]);
+            concepts.extend([
+                p.reconstruction,
+                p.denoising,
+                p.prior,
+                p.total,
+                p.neutral,
+                p.evidence,
+                p.gap,
+            ]);
             for (i, a) in concepts.iter().enumerate() {
                 for b in &concepts[i + 1..] {
                     assert_ne!(a, b);
