@@ -25,6 +25,7 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
+use elbo_lab::app::evidence::EvidenceDetail;
 use elbo_lab::app::reverse::{ReverseSettings, ReverseSizes};
 use elbo_lab::app::settings::{
     DataSettings, ElboForm, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
@@ -540,6 +541,7 @@ fn random_walk_over_the_app() {
     let options = AppOptions {
         mode: Mode::Deferred,
         reverse_sizes: ReverseSizes::LIGHT,
+        evidence_detail: EvidenceDetail::Light,
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use elbo_lab::app::evidence::EvidenceDetail;
 use elbo_lab::app::reverse::ReverseSizes;
 use elbo_lab::app::settings::{Settings, View};
 use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice};
@@ -24,6 +25,7 @@ fn harness(settings: Settings, mode: Mode) -> Harness<'static, App> {
     let options = AppOptions {
         mode,
         reverse_sizes: ReverseSizes::LIGHT,
+        evidence_detail: EvidenceDetail::Light,
     };
     Harness::builder()
         .with_size([1280.0, 800.0])

@@ -96,6 +96,21 @@ pub fn plots_of(view: View) -> Vec<(String, String)> {
                 "quality: energy distance".into(),
             );
         }
+        View::Evidence => {
+            add("vae_latent".into(), "VAE: p(z), p(z|x) and q(z|x)".into());
+            add("vae_marginal".into(), "VAE: p(x)".into());
+            add("evidence_density".into(), "p0 and p_theta over x0".into());
+            add("evidence_nll".into(), "-log p_theta and NELBO(x0)".into());
+            add("evidence_sweep".into(), "decomposition against T".into());
+            add(
+                "evidence_log_snr".into(),
+                "terms per unit of log-SNR".into(),
+            );
+            add(
+                "evidence_convergence".into(),
+                "NELBO(T) of log-SNR shapes".into(),
+            );
+        }
         View::Training => {
             add("train_loss".into(), "training loss".into());
             add("train_terms".into(), "L_{t-1} per t".into());

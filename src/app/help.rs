@@ -45,6 +45,9 @@ pub fn tab_summary(view: View) -> &'static str {
         View::Training => {
             "Train small networks live and compare their ELBO with the optimal denoiser's"
         }
+        View::Evidence => {
+            "What the ELBO bounds: log p(x) = ELBO + gap, from a one-latent VAE to the diffusion model"
+        }
     }
 }
 
@@ -90,6 +93,16 @@ pub fn tab_help(view: View) -> &'static str {
              The loss curves fall; the per-t plot compares each network's ELBO terms with the \
              optimal denoiser's, so you see where (which t) a network is still worse. \
              Trained networks can then be picked as the model in every other tab."
+        }
+        View::Evidence => {
+            "The ELBO is a lower bound on the evidence log p(x); the gap is KL(q || true posterior). \
+             The VAE part shows this for one latent: move q(z|x) or press \"Fit q\" and watch the \
+             gap; it closes only when the true posterior is Gaussian (the linear decoder). \
+             The diffusion part computes the model's own density p_theta(x_0) exactly and splits \
+             NELBO - H(p0) into what the model gets wrong, KL(p0 || p_theta), and how loose the \
+             bound is, the mean gap. The log-SNR part shows every schedule's denoising terms \
+             approaching one curve, 1/2 SNR mmse(SNR): in the limit of many steps the loss depends \
+             on the schedule only through its two endpoints (1D data only for these two parts)."
         }
     }
 }

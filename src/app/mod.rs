@@ -14,6 +14,7 @@ pub mod command;
 pub mod comparison;
 pub mod compute;
 pub mod controls;
+pub mod evidence;
 pub mod export;
 pub mod formula;
 pub mod help;
@@ -100,6 +101,8 @@ pub struct AppOptions {
     pub mode: Mode,
     /// Particle counts of the reverse view.
     pub reverse_sizes: ReverseSizes,
+    /// How much the Evidence tab computes.
+    pub evidence_detail: evidence::EvidenceDetail,
 }
 
 /// The model in use: a closed-form kind, or a trained network frozen when it was picked.
@@ -292,6 +295,8 @@ pub struct App {
     pub overlays: Vec<Overlay>,
     /// The Schedule tab's comparison window and its table.
     pub comparison: comparison::Comparison,
+    /// The Evidence tab's results and their worker.
+    pub evidence: evidence::EvidenceState,
     views: Views,
     options: AppOptions,
     elbo_worker: Worker<Inputs, ElboMessage>,
@@ -315,6 +320,7 @@ impl App {
         let options = AppOptions {
             mode: Mode::Thread,
             reverse_sizes: ReverseSizes::default(),
+            evidence_detail: evidence::EvidenceDetail::Full,
         };
         let mut app = Self::with_options(&cc.egui_ctx, settings, options);
         app.notes.restored.splice(0..0, restored);
@@ -326,6 +332,7 @@ impl App {
         let options = AppOptions {
             mode: Mode::Inline,
             reverse_sizes: ReverseSizes::default(),
+            evidence_detail: evidence::EvidenceDetail::Full,
         };
         Self::with_options(ctx, settings, options)
     }
@@ -381,6 +388,7 @@ impl App {
             export: export::ExportState::default(),
             overlays: Vec::new(),
             comparison: comparison::Comparison::new(options.mode, repaint.clone()),
+            evidence: evidence::EvidenceState::new(options.mode, repaint.clone()),
             views: Views::default(),
             elbo_worker: Worker::new(
                 "elbo-lab-elbo",
@@ -517,7 +525,8 @@ impl App {
         let c = self.reverse.run_pending();
         let d = self.training.run_pending();
         let e = self.comparison.run_pending();
-        a || b || c || d || e
+        let f = self.evidence.run_pending();
+        a || b || c || d || e || f
     }
 
     fn mc_config(&self) -> McConfig {
@@ -570,6 +579,7 @@ impl App {
     /// frame: before layout, and after the frame's requests, so inline work is in at once).
     fn poll_workers(&mut self, ctx: &egui::Context) {
         self.comparison.poll();
+        self.evidence.poll();
         for message in self.elbo_worker.poll() {
             match message {
                 ElboMessage::Static {
@@ -642,6 +652,19 @@ impl App {
         if let Some(key) = self.shown_compare_key() {
             self.comparison.request(key);
         }
+        if self.settings.view == View::Evidence && self.applied.inputs.dim() == 1 {
+            let key = self.evidence_key();
+            self.evidence.request(key);
+        }
+    }
+
+    /// What the Evidence tab's results must be of.
+    pub fn evidence_key(&self) -> evidence::EvidenceKey {
+        evidence::EvidenceKey::new(
+            &self.applied,
+            self.settings.variance,
+            self.options.evidence_detail,
+        )
     }
 
     /// The comparison the Schedule tab's table is of (the current schedule, the drawn
@@ -1250,6 +1273,8 @@ impl App {
             lesson: self.lesson,
             comparison: &self.comparison,
             compare_key: self.shown_compare_key(),
+            evidence: &self.evidence,
+            evidence_key: self.evidence_key(),
         }
     }
 
@@ -1286,7 +1311,11 @@ impl App {
         self.request_work();
         self.poll_workers(&ctx);
         self.apply_theme(&ctx);
-        if self.is_computing() || self.reverse.is_busy() || self.comparison.is_busy() {
+        if self.is_computing()
+            || self.reverse.is_busy()
+            || self.comparison.is_busy()
+            || self.evidence.is_busy()
+        {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }

@@ -220,17 +220,21 @@ pub enum View {
     Reverse,
     /// Training networks live (issue 5).
     Training,
+    /// The evidence log p(x) and the bound's gap, from the VAE to the diffusion model
+    /// (issue 10).
+    Evidence,
 }
 
 impl View {
     /// Every view, in tab order.
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Forward,
         View::Reverse,
         View::Elbo,
         View::Params,
         View::Schedule,
         View::Training,
+        View::Evidence,
     ];
 
     /// A short lower-case name (command line, file names).
@@ -242,6 +246,7 @@ impl View {
             View::Schedule => "schedule",
             View::Reverse => "reverse",
             View::Training => "training",
+            View::Evidence => "evidence",
         }
     }
 
@@ -254,6 +259,7 @@ impl View {
             View::Schedule => "Schedule",
             View::Reverse => "Reverse process",
             View::Training => "Training",
+            View::Evidence => "Evidence",
         }
     }
 
@@ -267,6 +273,7 @@ impl View {
             View::Schedule => "Schedule",
             View::Reverse => "Reverse",
             View::Training => "Training",
+            View::Evidence => "Evidence",
         }
     }
 }

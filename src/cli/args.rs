@@ -391,7 +391,7 @@ pub struct AppArgs {
 }
 
 /// The names `--tab` accepts, with the tab each opens.
-pub const TAB_NAMES: [(&str, elbo_lab::app::settings::View); 9] = {
+pub const TAB_NAMES: [(&str, elbo_lab::app::settings::View); 10] = {
     use elbo_lab::app::settings::View;
     [
         ("forward", View::Forward),
@@ -400,6 +400,7 @@ pub const TAB_NAMES: [(&str, elbo_lab::app::settings::View); 9] = {
         ("params", View::Params),
         ("schedule", View::Schedule),
         ("training", View::Training),
+        ("evidence", View::Evidence),
         ("parameterisations", View::Params),
         ("parameterizations", View::Params),
         ("terms", View::Elbo),
@@ -415,7 +416,7 @@ pub fn parse_tab(name: &str) -> Result<elbo_lab::app::settings::View, String> {
         .map(|(_, v)| *v)
         .ok_or_else(|| {
             format!(
-                "unknown tab '{name}': one of forward, reverse, elbo, params, schedule, training"
+                "unknown tab '{name}': one of forward, reverse, elbo, params, schedule, training, evidence"
             )
         })
 }

@@ -7,6 +7,7 @@
 //! "computing" note, and one of another dimension not at all.
 
 pub mod elbo;
+pub mod evidence;
 pub mod forward;
 pub mod params;
 pub mod reverse;
@@ -72,6 +73,10 @@ pub struct ViewCtx<'a> {
     pub comparison: &'a super::comparison::Comparison,
     /// What the comparison window's table must be of, while it is on screen.
     pub compare_key: Option<super::comparison::CompareKey>,
+    /// The Evidence tab's results.
+    pub evidence: &'a super::evidence::EvidenceState,
+    /// What the Evidence tab's results must be of.
+    pub evidence_key: super::evidence::EvidenceKey,
 }
 
 /// A result to draw and whether it belongs to the current inputs.
@@ -198,6 +203,9 @@ impl<'a> ViewCtx<'a> {
                 }
             }
             View::Schedule | View::Training => Freshness::Current,
+            // 2D data: the tab shows the VAE and says why the rest needs 1D data.
+            View::Evidence if self.dim() != 1 => Freshness::Current,
+            View::Evidence => self.evidence.freshness(&self.evidence_key),
         }
     }
 }
@@ -259,6 +267,7 @@ pub struct Views {
     params: params::ParamsView,
     schedule: schedule::ScheduleView,
     training: training::TrainingView,
+    evidence: evidence::EvidenceView,
 }
 
 impl Views {
@@ -362,6 +371,7 @@ impl Views {
                 View::Schedule => self.schedule.ui(ui, ctx),
                 View::Reverse => self.reverse.ui(ui, ctx),
                 View::Training => self.training.ui(ui, ctx),
+                View::Evidence => self.evidence.ui(ui, ctx),
             });
         });
         if ctx.help_open {
