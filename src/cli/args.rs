@@ -2,20 +2,23 @@
 //! library values (a [`GaussianMixture`] and a [`NoiseSchedule`]). SPEC §1 precedence: a
 //! flag beats the value of a config file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 
-use elbo_lab::denoiser::ModelKind;
+use elbo_lab::denoiser::{Denoiser, ModelKind};
 use elbo_lab::elbo::{ElboError, MAX_SAMPLES, Method};
 use elbo_lab::mixture::{GaussianMixture, load_mixture_file};
+use elbo_lab::param::Parameterisation;
 use elbo_lab::presets::{DataPreset, DataSpec, MAX_COMPONENTS, MIN_COMPONENTS, PresetError};
 use elbo_lab::report::DEFAULT_BANDWIDTH;
 use elbo_lab::schedule::{
     BetaSchedule, BetaSource, NoiseSchedule, ScheduleError, ScheduleSpec, VarianceType,
     load_schedule_file,
 };
+use elbo_lab::train::{TrainedDenoiser, weights_file_name};
 
 use super::output::warn;
 
@@ -96,6 +99,164 @@ impl From<ModelArg> for ModelKind {
             ModelArg::Gaussian => ModelKind::Gaussian,
         }
     }
+}
+
+/// `--weights PATH [--param P]`: score a network written by `elbo-lab train` instead of a
+/// closed-form `--model` (`evidence` and `report`; the command must have a `--model` flag,
+/// which `--weights` conflicts with).
+///
+/// The network is conditioned on the noise level (its log-SNR), not on the index t (see
+/// `elbo_lab::train`'s `noise_level`), so it is a denoiser under any schedule and any T:
+/// scoring it at another T than it was trained with is meaningful, not refused. Where the
+/// `summary.json` that `train` writes beside the weights records other data or another
+/// schedule, a note on standard error says so (log-SNRs outside the training schedule's
+/// range are extrapolation).
+#[derive(Debug, Args, Clone, Default)]
+pub struct WeightsArgs {
+    /// Score a network trained by `elbo-lab train` (e.g. DIR/eps.safetensors) instead of a
+    /// closed-form --model. It is conditioned on log-SNR, so any schedule and T apply.
+    #[arg(long, value_name = "PATH", conflicts_with = "model")]
+    pub weights: Option<PathBuf>,
+    /// What the --weights network predicts: x0, eps, score or v (default: from its file
+    /// name, x0|eps|score|v.safetensors as `train` writes it).
+    #[arg(long, value_name = "P", value_parser = parse_param, requires = "weights")]
+    pub param: Option<Parameterisation>,
+}
+
+/// `--param P`: a parameterisation by its label (`x0`, `eps`, `score`, `v`; any case).
+pub fn parse_param(text: &str) -> Result<Parameterisation, String> {
+    let wanted = text.trim().to_ascii_lowercase();
+    Parameterisation::ALL
+        .into_iter()
+        .find(|p| p.label() == wanted)
+        .ok_or_else(|| format!("unknown parameterisation '{text}': one of x0, eps, score, v"))
+}
+
+/// The parameterisation a weights file's name says (`eps.safetensors` -> eps), as
+/// `elbo-lab train` names its files ([`weights_file_name`]).
+pub fn param_from_file_name(path: &Path) -> Option<Parameterisation> {
+    let name = path.file_name()?.to_str()?;
+    Parameterisation::ALL
+        .into_iter()
+        .find(|p| weights_file_name(*p) == name)
+}
+
+impl WeightsArgs {
+    /// The model a command scores: the `--weights` network for `data` (named
+    /// `trained P network (PATH)`), else the closed-form `model`. Notes on standard error
+    /// where the training summary beside the weights records other data or another
+    /// schedule than `data_label` and `schedule`.
+    ///
+    /// # Errors
+    /// One line naming the file and the problem: it is missing or a directory, its name
+    /// does not say the parameterisation and `--param` was not given, or it is not a
+    /// network for `data`'s dimension (or not an ELBO Lab network at all).
+    pub fn model(
+        &self,
+        model: ModelArg,
+        data: &GaussianMixture,
+        data_label: &str,
+        schedule: &ResolvedSchedule,
+    ) -> Result<Arc<dyn Denoiser>> {
+        let Some(path) = &self.weights else {
+            return Ok(ModelKind::from(model).build(data));
+        };
+        let net = self.load(path, data.dim())?;
+        for n in summary_notes(path, data_label, &schedule.spec.label()) {
+            super::output::note(&format!("note: {n}\n"));
+        }
+        Ok(Arc::new(net))
+    }
+
+    /// Load the `--weights` file `path` for `dim`-dimensional data.
+    fn load(&self, path: &Path, dim: usize) -> Result<TrainedDenoiser> {
+        let shown = path.display();
+        if path.is_dir() {
+            anyhow::bail!(
+                "--weights {shown} is a directory: give one network's file, e.g. {}",
+                path.join(weights_file_name(Parameterisation::Eps))
+                    .display()
+            );
+        }
+        if !path.is_file() {
+            anyhow::bail!("--weights {shown}: no such file");
+        }
+        let by_name = param_from_file_name(path);
+        let param = match (self.param, by_name) {
+            (Some(p), Some(q)) if p != q => {
+                warn(&format!(
+                    "--param {p} overrides the file name {shown}, which says {q}"
+                ));
+                p
+            }
+            (Some(p), _) | (None, Some(p)) => p,
+            (None, None) => anyhow::bail!(
+                "--weights {shown}: the file name does not say what the network predicts: name it x0|eps|score|v.safetensors (as `elbo-lab train` does) or give --param x0|eps|score|v"
+            ),
+        };
+        let net = match TrainedDenoiser::load(path, param, dim) {
+            Ok(net) => net,
+            Err(e) => {
+                // A network for the other dimension: say so plainly (the load error speaks
+                // of input and output widths).
+                let other = if dim == 1 { 2 } else { 1 };
+                if TrainedDenoiser::load(path, param, other).is_ok() {
+                    anyhow::bail!(
+                        "--weights {shown} is a network for {other}D data, but these data are {dim}D"
+                    );
+                }
+                return Err(anyhow::Error::new(e).context("--weights"));
+            }
+        };
+        Ok(net.with_label(format!("trained {param} network ({shown})")))
+    }
+}
+
+/// What the `summary.json` beside a weights file (written by `elbo-lab train`) records that
+/// differs from the data and schedule the network is scored on, one note each; nothing when
+/// there is no summary or it matches. An unreadable summary is itself a note: it is only
+/// a hint, never needed.
+fn summary_notes(weights: &Path, data_label: &str, schedule_label: &str) -> Vec<String> {
+    let Some(dir) = weights.parent() else {
+        return Vec::new();
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let path = dir.join("summary.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Vec::new();
+    };
+    let doc: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            return vec![format!(
+                "{} is not a training summary ({e}); the network's training settings are unknown",
+                path.display()
+            )];
+        }
+    };
+    let settings = &doc["settings"];
+    let shown = weights.display();
+    let mut notes = Vec::new();
+    if let Some(trained) = settings["data"].as_str().filter(|d| *d != data_label) {
+        notes.push(format!(
+            "{shown} was trained on the data {trained} ({}), scored here on {data_label}: a network for other data is a poor model of these",
+            path.display()
+        ));
+    }
+    if let Some(trained) = settings["schedule"]
+        .as_str()
+        .filter(|s| *s != schedule_label)
+    {
+        notes.push(format!(
+            "{shown} was trained under {trained} ({}), scored here under {schedule_label}: it is conditioned on log-SNR, not on t, so it applies; log-SNRs outside its training range are extrapolated",
+            path.display()
+        ));
+    }
+    notes
 }
 
 /// `--method` values.
@@ -499,5 +660,55 @@ mod app_args_tests {
                 .expect_err("not a number")
                 .contains("not a number")
         );
+    }
+}
+
+#[cfg(test)]
+mod weights_args_tests {
+    use super::*;
+
+    #[test]
+    fn the_file_name_says_the_parameterisation() {
+        let p = |name: &str| param_from_file_name(Path::new(name));
+        assert_eq!(p("run/eps.safetensors"), Some(Parameterisation::Eps));
+        assert_eq!(p("x0.safetensors"), Some(Parameterisation::X0));
+        assert_eq!(p("/a/b/score.safetensors"), Some(Parameterisation::Score));
+        assert_eq!(p("v.safetensors"), Some(Parameterisation::V));
+        assert_eq!(p("run/net.safetensors"), None);
+        assert_eq!(p("run/eps.safetensors.bak"), None);
+        assert_eq!(p("run/eps"), None);
+    }
+
+    #[test]
+    fn param_labels_any_case() {
+        assert_eq!(parse_param("EPS"), Ok(Parameterisation::Eps));
+        assert_eq!(parse_param(" v "), Ok(Parameterisation::V));
+        let e = parse_param("noise").expect_err("not a label");
+        assert!(
+            e.contains("'noise'") && e.contains("x0, eps, score, v"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_summary_of_other_settings_is_noted_and_a_matching_one_is_not() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let weights = dir.path().join("eps.safetensors");
+        // No summary: nothing to say.
+        assert!(summary_notes(&weights, "bimodal", "linear, T = 50").is_empty());
+        let summary = serde_json::json!({
+            "settings": {"data": "bimodal", "schedule": "linear 0.0001..0.02, T = 50"}
+        });
+        std::fs::write(dir.path().join("summary.json"), summary.to_string()).expect("write");
+        assert!(summary_notes(&weights, "bimodal", "linear 0.0001..0.02, T = 50").is_empty());
+        let notes = summary_notes(&weights, "skewed", "linear 0.0001..0.02, T = 20");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].contains("trained on the data bimodal") && notes[0].contains("skewed"));
+        assert!(notes[1].contains("T = 50") && notes[1].contains("T = 20"));
+        assert!(notes[1].contains("conditioned on log-SNR"));
+        std::fs::write(dir.path().join("summary.json"), "{ not json").expect("write");
+        let notes = summary_notes(&weights, "bimodal", "linear 0.0001..0.02, T = 50");
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("is not a training summary"), "{notes:?}");
     }
 }

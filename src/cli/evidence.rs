@@ -1,5 +1,9 @@
 //! `elbo-lab evidence` (issue 10, SPEC §8): the model's own marginal p_theta(x0), the ELBO
 //! of each point and `NELBO - H(p0) = KL(p0 || p_theta) + mean bound gap`, as JSON. 1D only.
+//!
+//! The model is a closed form (`--model optimal|gaussian`) or a network written by
+//! `elbo-lab train` (`--weights DIR/eps.safetensors`, see [`WeightsArgs`]); its JSON `model`
+//! then reads `trained eps network (PATH)`.
 
 use std::path::PathBuf;
 
@@ -7,14 +11,13 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::Control;
 use elbo_lab::evidence::{
-    DEFAULT_TABLE_POINTS, EvidenceConfig, EvidencePoint, EvidenceResult, compute_evidence,
-    model_variances, progress_total,
+    DEFAULT_TABLE_POINTS, EvidenceConfig, EvidenceError, EvidencePoint, EvidenceResult,
+    compute_evidence, model_variances, progress_total,
 };
 
-use super::args::{Common, ModelArg};
+use super::args::{Common, ModelArg, WeightsArgs};
 use super::output::{StepProgress, write_out};
 
 /// `elbo-lab evidence`.
@@ -22,9 +25,11 @@ use super::output::{StepProgress, write_out};
 pub struct EvidenceCmd {
     #[command(flatten)]
     common: Common,
-    /// The model whose evidence is computed.
+    /// The model whose evidence is computed (a closed form; --weights for a trained network).
     #[arg(long, value_enum, default_value = "optimal")]
     model: ModelArg,
+    #[command(flatten)]
+    weights: WeightsArgs,
     /// Points of the per-x0 table (`points`), uniform over the data's range.
     #[arg(long, default_value_t = DEFAULT_TABLE_POINTS, allow_negative_numbers = true)]
     grid: usize,
@@ -76,7 +81,13 @@ pub fn run(cmd: EvidenceCmd) -> Result<()> {
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
     resolved.say_notes();
-    let model = ModelKind::from(cmd.model).build(&data);
+    // 2D data are refused before a --weights network is loaded (or noted about).
+    if data.dim() != 1 {
+        return Err(EvidenceError::NotOneDimensional(data.dim()).into());
+    }
+    let model = cmd
+        .weights
+        .model(cmd.model, &data, &data_label, &resolved)?;
     let mut config = if cmd.preview {
         EvidenceConfig::preview()
     } else {

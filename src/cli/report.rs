@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use elbo_lab::denoiser::ModelKind;
 use elbo_lab::elbo::{Control, McConfig, Method, compute_elbo};
 use elbo_lab::report::Report;
 
-use super::args::{Common, MethodArg, ModelArg, check_samples};
+use super::args::{Common, MethodArg, ModelArg, WeightsArgs, check_samples};
 use super::output::{StepProgress, write_out};
 
 /// `--format` values for `report`.
@@ -26,9 +25,11 @@ pub enum ReportFormat {
 pub struct ReportCmd {
     #[command(flatten)]
     common: Common,
-    /// The model whose ELBO is computed.
+    /// The model whose ELBO is computed (a closed form; --weights for a trained network).
     #[arg(long, value_enum, default_value = "optimal")]
     model: ModelArg,
+    #[command(flatten)]
+    weights: WeightsArgs,
     /// How the ELBO rows, totals and H(p0) are computed: quadrature (to many digits, with an
     /// error estimate) or Monte Carlo (with standard errors).
     #[arg(long, value_enum, default_value = "quadrature")]
@@ -60,8 +61,9 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
     let (data, data_label) = cmd.common.resolve_data()?;
     let resolved = cmd.common.resolve_schedule()?;
     resolved.say_notes();
-    let kind = ModelKind::from(cmd.model);
-    let model = kind.build(&data);
+    let model = cmd
+        .weights
+        .model(cmd.model, &data, &data_label, &resolved)?;
     let config = McConfig {
         samples: cmd.samples,
         seed: cmd.seed,
