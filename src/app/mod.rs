@@ -652,10 +652,18 @@ impl App {
         if let Some(key) = self.shown_compare_key() {
             self.comparison.request(key);
         }
-        if self.settings.view == View::Evidence && self.applied.inputs.dim() == 1 {
+        if self.evidence_shown() {
             let key = self.evidence_key();
             self.evidence.request(key);
         }
+    }
+
+    /// True while the Evidence tab shows a step that needs its worker's results (the
+    /// diffusion model or log-SNR step, on 1D data).
+    pub fn evidence_shown(&self) -> bool {
+        self.settings.view == View::Evidence
+            && self.settings.toggles.evidence_step != settings::EvidenceStep::Vae
+            && self.applied.inputs.dim() == 1
     }
 
     /// What the Evidence tab's results must be of.

@@ -117,6 +117,40 @@ pub fn plot_maybe_log(id: &str, x_label: &str, y_label: &str, log: bool) -> Plot
         })
 }
 
+/// A plot with log10 axes on both x and y (values drawn as log10, see [`log_points`]);
+/// hovering shows the values themselves.
+pub fn log_log_plot(id: &str, x_label: &str, y_label: &str) -> Plot<'static> {
+    let x_name = x_label.to_owned();
+    with_log_x(plot(id, x_label, y_label))
+        .y_grid_spacer(log_ticks_y)
+        .y_axis_formatter(log_label)
+        .label_formatter(move |hover| {
+            let (name, p) = match hover {
+                HoverPosition::NearDataPoint {
+                    plot_name,
+                    position,
+                    ..
+                } => (*plot_name, position),
+                HoverPosition::Elsewhere { position } => ("", position),
+            };
+            Some(format!(
+                "{name}\n{x_name} = {}\ny = {}",
+                sci(10f64.powf(p.x)),
+                sci(10f64.powf(p.y))
+            ))
+        })
+}
+
+/// `(x, y)` pairs as log10 of both, dropping those that a log axis cannot show (<= 0 or
+/// not finite).
+pub fn log_points(points: impl IntoIterator<Item = (f64, f64)>) -> Vec<[f64; 2]> {
+    points
+        .into_iter()
+        .filter(|(x, y)| *x > 0.0 && *y > 0.0 && x.is_finite() && y.is_finite())
+        .map(|(x, y)| [x.log10(), y.log10()])
+        .collect()
+}
+
 /// `plot` with a log10 x axis (x values drawn as log10): ticks at powers of ten.
 pub fn with_log_x(plot: Plot<'static>) -> Plot<'static> {
     plot.x_grid_spacer(log_ticks_x).x_axis_formatter(log_label)

@@ -288,6 +288,36 @@ pub enum ElboForm {
     Consistency,
 }
 
+/// Which step of Luo's derivation the Evidence tab shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum EvidenceStep {
+    /// The VAE, exactly (one latent).
+    #[default]
+    Vae,
+    /// The diffusion model as a hierarchical VAE: its own density and the bound's gap.
+    Diffusion,
+    /// The schedule in log-SNR and the continuous-time limit.
+    LogSnr,
+}
+
+impl EvidenceStep {
+    /// Every step, in order.
+    pub const ALL: [EvidenceStep; 3] = [
+        EvidenceStep::Vae,
+        EvidenceStep::Diffusion,
+        EvidenceStep::LogSnr,
+    ];
+
+    /// Its selector's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            EvidenceStep::Vae => "1. The VAE",
+            EvidenceStep::Diffusion => "2. The diffusion model",
+            EvidenceStep::LogSnr => "3. In log-SNR",
+        }
+    }
+}
+
 /// Toggles of the views.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -307,6 +337,8 @@ pub struct ViewToggles {
     /// A schedule file dropped onto the window is overlaid in the Schedule tab instead of
     /// replacing the schedule.
     pub drop_overlays: bool,
+    /// The Evidence tab's step.
+    pub evidence_step: EvidenceStep,
 }
 
 impl Default for ViewToggles {
@@ -319,6 +351,7 @@ impl Default for ViewToggles {
             legends: true,
             normalised_t: false,
             drop_overlays: false,
+            evidence_step: EvidenceStep::default(),
         }
     }
 }

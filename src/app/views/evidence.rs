@@ -10,7 +10,7 @@
 //! while the current ones compute).
 
 use egui::{RichText, Ui};
-use egui_plot::{FilledArea, HLine, Line, LineStyle, MarkerShape, Points};
+use egui_plot::{FilledArea, Line, LineStyle, MarkerShape, Points};
 
 use crate::evidence::{EvidenceResult, Valued};
 use crate::schedule::SnrShape;
@@ -18,45 +18,23 @@ use crate::schedule::SnrShape;
 use super::super::command::Command;
 use super::super::evidence::{EvidencePart, EvidenceShown, LogSnrView, SweepPoint};
 use super::super::palette::Palette;
-use super::super::plot_util::{LegendEntry, legend_row, plot, sci, with_log_x, within_visible};
+use super::super::plot_util::{
+    LegendEntry, legend_row, log_log_plot, log_points, plot, sci, within_visible,
+};
+use super::super::settings::EvidenceStep;
 use super::{ViewCtx, dimmed_unless};
 
-/// The three parts of the tab.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Part {
-    /// The VAE, exactly.
-    #[default]
-    Vae,
-    /// The diffusion model's evidence.
-    Diffusion,
-    /// The schedule in log-SNR.
-    LogSnr,
-}
-
-impl Part {
-    /// Every part, in order.
-    pub const ALL: [Part; 3] = [Part::Vae, Part::Diffusion, Part::LogSnr];
-
-    /// Its selector's label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Part::Vae => "1. The VAE",
-            Part::Diffusion => "2. The diffusion model",
-            Part::LogSnr => "3. In log-SNR",
+/// The hover text of a step's selector.
+fn step_tip(step: EvidenceStep) -> &'static str {
+    match step {
+        EvidenceStep::Vae => {
+            "One latent z: log p(x) = ELBO + KL(q(z|x) || p(z|x)), exactly. Move the encoder q or fit it and watch the gap (Luo's sections on the ELBO and the VAE)"
         }
-    }
-
-    fn tip(self) -> &'static str {
-        match self {
-            Part::Vae => {
-                "One latent z: log p(x) = ELBO + KL(q(z|x) || p(z|x)), exactly. Move the encoder q or fit it and watch the gap (Luo's sections on the ELBO and the VAE)"
-            }
-            Part::Diffusion => {
-                "The diffusion model as a hierarchical VAE: its own density p_theta(x0) computed exactly, the ELBO of each point, and NELBO - H(p0) = KL(p0 || p_theta) + mean gap (1D data)"
-            }
-            Part::LogSnr => {
-                "The denoising terms per unit of log-SNR for every preset, approaching one curve 1/2 SNR mmse(SNR), and NELBO(T) converging to its continuous-time limit (1D data)"
-            }
+        EvidenceStep::Diffusion => {
+            "The diffusion model as a hierarchical VAE: its own density p_theta(x0) computed exactly, the ELBO of each point, and NELBO - H(p0) = KL(p0 || p_theta) + mean gap (1D data)"
+        }
+        EvidenceStep::LogSnr => {
+            "The denoising terms per unit of log-SNR for every preset, approaching one curve 1/2 SNR mmse(SNR), and NELBO(T) converging to its continuous-time limit (1D data)"
         }
     }
 }
@@ -66,12 +44,11 @@ const SIDE_BY_SIDE: f32 = 620.0;
 /// The least height of a plot (points): below it the part scrolls.
 const MIN_PLOT: f32 = 150.0;
 /// A point of p0 below this fraction of its peak is outside "where the data are".
-const DATA_FLOOR: f64 = 1e-3;
+const DATA_FLOOR: f64 = 1e-6;
 
-/// The Evidence tab's state: which part is open, and the VAE panel's own state.
+/// The Evidence tab's state: the VAE panel's own (the step shown is a setting).
 #[derive(Default)]
 pub struct EvidenceView {
-    part: Part,
     vae: VaePanel,
 }
 
@@ -82,28 +59,33 @@ impl EvidenceView {
     }
 
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let step = ctx.settings.toggles.evidence_step;
         ui.horizontal_wrapped(|ui| {
-            for part in Part::ALL {
-                ui.selectable_value(&mut self.part, part, part.label())
-                    .on_hover_text(part.tip());
+            for s in EvidenceStep::ALL {
+                if ui
+                    .selectable_label(step == s, s.label())
+                    .on_hover_text(step_tip(s))
+                    .clicked()
+                    && s != step
+                {
+                    let mut toggles = ctx.settings.toggles.clone();
+                    toggles.evidence_step = s;
+                    commands.push(Command::SetToggles(toggles));
+                }
             }
-            if self.part != Part::Vae && ctx.dim() == 1 {
+            if step != EvidenceStep::Vae && ctx.dim() == 1 {
                 progress(ui, ctx);
             }
         });
         ui.separator();
-        match self.part {
-            Part::Vae => self.vae.ui(ui),
-            Part::Diffusion | Part::LogSnr if ctx.dim() != 1 => one_d_only(ui, ctx),
-            Part::Diffusion => diffusion(ui, ctx),
-            Part::LogSnr => log_snr(ui, ctx),
+        match step {
+            EvidenceStep::Vae => self.vae.ui(ui),
+            EvidenceStep::Diffusion | EvidenceStep::LogSnr if ctx.dim() != 1 => one_d_only(ui, ctx),
+            EvidenceStep::Diffusion => diffusion(ui, ctx),
+            EvidenceStep::LogSnr => log_snr(ui, ctx),
         }
-        Vec::new()
-    }
-
-    /// The open part.
-    pub fn part(&self) -> Part {
-        self.part
+        commands
     }
 }
 
@@ -291,7 +273,8 @@ fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     );
 }
 
-/// The points where the data are (p0 above a thousandth of its peak).
+/// The points where the data are (p0 above a millionth of its peak: about 5 sd out of a
+/// Gaussian's centre; further out the NLL only grows as a parabola).
 fn where_data(r: &EvidenceResult) -> impl Iterator<Item = &crate::evidence::EvidencePoint> {
     let peak = r.points.iter().map(|p| p.p0).fold(0.0, f64::max);
     r.points.iter().filter(move |p| p.p0 >= DATA_FLOOR * peak)
@@ -359,7 +342,7 @@ fn nll_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w: f3
             hi.push(p.nelbo.max(n));
         }
     }
-    plot("evidence_nll", "x0 (where p0 > 0.1% of its peak)", "nats")
+    plot("evidence_nll", "x0 (where p0 > 1e-6 of its peak)", "nats")
         .width(w)
         .height(h)
         .show(ui, |p| {
@@ -493,12 +476,12 @@ fn sweep_part(
         ui,
         ctx.settings.toggles.legends,
         &[
-            LegendEntry::line("NELBO", pal.total).tip("The bound at each T"),
-            LegendEntry::line(r"$-E\log p_\theta$", pal.evidence)
-                .tip("The model's negative log-likelihood at each T"),
-            LegendEntry::styled("$H(p_0)$", pal.neutral, LineStyle::dashed_dense())
-                .tip("The data entropy: no model goes below it"),
-            LegendEntry::band("gap", pal.gap).tip("NELBO - NLL: the mean bound gap"),
+            LegendEntry::line("NELBO - $H(p_0)$", pal.total)
+                .tip("How far the bound is from the data entropy at each T: KL + mean gap"),
+            LegendEntry::line(r"KL$(p_0 \| p_\theta)$", pal.evidence)
+                .tip("What the model gets wrong at each T: -E log p_theta - H(p0)"),
+            LegendEntry::line("mean gap", pal.gap)
+                .tip("How loose the bound is at each T: NELBO + E log p_theta"),
         ],
     );
     ui.label(format!(
@@ -507,50 +490,26 @@ fn sweep_part(
         points.last().map_or(0, |p| p.steps),
         if done { "" } else { " (more T computing)" }
     ))
-    .on_hover_text("The current schedule's preset at each T, with the side panel's model and reverse variance (every model here takes the noise level, not the step number, so it is the same denoiser at any T)");
+    .on_hover_text("The current schedule's preset at each T, with the side panel's model and reverse variance (every model here takes the noise level, not the step number, so it is the same denoiser at any T). Both axes are logarithmic; a value <= 0 (a KL at its error's level) is not drawn.");
     let h = (ui.available_height() - (ui.cursor().top() - top)).max(MIN_PLOT);
-    let log = |v: usize| (v as f64).log10();
-    let nelbo: Vec<[f64; 2]> = points
-        .iter()
-        .map(|p| [log(p.steps), p.nelbo.value])
-        .collect();
-    let nll: Vec<[f64; 2]> = points
-        .iter()
-        .map(|p| [log(p.steps), p.model_nll.value])
-        .collect();
-    let entropy = points[0].data_entropy.value;
-    let xs: Vec<f64> = nelbo.iter().map(|p| p[0]).collect();
-    let lo: Vec<f64> = nll.iter().map(|p| p[1]).collect();
-    let hi: Vec<f64> = nelbo.iter().map(|p| p[1]).collect();
+    let series =
+        |f: fn(&SweepPoint) -> f64| log_points(points.iter().map(|p| (p.steps as f64, f(p))));
+    let excess = series(|p| p.nelbo.value - p.data_entropy.value);
+    let kl = series(|p| p.kl.value);
+    let gap = series(|p| p.gap.value);
     dimmed_unless(ui, current, |ui| {
-        with_log_x(plot("evidence_sweep", "T", "nats"))
+        log_log_plot("evidence_sweep", "T", "nats")
             .width(w)
-            .height(h.min(260.0))
+            .height(h.min(300.0))
             .show(ui, |p| {
-                p.add(
-                    FilledArea::new("gap", &xs, &lo, &hi).fill_color(pal.gap.gamma_multiply(0.45)),
-                );
-                p.hline(
-                    HLine::new("H(p0)", entropy)
-                        .color(pal.neutral)
-                        .style(LineStyle::dashed_dense()),
-                );
-                p.line(
-                    Line::new("-E log p_theta", nll.clone())
-                        .color(pal.evidence)
-                        .width(2.0),
-                );
-                p.points(
-                    Points::new("-E log p_theta", nll)
-                        .color(pal.evidence)
-                        .radius(3.0),
-                );
-                p.line(
-                    Line::new("NELBO", nelbo.clone())
-                        .color(pal.total)
-                        .width(2.0),
-                );
-                p.points(Points::new("NELBO", nelbo).color(pal.total).radius(3.0));
+                for (name, pts, colour) in [
+                    ("NELBO - H(p0)", excess, pal.total),
+                    ("KL(p0 || p_theta)", kl, pal.evidence),
+                    ("mean gap", gap, pal.gap),
+                ] {
+                    p.line(Line::new(name, pts.clone()).color(colour).width(2.0));
+                    p.points(Points::new(name, pts).color(colour).radius(3.0));
+                }
             });
     });
 }
@@ -577,7 +536,7 @@ fn log_snr(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let legends = ctx.settings.toggles.legends;
     two_plots(
         ui,
-        "evidence_log_snr",
+        "evidence_log_snr_scroll",
         0.62,
         |ui, w, h| {
             dimmed_unless(ui, current, |ui| {
@@ -642,32 +601,28 @@ fn density_in_log_snr(
     );
     legend_row(ui, legends, &entries);
     let h = (h - (ui.cursor().top() - top)).max(60.0);
-    plot(
-        "evidence_log_snr",
-        "log-SNR lambda",
-        "nats per unit log-SNR",
-    )
-    .width(w)
-    .height(h)
-    .include_y(0.0)
-    .show(ui, |p| {
-        // The other presets under the current schedule.
-        for c in view.curves.iter().rev() {
-            let (colour, style, name) = curve_style(ctx, pal, c);
+    plot("evidence_log_snr", "log-SNR lambda", "nats / log-SNR")
+        .width(w)
+        .height(h)
+        .include_y(0.0)
+        .show(ui, |p| {
+            // The other presets under the current schedule.
+            for c in view.curves.iter().rev() {
+                let (colour, style, name) = curve_style(ctx, pal, c);
+                p.line(
+                    Line::new(name, c.points.clone())
+                        .color(colour)
+                        .style(style)
+                        .width(if c.current { 2.5 } else { 1.5 }),
+                );
+            }
             p.line(
-                Line::new(name, c.points.clone())
-                    .color(colour)
-                    .style(style)
-                    .width(if c.current { 2.5 } else { 1.5 }),
+                Line::new("1/2 SNR mmse(SNR)", view.limit.clone())
+                    .color(pal.neutral)
+                    .style(LineStyle::dashed_dense())
+                    .width(2.0),
             );
-        }
-        p.line(
-            Line::new("1/2 SNR mmse(SNR)", view.limit.clone())
-                .color(pal.neutral)
-                .style(LineStyle::dashed_dense())
-                .width(2.0),
-        );
-    });
+        });
 }
 
 fn shape_style(shape: SnrShape) -> (LineStyle, MarkerShape) {
@@ -688,32 +643,25 @@ fn convergence_plot(ui: &mut Ui, pal: &Palette, view: &LogSnrView, legends: bool
         };
         return;
     };
-    let mut entries: Vec<LegendEntry> = c
+    let entries: Vec<LegendEntry> = c
         .shapes
         .iter()
         .map(|s| {
             let (style, _) = shape_style(s.shape);
             LegendEntry::styled(s.shape.name(), pal.total, style)
-                .tip("NELBO(T) of the optimal model for a schedule made from this log-SNR shape, with the current schedule's two endpoints")
+                .tip("NELBO(T) of the optimal model for a schedule made from this log-SNR shape with the current schedule's two endpoints, minus the limit L_0 + L_T + L_inf")
         })
         .collect();
-    entries.push(
-        LegendEntry::styled(r"$L_0 + L_T + L_\infty$", pal.neutral, LineStyle::dashed_dense())
-            .tip("The continuous-time limit: L_0 fixed by SNR_1, L_T by SNR_T, L_inf = 1/2 integral of mmse dSNR between them"),
-    );
     legend_row(ui, legends, &entries);
     let h = (h - (ui.cursor().top() - top)).max(60.0);
-    with_log_x(plot("evidence_convergence", "T", "NELBO (nats)"))
+    let limit = c.limit_nelbo();
+    log_log_plot("evidence_convergence", "T", "above the limit")
         .width(w)
         .height(h)
         .show(ui, |p| {
             for s in &c.shapes {
                 let (style, marker) = shape_style(s.shape);
-                let pts: Vec<[f64; 2]> = s
-                    .nelbo
-                    .iter()
-                    .map(|(t, n)| [(*t as f64).log10(), *n])
-                    .collect();
+                let pts = log_points(s.nelbo.iter().map(|(t, n)| (*t as f64, n - limit)));
                 p.line(
                     Line::new(s.shape.name(), pts.clone())
                         .color(pal.total)
@@ -727,12 +675,6 @@ fn convergence_plot(ui: &mut Ui, pal: &Palette, view: &LogSnrView, legends: bool
                         .radius(3.5),
                 );
             }
-            p.hline(
-                HLine::new("L_0 + L_T + L_inf", c.limit_nelbo())
-                    .color(pal.neutral)
-                    .style(LineStyle::dashed_dense())
-                    .width(2.0),
-            );
         });
 }
 

@@ -203,8 +203,14 @@ impl<'a> ViewCtx<'a> {
                 }
             }
             View::Schedule | View::Training => Freshness::Current,
-            // 2D data: the tab shows the VAE and says why the rest needs 1D data.
-            View::Evidence if self.dim() != 1 => Freshness::Current,
+            // The VAE needs no worker; on 2D data the other steps say why they need 1D data.
+            View::Evidence
+                if self.dim() != 1
+                    || self.settings.toggles.evidence_step
+                        == super::settings::EvidenceStep::Vae =>
+            {
+                Freshness::Current
+            }
             View::Evidence => self.evidence.freshness(&self.evidence_key),
         }
     }
