@@ -11,7 +11,7 @@ use egui_kittest::{Harness, SnapshotResults};
 use elbo_lab::app::export::plots_of;
 use elbo_lab::app::lessons::lessons;
 use elbo_lab::app::plot_util::plot_id;
-use elbo_lab::app::settings::{ResetScope, Settings, View};
+use elbo_lab::app::settings::{EvidenceStep, ResetScope, Settings, View};
 use elbo_lab::app::{App, Command, TEXT_SIZES};
 use elbo_lab::presets::{DataPreset, DataSpec};
 
@@ -228,17 +228,28 @@ fn every_tab_fits_the_projector_sizes_in_presenter_mode() {
         ([1280.0, 720.0], 1.75),
     ] {
         for preset in [DataPreset::Bimodal, DataPreset::TwoMoons] {
-            for view in View::ALL {
+            for (view, step) in every_tab_and_step() {
                 let mut s = settings(preset, view);
+                s.toggles.evidence_step = step;
                 s.presenter = true;
                 let h = harness(s, size, zoom);
-                let what = format!("{view:?} {preset:?} {size:?} zoom {zoom}");
+                let what = format!("{view:?} ({step:?}) {preset:?} {size:?} zoom {zoom}");
                 outside.extend(outside_the_window(&h, &what));
                 outside.extend(plots_cut(&h, view, MIN_PLOT_FRAME, &what));
             }
         }
     }
     assert_none(outside);
+}
+
+/// Every tab, and each step of the Evidence tab.
+fn every_tab_and_step() -> Vec<(View, EvidenceStep)> {
+    let mut out: Vec<(View, EvidenceStep)> = View::ALL
+        .into_iter()
+        .map(|v| (v, EvidenceStep::default()))
+        .collect();
+    out.extend(EvidenceStep::ALL[1..].iter().map(|s| (View::Evidence, *s)));
+    out
 }
 
 /// Every lesson step in presenter mode at 1024x768 zoom 1.5, its caption bar above the tab:
@@ -268,12 +279,16 @@ fn every_lesson_step_fits_the_projector() {
 fn every_tab_fits_1024x768_with_the_side_panel_shown() {
     let mut outside = Vec::new();
     for zoom in [1.0, 1.5] {
-        for view in View::ALL {
-            let h = harness(settings(DataPreset::TwoMoons, view), [1024.0, 768.0], zoom);
-            outside.extend(outside_the_window(
-                &h,
-                &format!("{view:?} with the side panel at zoom {zoom}"),
-            ));
+        for preset in [DataPreset::Bimodal, DataPreset::TwoMoons] {
+            for (view, step) in every_tab_and_step() {
+                let mut s = settings(preset, view);
+                s.toggles.evidence_step = step;
+                let h = harness(s, [1024.0, 768.0], zoom);
+                outside.extend(outside_the_window(
+                    &h,
+                    &format!("{view:?} ({step:?}) {preset:?} with the side panel at zoom {zoom}"),
+                ));
+            }
         }
     }
     assert_none(outside);
@@ -295,6 +310,17 @@ fn presenter_snapshots_at_1024x768_zoom_1_5() {
         s.dark = false;
         let mut h = rendered(s, [1024.0, 768.0], 1.5);
         results.add(h.try_snapshot(format!("presenter_light_{}", view.slug())));
+    }
+    // The Evidence tab's grid steps on 1D data (the VAE step is above).
+    for (step, name) in [
+        (EvidenceStep::Diffusion, "diffusion"),
+        (EvidenceStep::LogSnr, "log_snr"),
+    ] {
+        let mut s = settings(DataPreset::Bimodal, View::Evidence);
+        s.toggles.evidence_step = step;
+        s.presenter = true;
+        let mut h = rendered(s, [1024.0, 768.0], 1.5);
+        results.add(h.try_snapshot(format!("presenter_evidence_{name}")));
     }
     results.unwrap();
 }

@@ -22,7 +22,7 @@ use super::super::plot_util::{
     LegendEntry, legend_row, log_log_plot, log_points, plot, sci, within_visible,
 };
 use super::super::settings::EvidenceStep;
-use super::{ViewCtx, dimmed_unless};
+use super::{AutoFold, ViewCtx, dimmed_unless};
 
 /// The hover text of a step's selector.
 fn step_tip(step: EvidenceStep) -> &'static str {
@@ -46,11 +46,17 @@ const MIN_PLOT: f32 = 150.0;
 /// A point of p0 below this fraction of its peak is outside "where the data are".
 const DATA_FLOOR: f64 = 1e-6;
 
-/// The Evidence tab's state: the VAE panel's own (the step shown is a setting).
+/// The Evidence tab's state: the VAE panel's own, and whether the diffusion step's lower
+/// section (the decomposition and its terms against T) is open (the step shown is a
+/// setting).
 #[derive(Default)]
 pub struct EvidenceView {
     vae: VaePanel,
+    lower: AutoFold,
 }
+
+/// The view height (points) from which the diffusion step's lower section starts open.
+const LOWER_OPEN_MIN_HEIGHT: f32 = 520.0;
 
 impl EvidenceView {
     /// Show the view.
@@ -82,7 +88,7 @@ impl EvidenceView {
         match step {
             EvidenceStep::Vae => self.vae.ui(ui),
             EvidenceStep::Diffusion | EvidenceStep::LogSnr if ctx.dim() != 1 => one_d_only(ui, ctx),
-            EvidenceStep::Diffusion => diffusion(ui, ctx),
+            EvidenceStep::Diffusion => diffusion(ui, ctx, &mut self.lower),
             EvidenceStep::LogSnr => log_snr(ui, ctx),
         }
         commands
@@ -146,28 +152,27 @@ fn column(ui: &mut Ui, w: f32, h: f32, add: impl FnOnce(&mut Ui)) {
     );
 }
 
-/// Lay out two plots side by side (or stacked on a narrow window), each `h` tall, then
-/// `below` under them, scrolling when the window is short.
+/// Lay out two plots side by side (or stacked on a narrow window) in `h` points, then
+/// `below` under them; the whole scrolls when it is taller than the window.
 fn two_plots(
     ui: &mut Ui,
     id: &str,
-    share: f32,
+    h: f32,
     left: impl FnOnce(&mut Ui, f32, f32),
     right: impl FnOnce(&mut Ui, f32, f32),
     below: impl FnOnce(&mut Ui),
 ) {
-    let h_all = ui.available_height();
     egui::ScrollArea::vertical().id_salt(id).show(ui, |ui| {
         let w = ui.available_width();
         if w >= SIDE_BY_SIDE {
-            let h = (h_all * share).max(MIN_PLOT);
+            let h = h.max(MIN_PLOT);
             let half = (w - ui.spacing().item_spacing.x) / 2.0;
             ui.horizontal_top(|ui| {
                 column(ui, half, h, |ui| left(ui, half, h));
                 column(ui, half, h, |ui| right(ui, half, h));
             });
         } else {
-            let h = (h_all * share * 0.8).max(MIN_PLOT);
+            let h = (h / 2.0).max(MIN_PLOT);
             column(ui, w, h, |ui| left(ui, w, h));
             column(ui, w, h, |ui| right(ui, w, h));
         }
@@ -187,7 +192,7 @@ fn valued(v: Valued) -> String {
 // ---------------------------------------------------------------------------------------
 // Part 2: the diffusion model's evidence.
 
-fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>) {
+fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>, lower: &mut AutoFold) {
     let pal = Palette::of_ui(ui);
     let found = shown(ctx);
     let result = found.and_then(|(s, current)| {
@@ -242,10 +247,20 @@ fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         )
     });
     let legends = ctx.settings.toggles.legends;
+    let view_h = ui.available_height();
+    // The plots take half a tall view and all of a short one (the lower section then
+    // starts folded).
+    let tall = view_h >= LOWER_OPEN_MIN_HEIGHT;
+    let header_h = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
+    let plots_h = if tall {
+        view_h * 0.48
+    } else {
+        view_h - header_h - 6.0
+    };
     two_plots(
         ui,
         "evidence_diffusion",
-        0.5,
+        plots_h,
         |ui, w, h| {
             dimmed_unless(ui, current, |ui| density_plot(ui, pal, &r, legends, w, h));
         },
@@ -253,22 +268,31 @@ fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             dimmed_unless(ui, current, |ui| nll_plot(ui, pal, &r, legends, w, h));
         },
         |ui| {
-            let w = ui.available_width();
-            if w >= SIDE_BY_SIDE {
-                let text_w = (w * 0.45).min(380.0);
-                ui.horizontal_top(|ui| {
-                    column(ui, text_w, 0.0, |ui| {
+            lower.show(
+                ui,
+                "The decomposition, and against T",
+                "NELBO - H(p0) = KL(p0 || p_theta) + mean gap with every term, and the same terms for T = 1 to 1000. Folded by itself on a short window; click to open or fold it.",
+                (view_h, LOWER_OPEN_MIN_HEIGHT),
+                |ui| {
+                    let w = ui.available_width();
+                    let lower_h = (view_h - plots_h - 2.0 * header_h).max(MIN_PLOT);
+                    if w >= SIDE_BY_SIDE {
+                        let text_w = (w * 0.45).min(380.0);
+                        ui.horizontal_top(|ui| {
+                            column(ui, text_w, 0.0, |ui| {
+                                dimmed_unless(ui, current, |ui| decomposition(ui, pal, &r));
+                            });
+                            let rest = ui.available_width();
+                            column(ui, rest, 0.0, |ui| {
+                                sweep_part(ui, ctx, pal, sweep, current, rest, lower_h);
+                            });
+                        });
+                    } else {
                         dimmed_unless(ui, current, |ui| decomposition(ui, pal, &r));
-                    });
-                    let rest = ui.available_width();
-                    column(ui, rest, 0.0, |ui| {
-                        sweep_part(ui, ctx, pal, sweep, current, rest);
-                    });
-                });
-            } else {
-                dimmed_unless(ui, current, |ui| decomposition(ui, pal, &r));
-                sweep_part(ui, ctx, pal, sweep, current, w);
-            }
+                        sweep_part(ui, ctx, pal, sweep, current, w, lower_h);
+                    }
+                },
+            );
         },
     );
 }
@@ -455,6 +479,7 @@ fn sweep_part(
     sweep: Option<(&[SweepPoint], bool, Option<&str>)>,
     current: bool,
     w: f32,
+    h: f32,
 ) {
     let key = &ctx.evidence_key;
     if !key.has_family() {
@@ -491,7 +516,7 @@ fn sweep_part(
         if done { "" } else { " (more T computing)" }
     ))
     .on_hover_text("The current schedule's preset at each T, with the side panel's model and reverse variance (every model here takes the noise level, not the step number, so it is the same denoiser at any T). Both axes are logarithmic; a value <= 0 (a KL at its error's level) is not drawn.");
-    let h = (ui.available_height() - (ui.cursor().top() - top)).max(MIN_PLOT);
+    let h = (h - (ui.cursor().top() - top)).max(MIN_PLOT);
     let series =
         |f: fn(&SweepPoint) -> f64| log_points(points.iter().map(|p| (p.steps as f64, f(p))));
     let excess = series(|p| p.nelbo.value - p.data_entropy.value);
@@ -500,7 +525,7 @@ fn sweep_part(
     dimmed_unless(ui, current, |ui| {
         log_log_plot("evidence_sweep", "T", "nats")
             .width(w)
-            .height(h.min(300.0))
+            .height(h)
             .show(ui, |p| {
                 for (name, pts, colour) in [
                     ("NELBO - H(p0)", excess, pal.total),
@@ -531,13 +556,14 @@ fn log_snr(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         ui.label("Computing the terms in log-SNR (after the evidence)...");
         return;
     };
-    ui.label("Bayes-optimal denoiser, fixed_small variance: L_{t-1} = 1/2 (SNR_{t-1} - SNR_t) mmse(SNR_t), drawn per unit of log-SNR at the middle of its step")
-        .on_hover_text("Each denoising term covers the log-SNR interval from lambda_t to lambda_{t-1}; dividing by its width gives a loss density that does not depend on how finely the schedule steps");
+    ui.label("Optimal denoiser, fixed_small: each L_{t-1} per unit of log-SNR")
+        .on_hover_text("L_{t-1} = 1/2 (SNR_{t-1} - SNR_t) mmse(SNR_t) covers the log-SNR interval from lambda_t to lambda_{t-1}; divided by its width and drawn at its middle it is a loss density that does not depend on how finely the schedule steps. Right: NELBO(T) of schedules made from four log-SNR shapes with this schedule's endpoints, minus their common limit.");
     let legends = ctx.settings.toggles.legends;
+    let h = ui.available_height() - 6.0;
     two_plots(
         ui,
         "evidence_log_snr_scroll",
-        0.62,
+        h,
         |ui, w, h| {
             dimmed_unless(ui, current, |ui| {
                 density_in_log_snr(ui, ctx, pal, &view, legends, w, h)
@@ -562,7 +588,7 @@ fn curve_style(
         Some(p) => {
             let (colour, style) = pal.preset(p);
             let name = if c.current {
-                format!("{} (current)", p.name())
+                format!("{} (now)", p.name())
             } else {
                 p.name().to_owned()
             };
@@ -571,7 +597,7 @@ fn curve_style(
         None => (
             pal.total,
             LineStyle::Solid,
-            format!("{} (current)", ctx.applied.schedule_label),
+            format!("{} (now)", ctx.applied.schedule_label),
         ),
     }
 }
@@ -596,7 +622,7 @@ fn density_in_log_snr(
         })
         .collect();
     entries.push(
-        LegendEntry::styled(r"$\frac{1}{2}$ SNR mmse", pal.neutral, LineStyle::dashed_dense())
+        LegendEntry::styled("limit", pal.neutral, LineStyle::dashed_dense())
             .tip("The continuous-time loss per unit of log-SNR, 1/2 SNR mmse(SNR): every schedule's terms approach it as its steps get finer"),
     );
     legend_row(ui, legends, &entries);
@@ -625,6 +651,16 @@ fn density_in_log_snr(
         });
 }
 
+/// A shape's name in a legend.
+fn shape_short(shape: SnrShape) -> &'static str {
+    match shape {
+        SnrShape::Linear => "linear",
+        SnrShape::Cosine => "cosine",
+        SnrShape::Quadratic => "quadratic",
+        SnrShape::Concave => "concave",
+    }
+}
+
 fn shape_style(shape: SnrShape) -> (LineStyle, MarkerShape) {
     match shape {
         SnrShape::Linear => (LineStyle::Solid, MarkerShape::Circle),
@@ -648,8 +684,10 @@ fn convergence_plot(ui: &mut Ui, pal: &Palette, view: &LogSnrView, legends: bool
         .iter()
         .map(|s| {
             let (style, _) = shape_style(s.shape);
-            LegendEntry::styled(s.shape.name(), pal.total, style)
-                .tip("NELBO(T) of the optimal model for a schedule made from this log-SNR shape with the current schedule's two endpoints, minus the limit L_0 + L_T + L_inf")
+            LegendEntry::styled(shape_short(s.shape), pal.total, style).tip(format!(
+                "{}: NELBO(T) of the optimal model for a schedule made from this log-SNR shape with the current schedule's two endpoints, minus the limit L_0 + L_T + L_inf",
+                s.shape.name()
+            ))
         })
         .collect();
     legend_row(ui, legends, &entries);
