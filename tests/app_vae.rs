@@ -353,3 +353,85 @@ fn it_fits_the_tab_and_the_projector() {
         }
     }
 }
+
+/// Where the value (x, y) of the p(x) plot is on screen.
+fn on_marginal_plot(h: &Harness<'_, VaePanel>, x: f64, y: f64) -> egui::Pos2 {
+    let m = egui_plot::PlotMemory::load(&h.ctx, elbo_lab::app::plot_util::plot_id("vae_marginal"))
+        .expect("the p(x) plot is drawn");
+    m.transform()
+        .position_from_point(&egui_plot::PlotPoint::new(x, y))
+}
+
+#[test]
+fn clicking_or_dragging_on_the_p_x_plot_sets_x_and_stops_a_fit() {
+    let mut h = harness();
+    assert!((h.state().x() - 1.0).abs() < 1e-12);
+    let pos = on_marginal_plot(&h, -1.5, 0.1);
+    h.hover_at(pos);
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    h.run_steps(2);
+    let x = h.state().x();
+    assert!((x - -1.5).abs() < 1e-3, "a click at x = -1.5 set x = {x}");
+    // The terms follow the new x.
+    let t = h.state().terms().expect("terms");
+    assert!((t.log_evidence - h.state().model().log_evidence(x)).abs() < 1e-12);
+    // A drag during a fit: x follows the pointer and the fit stops.
+    h.get_by_label("Fit q").click();
+    h.run_steps(1);
+    assert!(h.state().is_fitting());
+    let from = on_marginal_plot(&h, 0.5, 0.1);
+    let to = on_marginal_plot(&h, 2.0, 0.1);
+    h.hover_at(from);
+    h.drag_at(from);
+    h.run_steps(1);
+    for k in 1..=4 {
+        h.hover_at(from + (to - from) * (k as f32 / 4.0));
+        h.run_steps(1);
+    }
+    h.drop_at(to);
+    h.run_steps(2);
+    let x = h.state().x();
+    assert!((x - 2.0).abs() < 1e-3, "a drag to x = 2 set x = {x}");
+    assert!(!h.state().is_fitting(), "the fit ran on under a drag");
+}
+
+#[test]
+fn frames_stay_cheap_at_the_sliders_edges() {
+    // The largest latent grids the sliders reach (~5e4 points): a frame that recomputes
+    // the posterior, p(x) and the terms, and a frame with fit steps.
+    let mut h = harness();
+    for d in [
+        Decoder::Quadratic {
+            slope: 2.0,
+            curve: 1.0,
+        },
+        Decoder::Tanh {
+            scale: 4.0,
+            sharpness: 6.0,
+        },
+    ] {
+        h.state_mut().set_decoder(d);
+        h.state_mut().set_sigma(0.05);
+        let n = h.state().computations();
+        let start = Instant::now();
+        h.step();
+        let recompute = start.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(h.state().computations(), n + 3, "posterior, p(x) and terms");
+        h.get_by_label("Fit q").click();
+        h.step();
+        let start = Instant::now();
+        h.step();
+        let fit = start.elapsed().as_secs_f64() * 1e3;
+        eprintln!("{d:?} sigma 0.05: recompute frame {recompute:.1} ms, fit frame {fit:.1} ms");
+        assert!(recompute < 500.0 && fit < 100.0, "{recompute} ms, {fit} ms");
+        h.get_by_label("Stop fit").click();
+        h.step();
+    }
+}
