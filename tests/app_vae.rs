@@ -18,6 +18,8 @@ fn harness_sized(size: [f32; 2], ppp: f32) -> Harness<'static, VaePanel> {
         .with_pixels_per_point(ppp)
         .wgpu()
         .build_ui_state(|ui, p: &mut VaePanel| p.ui(ui), VaePanel::default());
+    // The app's text sizes (15 px body) and scroll bars.
+    elbo_lab::app::install_text_styles(&h.ctx);
     h.run_steps(3);
     h
 }
@@ -316,12 +318,17 @@ fn outside(h: &Harness<'_, VaePanel>) -> Vec<String> {
 fn it_fits_the_tab_and_the_projector() {
     let dir = tempfile::tempdir().expect("tempdir");
     let keep = std::env::var_os("VAE_SHOTS").map(std::path::PathBuf::from);
-    for (name, size, ppp) in [
-        ("tab_1000x640", [1000.0, 640.0], 1.0),
-        ("projector_660x420_z1.5", [660.0, 420.0], 1.5),
+    for (name, size, ppp, light) in [
+        ("tab_1000x640", [1000.0, 640.0], 1.0, false),
+        ("projector_660x420_z1.5", [660.0, 420.0], 1.5, false),
+        ("light_projector_660x420_z1.5", [660.0, 420.0], 1.5, true),
     ] {
         for decoder in ["linear", "tanh (bimodal x)", "quadratic (skewed x)"] {
             let mut h = harness_sized(size, ppp);
+            if light {
+                h.ctx.set_visuals(egui::Visuals::light());
+                h.run_steps(2);
+            }
             choose(&mut h, decoder);
             let frames = fit(&mut h);
             eprintln!(

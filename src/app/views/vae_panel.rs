@@ -142,6 +142,8 @@ pub struct VaePanel {
     q_curve: Option<(Encoder, Vec<[f64; 2]>)>,
     prior_curve: Vec<[f64; 2]>,
     computations: u64,
+    /// The bottom row's height last frame, and whether the numbers had their header.
+    bottom_h: Option<(bool, f32)>,
 }
 
 impl Default for VaePanel {
@@ -168,6 +170,7 @@ impl Default for VaePanel {
             q_curve: None,
             prior_curve,
             computations: 0,
+            bottom_h: None,
         }
     }
 }
@@ -549,11 +552,20 @@ impl VaePanel {
         }
         legend_row(ui, true, &legend(pal));
         let sp = ui.spacing().item_spacing;
-        let row_h = ui
-            .text_style_height(&egui::TextStyle::Body)
-            .max(formula::base_size(ui) * 1.45)
-            + sp.y;
-        let bottom_h = 6.0 * row_h + 4.0;
+        // The numbers' column header only where there is height to spare.
+        let header = h >= 480.0;
+        let rows = if header { 6.0 } else { 5.0 };
+        let estimate = rows
+            * (ui
+                .text_style_height(&egui::TextStyle::Body)
+                .max(formula::base_size(ui) * 1.45)
+                + sp.y);
+        // The bottom row's height as measured last frame (the grid's rows are as tall as
+        // their formulas), or an estimate.
+        let bottom_h = self
+            .bottom_h
+            .filter(|(hd, _)| *hd == header)
+            .map_or(estimate, |(_, b)| b);
         let used = ui.cursor().top() - top;
         let plot_h = (h - used - bottom_h - 3.0 * sp.y).max(60.0);
         let half = ((w - sp.x) / 2.0).floor().max(60.0);
@@ -571,7 +583,12 @@ impl VaePanel {
                     self.bars(ui, pal, bars_w, bottom_h);
                 },
             );
-            ui.vertical(|ui| self.numbers(ui, pal));
+            let grid = ui.vertical(|ui| self.numbers(ui, pal, header)).response;
+            let measured = grid.rect.height().max(4.0 * sp.y + 60.0);
+            if (measured - bottom_h).abs() > 0.5 {
+                self.bottom_h = Some((header, measured));
+                ui.ctx().request_repaint();
+            }
         });
     }
 
@@ -588,11 +605,15 @@ impl VaePanel {
         }
         match (self.current_outcome(), linear) {
             (Some(o), true) if o.end == FitEnd::Converged => format!(
-                "Fit converged after {} steps: gap = {gap_text} nats. The posterior is Gaussian, so a fitted Gaussian q closes the gap (gap -> 0): q is the exact posterior.",
+                "Fit converged after {} steps: gap = {gap_text} nats. The posterior is Gaussian, so a fitted Gaussian q closes the gap (gap -> 0): q is the posterior.",
+                o.steps
+            ),
+            (Some(o), false) if o.end == FitEnd::Converged && gap.is_some_and(|g| g < 5e-5) => format!(
+                "Fit converged after {} steps: gap = {gap_text} nats. At this x the posterior is nearly Gaussian, but not exactly: for a nonlinear decoder the best Gaussian q leaves a gap above zero (try an x where p(z|x) is skewed or has two modes).",
                 o.steps
             ),
             (Some(o), false) if o.end == FitEnd::Converged => format!(
-                "Fit converged after {} steps: the gap stays at {gap_text} nats. The posterior is not Gaussian: the best Gaussian q leaves a gap above zero (here {gap_text} nats after fitting).",
+                "Fit converged after {} steps: the gap stays at {gap_text} nats. The posterior is not Gaussian, so the best Gaussian q leaves a gap above zero.",
                 o.steps
             ),
             (Some(o), _) if o.end == FitEnd::StepLimit => format!(
@@ -852,7 +873,7 @@ impl VaePanel {
     }
 
     /// The numbers, in nats, with their formulas and colours.
-    fn numbers(&self, ui: &mut Ui, pal: &Palette) {
+    fn numbers(&self, ui: &mut Ui, pal: &Palette, header: bool) {
         let t = self.terms.map(|c| c.terms);
         let rows: [(&str, &str, Color32, Option<f64>); 5] = [
             (
@@ -890,11 +911,14 @@ impl VaePanel {
             .num_columns(2)
             .spacing(vec2(10.0, ui.spacing().item_spacing.y))
             .show(ui, |ui| {
-                ui.label(RichText::new("term").strong())
-                    .on_hover_text("log p(x) = ELBO + gap; ELBO = reconstruction - prior matching");
-                ui.label(RichText::new("nats").strong())
-                    .on_hover_text("Exact values (quadrature and closed forms), 4 decimals");
-                ui.end_row();
+                if header {
+                    ui.label(RichText::new("term").strong()).on_hover_text(
+                        "log p(x) = ELBO + gap; ELBO = reconstruction - prior matching",
+                    );
+                    ui.label(RichText::new("nats").strong())
+                        .on_hover_text("Exact values (quadrature and closed forms), 4 decimals");
+                    ui.end_row();
+                }
                 for (src, tip, colour, value) in rows {
                     ui.horizontal(|ui| {
                         let (r, _) = ui.allocate_exact_size(vec2(10.0, 10.0), Sense::hover());
@@ -1147,10 +1171,9 @@ fn legend(pal: &Palette) -> Vec<LegendEntry> {
             .tip("The true posterior p(z|x) = p(z) p(x|z) / p(x) of the chosen x, on a grid (evidence colour)"),
         LegendEntry::line("$q(z|x)$", pal.total)
             .tip("The Gaussian encoder q(z|x) = N(mu, s^2) the ELBO is evaluated with (the ELBO's colour)"),
-        LegendEntry::line("$p(x)$", pal.evidence)
-            .tip("Right plot: the model's marginal p(x) (evidence colour); click or drag on it to set x"),
-        LegendEntry::styled("chosen x", pal.neutral, LineStyle::dashed_loose())
-            .tip("Right plot: the chosen x"),
+        LegendEntry::styled("chosen x", pal.neutral, LineStyle::dashed_loose()).tip(
+            "Right plot: the chosen x on the model's marginal p(x) (evidence colour); click or drag there to set x",
+        ),
     ]
 }
 
