@@ -189,6 +189,16 @@ fn moving_a_slider_stops_the_fit() {
     h.get_by_label("Stop fit").click();
     h.run_steps(2);
     assert!(!h.state().is_fitting());
+    // Another decoder stops it too.
+    h.get_by_label("Fit q").click();
+    h.run_steps(2);
+    assert!(h.state().is_fitting());
+    choose(&mut h, "tanh (bimodal x)");
+    assert!(
+        !h.state().is_fitting(),
+        "the fit runs on after the decoder changed"
+    );
+    assert!(!h.state().model().decoder.is_linear());
     h.get_by_label("Reset q").click();
     h.run_steps(2);
     assert_eq!(
@@ -335,6 +345,7 @@ fn it_fits_the_tab_and_the_projector() {
                 "{name} {decoder}: {frames} frames, {:?}",
                 h.state().fit_end()
             );
+            h.check_accessibility();
             let out = outside(&h);
             assert!(out.is_empty(), "{name} {decoder}:\n{}", out.join("\n"));
             // Both plots drawn, inside the window and big enough to read.

@@ -546,9 +546,11 @@ impl VaePanel {
         if let Some(e) = &self.error {
             ui.colored_label(
                 pal.error,
-                format!("Cannot evaluate: {e}. The last valid values are shown."),
+                format!("Cannot evaluate: {e}. The last valid values are shown dimmed."),
             )
             .on_hover_text("Change the control named to a valid value");
+            // The last valid values, dimmed: they are not of the current inputs.
+            ui.multiply_opacity(0.5);
         }
         legend_row(ui, true, &legend(pal));
         let sp = ui.spacing().item_spacing;
