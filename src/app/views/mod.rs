@@ -13,6 +13,7 @@ pub mod params;
 pub mod reverse;
 pub mod schedule;
 pub mod training;
+pub mod vae_panel;
 
 use egui::{RichText, Ui};
 
