@@ -206,8 +206,10 @@ fn results_of_older_inputs_are_never_taken_for_current_ones() {
         s.evidence.as_ref().expect("evidence").0.nelbo
     };
     // New data: the old result stays on screen (dimmed) but is not current.
-    let mut data = DataSettings::default();
-    data.spec = DataSpec::new(DataPreset::Skewed);
+    let data = DataSettings {
+        spec: DataSpec::new(DataPreset::Skewed),
+        ..DataSettings::default()
+    };
     let ctx = h.ctx.clone();
     h.state_mut().apply(&ctx, Command::SetData(data));
     h.run_steps(2);

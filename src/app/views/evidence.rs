@@ -22,6 +22,7 @@ use super::super::plot_util::{
     LegendEntry, legend_row, log_log_plot, log_points, plot, sci, within_visible,
 };
 use super::super::settings::EvidenceStep;
+use super::vae_panel::VaePanel;
 use super::{AutoFold, ViewCtx, dimmed_unless};
 
 /// The hover text of a step's selector.
@@ -43,6 +44,8 @@ fn step_tip(step: EvidenceStep) -> &'static str {
 const SIDE_BY_SIDE: f32 = 620.0;
 /// The least height of a plot (points): below it the part scrolls.
 const MIN_PLOT: f32 = 150.0;
+/// The least height (points) of each of two stacked plots.
+const MIN_STACKED_PLOT: f32 = 100.0;
 /// A point of p0 below this fraction of its peak is outside "where the data are".
 const DATA_FLOOR: f64 = 1e-6;
 
@@ -172,7 +175,9 @@ fn two_plots(
                 column(ui, half, h, |ui| right(ui, half, h));
             });
         } else {
-            let h = (h / 2.0).max(MIN_PLOT);
+            // Stacked, each plot takes half: a little less than MIN_PLOT at least, so two
+            // fit a short, narrow view (the side panel shown on a projector).
+            let h = (h / 2.0).max(MIN_STACKED_PLOT);
             column(ui, w, h, |ui| left(ui, w, h));
             column(ui, w, h, |ui| right(ui, w, h));
         }
@@ -252,10 +257,17 @@ fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>, lower: &mut AutoFold) {
     // starts folded).
     let tall = view_h >= LOWER_OPEN_MIN_HEIGHT;
     let header_h = ui.text_style_height(&egui::TextStyle::Body) + 2.0 * ui.spacing().item_spacing.y;
+    // Under the plots: the one-line summary (two lines on a narrow view) and the fold's
+    // header.
+    let lines_below = if ui.available_width() >= SIDE_BY_SIDE {
+        2.0
+    } else {
+        3.5
+    };
     let plots_h = if tall {
         view_h * 0.48
     } else {
-        view_h - header_h - 6.0
+        view_h - lines_below * header_h - 6.0
     };
     two_plots(
         ui,
@@ -268,6 +280,7 @@ fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>, lower: &mut AutoFold) {
             dimmed_unless(ui, current, |ui| nll_plot(ui, pal, &r, legends, w, h));
         },
         |ui| {
+            dimmed_unless(ui, current, |ui| summary(ui, pal, &r));
             lower.show(
                 ui,
                 "The decomposition, and against T",
@@ -383,6 +396,45 @@ fn nll_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w: f3
                     .style(LineStyle::dashed_dense()),
             );
         });
+}
+
+/// The decomposition on one line, each term in its colour (always shown, also when the
+/// section with the table is folded).
+fn summary(ui: &mut Ui, pal: &Palette, r: &EvidenceResult) {
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        let part = |ui: &mut Ui, text: String, colour: egui::Color32, tip: &str| {
+            ui.label(RichText::new(text).color(colour))
+                .on_hover_text(tip);
+        };
+        part(
+            ui,
+            format!("NELBO {}", sci(r.nelbo.value)),
+            pal.total,
+            "The mean over p0 of NELBO(x0): the ELBO tab's NELBO",
+        );
+        ui.label("=");
+        part(
+            ui,
+            format!("H(p0) {}", sci(r.data_entropy.value)),
+            pal.neutral,
+            "The data entropy, the least any model's NLL can be",
+        );
+        ui.label("+");
+        part(
+            ui,
+            format!("KL(p0 || p_theta) {}", sci(r.kl_data_model.value)),
+            pal.evidence,
+            "What the model gets wrong",
+        );
+        ui.label("+");
+        part(
+            ui,
+            format!("mean gap {}", sci(r.mean_bound_gap.value)),
+            pal.gap,
+            "How loose the bound is",
+        );
+    });
 }
 
 /// The decomposition as a stacked bar and a table.
@@ -757,14 +809,5 @@ fn log_snr_notes(ui: &mut Ui, pal: &Palette, view: &LogSnrView) {
                 "• {name}: zero terminal SNR, so its last step reaches log-SNR -inf; its loss per unit of log-SNR is undefined and not drawn."
             ));
         }
-    }
-}
-
-/// Stand-in until the VAE panel lands.
-#[derive(Default)]
-struct VaePanel;
-impl VaePanel {
-    fn ui(&mut self, ui: &mut Ui) {
-        ui.label("VAE");
     }
 }

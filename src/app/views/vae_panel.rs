@@ -45,6 +45,9 @@ pub const FIT_STEPS_PER_FRAME: usize = 2;
 pub const FIT_TOL: f64 = 1e-6;
 /// The fit stops after this many steps even if not converged.
 pub const FIT_MAX_STEPS: usize = 20_000;
+/// The least height (points) of the two plots: below it the results scroll.
+const MIN_PLOT_H: f32 = 150.0;
+
 /// Most points drawn of one curve.
 const MAX_DRAWN: usize = 1500;
 /// Points drawn of q(z | x), over mu +- 5 s.
@@ -305,7 +308,13 @@ impl VaePanel {
             let w = (ui.available_width()).max(120.0);
             ui.allocate_ui_with_layout(vec2(w, h), Layout::top_down(Align::Min), |ui| {
                 ui.set_width(w);
-                self.results(ui, w, h);
+                // On a short window the plots keep a readable height and the bars and
+                // numbers scroll below them.
+                egui::ScrollArea::vertical()
+                    .id_salt("vae_results")
+                    .max_height(h)
+                    .auto_shrink([false, true])
+                    .show(ui, |ui| self.results(ui, w, h));
             });
         });
     }
@@ -569,7 +578,7 @@ impl VaePanel {
             .filter(|(hd, _)| *hd == header)
             .map_or(estimate, |(_, b)| b);
         let used = ui.cursor().top() - top;
-        let plot_h = (h - used - bottom_h - 3.0 * sp.y).max(60.0);
+        let plot_h = (h - used - bottom_h - 3.0 * sp.y).max(MIN_PLOT_H);
         let half = ((w - sp.x) / 2.0).floor().max(60.0);
         ui.horizontal_top(|ui| {
             self.latent_plot(ui, pal, half, plot_h);
