@@ -28,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use elbo_lab::app::evidence::EvidenceDetail;
 use elbo_lab::app::reverse::{ReverseSettings, ReverseSizes};
 use elbo_lab::app::settings::{
-    DataSettings, ElboForm, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
+    DataSettings, ElboForm, EvidenceStep, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
 };
 use elbo_lab::app::training::TrainingSettings;
 use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice, export, lessons};
@@ -287,9 +287,23 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 "Copy the table",
                 // The side panel's reverse variance (the ELBO tab has a label of that text).
                 "analytic",
+                // The Evidence tab.
+                "1. The VAE",
+                "2. The diffusion model",
+                "3. In log-SNR",
+                "The decomposition, and against T",
+                "Fit q",
+                "Stop fit",
+                "Reset q",
+                "tanh (bimodal x)",
+                "quadratic (skewed x)",
+                "VAE slider",
             ]
             .choose(rng)
             .expect("buttons");
+            if label == "VAE slider" {
+                return vae_slider(h, rng);
+            }
             let node = if label == "analytic" {
                 h.query_by_role_and_label(Role::RadioButton, label)
             } else {
@@ -326,6 +340,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 legends: rng.random_bool(0.7),
                 normalised_t: rng.random_bool(0.5),
                 drop_overlays: rng.random_bool(0.5),
+                evidence_step: *EvidenceStep::ALL.choose(rng).expect("steps"),
             };
             apply(h, Command::SetToggles(toggles))
         }
@@ -485,12 +500,43 @@ impl Drop for OnFailure {
     }
 }
 
+/// One of the VAE panel's sliders (when the Evidence tab shows it) set to a random value,
+/// its ends and beyond included.
+fn vae_slider(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
+    let label = *[
+        "slope a",
+        "offset b",
+        "scale c",
+        "sharpness k",
+        "curve c",
+        "sigma",
+        "x",
+        "mu",
+        "log s",
+    ]
+    .choose(rng)
+    .expect("sliders");
+    let value = *[-100.0, -6.0, -1.0, 0.0, 0.05, 0.3, 1.0, 1.95, 8.0, 100.0]
+        .choose(rng)
+        .expect("values");
+    match h.query_by_role_and_label(Role::Slider, label) {
+        Some(node) => {
+            node.set_value_accesskit(value);
+            format!("set VAE slider {label} to {value}")
+        }
+        None => format!("no VAE slider {label}"),
+    }
+}
+
 /// The views that must always show current results or a computing state (the reverse
 /// view computes only while it is open, so it is checked then).
 fn check(app: &App, action: &str) {
     let mut views = vec![View::Forward, View::Elbo, View::Params, View::Schedule];
-    if app.settings.view == View::Reverse {
-        views.push(View::Reverse);
+    // The reverse and Evidence views compute only while open: checked then.
+    for view in [View::Reverse, View::Evidence] {
+        if app.settings.view == view {
+            views.push(view);
+        }
     }
     for view in views {
         let f = app.freshness(view);
@@ -523,6 +569,18 @@ fn check(app: &App, action: &str) {
             Freshness::Missing,
             "the comparison window shows no table of the current schedules and none is computing (after {action})"
         );
+    }
+    // Evidence results taken as current are of the current T and data.
+    let key = app.evidence_key();
+    if let Some(shown) = app.evidence.of(&key) {
+        if let Some((r, _)) = &shown.evidence {
+            assert_eq!(
+                r.steps,
+                app.steps(),
+                "evidence of another T shown as current"
+            );
+        }
+        assert_eq!(app.data().dim(), 1, "evidence results on 2D data");
     }
     let drawn: Vec<&PathBuf> = app.overlays.iter().map(|o| &o.path).collect();
     let listed: Vec<&PathBuf> = s.overlays.iter().collect();
