@@ -263,5 +263,14 @@ fn on_2d_data_the_grid_steps_say_why_and_compute_nothing() {
         assert_eq!(app.freshness(View::Evidence), Freshness::Current);
         assert!(!app.evidence.is_busy());
         assert!(app.evidence.shown.is_none());
+        // One click to 1D data, and the step computes.
+        let mut h = h;
+        h.get_by_label("Use the bimodal (1D) preset").click();
+        h.run_steps(2);
+        assert_eq!(h.state().data().dim(), 1);
+        assert_eq!(h.state().freshness(View::Evidence), Freshness::Computing);
+        assert!(h.state().run_pending_jobs());
+        h.run_steps(2);
+        assert_eq!(h.state().freshness(View::Evidence), Freshness::Current);
     }
 }

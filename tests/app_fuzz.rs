@@ -298,6 +298,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 "tanh (bimodal x)",
                 "quadratic (skewed x)",
                 "VAE slider",
+                "Use the bimodal (1D) preset",
             ]
             .choose(rng)
             .expect("buttons");

@@ -241,9 +241,9 @@ mod tests {
         (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
     }
 
-    fn lines(p: &Palette) -> Vec<Color32> {
-        let mut v: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
-        v.extend([
+    /// Every concept's colour but the parameterisations'.
+    fn concepts(p: &Palette) -> [Color32; 7] {
+        [
             p.reconstruction,
             p.denoising,
             p.prior,
@@ -251,7 +251,12 @@ mod tests {
             p.neutral,
             p.evidence,
             p.gap,
-        ]);
+        ]
+    }
+
+    fn lines(p: &Palette) -> Vec<Color32> {
+        let mut v: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
+        v.extend(concepts(p));
         v.extend(BetaSchedule::ALL.iter().map(|s| p.preset(*s).0));
         v.extend((0..5).map(|i| p.overlay(i).0));
         v
@@ -266,15 +271,7 @@ mod tests {
         };
         for p in [&DARK, &LIGHT] {
             let mut taken: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
-            taken.extend([
-                p.reconstruction,
-                p.denoising,
-                p.prior,
-                p.total,
-                p.neutral,
-                p.evidence,
-                p.gap,
-            ]);
+            taken.extend(concepts(p));
             taken.extend(BetaSchedule::ALL.iter().map(|s| p.preset(*s).0));
             let overlays: Vec<Color32> = (0..5).map(|i| p.overlay(i).0).collect();
             for (i, o) in overlays.iter().enumerate() {
@@ -318,18 +315,10 @@ mod tests {
     #[test]
     fn concepts_have_distinct_colours() {
         for p in [&DARK, &LIGHT] {
-            let mut concepts: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
-            concepts.extend([
-                p.reconstruction,
-                p.denoising,
-                p.prior,
-                p.total,
-                p.neutral,
-                p.evidence,
-                p.gap,
-            ]);
-            for (i, a) in concepts.iter().enumerate() {
-                for b in &concepts[i + 1..] {
+            let mut all: Vec<Color32> = p.param.iter().map(|(_, c)| *c).collect();
+            all.extend(concepts(p));
+            for (i, a) in all.iter().enumerate() {
+                for b in &all[i + 1..] {
                     assert_ne!(a, b);
                 }
             }

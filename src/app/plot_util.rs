@@ -101,20 +101,25 @@ pub fn plot_maybe_log(id: &str, x_label: &str, y_label: &str, log: bool) -> Plot
     p.y_grid_spacer(log_ticks_y)
         .y_axis_formatter(log_label)
         .label_formatter(move |hover| {
-            let (name, p) = match hover {
-                HoverPosition::NearDataPoint {
-                    plot_name,
-                    position,
-                    ..
-                } => (*plot_name, position),
-                HoverPosition::Elsewhere { position } => ("", position),
-            };
+            let (name, p) = hovered(hover);
             Some(format!(
                 "{name}\n{x_name} = {:.0}\ny = {}",
                 p.x,
                 sci(10f64.powf(p.y))
             ))
         })
+}
+
+/// The plot name (empty away from a curve) and position of a hover.
+fn hovered<'h>(hover: &'h HoverPosition<'_>) -> (&'h str, &'h egui_plot::PlotPoint) {
+    match hover {
+        HoverPosition::NearDataPoint {
+            plot_name,
+            position,
+            ..
+        } => (plot_name, position),
+        HoverPosition::Elsewhere { position } => ("", position),
+    }
 }
 
 /// A plot with log10 axes on both x and y (values drawn as log10, see [`log_points`]);
@@ -125,14 +130,7 @@ pub fn log_log_plot(id: &str, x_label: &str, y_label: &str) -> Plot<'static> {
         .y_grid_spacer(log_ticks_y)
         .y_axis_formatter(log_label)
         .label_formatter(move |hover| {
-            let (name, p) = match hover {
-                HoverPosition::NearDataPoint {
-                    plot_name,
-                    position,
-                    ..
-                } => (*plot_name, position),
-                HoverPosition::Elsewhere { position } => ("", position),
-            };
+            let (name, p) = hovered(hover);
             Some(format!(
                 "{name}\n{x_name} = {}\ny = {}",
                 sci(10f64.powf(p.x)),

@@ -90,7 +90,9 @@ impl EvidenceView {
         ui.separator();
         match step {
             EvidenceStep::Vae => self.vae.ui(ui),
-            EvidenceStep::Diffusion | EvidenceStep::LogSnr if ctx.dim() != 1 => one_d_only(ui, ctx),
+            EvidenceStep::Diffusion | EvidenceStep::LogSnr if ctx.dim() != 1 => {
+                commands.extend(one_d_only(ui, ctx))
+            }
             EvidenceStep::Diffusion => diffusion(ui, ctx, &mut self.lower),
             EvidenceStep::LogSnr => log_snr(ui, ctx),
         }
@@ -125,8 +127,8 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     .on_hover_text("The evidence, the log-SNR curves, NELBO(T) of the shapes and the decomposition against T are computed in that order on their own thread; each is drawn as soon as it is in");
 }
 
-/// The message of the grid-based parts on 2D data.
-fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>) {
+/// The message of the grid-based parts on 2D data, with a button to 1D data.
+fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
     let pal = Palette::of_ui(ui);
     ui.add_space(12.0);
     ui.label(
@@ -141,6 +143,20 @@ fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         "The model's own density p_theta(x0) is computed by carrying the reverse chain's density down a grid, one reverse step at a time, and the ELBO of each point by integrating over x_t on a grid. In 1D these grids take a few thousand nodes; in 2D they would take millions per step. \
          Pick a 1D data preset in the side panel (or load a 1D mixture) to see this part; the VAE part works on any data.",
     ).wrap());
+    ui.add_space(8.0);
+    let mut commands = Vec::new();
+    if ui
+        .button("Use the bimodal (1D) preset")
+        .on_hover_text("Replace the data by the bimodal 1D preset (two modes at -1 and +1); the schedule and model stay")
+        .clicked()
+    {
+        commands.push(Command::SetData(super::super::settings::DataSettings {
+            spec: crate::presets::DataSpec::new(crate::presets::DataPreset::Bimodal),
+            file: None,
+            ..ctx.applied.data_settings.clone()
+        }));
+    }
+    commands
 }
 
 /// One plot's column: a fixed-width area of `h` points.
