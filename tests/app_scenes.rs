@@ -513,3 +513,47 @@ fn the_command_line_checks_tab_and_zoom() {
         .expect("runs");
     assert!(!out.status.success());
 }
+
+/// "KL(p0 || p_theta) = 0.0002 nats. Yet its NELBO is 0.445 nats above H(p0) ... the
+/// analytic variance leaves 0.003": the Evidence lesson's numbers, from the library.
+#[test]
+fn the_evidence_lesson_says_what_the_library_computes() {
+    use elbo_lab::denoiser::ModelKind;
+    use elbo_lab::elbo::Control;
+    use elbo_lab::evidence::{EvidenceConfig, compute_evidence, model_variances};
+    use elbo_lab::schedule::VarianceType;
+    let lesson = &lessons()[index_of("What the ELBO bounds")];
+    let s = &lesson.scene.settings;
+    assert_eq!(s.view, View::Evidence);
+    let data = s.data.spec.build().expect("data");
+    let schedule = s.schedule.spec().build().expect("schedule");
+    let model = ModelKind::Optimal.build(&data);
+    let above = |variance| {
+        let sigma2 = model_variances(
+            &data,
+            &schedule,
+            model.as_ref(),
+            variance,
+            Control::default(),
+        )
+        .expect("variances");
+        let r = compute_evidence(
+            &data,
+            &schedule,
+            model.as_ref(),
+            &sigma2,
+            &EvidenceConfig::default(),
+            Control::default(),
+        )
+        .expect("evidence");
+        (r.kl_data_model.value, r.nelbo.value - r.data_entropy.value)
+    };
+    let (kl, gap) = above(VarianceType::FixedSmall);
+    assert!((kl - 0.0002).abs() < 0.00005, "KL {kl}");
+    assert!((gap - 0.445).abs() < 0.0005, "NELBO - H {gap}");
+    let (_, analytic) = above(VarianceType::Analytic);
+    assert!(
+        (analytic - 0.003).abs() < 0.0005,
+        "analytic NELBO - H {analytic}"
+    );
+}
