@@ -4,7 +4,7 @@
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use elbo_lab::app::evidence::{EvidenceDetail, SWEEP_STEPS};
+use elbo_lab::app::evidence::{EvidenceDetail, EvidencePart, SWEEP_STEPS};
 use elbo_lab::app::plot_util::sci;
 use elbo_lab::app::reverse::ReverseSizes;
 use elbo_lab::app::settings::{DataSettings, EvidenceStep, Settings, View};
@@ -272,5 +272,60 @@ fn on_2d_data_the_grid_steps_say_why_and_compute_nothing() {
         assert!(h.state().run_pending_jobs());
         h.run_steps(2);
         assert_eq!(h.state().freshness(View::Evidence), Freshness::Current);
+    }
+}
+
+#[test]
+fn the_edges_of_the_schedule_leave_every_number_finite_or_say_why() {
+    use elbo_lab::app::settings::ScheduleSettings;
+    for (steps, rescale, beta_end) in [
+        (1, false, 0.02),
+        (2, false, 0.02),
+        (50, true, 0.02),
+        (50, false, 1e-5),
+    ] {
+        for step in [EvidenceStep::Diffusion, EvidenceStep::LogSnr] {
+            let mut s = settings(DataPreset::Bimodal, step, steps);
+            s.schedule = ScheduleSettings {
+                steps,
+                rescale_zero_snr: rescale,
+                beta_start: 1e-6,
+                beta_end,
+                ..ScheduleSettings::default()
+            };
+            let mut h = harness(s, Mode::Inline, EvidenceDetail::Light);
+            h.run_steps(2);
+            let what = format!("T = {steps}, zero SNR {rescale}, beta_end {beta_end}, {step:?}");
+            let app = h.state();
+            assert_eq!(app.steps(), steps, "{what}");
+            assert_ne!(app.freshness(View::Evidence), Freshness::Missing, "{what}");
+            let shown = app.evidence.of(&app.evidence_key()).expect("results");
+            if let Some((r, _)) = &shown.evidence {
+                for v in [r.nelbo, r.model_nll, r.kl_data_model, r.mean_bound_gap] {
+                    assert!(v.value.is_finite() && v.error.is_finite(), "{what}: {v:?}");
+                }
+            } else {
+                assert!(shown.error(EvidencePart::Evidence).is_some(), "{what}");
+            }
+            let view = shown.log_snr.as_ref().expect("log-SNR view");
+            for c in &view.curves {
+                assert!(
+                    c.points
+                        .iter()
+                        .all(|p| p[0].is_finite() && p[1].is_finite())
+                );
+            }
+            // Zero terminal SNR: the last interval is unbounded, said and not drawn; the
+            // shapes end at a stand-in log-SNR, said too.
+            if rescale {
+                assert_eq!(view.curves[0].undefined, 1, "{what}");
+                assert!(view.convergence_note.is_some(), "{what}");
+            }
+            // T = 1: no denoising term and one endpoint: no shapes, and a note.
+            if steps == 1 {
+                assert!(view.curves[0].points.is_empty());
+                assert!(view.convergence.is_none() && view.convergence_note.is_some());
+            }
+        }
     }
 }
