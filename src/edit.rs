@@ -761,7 +761,7 @@ impl EditableMixture {
     fn check_cov(&self, k: usize, cov: &Sym2) -> Result<(), EditError> {
         check_scale(cov, self.dim, &format!("component {k}'s covariance"))?;
         let (lo, _) = cov.eigenvalues(self.dim);
-        if !(lo > 0.0) {
+        if lo.is_nan() || lo <= 0.0 {
             return Err(EditError::NotPositive {
                 what: format!("component {k}'s smallest variance"),
                 value: lo,

@@ -325,7 +325,7 @@ fn deleting_renormalises_and_the_last_component_stays() {
 
 #[test]
 fn the_component_cap_is_at_least_1000_and_clear() {
-    assert!(MAX_COMPONENTS >= 1000);
+    const { assert!(MAX_COMPONENTS >= 1000) };
     let points: Vec<Vec<f64>> = (0..MAX_COMPONENTS).map(|i| vec![i as f64 * 1e-3]).collect();
     let mut e = EditableMixture::from_points(&points, 0.05).expect("at the cap");
     assert_eq!(e.len(), MAX_COMPONENTS);
