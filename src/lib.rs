@@ -15,6 +15,7 @@ pub mod app;
 pub mod compare;
 pub mod continuous;
 pub mod denoiser;
+pub mod edit;
 pub mod elbo;
 pub mod evidence;
 pub mod io_limits;

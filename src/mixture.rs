@@ -493,6 +493,18 @@ impl GaussianMixture {
         b
     }
 
+    /// The mixture as the JSON that `--data FILE` reads ([`parse_mixture_json`]):
+    /// `{ "components": [{ "weight", "mean", "cov" }, ...] }`, weights normalised. f64 values
+    /// are written in their shortest round-trip form, so reading the file back gives the
+    /// same numbers (to the last bit, up to the parser's rounding).
+    pub fn to_json(&self) -> String {
+        let file = MixtureFile {
+            components: self.components(),
+        };
+        // Plain numbers and strings only: serialising cannot fail.
+        serde_json::to_string_pretty(&file).unwrap_or_default() + "\n"
+    }
+
     /// Build a mixture from points: each point becomes a component `N(x_i, h^2 I)` with
     /// equal weight (a kernel density estimate with bandwidth `h`).
     pub fn from_points(points: &[Vec<f64>], bandwidth: f64) -> Result<Self, MixtureError> {
@@ -530,7 +542,7 @@ impl GaussianMixture {
 
 /// A covariance within the scales f64 handles (see [`MIN_SD`], [`MAX_SD`],
 /// [`MAX_CONDITION`]); called after [`parse_cov`] established it is SPD.
-fn check_scale(s: &Sym2, dim: usize, field: &str) -> Result<(), MixtureError> {
+pub(crate) fn check_scale(s: &Sym2, dim: usize, field: &str) -> Result<(), MixtureError> {
     let (lo, hi) = s.eigenvalues(dim);
     let what = if dim == 1 { "variance" } else { "eigenvalue" };
     if lo < MIN_SD * MIN_SD {
