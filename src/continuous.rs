@@ -14,6 +14,7 @@
 //! at its interval's low-SNR end and mmse does not increase with the SNR, so the discrete
 //! sum is never below `L_inf`: more steps only bring it down towards it.
 
+use crate::elbo::{Control, ElboError};
 use crate::mixture::GaussianMixture;
 use crate::param::Coeffs;
 use crate::quadrature::{QuadValue, mmse};
@@ -141,19 +142,20 @@ impl LogSnrTerm {
 
 /// Every denoising term `L_{t-1}`, t = 2..=T, of the Bayes-optimal model with the
 /// fixed_small variance (module docs), with its log-SNR interval. `L_0` (the decoder) is not
-/// a denoising term and is left out. `on_step` is called with the timesteps done;
-/// `cancel`, when set, stops it (returns `None`).
+/// a denoising term and is left out. `control.on_step` is told the timesteps done.
+///
+/// # Errors
+/// [`ElboError::Cancelled`] once `control.cancel` is set.
 pub fn log_snr_terms(
     data: &GaussianMixture,
     schedule: &crate::schedule::NoiseSchedule,
-    on_step: &dyn Fn(usize),
-    cancel: Option<&std::sync::atomic::AtomicBool>,
-) -> Option<Vec<LogSnrTerm>> {
+    control: Control<'_>,
+) -> Result<Vec<LogSnrTerm>, ElboError> {
     let steps = schedule.steps();
     let mut out = Vec::with_capacity(steps.saturating_sub(1));
     for t in 2..=steps {
-        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
-            return None;
+        if control.cancelled() {
+            return Err(ElboError::Cancelled);
         }
         let lambda_low = schedule.log_snr(t).unwrap_or(f64::NEG_INFINITY);
         let lambda_high = schedule.log_snr(t - 1).unwrap_or(f64::NEG_INFINITY);
@@ -172,9 +174,9 @@ pub fn log_snr_terms(
             loss,
             per_log_snr,
         });
-        on_step(t);
+        control.step(t);
     }
-    Some(out)
+    Ok(out)
 }
 
 /// Why [`convergence`] could not run.
@@ -194,7 +196,7 @@ pub enum ConvergenceError {
     },
     /// The quadrature ELBO of the endpoints failed.
     #[error(transparent)]
-    Elbo(#[from] crate::elbo::ElboError),
+    Elbo(ElboError),
     /// A newer request superseded this one.
     #[error("cancelled")]
     Cancelled,
@@ -257,8 +259,8 @@ pub fn shaped_spec(
 
 /// [`Convergence`] between the log-SNRs `first` > `last` (both finite) at every T of
 /// `steps` (each >= 2; smaller ones are skipped: at T = 1 a shape has one endpoint only).
-/// `on_step` is called with the timesteps done so far (in all, every shape's sum of
-/// `steps`); `cancel`, when set, stops it.
+/// `control.on_step` is told the timesteps done so far (in all, every shape's sum of
+/// `steps`); `control.cancel` stops it.
 ///
 /// # Errors
 /// Endpoints that make no schedule, a failed ELBO, or cancellation.
@@ -267,9 +269,12 @@ pub fn convergence(
     first: f64,
     last: f64,
     steps: &[usize],
-    on_step: &dyn Fn(usize),
-    cancel: Option<&std::sync::atomic::AtomicBool>,
+    control: Control<'_>,
 ) -> Result<Convergence, ConvergenceError> {
+    let failed = |e: ElboError| match e {
+        ElboError::Cancelled => ConvergenceError::Cancelled,
+        e => ConvergenceError::Elbo(e),
+    };
     let build = |shape: SnrShape, t: usize| {
         shaped_spec(shape, first, last, t)
             .build()
@@ -290,20 +295,24 @@ pub fn convergence(
         consistency: false,
         method: crate::elbo::Method::Quadrature,
     };
-    let control = crate::elbo::Control {
+    let quiet = Control {
         on_step: None,
-        cancel,
+        ..control
     };
-    let r = crate::elbo::compute_elbo(data, &ends, model.as_ref(), &config, control)?;
+    let r =
+        crate::elbo::compute_elbo(data, &ends, model.as_ref(), &config, quiet).map_err(failed)?;
     let mut done = 0;
     let mut shapes = Vec::with_capacity(SnrShape::ALL.len());
     for shape in SnrShape::ALL {
         let mut nelbo = Vec::new();
         for &t in steps.iter().filter(|&&t| t >= 2) {
             let schedule = build(shape, t)?;
-            let step = |i: usize| on_step(done + i);
-            let terms =
-                log_snr_terms(data, &schedule, &step, cancel).ok_or(ConvergenceError::Cancelled)?;
+            let step = |i: usize| control.step(done + i);
+            let shifted = Control {
+                on_step: Some(&step),
+                ..control
+            };
+            let terms = log_snr_terms(data, &schedule, shifted).map_err(failed)?;
             done += t;
             let sum: f64 = terms.iter().map(|term| term.loss).sum();
             nelbo.push((t, r.reconstruction_loss.mean + r.prior_loss + sum));

@@ -503,11 +503,13 @@ pub struct Control<'a> {
 }
 
 impl Control<'_> {
-    fn cancelled(&self) -> bool {
+    /// True once the cancel flag is set.
+    pub fn cancelled(&self) -> bool {
         self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
-    fn step(&self, done: usize) {
+    /// Report `done` steps to `on_step`, if there is one.
+    pub fn step(&self, done: usize) {
         if let Some(f) = self.on_step {
             f(done);
         }

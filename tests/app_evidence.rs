@@ -163,7 +163,7 @@ fn the_log_snr_step_shows_every_preset_and_the_convergence() {
     assert!(view.curves[0].current);
     assert_eq!(view.curves.len(), BetaSchedule::ALL.len());
     // The current curve is the library's terms, per unit of log-SNR.
-    let terms = log_snr_terms(app.data(), app.schedule(), &|_| {}, None).expect("terms");
+    let terms = log_snr_terms(app.data(), app.schedule(), Control::default()).expect("terms");
     assert_eq!(view.curves[0].points.len(), terms.len());
     for (p, t) in view.curves[0].points.iter().zip(&terms) {
         assert_eq!(p[1], t.per_log_snr.expect("finite"));

@@ -123,7 +123,7 @@ fn log_snr_terms_are_the_quadrature_elbo_rows() {
         };
         let schedule = spec.build().expect("schedule builds");
         let r = elbo(&data, &spec);
-        let terms = log_snr_terms(&data, &schedule, &|_| {}, None).expect("not cancelled");
+        let terms = log_snr_terms(&data, &schedule, Control::default()).expect("not cancelled");
         assert_eq!(terms.len(), 199);
         for term in &terms {
             let row = r.timesteps.iter().find(|row| row.t == term.t).expect("row");
@@ -150,7 +150,7 @@ fn fine_steps_approach_the_continuous_loss_density() {
     let schedule = ScheduleSpec::preset(BetaSchedule::Linear, 1000)
         .build()
         .expect("schedule");
-    let terms = log_snr_terms(&data, &schedule, &|_| {}, None).expect("not cancelled");
+    let terms = log_snr_terms(&data, &schedule, Control::default()).expect("not cancelled");
     // The term is (SNR_{t-1} - SNR_t) / 2 times mmse at the low end: against the curve at
     // the midpoint it differs to first order in the interval's width w in log-SNR (about
     // w/2 where mmse ~ 1/SNR, more where mmse falls faster, between the modes).
@@ -192,7 +192,17 @@ fn convergence_matches_the_elbo_and_falls_to_the_limit() {
     let steps = [1, 2, 10, 100, 1000];
     let done = std::sync::atomic::AtomicUsize::new(0);
     let on_step = |d: usize| done.store(d, std::sync::atomic::Ordering::Relaxed);
-    let c = convergence(&data, first, last, &steps, &on_step, None).expect("converges");
+    let c = convergence(
+        &data,
+        first,
+        last,
+        &steps,
+        Control {
+            on_step: Some(&on_step),
+            cancel: None,
+        },
+    )
+    .expect("converges");
     // T = 1 is skipped; progress counts every shape's timesteps.
     assert_eq!(done.into_inner(), 4 * (2 + 10 + 100 + 1000));
     let limit = c.limit_nelbo();
@@ -219,7 +229,16 @@ fn convergence_matches_the_elbo_and_falls_to_the_limit() {
     // Cancelled before it starts: says so.
     let cancel = std::sync::atomic::AtomicBool::new(true);
     assert!(matches!(
-        convergence(&data, first, last, &steps, &|_| {}, Some(&cancel)),
+        convergence(
+            &data,
+            first,
+            last,
+            &steps,
+            Control {
+                on_step: None,
+                cancel: Some(&cancel),
+            }
+        ),
         Err(ConvergenceError::Cancelled | ConvergenceError::Elbo(_))
     ));
 }

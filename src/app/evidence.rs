@@ -399,15 +399,16 @@ pub fn run_evidence_job(key: EvidenceKey, ctx: &JobContext<EvidenceMessage>) {
             let base = offset;
             let on_step = |done: usize| ctx.set_progress(base + done);
             let steps = key.detail.convergence_steps();
-            match convergence(data, f, l, &steps, &on_step, Some(ctx.cancel_flag())) {
+            let control = Control {
+                on_step: Some(&on_step),
+                cancel: Some(ctx.cancel_flag()),
+            };
+            match convergence(data, f, l, &steps, control) {
                 Ok(c) => {
                     view.convergence = Some(c);
                     view.convergence_note = note;
                 }
                 Err(crate::continuous::ConvergenceError::Cancelled) => return,
-                Err(crate::continuous::ConvergenceError::Elbo(
-                    crate::elbo::ElboError::Cancelled,
-                )) => return,
                 Err(e) => failed(EvidencePart::LogSnr, e.to_string()),
             }
             offset += 4 * steps.iter().sum::<usize>();
@@ -526,7 +527,11 @@ fn log_snr_view(
         let s = own.as_ref().unwrap_or(schedule);
         let base = *offset;
         let on_step = |done: usize| ctx.set_progress(base + done);
-        let terms = log_snr_terms(data, s, &on_step, Some(ctx.cancel_flag()))?;
+        let control = Control {
+            on_step: Some(&on_step),
+            cancel: Some(ctx.cancel_flag()),
+        };
+        let terms = log_snr_terms(data, s, control).ok()?;
         *offset += s.steps();
         curves.push(LogSnrCurve::of(*preset, *current, &terms));
     }

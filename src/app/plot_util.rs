@@ -845,6 +845,16 @@ pub fn pm(mean: f64, stderr: f64) -> String {
     pm_exact(mean, stderr, false)
 }
 
+/// A value computed by quadrature or on a grid with its error estimate: "value ± error"
+/// (never "exact", however small the estimate), "value (quadrature)" when the estimate is 0.
+pub fn quadrature_pm(value: f64, error: f64) -> String {
+    if error > 0.0 {
+        format!("{} ± {}", sci(value), sci(error))
+    } else {
+        format!("{} (quadrature)", sci(value))
+    }
+}
+
 /// As [`pm`], also "exact" when `exact` (a closed-form value).
 pub fn pm_exact(mean: f64, stderr: f64, exact: bool) -> String {
     if !mean.is_finite() {

@@ -15,7 +15,7 @@ use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, band, clicked_t, legend_row, maybe_log, opt, opt_pm, plot, plot_maybe_log, pm,
-    pm_exact, sci, signed, t_marker, within_visible,
+    pm_exact, quadrature_pm, sci, signed, t_marker, within_visible,
 };
 use super::super::settings::ElboForm;
 use super::{ViewCtx, dimmed_unless, formula_column};
@@ -248,15 +248,11 @@ pub fn method_caption(r: &ElboResult) -> (String, &'static str) {
     }
 }
 
-/// A value with its error: closed form "(exact)"; by quadrature "± error estimate" (never
-/// "exact", however small the estimate); by Monte Carlo "± s.e." as [`pm_exact`] writes it.
+/// A value with its error: closed form "(exact)"; by quadrature as [`quadrature_pm`]
+/// writes it; by Monte Carlo "± s.e." as [`pm_exact`] writes it.
 fn value_pm(mean: f64, err: f64, closed_form: bool, method: Method) -> String {
     if method == Method::Quadrature && !closed_form && mean.is_finite() {
-        if err > 0.0 {
-            format!("{} ± {}", sci(mean), sci(err))
-        } else {
-            format!("{} (quadrature)", sci(mean))
-        }
+        quadrature_pm(mean, err)
     } else {
         pm_exact(mean, err, closed_form)
     }

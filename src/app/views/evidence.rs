@@ -19,7 +19,7 @@ use super::super::command::Command;
 use super::super::evidence::{EvidencePart, EvidenceShown, LogSnrView, SweepPoint};
 use super::super::palette::Palette;
 use super::super::plot_util::{
-    LegendEntry, legend_row, log_log_plot, log_points, plot, sci, within_visible,
+    LegendEntry, legend_row, log_log_plot, log_points, plot, quadrature_pm, sci, within_visible,
 };
 use super::super::settings::EvidenceStep;
 use super::vae_panel::VaePanel;
@@ -199,15 +199,6 @@ fn two_plots(
         }
         below(ui);
     });
-}
-
-/// A value with its error estimate.
-fn valued(v: Valued) -> String {
-    if v.error > 0.0 {
-        format!("{} ± {}", sci(v.value), sci(v.error))
-    } else {
-        sci(v.value)
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -496,7 +487,7 @@ fn decomposition(ui: &mut Ui, pal: &Palette, r: &EvidenceResult) {
             ];
             for (name, v, colour, tip) in rows {
                 ui.label(RichText::new(name).color(colour)).on_hover_text(tip);
-                ui.label(valued(v)).on_hover_text(tip);
+                ui.label(quadrature_pm(v.value, v.error)).on_hover_text(tip);
                 ui.end_row();
             }
         });

@@ -1132,45 +1132,8 @@ fn marginal_points(model: &LatentModel) -> Vec<[f64; 2]> {
     let xs: Vec<f64> = (0..=n)
         .map(|i| lo + (hi - lo) * i as f64 / n as f64)
         .collect();
-    let px = banded_marginal(model, &xs);
+    let px = model.marginal_uniform(&xs);
     xs.into_iter().zip(px).map(|(x, p)| [x, p]).collect()
-}
-
-/// Half-width of the band of a latent's likelihood, in sigmas: exp(-BAND^2 / 2) ~ 3e-18,
-/// below double precision beside the peak.
-const BAND: f64 = 9.0;
-
-/// p(x) at each x of the uniform grid `xs`: the sum [`LatentModel::marginal`] takes over
-/// the model's latent grid, h sum_i p(z_i) N(x; f(z_i), sigma^2), with each latent adding
-/// only to the x within [`BAND`] sigmas of f(z_i) (the rest is below 3e-18 of its peak).
-/// Far cheaper than a full sum per x at small sigma (the latent grid then has ~5e4 points).
-fn banded_marginal(model: &LatentModel, xs: &[f64]) -> Vec<f64> {
-    let mut px = vec![0.0; xs.len()];
-    if xs.len() < 2 {
-        return model.marginal(xs);
-    }
-    let (lo, dx) = (xs[0], xs[1] - xs[0]);
-    let sigma = model.sigma;
-    let (zs, h) = model.latent_grid();
-    let norm = h / (sigma * (2.0 * std::f64::consts::PI).sqrt());
-    let last = (xs.len() - 1) as f64;
-    for &z in &zs {
-        let w = PRIOR.density(z) * norm;
-        let c = model.decoder.f(z);
-        if w < 1e-300 || !c.is_finite() {
-            continue;
-        }
-        let j0 = ((c - BAND * sigma - lo) / dx).ceil().clamp(0.0, last) as usize;
-        let j1 = ((c + BAND * sigma - lo) / dx).floor().clamp(-1.0, last);
-        if j1 < j0 as f64 {
-            continue;
-        }
-        for (j, p) in px.iter_mut().enumerate().take(j1 as usize + 1).skip(j0) {
-            let u = (xs[j] - c) / sigma;
-            *p += w * (-0.5 * u * u).exp();
-        }
-    }
-    px
 }
 
 /// The legend of both plots.
@@ -1191,24 +1154,6 @@ fn legend(pal: &Palette) -> Vec<LegendEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_banded_marginal_is_the_full_one() {
-        for decoder in Decoder::DEFAULTS {
-            for sigma in [0.05, 0.3, 2.0] {
-                let m = LatentModel { decoder, sigma };
-                let xs: Vec<f64> = (0..=300).map(|i| -6.0 + 0.04 * i as f64).collect();
-                let full = m.marginal(&xs);
-                let banded = banded_marginal(&m, &xs);
-                for ((x, a), b) in xs.iter().zip(&full).zip(&banded) {
-                    assert!(
-                        (a - b).abs() <= 1e-12 * a.max(1e-6),
-                        "{decoder:?} sigma {sigma} x {x}: {a} vs {b}"
-                    );
-                }
-            }
-        }
-    }
 
     #[test]
     fn nats_never_shows_minus_zero() {
