@@ -28,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use elbo_lab::app::evidence::EvidenceDetail;
 use elbo_lab::app::reverse::{ReverseSettings, ReverseSizes};
 use elbo_lab::app::settings::{
-    DataSettings, ElboForm, EvidenceStep, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
+    ElboForm, EvidenceStep, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
 };
 use elbo_lab::app::training::TrainingSettings;
 use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice, export, lessons};
@@ -180,11 +180,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
             if rng.random_bool(0.3) {
                 spec.width = rng.random_range(0.2..=3.0);
             }
-            let data = DataSettings {
-                spec,
-                file: None,
-                ..h.state().settings.data.clone()
-            };
+            let data = h.state().settings.data.with_preset(spec);
             apply(h, Command::SetData(data))
         }
         40..=43 => {

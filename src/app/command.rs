@@ -80,7 +80,19 @@ pub enum Command {
     PickData,
     /// Open a native file dialog for a schedule.
     PickSchedule,
-    /// Go back from a loaded file to the preset.
+    /// Enter the edit mode `mode` of the data plots (or leave it: [`EditMode::Off`]).
+    SetEditMode(super::views::editor::EditMode),
+    /// Enter the edit mode `mode`, or leave it if it is on (keys E and B).
+    ToggleEditMode(super::views::editor::EditMode),
+    /// Undo the last change of the data (an edit, a preset, a file, a scene; Ctrl+Z).
+    UndoData,
+    /// Redo the last undone change of the data (Ctrl+Shift+Z, Ctrl+Y).
+    RedoData,
+    /// Write the current data as mixture JSON (what `--data FILE` reads).
+    SaveMixture(PathBuf),
+    /// Pick the file to save the mixture to in a native save dialog, then write it.
+    PickSaveMixture,
+    /// Go back from a loaded file or a drawing to the preset.
     UsePresetData,
     /// Go back from custom betas to the preset.
     UsePresetSchedule,

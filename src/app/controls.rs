@@ -278,19 +278,29 @@ fn section(
 pub struct SidePanel {
     data_path: String,
     schedule_path: String,
+    save_path: String,
     clamps: ClampNotes,
 }
 
 impl SidePanel {
     /// Show the controls; return what must happen after layout.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &ViewCtx<'_>,
+        editor: &mut super::views::editor::DataEditor,
+    ) -> Vec<Command> {
         let mut commands = Vec::new();
         if section(
             ui,
             "Data",
             "The data distribution p0(x0): an exact Gaussian mixture, so q_t(x_t) and every ELBO term are known, not sampled from a dataset. Click to fold this section.",
             "Put the data back to their defaults: the bimodal preset, its default width and the default CSV bandwidth.",
-            |ui| self.data_section(ui, ctx, &mut commands),
+            |ui| {
+                self.data_section(ui, ctx, &mut commands);
+                commands.extend(editor.panel(ui, ctx));
+                self.save_row(ui, &mut commands);
+            },
         ) {
             commands.push(Command::Reset(ResetScope::Data));
         }
@@ -319,6 +329,25 @@ impl SidePanel {
         commands
     }
 
+    /// The path field and buttons that save the data as mixture JSON.
+    fn save_row(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        path_row(
+            ui,
+            "Save data as (JSON)",
+            &mut self.save_path,
+            "Path to write the current data to, as the mixture JSON that `elbo-lab report --data FILE` and the data file field read (a drawing, a preset or a loaded file alike). Enter or the Save button writes it.",
+            "Save data",
+            "Write the current data to the file named in the field; the message above says where it went or what failed.",
+            commands,
+            Command::SaveMixture,
+            (
+                "Save data as...",
+                "Pick where to save the data with the file dialog.",
+                Command::PickSaveMixture,
+            ),
+        );
+    }
+
     /// The warning shown under number field `name` (for tests and the fuzz driver).
     pub fn clamp_message(&self, name: &str) -> Option<&str> {
         self.clamps.message(name)
@@ -328,9 +357,12 @@ impl SidePanel {
         let pal = Palette::of_ui(ui);
         let mut data = ctx.settings.data.clone();
         let current = data.spec.preset;
-        let shown = match &data.file {
-            Some(_) => "file".to_owned(),
-            None => preset_label(current),
+        let shown = if data.drawn.is_some() {
+            "drawn by hand".to_owned()
+        } else if data.file.is_some() {
+            "file".to_owned()
+        } else {
+            preset_label(current)
         };
         combo_row(
             ui,
@@ -340,20 +372,29 @@ impl SidePanel {
             "The data distribution p0(x0). 1D presets (bimodal, skewed, spike, gaussian) show the density river over t; 2D presets show the density of q_t as an image. Each is a Gaussian mixture: exact densities, exact optimal denoiser.",
             |ui| {
                 for preset in DataPreset::ALL {
-                    let selected = data.file.is_none() && preset == current;
+                    let selected = data.file.is_none() && data.drawn.is_none() && preset == current;
                     if ui
                         .selectable_label(selected, preset_label(preset))
                         .on_hover_text(preset.description())
                         .clicked()
                     {
-                        data.spec = DataSpec::new(preset);
-                        data.file = None;
+                        data = data.with_preset(DataSpec::new(preset));
                     }
                 }
             },
         );
-        match &data.file {
-            Some(path) => {
+        match (&data.drawn, &data.file) {
+            (Some(drawn), _) => {
+                wrapped(ui, format!("Drawn by hand: {}", drawn.label()));
+                if ui
+                    .button("Back to the preset")
+                    .on_hover_text("Forget the drawing and use the preset chosen above (Ctrl+Z brings the drawing back).")
+                    .clicked()
+                {
+                    commands.push(Command::UsePresetData);
+                }
+            }
+            (None, Some(path)) => {
                 wrapped(ui, format!("Loaded from {}", path.display()));
                 if ui
                     .button("Back to the preset")
@@ -363,7 +404,7 @@ impl SidePanel {
                     commands.push(Command::UsePresetData);
                 }
             }
-            None => {
+            (None, None) => {
                 let d = ctx.data();
                 wrapped(
                     ui,

@@ -37,10 +37,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use egui::{Key, TextureHandle, TextureOptions};
+use egui::{Key, Modifiers, TextureHandle, TextureOptions};
 
 use crate::compare::TableFormat;
 use crate::denoiser::ModelKind;
+use crate::edit::History;
 use crate::elbo::{ElboResult, McConfig};
 use crate::mixture::{GaussianMixture, load_mixture_file};
 use crate::param::Parameterisation;
@@ -55,6 +56,7 @@ use reverse::{ReverseJob, ReverseSizes};
 use settings::{
     DataSettings, ElboForm, ScheduleConfig, ScheduleSettings, Settings, View, ZOOM_RANGE, ZOOM_STEP,
 };
+use views::editor::EditMode;
 use views::{ViewCtx, Views};
 pub use worker::Mode;
 use worker::Worker;
@@ -297,6 +299,10 @@ pub struct App {
     pub comparison: comparison::Comparison,
     /// The Evidence tab's results and their worker.
     pub evidence: evidence::EvidenceState,
+    /// The edit mode of the data plots (not saved: the app starts with it off).
+    pub edit_mode: EditMode,
+    /// Every data settings applied, for undo and redo (edits, presets, files, scenes).
+    pub data_history: History<DataSettings>,
     views: Views,
     options: AppOptions,
     elbo_worker: Worker<Inputs, ElboMessage>,
@@ -389,6 +395,8 @@ impl App {
             overlays: Vec::new(),
             comparison: comparison::Comparison::new(options.mode, repaint.clone()),
             evidence: evidence::EvidenceState::new(options.mode, repaint.clone()),
+            edit_mode: EditMode::Off,
+            data_history: History::new(settings.data.clone()),
             views: Views::default(),
             elbo_worker: Worker::new(
                 "elbo-lab-elbo",
@@ -761,6 +769,13 @@ impl App {
                 None => model.kind.build(&inputs.data),
             };
         }
+        if new_data {
+            self.data_history.push(self.settings.data.clone());
+            if self.training.running {
+                self.training.pause_for_new_data();
+                self.notes.status = Some((training::PAUSED_FOR_DATA.to_owned(), false));
+            }
+        }
         if new_data || new_schedule || model_changed || config_changed {
             self.applied = Applied {
                 data_settings: self.settings.data.clone(),
@@ -839,6 +854,7 @@ impl App {
             Command::LoadData(path) => {
                 let candidate = DataSettings {
                     file: Some(path),
+                    drawn: None,
                     ..self.settings.data.clone()
                 };
                 match build_data(&candidate) {
@@ -910,8 +926,46 @@ impl App {
                         }
                     })
             }),
+            Command::SetEditMode(mode) => self.set_edit_mode(mode),
+            Command::ToggleEditMode(mode) => self.set_edit_mode(if self.edit_mode == mode {
+                EditMode::Off
+            } else {
+                mode
+            }),
+            Command::UndoData => match self.data_history.undo() {
+                Some(data) => self.settings.data = data.clone(),
+                None => self.notes.status = Some(("nothing to undo".into(), false)),
+            },
+            Command::RedoData => match self.data_history.redo() {
+                Some(data) => self.settings.data = data.clone(),
+                None => self.notes.status = Some(("nothing to redo".into(), false)),
+            },
+            Command::SaveMixture(path) => {
+                let text = self.applied.inputs.data.to_json();
+                self.notes.status = Some(match std::fs::write(&path, text) {
+                    Ok(()) => (
+                        format!(
+                            "wrote the data ({} components) to {}: `elbo-lab report --data {}` reads it",
+                            self.applied.inputs.data.len(),
+                            path.display(),
+                            path.display()
+                        ),
+                        false,
+                    ),
+                    Err(e) => (format!("could not write {}: {e}", path.display()), true),
+                });
+            }
+            Command::PickSaveMixture => self.open_dialog(|| {
+                rfd::FileDialog::new()
+                    .set_title("Save the data as mixture JSON")
+                    .add_filter("mixture JSON", &["json"])
+                    .set_file_name("mixture.json")
+                    .save_file()
+                    .map(Command::SaveMixture)
+            }),
             Command::UsePresetData => {
                 self.settings.data.file = None;
+                self.settings.data.drawn = None;
                 self.notes.data_error = None;
             }
             Command::UsePresetSchedule => {
@@ -1072,6 +1126,22 @@ impl App {
         }
     }
 
+    /// Enter or leave an edit mode. The data plots are in the Forward, Reverse (2D) and
+    /// Evidence (1D, the diffusion step) tabs: from any other tab the edit mode opens the
+    /// Forward tab.
+    fn set_edit_mode(&mut self, mode: EditMode) {
+        self.edit_mode = mode;
+        if mode != EditMode::Off
+            && !views::editor::shows_data(
+                self.settings.view,
+                self.data().dim(),
+                self.settings.toggles.evidence_step,
+            )
+        {
+            self.settings.view = View::Forward;
+        }
+    }
+
     fn load_schedule(&mut self, path: &Path) {
         match load_schedule_file(path) {
             Ok(loaded) => {
@@ -1208,8 +1278,23 @@ impl App {
     /// Keys emit the same commands as the buttons they stand for.
     fn keyboard(ctx: &egui::Context) -> Vec<Command> {
         if ctx.egui_wants_keyboard_input() {
+            // A text field takes Ctrl+Z for its own text.
             return Vec::new();
         }
+        let mut commands = Vec::new();
+        ctx.input_mut(|i| {
+            let redo = [
+                egui::KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z),
+                egui::KeyboardShortcut::new(Modifiers::COMMAND, Key::Y),
+            ];
+            if redo.iter().any(|k| i.consume_shortcut(k)) {
+                commands.push(Command::RedoData);
+            }
+            if i.consume_shortcut(&egui::KeyboardShortcut::new(Modifiers::COMMAND, Key::Z)) {
+                commands.push(Command::UndoData);
+            }
+        });
+        let plain = ctx.input(|i| i.modifiers.is_none());
         let keys = [
             (Key::Space, Command::TogglePlay),
             (Key::ArrowLeft, Command::StepBack),
@@ -1225,13 +1310,19 @@ impl App {
             (Key::Questionmark, Command::ShowHelp(true)),
             (Key::PageDown, Command::NextLesson),
             (Key::PageUp, Command::PrevLesson),
+            (Key::E, Command::ToggleEditMode(EditMode::Components)),
+            (Key::B, Command::ToggleEditMode(EditMode::Brush)),
+            (Key::Escape, Command::SetEditMode(EditMode::Off)),
         ];
+        let letter = |k: Key| matches!(k, Key::E | Key::B);
         ctx.input(|i| {
-            keys.into_iter()
-                .filter(|(k, _)| i.key_pressed(*k))
-                .map(|(_, c)| c)
-                .collect()
-        })
+            commands.extend(
+                keys.into_iter()
+                    .filter(|(k, _)| i.key_pressed(*k) && (plain || !letter(*k)))
+                    .map(|(_, c)| c),
+            )
+        });
+        commands
     }
 
     fn advance_time(&mut self, ctx: &egui::Context) {
@@ -1283,6 +1374,8 @@ impl App {
             compare_key: self.shown_compare_key(),
             evidence: &self.evidence,
             evidence_key: self.evidence_key(),
+            edit_mode: self.edit_mode,
+            data_history: &self.data_history,
         }
     }
 
@@ -1364,6 +1457,11 @@ pub fn install_text_styles(ctx: &egui::Context) {
 }
 
 fn build_data(settings: &DataSettings) -> Result<GaussianMixture, String> {
+    if let Some(drawn) = &settings.drawn {
+        return drawn
+            .build()
+            .map_err(|e| format!("the hand-drawn data: {e}"));
+    }
     match &settings.file {
         Some(path) => load_mixture_file(path, settings.bandwidth).map_err(|e| e.to_string()),
         None => settings.spec.build().map_err(|e| e.to_string()),

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::denoiser::ModelKind;
+use crate::mixture::{Component, GaussianMixture, MixtureError};
 use crate::presets::DataSpec;
 use crate::report::DEFAULT_BANDWIDTH;
 use crate::schedule::{
@@ -29,8 +30,11 @@ pub struct DataSettings {
     pub spec: DataSpec,
     /// A mixture JSON or a CSV of points.
     pub file: Option<PathBuf>,
-    /// Kernel bandwidth of CSV points.
+    /// Kernel bandwidth of CSV points and of brush strokes.
     pub bandwidth: f64,
+    /// A mixture drawn or edited by hand (the edit mode, the brush, a scene that carries
+    /// one); when present it is the data, before `file` and `spec`.
+    pub drawn: Option<DrawnData>,
 }
 
 impl Default for DataSettings {
@@ -39,6 +43,7 @@ impl Default for DataSettings {
             spec: DataSpec::default(),
             file: None,
             bandwidth: DEFAULT_BANDWIDTH,
+            drawn: None,
         }
     }
 }
@@ -46,10 +51,71 @@ impl Default for DataSettings {
 impl DataSettings {
     /// A short label for legends and exports.
     pub fn label(&self) -> String {
+        if let Some(d) = &self.drawn {
+            return d.label();
+        }
         match &self.file {
             Some(path) => path.display().to_string(),
             None => self.spec.preset.name().to_owned(),
         }
+    }
+
+    /// These settings with the preset `spec` as the data (a loaded file and a drawing are
+    /// dropped; the bandwidth stays).
+    pub fn with_preset(&self, spec: DataSpec) -> DataSettings {
+        DataSettings {
+            spec,
+            file: None,
+            drawn: None,
+            ..self.clone()
+        }
+    }
+
+    /// These settings with `mixture` as hand-drawn data (the preset and bandwidth stay, so
+    /// "Back to the preset" has somewhere to go); `from` names what the drawing started
+    /// from, kept from the drawing being edited.
+    pub fn with_drawn(&self, mixture: &GaussianMixture) -> DataSettings {
+        let from = match &self.drawn {
+            Some(d) => d.from.clone(),
+            None => self.label(),
+        };
+        DataSettings {
+            drawn: Some(DrawnData {
+                components: std::sync::Arc::new(mixture.components()),
+                from,
+            }),
+            file: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// A hand-drawn mixture as the settings, scenes and the undo history keep it: the
+/// components in the `--data FILE` JSON form (checked again by [`GaussianMixture::new`]
+/// whenever it is built, so a restored one is never trusted unchecked), shared so that
+/// the undo history holds many states cheaply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrawnData {
+    /// The components (weights normalised).
+    pub components: std::sync::Arc<Vec<Component>>,
+    /// What the drawing started from (a preset's name, a file's path).
+    pub from: String,
+}
+
+impl DrawnData {
+    /// "drawn by hand (K components, from X)".
+    pub fn label(&self) -> String {
+        let k = self.components.len();
+        let s = if k == 1 { "" } else { "s" };
+        format!("drawn by hand ({k} component{s}, from {})", self.from)
+    }
+
+    /// The mixture, checked.
+    ///
+    /// # Errors
+    /// Whatever [`GaussianMixture::new`] refuses (no component, a bad covariance, ...).
+    pub fn build(&self) -> Result<GaussianMixture, MixtureError> {
+        GaussianMixture::new(&self.components)
     }
 }
 

@@ -31,6 +31,10 @@ use super::worker::{JobContext, Mode, Worker};
 
 /// Steps per frame in synchronous mode.
 pub const SYNC_STEPS_PER_FRAME: usize = 2;
+
+/// What the training says when the data changed under it (see
+/// [`Training::pause_for_new_data`]).
+pub const PAUSED_FOR_DATA: &str = "training paused: the data changed, and a network is tied to the data it was trained on. Reset the networks to train on the new data, or resume on the old data (Ctrl+Z brings them back)";
 /// How long the thread trains before it sends a batch of losses.
 const SEND_EVERY: Duration = Duration::from_millis(50);
 
@@ -330,6 +334,9 @@ pub struct Training {
     pub loaded_from: Option<String>,
     /// The last error or status (text, is_error).
     pub status: Option<(String, bool)>,
+    /// The run was paused because the data changed under it (the networks stay tied to
+    /// the data they were trained on until they are reset).
+    pub paused_for_data: bool,
     backend: Backend,
     eval_worker: Worker<EvalJob, EvalResult>,
     /// Bumped on reset and load: evaluations of older networks are ignored.
@@ -384,6 +391,7 @@ impl Training {
             trained_on: None,
             loaded_from: None,
             status: None,
+            paused_for_data: false,
             backend,
             eval_worker: Worker::new("elbo-lab-train-eval", mode, repaint, run_eval),
             pending_eval: None,
@@ -418,6 +426,7 @@ impl Training {
         if self.running {
             return;
         }
+        self.paused_for_data = false;
         if self.steps_done > 0 && self.loaded_from.is_none() {
             self.running = true;
             self.send(ToTrainer::Resume);
@@ -445,6 +454,14 @@ impl Training {
             self.running = false;
             self.send(ToTrainer::Pause);
         }
+    }
+
+    /// Pause because the data changed under a running training: the networks are tied to
+    /// the data they are trained on, so the status says why it stopped and what to do.
+    pub fn pause_for_new_data(&mut self) {
+        self.pause();
+        self.paused_for_data = true;
+        self.status = Some((PAUSED_FOR_DATA.to_owned(), false));
     }
 
     /// Drop the networks and their history.
@@ -489,6 +506,7 @@ impl Training {
         self.trained_on = None;
         self.loaded_from = None;
         self.status = None;
+        self.paused_for_data = false;
     }
 
     /// The trained model of a parameterisation for `dim`-dimensional data, if any.

@@ -22,6 +22,7 @@ use super::super::plot_util::{
     LegendEntry, legend_row, log_log_plot, log_points, plot, quadrature_pm, sci, within_visible,
 };
 use super::super::settings::EvidenceStep;
+use super::editor::DataEditor;
 use super::vae_panel::VaePanel;
 use super::{AutoFold, ViewCtx, dimmed_unless};
 
@@ -63,11 +64,11 @@ const LOWER_OPEN_MIN_HEIGHT: f32 = 520.0;
 
 impl EvidenceView {
     /// Show the view.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
-        within_visible(ui, |ui| self.body(ui, ctx))
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
+        within_visible(ui, |ui| self.body(ui, ctx, editor))
     }
 
-    fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+    fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
         let mut commands = Vec::new();
         let step = ctx.settings.toggles.evidence_step;
         ui.horizontal_wrapped(|ui| {
@@ -93,7 +94,7 @@ impl EvidenceView {
             EvidenceStep::Diffusion | EvidenceStep::LogSnr if ctx.dim() != 1 => {
                 commands.extend(one_d_only(ui, ctx))
             }
-            EvidenceStep::Diffusion => diffusion(ui, ctx, &mut self.lower),
+            EvidenceStep::Diffusion => diffusion(ui, ctx, &mut self.lower, editor, &mut commands),
             EvidenceStep::LogSnr => log_snr(ui, ctx),
         }
         commands
@@ -150,11 +151,9 @@ fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         .on_hover_text("Replace the data by the bimodal 1D preset (two modes at -1 and +1); the schedule and model stay")
         .clicked()
     {
-        commands.push(Command::SetData(super::super::settings::DataSettings {
-            spec: crate::presets::DataSpec::new(crate::presets::DataPreset::Bimodal),
-            file: None,
-            ..ctx.applied.data_settings.clone()
-        }));
+        commands.push(Command::SetData(ctx.applied.data_settings.with_preset(
+            crate::presets::DataSpec::new(crate::presets::DataPreset::Bimodal),
+        )));
     }
     commands
 }
@@ -204,7 +203,13 @@ fn two_plots(
 // ---------------------------------------------------------------------------------------
 // Part 2: the diffusion model's evidence.
 
-fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>, lower: &mut AutoFold) {
+fn diffusion(
+    ui: &mut Ui,
+    ctx: &ViewCtx<'_>,
+    lower: &mut AutoFold,
+    editor: &mut DataEditor,
+    commands: &mut Vec<Command>,
+) {
     let pal = Palette::of_ui(ui);
     let found = shown(ctx);
     let result = found.and_then(|(s, current)| {
@@ -281,7 +286,10 @@ fn diffusion(ui: &mut Ui, ctx: &ViewCtx<'_>, lower: &mut AutoFold) {
         "evidence_diffusion",
         plots_h,
         |ui, w, h| {
-            dimmed_unless(ui, current, |ui| density_plot(ui, pal, &r, legends, w, h));
+            let plot = dimmed_unless(ui, current, |ui| {
+                density_plot(ui, (ctx, pal), &r, editor, legends, (w, h))
+            });
+            commands.extend(editor.respond(ui, &plot, ctx));
         },
         |ui, w, h| {
             dimmed_unless(ui, current, |ui| nll_plot(ui, pal, &r, legends, w, h));
@@ -324,7 +332,14 @@ fn where_data(r: &EvidenceResult) -> impl Iterator<Item = &crate::evidence::Evid
     r.points.iter().filter(move |p| p.p0 >= DATA_FLOOR * peak)
 }
 
-fn density_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w: f32, h: f32) {
+fn density_plot(
+    ui: &mut Ui,
+    (ctx, pal): (&ViewCtx<'_>, &Palette),
+    r: &EvidenceResult,
+    editor: &DataEditor,
+    legends: bool,
+    (w, h): (f32, f32),
+) -> egui_plot::PlotResponse<()> {
     let top = ui.cursor().top();
     legend_row(
         ui,
@@ -340,7 +355,8 @@ fn density_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w
     let h = (h - (ui.cursor().top() - top)).max(60.0);
     let p0: Vec<[f64; 2]> = r.points.iter().map(|p| [p.x0, p.p0]).collect();
     let pt: Vec<[f64; 2]> = r.points.iter().map(|p| [p.x0, p.p_theta]).collect();
-    plot("evidence_density", "x0", "density")
+    editor
+        .setup(plot("evidence_density", "x0", "density"), ctx)
         .width(w)
         .height(h)
         .include_y(0.0)
@@ -352,7 +368,8 @@ fn density_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w
                     .width(2.0)
                     .style(LineStyle::dashed_dense()),
             );
-        });
+            editor.draw(p, ctx);
+        })
 }
 
 fn nll_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w: f32, h: f32) {

@@ -11,6 +11,7 @@ use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row_within, plane_plot, plot, sci, t_marker,
     x_tick_overhang,
 };
+use super::editor::DataEditor;
 use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// The formula column's width: a share of the view, within these bounds.
@@ -47,11 +48,16 @@ pub struct ForwardView;
 
 impl ForwardView {
     /// Show the view.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
-        fit_to_screen(ui, |ui| self.contents(ui, ctx))
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
+        fit_to_screen(ui, |ui| self.contents(ui, ctx, editor))
     }
 
-    fn contents(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+    fn contents(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &ViewCtx<'_>,
+        editor: &mut DataEditor,
+    ) -> Vec<Command> {
         let mut commands = Vec::new();
         let h = ui.available_height();
         let avail = ui.available_width();
@@ -62,9 +68,9 @@ impl ForwardView {
             ui.vertical(|ui| {
                 ui.set_width(w);
                 if ctx.dim() == 1 {
-                    plots_1d(ui, ctx, w, h, &mut commands);
+                    plots_1d(ui, ctx, w, h, editor, &mut commands);
                 } else {
-                    plots_2d(ui, ctx, w, h, &mut commands);
+                    plots_2d(ui, ctx, w, h, editor, &mut commands);
                 }
             });
             formula_column(ui, text_w, |ui| text(ui, ctx));
@@ -83,7 +89,14 @@ fn split(ui: &Ui, h: f32, share: f32) -> (f32, f32) {
     (top, (room - top).max(60.0))
 }
 
-fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<Command>) {
+fn plots_1d(
+    ui: &mut Ui,
+    ctx: &ViewCtx<'_>,
+    w: f32,
+    h: f32,
+    editor: &mut DataEditor,
+    commands: &mut Vec<Command>,
+) {
     let pal = Palette::of_ui(ui);
     // On a short window the density at t needs a larger share (its legend sits above it).
     let (top_h, bottom_h) = split(ui, h, if h < 360.0 { 0.45 } else { 0.58 });
@@ -131,46 +144,56 @@ fn plots_1d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
         ],
         bottom_h,
     );
-    dimmed_unless(ui, field.as_ref().is_none_or(|f| f.current), |ui| {
-        plot("density_at_t", "x", "density")
+    let density = dimmed_unless(ui, field.as_ref().is_none_or(|f| f.current), |ui| {
+        editor
+            .setup(plot("density_at_t", "x", "density"), ctx)
             .height(plot_h)
             .width(w)
             .show(ui, |p| {
-                let Some(f) = &field else { return };
-                let Some((q, p0)) = &f.value.field.density_1d else {
-                    return;
-                };
-                p.line(Line::new("data p0(x)", p0.clone()).color(pal.param.x0));
-                let normal: Vec<[f64; 2]> = q
-                    .iter()
-                    .map(|pt| {
-                        let x = pt[0];
-                        [
-                            x,
-                            (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt(),
-                        ]
-                    })
-                    .collect();
-                p.line(Line::new("N(0, 1)", normal).color(pal.param.eps));
-                p.line(
-                    Line::new(format!("q_t(x) at t = {}", f.value.field.t), q.clone())
-                        .color(pal.total)
-                        .width(2.5),
-                );
-            });
+                if let Some(f) = &field
+                    && let Some((q, p0)) = &f.value.field.density_1d
+                {
+                    p.line(Line::new("data p0(x)", p0.clone()).color(pal.param.x0));
+                    let normal: Vec<[f64; 2]> = q
+                        .iter()
+                        .map(|pt| {
+                            let x = pt[0];
+                            [
+                                x,
+                                (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt(),
+                            ]
+                        })
+                        .collect();
+                    p.line(Line::new("N(0, 1)", normal).color(pal.param.eps));
+                    p.line(
+                        Line::new(format!("q_t(x) at t = {}", f.value.field.t), q.clone())
+                            .color(pal.total)
+                            .width(2.5),
+                    );
+                }
+                editor.draw(p, ctx);
+            })
     });
+    commands.extend(editor.respond(ui, &density, ctx));
 }
 
 /// 2D: the density plane (square) and the coefficients over t, side by side when the room
 /// is wide (a projector), else stacked.
-fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<Command>) {
+fn plots_2d(
+    ui: &mut Ui,
+    ctx: &ViewCtx<'_>,
+    w: f32,
+    h: f32,
+    editor: &mut DataEditor,
+    commands: &mut Vec<Command>,
+) {
     if w >= 1.3 * h {
         let gap = ui.spacing().item_spacing.x;
         let plane = (w * 0.58).min(h);
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
                 ui.set_width(plane);
-                density_plane(ui, ctx, plane, plane);
+                density_plane(ui, ctx, plane, plane, editor, commands);
             });
             ui.vertical(|ui| {
                 let rest = w - plane - gap;
@@ -186,21 +209,29 @@ fn plots_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut Vec<C
         let square = top_h.min(w).min((room - MIN_COEFFICIENTS).max(0.55 * room));
         let bottom_h = bottom_h + (top_h - square);
         let top_h = square;
-        density_plane(ui, ctx, w, top_h);
+        density_plane(ui, ctx, w, top_h, editor, commands);
         coefficients(ui, ctx, w, bottom_h, commands);
     }
 }
 
 /// The density of q_t at t as an image, with the particles, in `w` x `h`.
-fn density_plane(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
+fn density_plane(
+    ui: &mut Ui,
+    ctx: &ViewCtx<'_>,
+    w: f32,
+    h: f32,
+    editor: &mut DataEditor,
+    commands: &mut Vec<Command>,
+) {
     let t = ctx.t;
     let vb = ctx.inputs().view_box;
     let field = ctx.field();
     let statics = ctx.statics();
     let current =
         field.as_ref().is_none_or(|f| f.current) && statics.as_ref().is_none_or(|s| s.current);
-    dimmed_unless(ui, current, |ui| {
-        plane_plot("density_2d", vb)
+    let plane = dimmed_unless(ui, current, |ui| {
+        editor
+            .setup(plane_plot("density_2d", vb), ctx)
             .height(h)
             .width(w)
             .show(ui, |p| {
@@ -232,8 +263,10 @@ fn density_plane(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) {
                             .color(INK_OVER_IMAGE),
                     );
                 }
-            });
+                editor.draw(p, ctx);
+            })
     });
+    commands.extend(editor.respond(ui, &plane, ctx));
 }
 
 /// The signal and noise coefficients over t with their legend, in `w` x `h`.

@@ -6,6 +6,7 @@
 //! indexed with the current one; a result of older inputs is drawn dimmed under a
 //! "computing" note, and one of another dimension not at all.
 
+pub mod editor;
 pub mod elbo;
 pub mod evidence;
 pub mod forward;
@@ -78,6 +79,10 @@ pub struct ViewCtx<'a> {
     pub evidence: &'a super::evidence::EvidenceState,
     /// What the Evidence tab's results must be of.
     pub evidence_key: super::evidence::EvidenceKey,
+    /// What a press on a data plot does.
+    pub edit_mode: editor::EditMode,
+    /// The data settings applied so far, for undo and redo.
+    pub data_history: &'a crate::edit::History<super::settings::DataSettings>,
 }
 
 /// A result to draw and whether it belongs to the current inputs.
@@ -275,12 +280,15 @@ pub struct Views {
     schedule: schedule::ScheduleView,
     training: training::TrainingView,
     evidence: evidence::EvidenceView,
+    editor: editor::DataEditor,
 }
 
 impl Views {
     /// Lay out the whole window; return what was asked for.
     pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
+        self.editor.sync(ctx);
+        commands.extend(self.editor.keys(ui, ctx));
         egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu.ui(ui, ctx)));
         if let Some(step) = ctx.lesson {
             egui::Panel::top("lesson_bar")
@@ -307,7 +315,7 @@ impl Views {
                     commands.push(Command::SetSidePanel(false));
                 }
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    commands.extend(self.side.ui(ui, ctx));
+                    commands.extend(self.side.ui(ui, ctx, &mut self.editor));
                 });
             });
         if expanded != side_shown {
@@ -370,15 +378,17 @@ impl Views {
                 }
             });
             ui.separator();
+            self.editor.hint(ui, ctx);
             let view = ctx.settings.view;
+            let editor = &mut self.editor;
             commands.extend(match view {
-                View::Forward => self.forward.ui(ui, ctx),
+                View::Forward => self.forward.ui(ui, ctx, editor),
                 View::Elbo => self.elbo.ui(ui, ctx),
                 View::Params => self.params.ui(ui, ctx),
                 View::Schedule => self.schedule.ui(ui, ctx),
-                View::Reverse => self.reverse.ui(ui, ctx),
+                View::Reverse => self.reverse.ui(ui, ctx, editor),
                 View::Training => self.training.ui(ui, ctx),
-                View::Evidence => self.evidence.ui(ui, ctx),
+                View::Evidence => self.evidence.ui(ui, ctx, editor),
             });
         });
         if ctx.help_open {

@@ -19,6 +19,7 @@ use super::super::plot_util::{
 use super::super::reverse::{
     ConfigSampling, ReverseResult, TRAJECTORIES, max_leading_offset, state_index,
 };
+use super::editor::DataEditor;
 use super::forward::{INK_OVER_IMAGE, fit_to_screen, name_t_plot};
 use super::{AutoFold, Shown, ViewCtx, dimmed_unless};
 use crate::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
@@ -59,11 +60,16 @@ pub struct ReverseView {
 
 impl ReverseView {
     /// Show the view.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
-        fit_to_screen(ui, |ui| self.contents(ui, ctx))
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
+        fit_to_screen(ui, |ui| self.contents(ui, ctx, editor))
     }
 
-    fn contents(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+    fn contents(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &ViewCtx<'_>,
+        editor: &mut DataEditor,
+    ) -> Vec<Command> {
         let mut commands = Vec::new();
         let steps = ctx.steps();
         // Copied out: the body borrows the view.
@@ -121,8 +127,9 @@ impl ReverseView {
                 ui.columns(2, |cols| {
                     for (side, col) in cols.iter_mut().enumerate() {
                         let w = col.available_width();
+                        let place = (side, w, particles_h);
                         if let Some(t) =
-                            particles_plot(col, ctx, shown.as_ref(), side, w, particles_h)
+                            particles_plot(col, ctx, shown.as_ref(), place, editor, &mut commands)
                         {
                             commands.push(Command::SetT(t));
                         }
@@ -399,9 +406,9 @@ fn particles_plot(
     ui: &mut Ui,
     ctx: &ViewCtx<'_>,
     shown: Option<&Shown<'_, ReverseResult>>,
-    side: usize,
-    w: f32,
-    h: f32,
+    (side, w, h): (usize, f32, f32),
+    editor: &mut DataEditor,
+    commands: &mut Vec<Command>,
 ) -> Option<usize> {
     let colours = side_colours(ui);
     let t = ctx.t;
@@ -474,7 +481,8 @@ fn particles_plot(
         name_t_plot(&river, &format!("reverse river {name}"));
         clicked_t(&river, ctx.steps())
     } else {
-        plane_plot(&format!("reverse_cloud_{name}"), vb)
+        let cloud = editor
+            .setup(plane_plot(&format!("reverse_cloud_{name}"), vb), ctx)
             .height(h)
             .width(w)
             .show(ui, |p| {
@@ -507,7 +515,9 @@ fn particles_plot(
                             .color(INK_OVER_IMAGE),
                     );
                 }
+                editor.draw(p, ctx);
             });
+        commands.extend(editor.respond(ui, &cloud, ctx));
         None
     }
 }

@@ -201,7 +201,9 @@ impl TrainingView {
         }
         ui.horizontal_wrapped(|ui| {
             let resumable = ctx.training.steps_done > 0 && ctx.training.loaded_from.is_none();
-            let start_label = if resumable {
+            let start_label = if resumable && ctx.training.paused_for_data {
+                "Resume on the old data"
+            } else if resumable {
                 "Resume training"
             } else {
                 "Start training"
@@ -221,6 +223,15 @@ impl TrainingView {
                 .clicked()
             {
                 commands.push(Command::PauseTraining);
+            }
+            if ctx.training.paused_for_data
+                && ui
+                    .add_enabled(!running, egui::Button::new("Reset and train on these data"))
+                    .on_hover_text("The data changed while the networks trained: forget them and train new ones on the current data and schedule")
+                    .clicked()
+            {
+                commands.push(Command::ResetTraining);
+                commands.push(Command::StartTraining);
             }
             if ui
                 .button("Reset training")
