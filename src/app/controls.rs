@@ -385,7 +385,15 @@ impl SidePanel {
         );
         match (&data.drawn, &data.file) {
             (Some(drawn), _) => {
-                wrapped(ui, format!("Drawn by hand: {}", drawn.label()));
+                let k = drawn.components.len();
+                wrapped(
+                    ui,
+                    format!(
+                        "{k} component{} drawn by hand, starting from {}",
+                        if k == 1 { "" } else { "s" },
+                        drawn.from
+                    ),
+                );
                 if ui
                     .button("Back to the preset")
                     .on_hover_text("Forget the drawing and use the preset chosen above (Ctrl+Z brings the drawing back).")

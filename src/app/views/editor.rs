@@ -18,7 +18,9 @@
 use std::sync::Arc;
 
 use egui::{Color32, CursorIcon, PointerButton, Pos2, RichText, Ui};
-use egui_plot::{Line, LineStyle, Plot, PlotPoint, PlotPoints, PlotResponse, PlotUi, Points};
+use egui_plot::{
+    Line, LineStyle, Plot, PlotPoint, PlotPoints, PlotResponse, PlotTransform, PlotUi, Points,
+};
 
 use super::ViewCtx;
 use crate::app::command::Command;
@@ -61,6 +63,9 @@ pub fn shows_data(view: View, dim: usize, step: EvidenceStep) -> bool {
     }
 }
 
+/// Least screen distance (points) of a width or rotation handle from its centre: the
+/// handles of a narrow component sit further out than 1 sd (see [`lever`]).
+const MIN_HANDLE_REACH: f32 = 28.0;
 /// Pixels within which a press takes a handle.
 const GRAB_RADIUS: f32 = 12.0;
 /// Least screen distance between two points of a brush stroke.
@@ -77,6 +82,9 @@ const WEIGHT_PER_NOTCH: f64 = 1.15;
 struct Grab {
     k: usize,
     handle: Handle,
+    /// The lever of the handles at the press (see [`lever`]), kept through the drag so
+    /// the handle stays under the pointer.
+    lever: f64,
 }
 
 /// The points behind brushed data, and the drawing (its shared component list) they built.
@@ -115,6 +123,7 @@ impl DataEditor {
         self.dirty = false;
         self.grab = None;
         self.stroke.clear();
+        self.message = None;
         if self.selected.is_some_and(|k| k >= data.len()) {
             self.selected = None;
         }
@@ -215,7 +224,7 @@ impl DataEditor {
             }
         }
         let centres: Vec<[f64; 2]> = (0..draft.len())
-            .map(|k| handle_points(draft, k)[0])
+            .map(|k| handle_points(draft, k, 1.0)[0])
             .collect();
         p.points(
             Points::new("component centres", centres)
@@ -228,8 +237,23 @@ impl DataEditor {
         }
     }
 
+    /// The lever of component `k`'s handles as drawn now: the grab's while it is dragged.
+    fn lever_of(&self, draft: &EditableMixture, k: usize, tr: &PlotTransform) -> f64 {
+        match self.grab {
+            Some(g) if g.k == k => g.lever,
+            _ => lever(draft, k, tr),
+        }
+    }
+
     fn draw_2d(&self, p: &mut PlotUi<'_>, draft: &EditableMixture, colour: Color32) {
         let all = draft.len() <= FULL_DRAW_LIMIT;
+        let centres: Vec<[f64; 2]> = (0..draft.len()).map(|k| draft.means()[k]).collect();
+        p.points(
+            Points::new("component centres", centres)
+                .radius(if all { 3.5 } else { 2.5 })
+                .color(colour)
+                .allow_hover(false),
+        );
         for k in 0..draft.len() {
             let selected = self.selected == Some(k);
             if all || selected {
@@ -256,13 +280,6 @@ impl DataEditor {
                 );
             }
         }
-        let centres: Vec<[f64; 2]> = (0..draft.len()).map(|k| draft.means()[k]).collect();
-        p.points(
-            Points::new("component centres", centres)
-                .radius(if all { 5.0 } else { 2.5 })
-                .color(colour)
-                .allow_hover(false),
-        );
         if let Some(k) = self.selected.filter(|&k| k < draft.len()) {
             self.draw_selected(p, draft, k, colour);
         }
@@ -276,7 +293,19 @@ impl DataEditor {
         k: usize,
         colour: Color32,
     ) {
-        let spots = handle_points(draft, k);
+        let lever = self.lever_of(draft, k, p.transform());
+        let spots = handle_points(draft, k, lever);
+        if lever > 1.0 {
+            // Thin spokes from the centre out to the handles of a narrow component.
+            for end in &spots[1..] {
+                p.line(
+                    Line::new("handle spokes", vec![spots[0], *end])
+                        .color(colour.gamma_multiply(0.6))
+                        .width(1.0)
+                        .allow_hover(false),
+                );
+            }
+        }
         p.points(
             Points::new("selected component", vec![spots[0]])
                 .radius(9.0)
@@ -405,8 +434,16 @@ impl DataEditor {
         }
         if let Some(grab) = self.grab {
             if let Some(pos) = r.interact_pointer_pos() {
-                let point = data_point(tr, pos, ctx.dim());
+                let mut point = data_point(tr, pos, ctx.dim());
                 if let Some(draft) = &mut self.draft {
+                    if grab.handle != Handle::Centre {
+                        // The handle sits `lever` times further out than the sd it sets.
+                        let c = draft.means()[grab.k];
+                        point = [
+                            c[0] + (point[0] - c[0]) / grab.lever,
+                            c[1] + (point[1] - c[1]) / grab.lever,
+                        ];
+                    }
                     let before = draft.clone();
                     match draft.drag(grab.k, grab.handle, point) {
                         Ok(()) => {
@@ -510,18 +547,14 @@ impl DataEditor {
 
     /// The handle under the screen position `pos`: the selected component's handles
     /// first, then the nearest centre.
-    fn hit(
-        &self,
-        draft: &EditableMixture,
-        tr: &egui_plot::PlotTransform,
-        pos: Pos2,
-    ) -> Option<Grab> {
+    fn hit(&self, draft: &EditableMixture, tr: &PlotTransform, pos: Pos2) -> Option<Grab> {
         let near = |q: [f64; 2]| {
             tr.position_from_point(&PlotPoint::new(q[0], q[1]))
                 .distance(pos)
         };
         if let Some(k) = self.selected.filter(|&k| k < draft.len()) {
-            let spots = handle_points(draft, k);
+            let lever = self.lever_of(draft, k, tr);
+            let spots = handle_points(draft, k, lever);
             let kinds = [
                 Handle::Centre,
                 Handle::Axis1,
@@ -539,17 +572,18 @@ impl DataEditor {
                 .filter(|(d, _)| *d <= GRAB_RADIUS)
                 .min_by(|a, b| a.0.total_cmp(&b.0));
             if let Some((_, handle)) = best {
-                return Some(Grab { k, handle });
+                return Some(Grab { k, handle, lever });
             }
         }
         (0..draft.len())
-            .map(|k| (near(handle_points(draft, k)[0]), k))
+            .map(|k| (near(handle_points(draft, k, 1.0)[0]), k))
             .filter(|(d, _)| *d <= GRAB_RADIUS)
             // The later component is drawn on top: it wins a tie.
             .min_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
             .map(|(_, k)| Grab {
                 k,
                 handle: Handle::Centre,
+                lever: 1.0,
             })
     }
 
@@ -603,24 +637,27 @@ impl DataEditor {
         commands
     }
 
-    /// The one-line hint above the plots in an edit mode, with the refusal if any.
+    /// The one-line hint above the plots in an edit mode (the whole text on hover), or the
+    /// refusal of the last edit in its place.
     pub fn hint(&self, ui: &mut Ui, ctx: &ViewCtx<'_>) {
         let pal = Palette::of_ui(ui);
-        let text = match ctx.edit_mode {
+        let (short, long) = match ctx.edit_mode {
             EditMode::Off => return,
-            EditMode::Components => {
-                "Editing the data: click to add a component, drag a centre to move it, drag a square to change its width (the diamond turns it), scroll for its weight, right-click or Delete removes it. Ctrl+Z undoes; E or Esc leaves."
-            }
-            EditMode::Brush => {
-                "Brush: paint points with the mouse; on release they become a kernel mixture with bandwidth h (side panel). Ctrl+Z undoes; B or Esc leaves."
-            }
+            EditMode::Components => (
+                "Editing p0: click adds a component, drag moves or resizes it, the wheel sets its weight, right-click deletes. Ctrl+Z undoes, Esc leaves.",
+                "Editing the data p0. Click on an empty spot to add a component there. Drag a centre (dot) to move a component; click it to select it and show its handles: drag a square to change its width (2D: each axis), drag a diamond to turn it. The mouse wheel over a centre (or anywhere, for the selected one) sets its weight; the others keep their ratios. Right-click a centre, or press Delete, to remove it. The views recompute when the mouse is released. Ctrl+Z undoes, Ctrl+Shift+Z redoes; E or Esc leaves the edit mode.",
+            ),
+            EditMode::Brush => (
+                "Brush: paint points; on release they become a kernel mixture (bandwidth h). Ctrl+Z undoes, Esc leaves.",
+                "Brush: press and drag on the plot to paint points (in 1D only x counts). On release every painted point becomes a component N(x_i, h^2 I) of equal weight, with the CSV bandwidth h of the side panel: a kernel density estimate, as a CSV of points gives. A new stroke adds to the painting; Ctrl+Z undoes a stroke; B or Esc leaves.",
+            ),
         };
-        ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new(text).color(pal.param.x0));
-            if let Some(m) = &self.message {
-                ui.label(RichText::new(format!("Refused: {m}")).color(pal.error));
-            }
-        });
+        let line = match &self.message {
+            Some(m) => RichText::new(format!("Refused: {m}")).color(pal.error),
+            None => RichText::new(short).color(pal.param.x0),
+        };
+        ui.add(egui::Label::new(line).truncate())
+            .on_hover_text(long);
     }
 
     /// The side panel's part: the mode toggles, undo and redo, and the list of components
@@ -843,7 +880,7 @@ fn wheel_notches(ui: &Ui) -> f64 {
 }
 
 /// The data point under the screen position `pos` (1D: y is 0).
-fn data_point(tr: &egui_plot::PlotTransform, pos: Pos2, dim: usize) -> [f64; 2] {
+fn data_point(tr: &PlotTransform, pos: Pos2, dim: usize) -> [f64; 2] {
     let v = tr.value_from_position(pos);
     if dim == 1 { [v.x, 0.0] } else { [v.x, v.y] }
 }
@@ -875,11 +912,34 @@ fn density_curve(d: &EditableMixture, lo: f64, hi: f64) -> PlotPoints<'static> {
         .into()
 }
 
+/// How many sds out component `k`'s width and rotation handles are drawn: 1, or more for
+/// a component so narrow on screen that its handles would sit on its centre (at least
+/// [`MIN_HANDLE_REACH`] points out).
+fn lever(d: &EditableMixture, k: usize, tr: &PlotTransform) -> f64 {
+    let Ok(h) = d.handles(k) else { return 1.0 };
+    let screen = |q: [f64; 2]| tr.position_from_point(&PlotPoint::new(q[0], q[1]));
+    let c = screen(h.centre);
+    let offsets: &[[f64; 2]] = if d.dim() == 1 {
+        &[h.axis1]
+    } else {
+        &[h.axis1, h.axis2]
+    };
+    let reach = offsets
+        .iter()
+        .map(|o| screen([h.centre[0] + o[0], h.centre[1] + o[1]]).distance(c))
+        .fold(f32::INFINITY, f32::min);
+    if reach.is_finite() && reach > 0.0 {
+        f64::from(MIN_HANDLE_REACH / reach).max(1.0)
+    } else {
+        1.0
+    }
+}
+
 /// Where component `k`'s handles are drawn, in plot coordinates: the centre, the two
-/// axis-1 ends, the two axis-2 ends and the two rotation corners. In 1D the handles sit on
-/// the component's own weighted density (the centre at its peak, the width handles at
-/// m +/- sd); the 2D-only ones repeat the centre.
-fn handle_points(d: &EditableMixture, k: usize) -> [[f64; 2]; 7] {
+/// axis-1 ends, the two axis-2 ends and the two rotation corners, `lever` sds out (see
+/// [`lever`]). In 1D the handles sit on the component's own weighted density (the centre
+/// at its peak, the width handles at m +/- lever sd); the 2D-only ones repeat the centre.
+fn handle_points(d: &EditableMixture, k: usize, lever: f64) -> [[f64; 2]; 7] {
     let Ok(h) = d.handles(k) else {
         return [[0.0; 2]; 7];
     };
@@ -888,17 +948,10 @@ fn handle_points(d: &EditableMixture, k: usize) -> [[f64; 2]; 7] {
         let (w, m, sd) = component_1d(d, k);
         let at = |x: f64| [x, w * normal(x, m, sd)];
         let centre = at(m);
-        return [
-            centre,
-            at(m + sd),
-            at(m - sd),
-            centre,
-            centre,
-            centre,
-            centre,
-        ];
+        let (right, left) = (at(m + lever * sd), at(m - lever * sd));
+        return [centre, right, left, centre, centre, centre, centre];
     }
-    let at = |o: [f64; 2], s: f64| [c[0] + s * o[0], c[1] + s * o[1]];
+    let at = |o: [f64; 2], s: f64| [c[0] + lever * s * o[0], c[1] + lever * s * o[1]];
     [
         c,
         at(h.axis1, 1.0),
