@@ -6,7 +6,7 @@ use super::command::Command;
 use super::settings::View;
 
 /// Every key the app answers, with what it does (the same commands as the buttons).
-pub const KEYS: [(&str, &str); 14] = [
+pub const KEYS: [(&str, &str); 18] = [
     ("Space", "play / pause the timeline"),
     ("Left / Right", "step t back / forward"),
     ("Home / End", "first / last timestep"),
@@ -23,7 +23,17 @@ pub const KEYS: [(&str, &str); 14] = [
         "Drop a file on the window",
         "mixture JSON or CSV: data; scheduler config or betas: schedule",
     ),
-    ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo in text fields"),
+    (
+        "E / B",
+        "edit the data on the plots (add, drag, resize, delete) / paint them with a brush",
+    ),
+    ("Escape", "leave the edit mode"),
+    ("Delete", "remove the selected component (edit mode)"),
+    (
+        "Ctrl+Z / Ctrl+Shift+Z",
+        "undo / redo a change of the data (in a text field: of its text)",
+    ),
+    ("Ctrl+Y", "redo a change of the data"),
 ];
 
 /// One sentence on a tab, for its tooltip.

@@ -27,8 +27,9 @@ use super::{App, lessons};
 pub const SCENE_KEY: &str = "elbo_lab_scene";
 /// The scene format this build writes and the newest it reads.
 pub const SCENE_VERSION: u64 = 1;
-/// The largest scene file read (custom betas make the largest ones: far below this).
-pub const MAX_SCENE_BYTES: u64 = 4 * 1024 * 1024;
+/// The largest scene file read: a hand-drawn mixture at the cap of 20,000 2D components
+/// takes about 5 MB of pretty JSON, custom betas far less.
+pub const MAX_SCENE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A saved state: the settings, the trained network in use, a title and a caption.
 #[derive(Debug, Clone, PartialEq, Default)]

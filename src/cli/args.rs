@@ -540,7 +540,7 @@ pub struct AppArgs {
     #[arg(long, value_name = "FILE")]
     pub scene: Option<std::path::PathBuf>,
     /// Open this tab: forward, reverse, elbo, params (or parameterisations), schedule,
-    /// training (any case).
+    /// training, evidence (any case).
     #[arg(long, value_name = "NAME", value_parser = parse_tab)]
     pub tab: Option<elbo_lab::app::settings::View>,
     /// Zoom factor of the whole window, 0.5 to 4 (1.5 or 1.75 for a projector).

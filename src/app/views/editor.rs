@@ -70,6 +70,8 @@ const MIN_HANDLE_REACH: f32 = 28.0;
 const GRAB_RADIUS: f32 = 12.0;
 /// Least screen distance between two points of a brush stroke.
 const BRUSH_SPACING: f32 = 5.0;
+/// Most brush points one frame's pointer move adds.
+const MAX_BRUSH_STEP: usize = 400;
 /// Above this many components only the centres are drawn (and the selected one whole).
 const FULL_DRAW_LIMIT: usize = 60;
 /// Points of the live density curve of a 1D draft.
@@ -102,6 +104,8 @@ pub struct DataEditor {
     /// The draft differs from the data (a drag or a typed edit not yet applied).
     dirty: bool,
     grab: Option<Grab>,
+    /// The plot a drag or stroke started on.
+    owner: Option<egui::Id>,
     selected: Option<usize>,
     stroke: Vec<[f64; 2]>,
     /// The points behind brushed data, and the drawing they built (a new stroke on that
@@ -122,6 +126,7 @@ impl DataEditor {
         self.draft = Some(EditableMixture::from_mixture(data));
         self.dirty = false;
         self.grab = None;
+        self.owner = None;
         self.stroke.clear();
         self.message = None;
         if self.selected.is_some_and(|k| k >= data.len()) {
@@ -394,7 +399,10 @@ impl DataEditor {
     /// scrolling edit the draft; a release (or a click) applies it.
     pub fn respond(&mut self, ui: &Ui, resp: &PlotResponse<()>, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
-        if ctx.edit_mode == EditMode::Off || ctx.dim() != self.draft.as_ref().map_or(0, |d| d.dim())
+        if ctx.edit_mode == EditMode::Off
+            || ctx.dim() != self.draft.as_ref().map_or(0, |d| d.dim())
+            // A drag or stroke belongs to the plot it started on (the Reverse tab has two).
+            || self.owner.is_some_and(|o| o != resp.response.id)
         {
             return commands;
         }
@@ -430,6 +438,7 @@ impl DataEditor {
         };
         if let Some(grab) = press {
             self.grab = Some(grab);
+            self.owner = Some(r.id);
             self.selected = Some(grab.k);
         }
         if let Some(grab) = self.grab {
@@ -457,6 +466,7 @@ impl DataEditor {
             ui.ctx().set_cursor_icon(CursorIcon::Grabbing);
             if !r.dragged() || r.drag_stopped() {
                 self.grab = None;
+                self.owner = None;
                 self.commit(ctx, commands);
             }
             return;
@@ -514,22 +524,37 @@ impl DataEditor {
         }
         let painting = r.dragged_by(PointerButton::Primary) || r.clicked_by(PointerButton::Primary);
         if painting && let Some(pos) = r.interact_pointer_pos() {
-            let far = self.stroke.last().is_none_or(|last| {
-                let at = tr.position_from_point(&PlotPoint::new(last[0], last[1]));
-                let d = if ctx.dim() == 1 {
-                    (at.x - pos.x).abs()
-                } else {
-                    at.distance(pos)
-                };
-                d >= BRUSH_SPACING
-            });
-            if far {
-                self.stroke.push(data_point(tr, pos, ctx.dim()));
+            let dim = ctx.dim();
+            match self.stroke.last() {
+                None => self.stroke.push(data_point(tr, pos, dim)),
+                Some(last) => {
+                    // Points every BRUSH_SPACING along the way from the last one, however
+                    // far the pointer went in one frame (in 1D only x counts).
+                    let at = tr.position_from_point(&PlotPoint::new(last[0], last[1]));
+                    let from = if dim == 1 { Pos2::new(at.x, pos.y) } else { at };
+                    let d = from.distance(pos);
+                    let n = ((d / BRUSH_SPACING).floor() as usize).min(MAX_BRUSH_STEP);
+                    for i in 1..=n {
+                        let q = from + (pos - from) * (i as f32 * BRUSH_SPACING / d);
+                        self.stroke.push(data_point(tr, q, dim));
+                    }
+                }
             }
         }
+        if !self.stroke.is_empty() {
+            self.owner = Some(r.id);
+        }
         if !self.stroke.is_empty() && (r.clicked() || r.drag_stopped() || !r.dragged()) {
+            self.end_stroke(ctx, commands);
+        }
+    }
+
+    /// Make the painting and the stroke in progress the data (on release).
+    fn end_stroke(&mut self, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
+        {
             let points = self.brush_points(ctx);
             self.stroke.clear();
+            self.owner = None;
             let rows: Vec<Vec<f64>> = points.iter().map(|q| q[..ctx.dim()].to_vec()).collect();
             match EditableMixture::from_points(&rows, ctx.settings.data.bandwidth) {
                 Ok(m) => {
@@ -626,6 +651,17 @@ impl DataEditor {
     /// Keys of the edit mode (Delete removes the selected component); run once a frame.
     pub fn keys(&mut self, ui: &Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
+        // A drag or stroke whose button is up is over, wherever the pointer is (its plot may
+        // even be gone: a tab changed by a key mid-drag).
+        if self.is_dragging() && !ui.input(|i| i.pointer.any_down()) {
+            if self.grab.take().is_some() {
+                self.commit(ctx, &mut commands);
+            }
+            if !self.stroke.is_empty() {
+                self.end_stroke(ctx, &mut commands);
+            }
+            self.owner = None;
+        }
         if ctx.edit_mode != EditMode::Components || ui.ctx().egui_wants_keyboard_input() {
             return commands;
         }
@@ -699,13 +735,16 @@ impl DataEditor {
         if let Some(m) = &self.message {
             ui.label(RichText::new(format!("Refused: {m}")).color(pal.error));
         }
-        let Some(draft) = self.draft.clone() else {
+        let Some(n) = self.draft.as_ref().map(EditableMixture::len) else {
             return commands;
         };
-        let n = draft.len();
         egui::CollapsingHeader::new(format!("Components ({n})"))
             .id_salt("data_components")
             .show(ui, |ui| {
+                // A copy to draw from while a row edits the draft (only while it is open).
+                let Some(draft) = self.draft.clone() else {
+                    return;
+                };
                 let rows = if draft.dim() == 1 { 1 } else { 2 };
                 let row_h = rows as f32 * ui.spacing().interact_size.y
                     + (rows - 1) as f32 * ui.spacing().item_spacing.y;
@@ -897,9 +936,11 @@ fn normal(x: f64, m: f64, sd: f64) -> f64 {
 
 /// The density of a 1D draft on `[lo, hi]`.
 fn density_curve(d: &EditableMixture, lo: f64, hi: f64) -> PlotPoints<'static> {
-    (0..=CURVE_POINTS)
+    // Fewer points for a large mixture, so a drag stays smooth (about 200k terms a frame).
+    let n = (200_000 / d.len().max(1)).clamp(60, CURVE_POINTS);
+    (0..=n)
         .map(|i| {
-            let x = lo + (hi - lo) * i as f64 / CURVE_POINTS as f64;
+            let x = lo + (hi - lo) * i as f64 / n as f64;
             let y = (0..d.len())
                 .map(|k| {
                     let (w, m, sd) = component_1d(d, k);

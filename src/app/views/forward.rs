@@ -11,7 +11,7 @@ use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row_within, plane_plot, plot, sci, t_marker,
     x_tick_overhang,
 };
-use super::editor::DataEditor;
+use super::editor::{DataEditor, EditMode};
 use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// The formula column's width: a share of the view, within these bounds.
@@ -98,8 +98,16 @@ fn plots_1d(
     commands: &mut Vec<Command>,
 ) {
     let pal = Palette::of_ui(ui);
-    // On a short window the density at t needs a larger share (its legend sits above it).
-    let (top_h, bottom_h) = split(ui, h, if h < 360.0 { 0.45 } else { 0.58 });
+    // On a short window the density at t needs a larger share (its legend sits above it),
+    // and so does it while the data are edited on it.
+    let share = if ctx.edit_mode != EditMode::Off {
+        0.4
+    } else if h < 360.0 {
+        0.45
+    } else {
+        0.58
+    };
+    let (top_h, bottom_h) = split(ui, h, share);
     let statics = ctx.statics();
     // Drawn through the river's own inputs (its T and box), dimmed if they are older.
     let own = statics.as_ref().map_or(ctx.inputs(), |s| &s.value.inputs);
