@@ -99,6 +99,9 @@ pub struct DataEditor {
     /// The points behind brushed data, and the drawing they built (a new stroke on that
     /// drawing adds to them; on any other data a stroke starts a new drawing).
     painting: Option<Painting>,
+    /// The plot holding the drag or the stroke (the Reverse tab shows two data plots: the
+    /// other one must not end it).
+    owner: Option<egui::Id>,
     message: Option<String>,
 }
 
@@ -369,11 +372,16 @@ impl DataEditor {
         {
             return commands;
         }
+        let id = resp.response.id;
+        if self.is_dragging() && self.owner.is_some_and(|owner| owner != id) {
+            return commands;
+        }
         match ctx.edit_mode {
             EditMode::Components => self.respond_components(ui, resp, ctx, &mut commands),
             EditMode::Brush => self.respond_brush(ui, resp, ctx, &mut commands),
             EditMode::Off => {}
         }
+        self.owner = self.is_dragging().then_some(id);
         commands
     }
 
