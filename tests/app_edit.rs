@@ -1042,3 +1042,59 @@ fn on_a_projector_the_editor_controls_are_inside_the_window() {
         }
     }
 }
+
+#[test]
+fn every_data_plot_edits_and_a_drag_on_one_is_not_ended_by_another() {
+    let mut evidence = small_1d();
+    evidence.view = View::Evidence;
+    evidence.toggles.evidence_step = elbo_lab::app::settings::EvidenceStep::Diffusion;
+    let mut reverse = small_2d();
+    reverse.view = View::Reverse;
+    for (s, plot) in [
+        (evidence, "evidence_density"),
+        (reverse.clone(), "reverse_cloud_A"),
+        (reverse, "reverse_cloud_B"),
+    ] {
+        let view = s.view;
+        let mut h = harness(s);
+        enter_edit(&mut h);
+        assert_eq!(h.state().settings.view, view, "{plot}: its tab stays");
+        let before = data(&h);
+        let from = centre_of(&h, plot, 0);
+        let to = from + egui::vec2(50.0, if before.dim() == 2 { 30.0 } else { 0.0 });
+        let goal = transform(&h, plot).value_from_position(to);
+        let px = per_pixel(&h, plot);
+        drag_hold(&mut h, from, &path(from, to, 5));
+        assert!(
+            Arc::ptr_eq(&data(&h), &before),
+            "{plot}: the data changed mid-drag"
+        );
+        release(&mut h, to);
+        let m = data(&h).means()[0];
+        assert!(
+            (m[0] - goal.x).abs() <= px[0],
+            "{plot}: the centre is at {m:?}, released at {goal:?}"
+        );
+        if before.dim() == 2 {
+            assert!((m[1] - goal.y).abs() <= px[1], "{plot}: {m:?} vs {goal:?}");
+        }
+        assert_eq!(h.state().data_history.undo_len(), 1, "{plot}: one step");
+        // A brush stroke there: nothing applied before the release, then one step.
+        h.key_press(Key::B);
+        h.run_steps(2);
+        let before = data(&h);
+        let tr = transform(&h, plot);
+        let from = tr.frame().center();
+        let moves: Vec<Pos2> = (1..=4)
+            .map(|i| from + egui::vec2(12.0 * i as f32, -8.0 * i as f32))
+            .collect();
+        drag_hold(&mut h, from, &moves);
+        assert!(
+            Arc::ptr_eq(&data(&h), &before),
+            "{plot}: the stroke was applied before its release"
+        );
+        release(&mut h, moves[3]);
+        assert_eq!(data(&h).len(), moves.len(), "{plot}: one point per move");
+        assert_eq!(h.state().data_history.undo_len(), 2, "{plot}: one step");
+    }
+}
