@@ -1098,3 +1098,59 @@ fn every_data_plot_edits_and_a_drag_on_one_is_not_ended_by_another() {
         assert_eq!(h.state().data_history.undo_len(), 2, "{plot}: one step");
     }
 }
+
+/// Type `text` into the `row`th number field labelled `label` (the components list) and
+/// press Enter.
+fn type_into_row(h: &mut Harness<'static, App>, label: &str, row: usize, text: &str) {
+    let field = |h: &Harness<'static, App>| {
+        h.get_all_by_role_and_label(Role::SpinButton, label)
+            .nth(row)
+            .unwrap_or_else(|| panic!("no field {label} in row {row}"))
+            .rect()
+            .center()
+    };
+    let at = field(h);
+    click_at(h, at);
+    h.key_combination_modifiers(Modifiers::COMMAND, &[Key::A]);
+    h.run_steps(1);
+    h.get_all_by_role_and_label(Role::SpinButton, label)
+        .nth(row)
+        .expect("the field")
+        .type_text(text);
+    h.run_steps(1);
+    h.key_press(Key::Enter);
+    h.run_steps(3);
+}
+
+#[test]
+fn typed_numbers_in_the_components_list_edit_the_data() {
+    let mut h = harness(small_1d());
+    h.get_by_label("Components (2)").click();
+    h.run_steps(2);
+    let d0 = data(&h);
+    type_into_row(&mut h, "w", 0, "0.7");
+    let d1 = data(&h);
+    assert!(close(d1.weights()[0], 0.7, 1e-12), "{:?}", d1.weights());
+    assert!(close(d1.weights()[1], 0.3, 1e-12), "{:?}", d1.weights());
+    assert_eq!(d1.means(), d0.means());
+    assert!(h.state().settings.data.drawn.is_some());
+    assert_eq!(h.state().data_history.undo_len(), 1);
+    type_into_row(&mut h, "sd", 1, "0.5");
+    let d2 = data(&h);
+    assert!(close(d2.covs()[1].xx, 0.25, 1e-12), "{:?}", d2.covs());
+    assert_eq!(d2.weights(), d1.weights());
+    type_into_row(&mut h, "m", 0, "-1.5");
+    assert_eq!(data(&h).means()[0][0], -1.5);
+    assert_eq!(h.state().data_history.undo_len(), 3);
+    // A negative sd is refused: the data stay, the message says why.
+    let d3 = data(&h);
+    type_into_row(&mut h, "sd", 0, "-1");
+    assert!(Arc::ptr_eq(&data(&h), &d3), "a negative sd was applied");
+    assert!(
+        h.query_all_by_label_contains("must be positive")
+            .next()
+            .is_some(),
+        "the refusal is shown"
+    );
+    assert_eq!(h.state().data_history.undo_len(), 3);
+}
