@@ -428,7 +428,13 @@ impl DataEditor {
             ui.ctx().set_cursor_icon(CursorIcon::Grabbing);
             if !r.dragged() || r.drag_stopped() {
                 self.grab = None;
-                self.commit(ctx, commands);
+                if escaped(ui) {
+                    // Esc (which also ends egui's drag) cancels: back to the data.
+                    self.draft = Some(EditableMixture::from_mixture(&ctx.applied.inputs.data));
+                    self.dirty = false;
+                } else {
+                    self.commit(ctx, commands);
+                }
             }
             return;
         }
@@ -497,6 +503,10 @@ impl DataEditor {
             if far {
                 self.stroke.push(data_point(tr, pos, ctx.dim()));
             }
+        }
+        if !self.stroke.is_empty() && escaped(ui) {
+            // Esc cancels the stroke.
+            self.stroke.clear();
         }
         if !self.stroke.is_empty() && (r.clicked() || r.drag_stopped() || !r.dragged()) {
             let points = self.brush_points(ctx);
@@ -826,6 +836,11 @@ impl DataEditor {
             self.commit(ctx, commands);
         }
     }
+}
+
+/// Esc was pressed this frame (it cancels a drag or a stroke).
+fn escaped(ui: &Ui) -> bool {
+    ui.input(|i| i.key_pressed(egui::Key::Escape))
 }
 
 /// Mouse wheel notches up (positive) or down this frame: a line is a notch, as are 50
