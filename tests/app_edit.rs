@@ -1154,3 +1154,38 @@ fn typed_numbers_in_the_components_list_edit_the_data() {
     );
     assert_eq!(h.state().data_history.undo_len(), 3);
 }
+
+#[test]
+fn esc_during_a_drag_or_a_stroke_cancels_it() {
+    let mut h = harness(small_1d());
+    enter_edit(&mut h);
+    let before = data(&h);
+    let from = centre_of(&h, PLOT_1D, 0);
+    let to = from + egui::vec2(80.0, 0.0);
+    drag_hold(&mut h, from, &path(from, to, 4));
+    h.key_press(Key::Escape);
+    h.run_steps(2);
+    assert_eq!(h.state().edit_mode, EditMode::Off);
+    release(&mut h, to);
+    assert!(Arc::ptr_eq(&data(&h), &before), "Esc applied the drag");
+    // Back in the edit mode nothing stale is applied.
+    h.event(Event::PointerMoved(to + egui::vec2(0.0, 300.0)));
+    h.run_steps(1);
+    enter_edit(&mut h);
+    h.run_steps(2);
+    assert!(
+        Arc::ptr_eq(&data(&h), &before),
+        "the cancelled drag came back"
+    );
+    // The same for a brush stroke.
+    h.key_press(Key::B);
+    h.run_steps(2);
+    let tr = transform(&h, PLOT_1D);
+    let from = tr.frame().center();
+    drag_hold(&mut h, from, &path(from, from + egui::vec2(80.0, 0.0), 4));
+    h.key_press(Key::Escape);
+    h.run_steps(2);
+    release(&mut h, from + egui::vec2(80.0, 0.0));
+    assert!(Arc::ptr_eq(&data(&h), &before), "Esc applied the stroke");
+    assert_eq!(h.state().data_history.undo_len(), 0);
+}
