@@ -1189,3 +1189,31 @@ fn esc_during_a_drag_or_a_stroke_cancels_it() {
     assert!(Arc::ptr_eq(&data(&h), &before), "Esc applied the stroke");
     assert_eq!(h.state().data_history.undo_len(), 0);
 }
+
+#[test]
+fn a_drawing_survives_the_saved_settings_and_a_scene_exactly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("drawn-scene.json");
+    let mut h = harness(small_2d());
+    enter_edit(&mut h);
+    let p = centre_of(&h, PLOT_2D, 1);
+    drag(&mut h, p, p + egui::vec2(37.0, 23.0), 4);
+    let drawn = snapshot(&h);
+    assert!(drawn.0.drawn.is_some());
+    // The settings as eframe saves them, restored into a new app.
+    let text = ron::to_string(&h.state().settings).expect("RON");
+    let (restored, notes) = elbo_lab::app::settings::restore(Some(&text));
+    assert!(notes.is_empty(), "{notes:?}");
+    let other = harness(restored);
+    assert_eq!(snapshot(&other), drawn);
+    assert!(other.state().notes.restored.is_empty());
+    // A scene, opened by another app on other data.
+    apply(&mut h, Command::SaveScene(path.clone()));
+    let mut other = harness(small_1d());
+    apply(&mut other, Command::OpenScene(path));
+    assert_eq!(snapshot(&other), drawn);
+    assert_eq!(other.state().notes.data_error, None);
+    // And one undo takes that app back to its own data.
+    ctrl_z(&mut other);
+    assert_eq!(data(&other).dim(), 1);
+}
