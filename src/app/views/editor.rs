@@ -651,6 +651,14 @@ impl DataEditor {
     /// Keys of the edit mode (Delete removes the selected component); run once a frame.
     pub fn keys(&mut self, ui: &Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
+        // Esc cancels a drag or a stroke: back to the data (the same Esc leaves the mode).
+        if self.is_dragging() && ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+            self.grab = None;
+            self.owner = None;
+            self.stroke.clear();
+            self.draft = Some(EditableMixture::from_mixture(&ctx.applied.inputs.data));
+            self.dirty = false;
+        }
         // A drag or stroke whose button is up is over, wherever the pointer is (its plot may
         // even be gone: a tab changed by a key mid-drag).
         if self.is_dragging() && !ui.input(|i| i.pointer.any_down()) {
