@@ -97,6 +97,41 @@ fn centre_of(h: &Harness<'static, App>, plot: &str, k: usize) -> Pos2 {
     }
 }
 
+/// How many sds out the editor draws component `k`'s width and rotation handles: so that
+/// the nearest is at least 28 screen points from the centre (the editor's lever).
+fn lever(h: &Harness<'static, App>, plot: &str, e: &EditableMixture, k: usize) -> f64 {
+    let hd = e.handles(k).expect("handles");
+    let c = screen(h, plot, hd.centre);
+    let axes: &[[f64; 2]] = if e.dim() == 1 {
+        &[hd.axis1]
+    } else {
+        &[hd.axis1, hd.axis2]
+    };
+    let reach = axes
+        .iter()
+        .map(|o| screen(h, plot, [hd.centre[0] + o[0], hd.centre[1] + o[1]]).distance(c))
+        .fold(f32::INFINITY, f32::min);
+    f64::from(28.0 / reach).max(1.0)
+}
+
+/// The screen points a brush stroke through `moves` paints: the first move, then a point
+/// every 5 screen points along the way to each next move (in 1D only x counts).
+fn brushed(moves: &[Pos2], dim: usize) -> Vec<Pos2> {
+    let mut out = vec![moves[0]];
+    for m in &moves[1..] {
+        let last = *out.last().expect("a point");
+        let from = if dim == 1 {
+            Pos2::new(last.x, m.y)
+        } else {
+            last
+        };
+        let d = from.distance(*m);
+        let n = ((d + 1e-3) / 5.0).floor() as usize;
+        out.extend((1..=n).map(|i| from + (*m - from) * (i as f32 * 5.0 / d)));
+    }
+    out
+}
+
 fn button(h: &mut Harness<'static, App>, pos: Pos2, button: PointerButton, pressed: bool) {
     h.event(Event::PointerButton {
         pos,
@@ -344,14 +379,17 @@ fn dragging_a_width_square_in_1d_sets_the_sd() {
         click_at(&mut h, p);
     }
     assert!(Arc::ptr_eq(&data(&h), &d), "selecting is not an edit");
-    let from = screen(&h, PLOT_1D, [m + sd, w * normal(m + sd, m, sd)]);
-    let to = screen(&h, PLOT_1D, [m + 2.0 * sd, w * normal(m + sd, m, sd)]);
+    // The square sits `l` sds out on the component's curve; dragged twice as far out.
+    let l = lever(&h, PLOT_1D, &EditableMixture::from_mixture(&d), k);
+    let y = w * normal(m + l * sd, m, sd);
+    let from = screen(&h, PLOT_1D, [m + l * sd, y]);
+    let to = screen(&h, PLOT_1D, [m + 2.0 * l * sd, y]);
     let px = per_pixel(&h, PLOT_1D)[0];
     drag(&mut h, from, to, 6);
     let after = data(&h);
     let sd2 = after.covs()[k].xx.sqrt();
     assert!(
-        (sd2 - 2.0 * sd).abs() <= px,
+        (sd2 - 2.0 * sd).abs() <= px / l,
         "sd {sd} -> {sd2}, want {}",
         2.0 * sd
     );
@@ -377,10 +415,11 @@ fn in_2d_an_axis_end_resizes_one_axis_and_a_diamond_turns_it() {
         click_at(&mut h, p);
     }
     assert!(Arc::ptr_eq(&data(&h), &d));
-    // Axis 1's end, dragged out to 1.5 times its sd along the same direction.
+    // Axis 1's end (drawn `l` sds out), dragged out to 1.5 times as far.
     let c = hd.centre;
-    let end = [c[0] + hd.axis1[0], c[1] + hd.axis1[1]];
-    let out = [c[0] + 1.5 * hd.axis1[0], c[1] + 1.5 * hd.axis1[1]];
+    let l = lever(&h, PLOT_2D, &e, k);
+    let end = [c[0] + l * hd.axis1[0], c[1] + l * hd.axis1[1]];
+    let out = [c[0] + 1.5 * l * hd.axis1[0], c[1] + 1.5 * l * hd.axis1[1]];
     let from = screen(&h, PLOT_2D, end);
     let to = screen(&h, PLOT_2D, out);
     assert!(
@@ -407,12 +446,14 @@ fn in_2d_an_axis_end_resizes_one_axis_and_a_diamond_turns_it() {
     );
     assert_eq!(after.means()[k], d.means()[k]);
 
-    // The rotation diamond at m + sd1 u1 + sd2 u2, turned by 30 degrees about the centre.
+    // The rotation diamond at m + l (sd1 u1 + sd2 u2), turned by 30 degrees about the
+    // centre.
     let hd = e2.handles(k).expect("handles");
-    let corner = [c[0] + hd.rotation[0], c[1] + hd.rotation[1]];
+    let l = lever(&h, PLOT_2D, &e2, k);
+    let r = [l * hd.rotation[0], l * hd.rotation[1]];
+    let corner = [c[0] + r[0], c[1] + r[1]];
     let turn = 30f64.to_radians();
     let (s, co) = turn.sin_cos();
-    let r = hd.rotation;
     let turned = [c[0] + co * r[0] - s * r[1], c[1] + s * r[0] + co * r[1]];
     let from = screen(&h, PLOT_2D, corner);
     let to = screen(&h, PLOT_2D, turned);
@@ -661,7 +702,7 @@ fn ctrl_z_in_a_text_field_undoes_the_text_not_the_data() {
 }
 
 /// One brush stroke on the 1D plot: press at `x0`, `n` moves 20 points apart, release.
-/// Returns the data x of the moves.
+/// Returns the data x of the points it paints (every 5 screen points from the first move).
 fn stroke_1d(h: &mut Harness<'static, App>, x0: f64, n: usize) -> Vec<f64> {
     let tr = transform(h, PLOT_1D);
     let y = tr.value_from_position(tr.frame().center()).y;
@@ -669,7 +710,10 @@ fn stroke_1d(h: &mut Harness<'static, App>, x0: f64, n: usize) -> Vec<f64> {
     let moves: Vec<Pos2> = (1..=n)
         .map(|i| from + egui::vec2(20.0 * i as f32, 3.0 * (i % 2) as f32))
         .collect();
-    let xs = moves.iter().map(|p| tr.value_from_position(*p).x).collect();
+    let xs = brushed(&moves, 1)
+        .iter()
+        .map(|p| tr.value_from_position(*p).x)
+        .collect();
     drag_hold(h, from, &moves);
     release(h, *moves.last().expect("moves"));
     xs
@@ -727,8 +771,10 @@ fn a_brush_stroke_in_2d_paints_points_at_the_pointer() {
     let moves: Vec<Pos2> = (1..=5)
         .map(|i| from + egui::vec2(15.0 * i as f32, -10.0 * i as f32))
         .collect();
-    let want: Vec<egui_plot::PlotPoint> =
-        moves.iter().map(|p| tr.value_from_position(*p)).collect();
+    let want: Vec<egui_plot::PlotPoint> = brushed(&moves, 2)
+        .iter()
+        .map(|p| tr.value_from_position(*p))
+        .collect();
     let px = per_pixel(&h, PLOT_2D);
     drag_hold(&mut h, from, &moves);
     release(&mut h, moves[4]);
@@ -1094,7 +1140,11 @@ fn every_data_plot_edits_and_a_drag_on_one_is_not_ended_by_another() {
             "{plot}: the stroke was applied before its release"
         );
         release(&mut h, moves[3]);
-        assert_eq!(data(&h).len(), moves.len(), "{plot}: one point per move");
+        assert_eq!(
+            data(&h).len(),
+            brushed(&moves, before.dim()).len(),
+            "{plot}: a point every 5 screen points"
+        );
         assert_eq!(h.state().data_history.undo_len(), 2, "{plot}: one step");
     }
 }

@@ -533,7 +533,9 @@ impl DataEditor {
                     let at = tr.position_from_point(&PlotPoint::new(last[0], last[1]));
                     let from = if dim == 1 { Pos2::new(at.x, pos.y) } else { at };
                     let d = from.distance(pos);
-                    let n = ((d / BRUSH_SPACING).floor() as usize).min(MAX_BRUSH_STEP);
+                    // (A hair over the spacing counts, so that a move of exactly k spacings
+                    // paints k points whatever the rounding of the screen transform.)
+                    let n = (((d + 1e-3) / BRUSH_SPACING).floor() as usize).min(MAX_BRUSH_STEP);
                     for i in 1..=n {
                         let q = from + (pos - from) * (i as f32 * BRUSH_SPACING / d);
                         self.stroke.push(data_point(tr, q, dim));
