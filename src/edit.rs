@@ -10,6 +10,8 @@
 //!   to_json()    -> the JSON `elbo-lab report --data FILE` reads
 //! ```
 //!
+//! Messages count components from 1, as the app's list does (the API from 0).
+//!
 //! A 2D covariance is edited as two axis standard deviations and a rotation,
 //! `S = R(angle) diag(sd1^2, sd2^2) R(angle)^T` ([`Axes`]); the handles sit at 1 sd along
 //! each principal axis (both ends), and the rotation handle at the corner `R (sd1, sd2)`
@@ -33,7 +35,7 @@ pub const HISTORY_DEPTH: usize = 200;
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum EditError {
     /// An index past the end of the component list.
-    #[error("component {index} does not exist: the mixture has {len} components (0 to {})", .len.saturating_sub(1))]
+    #[error("component {} does not exist: the mixture has {len} components (1 to {len})", .index + 1)]
     NoSuchComponent {
         /// The index asked for.
         index: usize,
@@ -41,7 +43,7 @@ pub enum EditError {
         len: usize,
     },
     /// Deleting the last component.
-    #[error("component {index} is the only one left: a mixture can't be empty")]
+    #[error("component {} is the only one left: a mixture can't be empty", .index + 1)]
     LastComponent {
         /// The index asked for.
         index: usize,
@@ -87,7 +89,7 @@ pub enum EditError {
     },
     /// A weight outside [0, 1].
     #[error(
-        "component {index}'s weight = {value}: a weight must lie in [0, 1] (the others are rescaled to share the rest)"
+        "component {}'s weight = {value}: a weight must lie in [0, 1] (the others are rescaled to share the rest)", .index + 1
     )]
     BadWeight {
         /// The component.
@@ -393,7 +395,7 @@ impl EditableMixture {
             });
         }
         let mean = self.check_point(k, point)?;
-        check_sd(&format!("component {k}'s sd"), sd)?;
+        check_sd(&format!("component {}'s sd", k + 1), sd)?;
         let v = sd * sd;
         let cov = if self.dim == 1 {
             Sym2 {
@@ -436,7 +438,7 @@ impl EditableMixture {
     pub fn set_sd(&mut self, k: usize, sd: f64) -> Result<(), EditError> {
         self.need_dim("set_sd (a width)", 1)?;
         self.check_index(k)?;
-        check_sd(&format!("component {k}'s sd"), sd)?;
+        check_sd(&format!("component {}'s sd", k + 1), sd)?;
         let cov = Sym2 {
             xx: sd * sd,
             xy: 0.0,
@@ -457,11 +459,11 @@ impl EditableMixture {
     pub fn set_axes(&mut self, k: usize, axes: Axes) -> Result<(), EditError> {
         self.need_dim("set_axes (two axis widths and a rotation)", 2)?;
         self.check_index(k)?;
-        check_sd(&format!("component {k}'s sd1"), axes.sd1)?;
-        check_sd(&format!("component {k}'s sd2"), axes.sd2)?;
+        check_sd(&format!("component {}'s sd1", k + 1), axes.sd1)?;
+        check_sd(&format!("component {}'s sd2", k + 1), axes.sd2)?;
         if !axes.angle.is_finite() {
             return Err(EditError::NotFinite {
-                what: format!("component {k}'s angle"),
+                what: format!("component {}'s angle", k + 1),
                 value: axes.angle,
             });
         }
@@ -482,12 +484,18 @@ impl EditableMixture {
     /// would give a zero or too small sd.
     pub fn drag_axis(&mut self, k: usize, point: [f64; 2]) -> Result<(), EditError> {
         self.check_index(k)?;
-        check_finite(&format!("component {k}'s handle position x"), point[0])?;
+        check_finite(
+            &format!("component {}'s handle position x", k + 1),
+            point[0],
+        )?;
         let m = self.means[k];
         if self.dim == 1 {
             return self.set_sd(k, (point[0] - m[0]).abs());
         }
-        check_finite(&format!("component {k}'s handle position y"), point[1])?;
+        check_finite(
+            &format!("component {}'s handle position y", k + 1),
+            point[1],
+        )?;
         let r = [point[0] - m[0], point[1] - m[1]];
         let len = r[0].hypot(r[1]);
         let cur = Axes::of(&self.covs[k]);
@@ -522,13 +530,22 @@ impl EditableMixture {
     pub fn rotate_to(&mut self, k: usize, point: [f64; 2]) -> Result<(), EditError> {
         self.need_dim("rotate_to (a rotation)", 2)?;
         self.check_index(k)?;
-        check_finite(&format!("component {k}'s rotation handle x"), point[0])?;
-        check_finite(&format!("component {k}'s rotation handle y"), point[1])?;
+        check_finite(
+            &format!("component {}'s rotation handle x", k + 1),
+            point[0],
+        )?;
+        check_finite(
+            &format!("component {}'s rotation handle y", k + 1),
+            point[1],
+        )?;
         let m = self.means[k];
         let r = [point[0] - m[0], point[1] - m[1]];
         if r == [0.0, 0.0] {
             return Err(EditError::NotPositive {
-                what: format!("component {k}'s rotation handle distance from its centre"),
+                what: format!(
+                    "component {}'s rotation handle distance from its centre",
+                    k + 1
+                ),
                 value: 0.0,
             });
         }
@@ -554,7 +571,7 @@ impl EditableMixture {
         self.check_index(k)?;
         if !w.is_finite() {
             return Err(EditError::NotFinite {
-                what: format!("component {k}'s weight"),
+                what: format!("component {}'s weight", k + 1),
                 value: w,
             });
         }
@@ -738,7 +755,7 @@ impl EditableMixture {
     fn check_point(&self, k: usize, point: [f64; 2]) -> Result<[f64; 2], EditError> {
         let names = ["x", "y"];
         for axis in 0..self.dim {
-            let what = format!("component {k}'s centre {}", names[axis]);
+            let what = format!("component {}'s centre {}", k + 1, names[axis]);
             let v = point[axis];
             check_finite(&what, v)?;
             if v.abs() > MAX_ABS_MEAN {
@@ -759,11 +776,11 @@ impl EditableMixture {
     }
 
     fn check_cov(&self, k: usize, cov: &Sym2) -> Result<(), EditError> {
-        check_scale(cov, self.dim, &format!("component {k}'s covariance"))?;
+        check_scale(cov, self.dim, &format!("component {}'s covariance", k + 1))?;
         let (lo, _) = cov.eigenvalues(self.dim);
         if lo.is_nan() || lo <= 0.0 {
             return Err(EditError::NotPositive {
-                what: format!("component {k}'s smallest variance"),
+                what: format!("component {}'s smallest variance", k + 1),
                 value: lo,
             });
         }

@@ -558,14 +558,14 @@ fn delete_by_right_click_delete_key_and_list_button_but_never_the_last() {
         click_with(&mut h, p, PointerButton::Secondary);
     }
     assert!(Arc::ptr_eq(&data(&h), &d3), "the last component stays");
-    // Under the plots and in the side panel: "Refused: component 0 is the only one left".
+    // Under the plots and in the side panel: "Refused: component 1 is the only one left".
     let shown: Vec<String> = h
         .query_all_by_label_contains("only one left")
         .filter_map(|n| n.accesskit_node().label().or(n.value()))
         .collect();
     assert_eq!(shown.len(), 2, "the refusal is shown twice: {shown:?}");
     assert!(
-        shown.iter().all(|m| m.starts_with("Refused: component 0 ")),
+        shown.iter().all(|m| m.starts_with("Refused: component 1 ")),
         "{shown:?}"
     );
     h.get_by_role_and_label(Role::Button, "x").click();

@@ -116,7 +116,7 @@ fn moving_sets_the_centre_and_bad_points_change_nothing() {
         let err = e.move_to(1, p).expect_err("bad point");
         let text = err.to_string();
         assert!(
-            text.contains("component 1's centre x") && text.contains(needle),
+            text.contains("component 2's centre x") && text.contains(needle),
             "{text}"
         );
         assert_eq!(e, before, "unchanged after {text}");
@@ -145,7 +145,7 @@ fn widths_must_be_positive_finite_and_in_range_and_errors_change_nothing() {
         let err = e.set_sd(0, sd).expect_err("bad sd");
         let text = err.to_string();
         assert!(
-            text.contains("component 0's sd") && text.contains(needle),
+            text.contains("component 1's sd") && text.contains(needle),
             "{text}"
         );
         assert_eq!(e, before);
@@ -199,7 +199,7 @@ fn widths_must_be_positive_finite_and_in_range_and_errors_change_nothing() {
         },
     ] {
         let err = e2.set_axes(0, axes).expect_err("bad axes");
-        assert!(err.to_string().contains("component 0"), "{err}");
+        assert!(err.to_string().contains("component 1"), "{err}");
         assert_eq!(e2, before);
     }
 }
@@ -285,7 +285,7 @@ fn setting_a_weight_keeps_the_others_ratios_and_the_sum_at_one() {
     let before = e.clone();
     for w in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
         let err = e.set_weight(0, w).expect_err("bad weight");
-        assert!(err.to_string().contains("component 0's weight"), "{err}");
+        assert!(err.to_string().contains("component 1's weight"), "{err}");
         assert_eq!(e, before);
     }
     // A lone component keeps weight 1; 0 is refused.

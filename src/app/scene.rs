@@ -362,8 +362,15 @@ impl App {
         }
     }
 
-    fn show_scene(&mut self, path: &Path, scene: Scene, notes: Vec<String>) {
+    fn show_scene(&mut self, path: &Path, scene: Scene, mut notes: Vec<String>) {
         self.lesson = None;
+        // Data the scene names but that do not build (a bad drawing, a file that is gone)
+        // are refused when the inputs are rebuilt; say so with the scene's other notes.
+        if let Err(e) = super::build_data(&scene.settings.data) {
+            notes.push(format!(
+                "the scene's data were refused ({e}); the current data stay"
+            ));
+        }
         self.set_scene_settings(scene.settings);
         let name = scene
             .title

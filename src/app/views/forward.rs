@@ -62,7 +62,14 @@ impl ForwardView {
         let h = ui.available_height();
         let avail = ui.available_width();
         let gap = ui.spacing().item_spacing.x;
-        let text_w = (avail * 0.3).clamp(*TEXT_WIDTH.start(), *TEXT_WIDTH.end());
+        // While the data are edited on a narrow window (a projector with the side panel
+        // open) the plots take the formulas' column: the shape being drawn needs the room.
+        let formulas = ctx.edit_mode == EditMode::Off || avail >= EDIT_FORMULAS_MIN_WIDTH;
+        let text_w = if formulas {
+            (avail * 0.3).clamp(*TEXT_WIDTH.start(), *TEXT_WIDTH.end())
+        } else {
+            -gap
+        };
         let w = (avail - text_w - 2.0 * gap).max(160.0);
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
@@ -73,11 +80,17 @@ impl ForwardView {
                     plots_2d(ui, ctx, w, h, editor, &mut commands);
                 }
             });
-            formula_column(ui, text_w, |ui| text(ui, ctx));
+            if formulas {
+                formula_column(ui, text_w, |ui| text(ui, ctx));
+            }
         });
         commands
     }
 }
+
+/// The least width (points) of the tab at which the formulas stay beside the plots in the
+/// edit mode.
+const EDIT_FORMULAS_MIN_WIDTH: f32 = 760.0;
 
 /// The least height (points) of the stacked coefficients plot with its legend.
 const MIN_COEFFICIENTS: f32 = 210.0;
