@@ -685,10 +685,31 @@ impl DataEditor {
 
     /// The one-line hint above the plots in an edit mode (the whole text on hover), or the
     /// refusal of the last edit in its place.
-    pub fn hint(&self, ui: &mut Ui, ctx: &ViewCtx<'_>) {
+    pub fn hint(&self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let mut commands = Vec::new();
         let pal = Palette::of_ui(ui);
+        let view = ctx.settings.view;
+        if ctx.edit_mode != EditMode::Off
+            && !shows_data(view, ctx.dim(), ctx.settings.toggles.evidence_step)
+        {
+            // A tab without a plot of p0: say where the data can be drawn.
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new("This tab has no plot of the data to edit.")
+                        .color(pal.param.x0),
+                );
+                if ui
+                    .button("Edit on the Forward tab")
+                    .on_hover_text("Open the Forward tab, whose data plot takes the edits (so do the Reverse tab's clouds in 2D and the Evidence tab's density in 1D)")
+                    .clicked()
+                {
+                    commands.push(Command::SetView(View::Forward));
+                }
+            });
+            return commands;
+        }
         let (short, long) = match ctx.edit_mode {
-            EditMode::Off => return,
+            EditMode::Off => return commands,
             EditMode::Components => (
                 "Editing p0: click adds a component, drag moves or resizes it, the wheel sets its weight, right-click deletes. Ctrl+Z undoes, Esc leaves.",
                 "Editing the data p0. Click on an empty spot to add a component there. Drag a centre (dot) to move a component; click it to select it and show its handles: drag a square to change its width (2D: each axis), drag a diamond to turn it. The mouse wheel over a centre (or anywhere, for the selected one) sets its weight; the others keep their ratios. Right-click a centre, or press Delete, to remove it. The views recompute when the mouse is released. Ctrl+Z undoes, Ctrl+Shift+Z redoes; E or Esc leaves the edit mode.",
@@ -704,6 +725,7 @@ impl DataEditor {
         };
         ui.add(egui::Label::new(line).truncate())
             .on_hover_text(long);
+        commands
     }
 
     /// The side panel's part: the mode toggles, undo and redo, and the list of components

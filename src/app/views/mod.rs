@@ -378,7 +378,7 @@ impl Views {
                 }
             });
             ui.separator();
-            self.editor.hint(ui, ctx);
+            commands.extend(self.editor.hint(ui, ctx));
             let view = ctx.settings.view;
             let editor = &mut self.editor;
             commands.extend(match view {
