@@ -485,37 +485,48 @@ fn edit_action(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -
             }
         }
         7 => save_data(h, rng, files),
-        8 => {
-            // The list's header reads "Components (K)".
-            let header = h
-                .query_all_by(|n| {
-                    n.label().is_some_and(|l| {
-                        l.strip_prefix("Components (")
-                            .and_then(|rest| rest.strip_suffix(')'))
-                            .is_some_and(|k| k.parse::<usize>().is_ok())
-                    })
-                })
-                .next();
-            match header {
-                Some(node) => {
-                    node.click();
-                    "edit toggle the components list".into()
-                }
-                None => "edit no components list".into(),
+        8 => match components_header(h) {
+            Some(node) => {
+                node.click();
+                "edit toggle the components list".into()
             }
-        }
+            None => "edit no components list".into(),
+        },
         9 => {
+            let mut opened = "";
+            if h.query_all_by_role_and_label(Role::Button, "x")
+                .next()
+                .is_none()
+                && let Some(header) = components_header(h)
+            {
+                // The list is closed: open it first.
+                header.click();
+                h.run_steps(1);
+                opened = "open the components list, ";
+            }
             let buttons: Vec<_> = h.query_all_by_role_and_label(Role::Button, "x").collect();
             if buttons.is_empty() {
-                "edit no delete button".into()
+                format!("edit {opened}no delete button")
             } else {
                 let i = rng.random_range(0..buttons.len());
                 buttons[i].click();
-                format!("edit click x of row {} of {}", i + 1, buttons.len())
+                format!("edit {opened}click x of row {} of {}", i + 1, buttons.len())
             }
         }
         _ => plot_pointer(h, rng),
     }
+}
+
+/// The side panel's header of the components list, "Components (K)", if shown.
+fn components_header<'a>(h: &'a Harness<'static, App>) -> Option<egui_kittest::Node<'a>> {
+    h.query_all_by(|n| {
+        n.label().is_some_and(|l| {
+            l.strip_prefix("Components (")
+                .and_then(|rest| rest.strip_suffix(')'))
+                .is_some_and(|k| k.parse::<usize>().is_ok())
+        })
+    })
+    .next()
 }
 
 /// A key of the edit mode: E, B, Esc, Delete, Backspace, Ctrl+Z, Ctrl+Shift+Z, Ctrl+Y.
