@@ -3,13 +3,19 @@
 //! extremes, every model including trained ones, play, step, zoom, training start / pause /
 //! reset / load / save, reverse settings (spacing and offset from a config or overridden),
 //! schedule files overlaid and removed (typed, dropped, the Schedule tab's switches), the
-//! comparison table of the schedules (opened, saved, copied, closed), exports. Work runs in the deferred mode: jobs
+//! comparison table of the schedules (opened, saved, copied, closed), exports, and the data
+//! editor of issue 11 (its keys E, B, Esc, Delete, Ctrl+Z, Ctrl+Shift+Z, Ctrl+Y; the side
+//! panel's mode toggles, Undo, Redo, the components list and its delete buttons, "Save data"
+//! to good and bad paths; clicks, right clicks, the wheel and drags on the current view's
+//! data plot, in both edit modes and in neither). Work runs in the deferred mode: jobs
 //! finish only when the walk says so ("work finishes" is an action), so stale results meet
 //! new inputs in every order, reproducibly.
 //!
 //! After each action the app runs one full frame (GPU-rendered every [`RENDER_EVERY`]th),
 //! and every view must show a result of the current inputs, a computing state or the error
-//! of the current inputs: never a result of other inputs, never nothing.
+//! of the current inputs: never a result of other inputs, never nothing. The data in use
+//! are always a valid mixture of the settings' data, and the undo history's current state
+//! is the data applied.
 //!
 //! `ELBO_LAB_FUZZ_SEED` and `ELBO_LAB_FUZZ_STEPS` choose the walk (defaults below, as CI
 //! runs it); a failure prints the seed and the last actions.
@@ -17,8 +23,8 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use egui::Key;
 use egui::accesskit::Role;
+use egui::{Event, Key, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use rand::rngs::StdRng;
@@ -26,14 +32,18 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
 use elbo_lab::app::evidence::EvidenceDetail;
+use elbo_lab::app::plot_util::plot_id;
 use elbo_lab::app::reverse::{ReverseSettings, ReverseSizes};
 use elbo_lab::app::settings::{
-    ElboForm, EvidenceStep, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
+    DataSettings, ElboForm, EvidenceStep, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
 };
 use elbo_lab::app::training::TrainingSettings;
+use elbo_lab::app::views::editor::{EditMode, shows_data};
 use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice, export, lessons};
 use elbo_lab::compare::TableFormat;
 use elbo_lab::denoiser::ModelKind;
+use elbo_lab::edit::EditableMixture;
+use elbo_lab::mixture::{GaussianMixture, load_mixture_file};
 use elbo_lab::param::Parameterisation;
 use elbo_lab::presets::{DataPreset, DataSpec};
 use elbo_lab::sampler::{SamplerKind, Spacing};
@@ -159,7 +169,9 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
         h.state_mut().apply(&ctx, c);
         text
     };
-    let roll = rng.random_range(0..100);
+    // 0..100: the actions of the walk before the data editor; 100..118 (about 15 %):
+    // the data editor's keys, panel buttons and pointer on the data plots.
+    let roll = rng.random_range(0..118);
     match roll {
         // Work finishes (all queued jobs run now).
         0..=24 => {
@@ -444,12 +456,416 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
             };
             apply(h, c)
         }
+        100..=117 => edit_action(h, rng, files),
         _ => {
             // A few frames pass (play advances t, training steps inline).
             let n = rng.random_range(1..=5);
             h.run_steps(n);
             format!("{n} frames")
         }
+    }
+}
+
+/// One action of the data editor (issue 11): its keys, the side panel's buttons, the path
+/// row that saves the data, the components list, or the pointer on the current view's data
+/// plot (a click, a right click, the wheel, a drag that may end outside the plot).
+fn edit_action(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String {
+    match rng.random_range(0..20) {
+        0..=3 => edit_key(h, rng),
+        4..=6 => {
+            let label = *["Edit components (E)", "Brush (B)", "Undo", "Redo"]
+                .choose(rng)
+                .expect("editor buttons");
+            match h.query_all_by_label(label).next() {
+                Some(node) => {
+                    node.click();
+                    format!("edit click {label}")
+                }
+                None => format!("edit no button {label}"),
+            }
+        }
+        7 => save_data(h, rng, files),
+        8 => match components_header(h) {
+            Some(node) => {
+                node.click();
+                "edit toggle the components list".into()
+            }
+            None => "edit no components list".into(),
+        },
+        9 => {
+            let mut opened = "";
+            if h.query_all_by_role_and_label(Role::Button, "x")
+                .next()
+                .is_none()
+                && let Some(header) = components_header(h)
+            {
+                // The list is closed: open it first.
+                header.click();
+                h.run_steps(1);
+                opened = "open the components list, ";
+            }
+            let buttons: Vec<_> = h.query_all_by_role_and_label(Role::Button, "x").collect();
+            if buttons.is_empty() {
+                format!("edit {opened}no delete button")
+            } else {
+                let i = rng.random_range(0..buttons.len());
+                buttons[i].click();
+                format!("edit {opened}click x of row {} of {}", i + 1, buttons.len())
+            }
+        }
+        _ => plot_pointer(h, rng),
+    }
+}
+
+/// The side panel's header of the components list, "Components (K)", if shown.
+fn components_header<'a>(h: &'a Harness<'static, App>) -> Option<egui_kittest::Node<'a>> {
+    h.query_all_by(|n| {
+        n.label().is_some_and(|l| {
+            l.strip_prefix("Components (")
+                .and_then(|rest| rest.strip_suffix(')'))
+                .is_some_and(|k| k.parse::<usize>().is_ok())
+        })
+    })
+    .next()
+}
+
+/// A key of the edit mode: E, B, Esc, Delete, Backspace, Ctrl+Z, Ctrl+Shift+Z, Ctrl+Y.
+fn edit_key(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
+    match rng.random_range(0..8) {
+        0 => {
+            h.key_press(Key::E);
+            "edit key E".into()
+        }
+        1 => {
+            h.key_press(Key::B);
+            "edit key B".into()
+        }
+        2 => {
+            h.key_press(Key::Escape);
+            "edit key Escape".into()
+        }
+        3 => {
+            h.key_press(Key::Delete);
+            "edit key Delete".into()
+        }
+        4 => {
+            h.key_press(Key::Backspace);
+            "edit key Backspace".into()
+        }
+        5 => {
+            h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+            "edit key Ctrl+Z".into()
+        }
+        6 => {
+            h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+            "edit key Ctrl+Shift+Z".into()
+        }
+        _ => {
+            h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
+            "edit key Ctrl+Y".into()
+        }
+    }
+}
+
+/// A path typed into "Save data as (JSON)" (in the temp dir, or a folder, or in a folder
+/// that does not exist), then "Save data": the status names the path and says whether it
+/// failed, and a written file reads back as the data in use.
+fn save_data(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String {
+    let dir = files.exports.parent().expect("the temp dir").to_path_buf();
+    let (path, good) = match rng.random_range(0..4) {
+        0 => (dir.clone(), false),
+        1 => (dir.join("no_such_folder").join("data.json"), false),
+        _ => (files.exports.with_extension("mixture.json"), true),
+    };
+    let Some(field) = h
+        .query_all_by_role_and_label(Role::TextInput, "Save data as (JSON)")
+        .next()
+    else {
+        return "edit no save field".into();
+    };
+    field.set_text_value_accesskit(&path.display().to_string());
+    h.run_steps(1);
+    let Some(button) = h
+        .query_all_by_role_and_label(Role::Button, "Save data")
+        .next()
+    else {
+        return "edit no save button".into();
+    };
+    let _ = std::fs::remove_file(files.exports.with_extension("mixture.json"));
+    // Through AccessKit: the button may be scrolled out of the side panel's view.
+    button.click_accesskit();
+    h.run_steps(1);
+    let app = h.state();
+    let shown = path.display().to_string();
+    let Some((status, error)) = app.notes.status.clone().filter(|(s, _)| s.contains(&shown)) else {
+        return format!("edit save {shown}: no status about it");
+    };
+    assert_eq!(
+        error, !good,
+        "saving the data to {shown}: the status says {status:?}"
+    );
+    if good {
+        let saved = load_mixture_file(&path, 0.1).expect("the saved data read back");
+        let data = app.data();
+        assert_eq!(
+            (saved.dim(), saved.len()),
+            (data.dim(), data.len()),
+            "the saved data are not the data in use"
+        );
+        for (a, b) in saved.means().iter().zip(data.means()) {
+            assert!(
+                (a[0] - b[0]).abs() <= 1e-9 * (1.0 + b[0].abs())
+                    && (a[1] - b[1]).abs() <= 1e-9 * (1.0 + b[1].abs()),
+                "saved mean {a:?} is not {b:?}"
+            );
+        }
+    }
+    format!(
+        "edit save {shown} ({})",
+        if good { "written" } else { "refused" }
+    )
+}
+
+/// The data plot of the current view and its transform (as last drawn), if the view has
+/// one: Forward ("density_at_t" in 1D, "density_2d"), Reverse 2D (either cloud), Evidence's
+/// diffusion step in 1D ("evidence_density").
+fn data_plot(
+    h: &Harness<'static, App>,
+    rng: &mut StdRng,
+) -> Option<(&'static str, egui_plot::PlotTransform)> {
+    let app = h.state();
+    let view = app.settings.view;
+    let dim = app.data().dim();
+    if !shows_data(view, dim, app.settings.toggles.evidence_step) {
+        return None;
+    }
+    let names: &[&'static str] = match (view, dim) {
+        (View::Forward, 1) => &["density_at_t"],
+        (View::Forward, _) => &["density_2d"],
+        (View::Reverse, _) => &["reverse_cloud_A", "reverse_cloud_B"],
+        (View::Evidence, _) => &["evidence_density"],
+        _ => &[],
+    };
+    let name = *names.choose(rng)?;
+    let memory = egui_plot::PlotMemory::load(&h.ctx, plot_id(name))?;
+    Some((name, memory.transform()))
+}
+
+/// A random place of a plot: anywhere in it, on a handle of a component (its centre, a
+/// width square or a rotation diamond, give or take a few points), or outside it.
+fn plot_target(app: &App, tr: &egui_plot::PlotTransform, rng: &mut StdRng) -> Pos2 {
+    let frame = *tr.frame();
+    let r = rng.random_range(0..10);
+    if (5..=8).contains(&r) {
+        let draft = EditableMixture::from_mixture(app.data());
+        let k = rng.random_range(0..draft.len());
+        if let Ok(hd) = draft.handles(k) {
+            let c = hd.centre;
+            let s = *[1.0, -1.0].choose(rng).expect("sides");
+            let spot = if draft.dim() == 1 {
+                let sd = hd.axis1[0];
+                let w = draft.weights()[k];
+                let x = if rng.random_bool(0.6) {
+                    c[0]
+                } else {
+                    c[0] + s * sd
+                };
+                let z = (x - c[0]) / sd;
+                [
+                    x,
+                    w * (-0.5 * z * z).exp() / (sd * (2.0 * std::f64::consts::PI).sqrt()),
+                ]
+            } else {
+                let o = *[[0.0, 0.0], hd.axis1, hd.axis2, hd.rotation]
+                    .choose(rng)
+                    .expect("handles");
+                [c[0] + s * o[0], c[1] + s * o[1]]
+            };
+            let jitter = egui::vec2(rng.random_range(-4.0..=4.0), rng.random_range(-4.0..=4.0));
+            return tr.position_from_point(&egui_plot::PlotPoint::new(spot[0], spot[1])) + jitter;
+        }
+    }
+    if r == 9 {
+        // Outside the plot: beside it, above or below (the side panel, another plot, or off
+        // the window).
+        let dx = rng.random_range(5.0..=300.0);
+        let dy = rng.random_range(5.0..=300.0);
+        return match rng.random_range(0..4) {
+            0 => Pos2::new(frame.left() - dx, frame.center().y),
+            1 => Pos2::new(frame.right() + dx, frame.center().y),
+            2 => Pos2::new(frame.center().x, frame.top() - dy),
+            _ => Pos2::new(frame.center().x, frame.bottom() + dy),
+        };
+    }
+    Pos2::new(
+        rng.random_range(frame.left()..=frame.right()),
+        rng.random_range(frame.top()..=frame.bottom()),
+    )
+}
+
+fn button_event(h: &Harness<'static, App>, pos: Pos2, button: PointerButton, pressed: bool) {
+    h.event(Event::PointerButton {
+        pos,
+        button,
+        pressed,
+        modifiers: Modifiers::NONE,
+    });
+}
+
+/// The pointer on the current view's data plot (a key of the edit mode if the view has
+/// none). In view mode an edit mode is sometimes switched on first. The last event's frame
+/// is the walk's own step; the data invariants are checked after every frame of a drag.
+fn plot_pointer(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
+    let Some((name, _)) = data_plot(h, rng) else {
+        return edit_key(h, rng);
+    };
+    let mut prefix = String::new();
+    if h.state().edit_mode == EditMode::Off && rng.random_bool(0.8) {
+        let key = if rng.random_bool(0.7) { Key::E } else { Key::B };
+        h.key_press(key);
+        h.run_steps(1);
+        prefix = format!("key {key:?}, ");
+    }
+    // The transform as drawn in the last frame.
+    let Some(memory) = egui_plot::PlotMemory::load(&h.ctx, plot_id(name)) else {
+        return format!("edit {prefix}no plot {name}");
+    };
+    let tr = memory.transform();
+    let from = plot_target(h.state(), &tr, rng);
+    let mode = format!("{:?}", h.state().edit_mode);
+    h.event(Event::PointerMoved(from));
+    h.run_steps(1);
+    let what = match rng.random_range(0..10) {
+        0..=2 => {
+            button_event(h, from, PointerButton::Primary, true);
+            h.run_steps(1);
+            button_event(h, from, PointerButton::Primary, false);
+            "click"
+        }
+        3 => {
+            button_event(h, from, PointerButton::Secondary, true);
+            h.run_steps(1);
+            button_event(h, from, PointerButton::Secondary, false);
+            "right click"
+        }
+        4..=5 => {
+            let (unit, delta) = if rng.random_bool(0.7) {
+                (
+                    egui::MouseWheelUnit::Line,
+                    *[-3.0_f32, -1.0, 1.0, 2.0, 5.0]
+                        .choose(rng)
+                        .expect("notches"),
+                )
+            } else {
+                (
+                    egui::MouseWheelUnit::Point,
+                    rng.random_range(-150.0..=150.0),
+                )
+            };
+            h.event(Event::MouseWheel {
+                unit,
+                delta: egui::vec2(0.0, delta),
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Unknown,
+                modifiers: Modifiers::NONE,
+            });
+            "wheel"
+        }
+        _ => {
+            button_event(h, from, PointerButton::Primary, true);
+            h.run_steps(1);
+            let moves = rng.random_range(2..=6);
+            let mut at = from;
+            for i in 0..moves {
+                at = if i + 1 == moves && rng.random_bool(0.5) {
+                    // The last move lands anywhere: in the plot, on a handle or outside.
+                    plot_target(h.state(), &tr, rng)
+                } else {
+                    at + egui::vec2(
+                        rng.random_range(-60.0..=60.0),
+                        rng.random_range(-40.0..=40.0),
+                    )
+                };
+                h.event(Event::PointerMoved(at));
+                h.run_steps(1);
+                check_data(h.state(), "a frame of a drag on a data plot");
+            }
+            button_event(h, at, PointerButton::Primary, false);
+            return format!(
+                "edit {prefix}drag on {name} ({mode}) from {from:?} to {at:?} in {moves} moves"
+            );
+        }
+    };
+    format!("edit {prefix}{what} on {name} ({mode}) at {from:?}")
+}
+
+/// The hand-drawn components in use, if the data are a drawing (a new drawing is a new
+/// pointer).
+fn drawn_ptr(app: &App) -> Option<*const Vec<elbo_lab::mixture::Component>> {
+    app.applied
+        .data_settings
+        .drawn
+        .as_ref()
+        .map(|d| std::sync::Arc::as_ptr(&d.components))
+}
+
+/// Builds the data of `s` as the app does (a drawing first, then a file, then the preset).
+fn build_data(s: &DataSettings) -> Result<GaussianMixture, String> {
+    if let Some(d) = &s.drawn {
+        return d.build().map_err(|e| e.to_string());
+    }
+    match &s.file {
+        Some(path) => load_mixture_file(path, s.bandwidth).map_err(|e| e.to_string()),
+        None => s.spec.build().map_err(|e| e.to_string()),
+    }
+}
+
+/// The data invariants of issue 11, after every frame: the data in use are a valid mixture
+/// of the settings' dimension, a drawing in the settings builds, the undo history's current
+/// state is the data applied (unless it cannot be built: the last build failed), and the
+/// settings are the applied ones.
+fn check_data(app: &App, action: &str) {
+    let data = &app.applied.inputs.data;
+    assert!(
+        matches!(data.dim(), 1 | 2) && !data.is_empty(),
+        "the data in use have dimension {} and {} components (after {action})",
+        data.dim(),
+        data.len()
+    );
+    let again = GaussianMixture::new(&data.components()).unwrap_or_else(|e| {
+        panic!("the data in use are not a valid mixture: {e} (after {action})")
+    });
+    assert_eq!(again.len(), data.len(), "the data rebuild to another size");
+    let sum: f64 = data.weights().iter().sum();
+    assert!(
+        (sum - 1.0).abs() < 1e-9 && data.weights().iter().all(|w| w.is_finite() && *w >= 0.0),
+        "the weights of the data in use sum to {sum} (after {action})"
+    );
+    let s = &app.settings.data;
+    assert_eq!(
+        s, &app.applied.data_settings,
+        "the data settings are not the applied ones after the frame (after {action})"
+    );
+    if let Some(d) = &s.drawn
+        && let Err(e) = d.build()
+    {
+        panic!("the drawn data in the settings do not build: {e} (after {action})");
+    }
+    let built = build_data(s)
+        .unwrap_or_else(|e| panic!("the settings' data do not build: {e} (after {action})"));
+    assert_eq!(
+        (built.dim(), built.len()),
+        (data.dim(), data.len()),
+        "the data in use are not those of the settings (after {action})"
+    );
+    let current = app.data_history.current();
+    if current != &app.applied.data_settings {
+        assert!(
+            build_data(current).is_err(),
+            "the undo history's current state is not the applied data, and it builds (after {action}): history {}, applied {}",
+            current.label(),
+            app.applied.data_settings.label()
+        );
     }
 }
 
@@ -613,8 +1029,12 @@ fn random_walk_over_the_app() {
     let mut dims = [false; 2];
     let mut views_seen = std::collections::HashSet::new();
     let mut cost: std::collections::HashMap<String, (usize, f64)> = Default::default();
+    // The data editor's actions (count, seconds) and the drawings they applied.
+    let mut editor = (0usize, 0.0f64);
+    let mut drawings = 0usize;
     for i in 0..steps {
         let started = std::time::Instant::now();
+        let drawn_before = drawn_ptr(h.state());
         let action = act(&mut h, &mut rng, &files);
         guard.last.push_back(action.clone());
         if guard.last.len() > HISTORY {
@@ -635,6 +1055,15 @@ fn random_walk_over_the_app() {
         e.0 += 1;
         e.1 += started.elapsed().as_secs_f64();
         check(h.state(), &action);
+        check_data(h.state(), &action);
+        if action.starts_with("edit ") {
+            editor.0 += 1;
+            editor.1 += started.elapsed().as_secs_f64();
+            let now = drawn_ptr(h.state());
+            if now.is_some() && now != drawn_before {
+                drawings += 1;
+            }
+        }
         dims[h.state().data().dim() - 1] = true;
         views_seen.insert(h.state().settings.view);
         guard.done = i + 1;
@@ -669,6 +1098,15 @@ fn random_walk_over_the_app() {
     for (kind, (n, secs)) in by_cost.iter().take(8) {
         eprintln!("app_fuzz: {kind:16} x{n:5}  {secs:7.2} s");
     }
+    for (kind, (n, secs)) in by_cost.iter().filter(|(k, _)| k.starts_with("edit ")) {
+        eprintln!("app_fuzz:   {kind:16} x{n:5}  {secs:7.2} s");
+    }
+    eprintln!(
+        "app_fuzz: {} data editor actions ({:.1} % of the actions, {:.2} s), {drawings} of them applied a drawing",
+        editor.0,
+        100.0 * editor.0 as f64 / steps.max(1) as f64,
+        editor.1
+    );
     eprintln!(
         "app_fuzz: {steps} actions, {rendered} rendered frames, views seen {}, 1D {} 2D {}",
         views_seen.len(),
@@ -681,6 +1119,10 @@ fn random_walk_over_the_app() {
             views_seen.len(),
             View::ALL.len(),
             "the walk visits every tab"
+        );
+        assert!(
+            drawings > 0,
+            "the walk's data editor actions never applied a drawing"
         );
     }
 }
