@@ -134,24 +134,9 @@ impl DataEditor {
         }
     }
 
-    /// The component selected (by a click, a drag or in the list), from 0.
-    pub fn selected(&self) -> Option<usize> {
-        self.selected
-    }
-
-    /// The draft being edited (the current data, or what a drag made of them).
-    pub fn draft(&self) -> Option<&EditableMixture> {
-        self.draft.as_ref()
-    }
-
     /// True while a handle is dragged or a brush stroke is painted.
     pub fn is_dragging(&self) -> bool {
         self.grab.is_some() || !self.stroke.is_empty()
-    }
-
-    /// The last refused edit, naming what was wrong.
-    pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
     }
 
     /// `plot` as a data plot: in an edit mode it does not pan, zoom or scroll (a press
@@ -366,15 +351,9 @@ impl DataEditor {
             let n = points.len() as f64;
             let bounds = p.plot_bounds();
             let (lo, hi) = (bounds.min()[0], bounds.max()[0]);
-            let curve: Vec<[f64; 2]> = (0..=CURVE_POINTS)
-                .map(|i| {
-                    let x = lo + (hi - lo) * i as f64 / CURVE_POINTS as f64;
-                    [
-                        x,
-                        points.iter().map(|q| normal(x, q[0], h)).sum::<f64>() / n,
-                    ]
-                })
-                .collect();
+            let curve = curve_on(lo, hi, points.len(), |x| {
+                points.iter().map(|q| normal(x, q[0], h)).sum::<f64>() / n
+            });
             p.line(
                 Line::new("p0 as painted", curve)
                     .color(colour)
@@ -453,10 +432,17 @@ impl DataEditor {
                             c[1] + (point[1] - c[1]) / grab.lever,
                         ];
                     }
-                    let before = draft.clone();
+                    // A drag changes its own component only: compare that one.
+                    let of = |d: &EditableMixture| {
+                        (
+                            d.means().get(grab.k).copied(),
+                            d.covs().get(grab.k).copied(),
+                        )
+                    };
+                    let before = of(draft);
                     match draft.drag(grab.k, grab.handle, point) {
                         Ok(()) => {
-                            self.dirty |= *draft != before;
+                            self.dirty |= of(draft) != before;
                             self.message = None;
                         }
                         Err(e) => self.message = Some(e.to_string()),
@@ -968,18 +954,24 @@ fn normal(x: f64, m: f64, sd: f64) -> f64 {
 
 /// The density of a 1D draft on `[lo, hi]`.
 fn density_curve(d: &EditableMixture, lo: f64, hi: f64) -> PlotPoints<'static> {
-    // Fewer points for a large mixture, so a drag stays smooth (about 200k terms a frame).
-    let n = (200_000 / d.len().max(1)).clamp(60, CURVE_POINTS);
+    curve_on(lo, hi, d.len(), |x| {
+        (0..d.len())
+            .map(|k| {
+                let (w, m, sd) = component_1d(d, k);
+                w * normal(x, m, sd)
+            })
+            .sum()
+    })
+}
+
+/// `density` on `[lo, hi]`, a sum of `terms` Gaussians: fewer points for many terms, so a
+/// drag or a stroke stays smooth (about 200k terms a frame).
+fn curve_on(lo: f64, hi: f64, terms: usize, density: impl Fn(f64) -> f64) -> PlotPoints<'static> {
+    let n = (200_000 / terms.max(1)).clamp(60, CURVE_POINTS);
     (0..=n)
         .map(|i| {
             let x = lo + (hi - lo) * i as f64 / n as f64;
-            let y = (0..d.len())
-                .map(|k| {
-                    let (w, m, sd) = component_1d(d, k);
-                    w * normal(x, m, sd)
-                })
-                .sum::<f64>();
-            [x, y]
+            [x, density(x)]
         })
         .collect::<Vec<_>>()
         .into()
