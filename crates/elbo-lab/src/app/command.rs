@@ -1,0 +1,199 @@
+//! Everything a key, a button, a menu entry or a dropped file can ask the app to do.
+//!
+//! Views and panels never change the app: they draw from a read-only
+//! [`ViewCtx`](super::views::ViewCtx) and return commands, which [`App::apply`](super::App::apply)
+//! carries out after layout, in one place. A key and the button it stands for emit the same
+//! command.
+
+use std::path::PathBuf;
+
+use elbo_core::denoiser::ModelKind;
+use elbo_core::param::Parameterisation;
+use elbo_core::schedule::VarianceType;
+
+use super::reverse::ReverseSettings;
+use super::settings::{DataSettings, ScheduleSettings, View, ViewToggles};
+use super::training::TrainingSettings;
+
+/// What an export writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    /// The ELBO table as CSV.
+    Csv,
+    /// The ELBO report as JSON.
+    Json,
+    /// A PNG of the window.
+    Png,
+}
+
+impl ExportKind {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportKind::Csv => "csv",
+            ExportKind::Json => "json",
+            ExportKind::Png => "png",
+        }
+    }
+}
+
+/// The model the views use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// A closed-form model.
+    Kind(ModelKind),
+    /// The trained network of a parameterisation, frozen at the moment it is picked.
+    Trained(Parameterisation),
+}
+
+/// A request to the app.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Use these data settings (a preset, its parameters, the CSV bandwidth).
+    SetData(DataSettings),
+    /// Use these schedule settings.
+    SetSchedule(ScheduleSettings),
+    /// Use this model.
+    SetModel(ModelChoice),
+    /// Replace the frozen trained network in use by the training run's newest snapshot.
+    UseNewerNetworks,
+    /// Reverse variance of the ELBO's p(x_{t-1} | x_t).
+    SetVariance(VarianceType),
+    /// Monte Carlo sample count N.
+    SetSamples(usize),
+    /// Seed of every Monte Carlo draw.
+    SetSeed(u64),
+    /// Load data (a mixture JSON or a CSV of points) from a path.
+    LoadData(PathBuf),
+    /// Load a schedule (`scheduler_config.json` or a betas list) from a path.
+    LoadSchedule(PathBuf),
+    /// Overlay a schedule file (`scheduler_config.json` or a betas list) in the Schedule tab,
+    /// beside the current schedule (the current schedule stays).
+    OverlaySchedule(PathBuf),
+    /// Open a native file dialog for a schedule to overlay.
+    PickOverlaySchedule,
+    /// Remove the overlaid schedule at this place of the list (from 0).
+    RemoveOverlay(usize),
+    /// Remove every overlaid schedule.
+    ClearOverlays,
+    /// Open a native file dialog for data.
+    PickData,
+    /// Open a native file dialog for a schedule.
+    PickSchedule,
+    /// Enter the edit mode `mode` of the data plots (or leave it: [`EditMode::Off`]).
+    SetEditMode(super::views::editor::EditMode),
+    /// Enter the edit mode `mode`, or leave it if it is on (keys E and B).
+    ToggleEditMode(super::views::editor::EditMode),
+    /// Undo the last change of the data (an edit, a preset, a file, a scene; Ctrl+Z).
+    UndoData,
+    /// Redo the last undone change of the data (Ctrl+Shift+Z, Ctrl+Y).
+    RedoData,
+    /// Write the current data as mixture JSON (what `--data FILE` reads).
+    SaveMixture(PathBuf),
+    /// Pick the file to save the mixture to in a native save dialog, then write it.
+    PickSaveMixture,
+    /// Go back from a loaded file or a drawing to the preset.
+    UsePresetData,
+    /// Go back from custom betas to the preset.
+    UsePresetSchedule,
+    /// Set the timeline's t (clamped to 1..=T).
+    SetT(usize),
+    /// One step back on the timeline.
+    StepBack,
+    /// One step forward on the timeline.
+    StepForward,
+    /// The first t.
+    FirstT,
+    /// The last t.
+    LastT,
+    /// Play or pause the timeline.
+    TogglePlay,
+    /// Playback speed in timesteps per second.
+    SetSpeed(f32),
+    /// Open a tab.
+    SetView(View),
+    /// The views' toggles (log axis, ELBO form, v column, preset overlay, t / T axis,
+    /// dropped schedules overlaid).
+    SetToggles(ViewToggles),
+    /// The reverse view's two sampler settings.
+    SetReverse(ReverseSettings),
+    /// Dark (true) or light theme.
+    SetDark(bool),
+    /// Zoom factor (clamped to the offered range).
+    SetZoom(f32),
+    /// Presenter mode on or off (the side panel hidden, the plots given the room).
+    SetPresenter(bool),
+    /// Flip presenter mode (key F5).
+    TogglePresenter,
+    /// Show or hide the side panel.
+    SetSidePanel(bool),
+    /// Show or hide the plots' legends.
+    SetLegends(bool),
+    /// Open or close the help overlay (keys F1 and ?).
+    ShowHelp(bool),
+    /// Put part of the settings back to its defaults.
+    Reset(super::settings::ResetScope),
+    /// Zoom in one notch.
+    ZoomIn,
+    /// Zoom out one notch.
+    ZoomOut,
+    /// Enter or leave fullscreen.
+    ToggleFullscreen,
+    /// Open or close the About window.
+    ShowAbout(bool),
+    /// Hide the notes about the restored state.
+    DismissNotes,
+    /// The training settings.
+    SetTraining(TrainingSettings),
+    /// Start training on the current data (or resume a paused run).
+    StartTraining,
+    /// Pause training.
+    PauseTraining,
+    /// Drop the networks being trained.
+    ResetTraining,
+    /// Load networks from a folder.
+    LoadWeights(PathBuf),
+    /// Save the networks into a folder.
+    SaveWeights(PathBuf),
+    /// Open a folder dialog to load (true) or save (false) weights.
+    PickWeights(bool),
+    /// Write the ELBO table as CSV.
+    ExportCsv(PathBuf),
+    /// Write the ELBO report as JSON.
+    ExportJson(PathBuf),
+    /// Save a PNG of the window.
+    Screenshot(PathBuf),
+    /// Open a save dialog, then export.
+    PickExport(ExportKind),
+    /// Write the whole state as a scene file (versioned JSON).
+    SaveScene(PathBuf),
+    /// Open a scene file (what it cannot read is dropped with a note; a file that is not
+    /// a scene, or of a newer version, is refused and nothing changes).
+    OpenScene(PathBuf),
+    /// Open a dialog to open (true) or save (false) a scene.
+    PickScene(bool),
+    /// Open step `n` (from 0) of the built-in lesson.
+    StartLesson(usize),
+    /// The lesson's next step (key PageDown; nothing outside a lesson).
+    NextLesson,
+    /// The lesson's previous step (key PageUp; nothing outside a lesson).
+    PrevLesson,
+    /// Close the lesson bar (the state stays).
+    ExitLesson,
+    /// Open or close the "Export for slides" dialog (a plot as PNG, a GIF over t).
+    ShowExportDialog(bool),
+    /// Export a plot as PNG or the current view over t as GIF (to the request's path).
+    ExportPlot(super::export::ExportRequest),
+    /// Pick the file of a plot export in a native save dialog, then export.
+    PickExportPlot(super::export::ExportRequest),
+    /// Stop the running plot export (its unfinished file is removed).
+    CancelExport,
+    /// Open or close the Schedule tab's comparison table.
+    ShowComparison(bool),
+    /// Write the comparison table of the current schedules in this format.
+    SaveComparison(PathBuf, elbo_core::compare::TableFormat),
+    /// Pick the file of the comparison table in a native save dialog, then write it.
+    PickSaveComparison(elbo_core::compare::TableFormat),
+    /// Copy the comparison table of the current schedules to the clipboard.
+    CopyComparison(elbo_core::compare::TableFormat),
+}

@@ -1,0 +1,1557 @@
+//! The desktop app (eframe/egui/egui_plot) over the core.
+//!
+//! ```text
+//! frame = logic(), then ui():
+//!   logic: poll every worker (ELBO, fields, reverse, training, dialogs) once, whatever tab
+//!          is open; ask for the work the current inputs and t need
+//!   ui:    the menu, side panel, timeline and open view draw from a read-only ViewCtx and
+//!          return Commands; apply() carries them out; sync_inputs() rebuilds the Inputs
+//! ```
+//! Every result carries the [`Inputs`] it was computed from and is drawn through them only
+//! (see `inputs.rs`); trained networks reach the views as frozen snapshots.
+
+pub mod command;
+pub mod comparison;
+pub mod compute;
+pub mod controls;
+pub mod evidence;
+pub mod export;
+pub mod formula;
+pub mod help;
+pub mod inputs;
+pub mod lesson_bar;
+pub mod lessons;
+pub mod menu;
+pub mod palette;
+pub mod persist;
+pub mod plot_util;
+pub mod reverse;
+pub mod scene;
+pub mod settings;
+pub mod timeline;
+pub mod training;
+pub mod views;
+pub mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use egui::{Key, Modifiers, TextureHandle, TextureOptions};
+
+use elbo_core::compare::TableFormat;
+use elbo_core::denoiser::ModelKind;
+use elbo_core::edit::History;
+use elbo_core::elbo::{ElboResult, McConfig};
+use elbo_core::mixture::{GaussianMixture, load_mixture_file};
+use elbo_core::param::Parameterisation;
+use elbo_core::report::Report;
+use elbo_core::schedule::{
+    Finding, NoiseSchedule, ScheduleSpec, load_schedule_file, sanity_findings,
+};
+use elbo_train::TrainedDenoiser;
+
+pub use command::{Command, ExportKind, ModelChoice};
+use compute::{ElboMessage, Field, FieldJob, Particles, River};
+pub use inputs::{Depends, Freshness, Inputs};
+use reverse::{ReverseJob, ReverseSizes};
+use settings::{
+    DataSettings, ElboForm, ScheduleConfig, ScheduleSettings, Settings, View, ZOOM_RANGE, ZOOM_STEP,
+};
+use views::editor::EditMode;
+use views::{ViewCtx, Views};
+pub use worker::Mode;
+use worker::Worker;
+
+/// The window title: the app and the paper it follows.
+pub const TITLE: &str =
+    "ELBO Lab: the ELBO of a diffusion model (Luo 2022, Understanding Diffusion Models)";
+/// The paper.
+pub const PAPER: &str = "Calvin Luo (2022), \"Understanding Diffusion Models: A Unified Perspective\", arXiv:2208.11970";
+/// The persistence key of [`Settings`].
+pub const STORAGE_KEY: &str = "elbo_lab_settings";
+
+/// Open the desktop app (the saved state is checked first: see [`persist`]), then apply
+/// what the command line asked for ([`scene::Launch`]).
+pub fn run_native(launch: scene::Launch) -> anyhow::Result<()> {
+    let notes = persist::state_file()
+        .map(|path| persist::sanitise_file(&path))
+        .unwrap_or_default();
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(TITLE)
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 500.0])
+            .with_drag_and_drop(true),
+        persist_window: true,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "elbo-lab",
+        options,
+        Box::new(move |cc| {
+            let mut app = App::new(cc, notes);
+            app.launch(launch);
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}
+
+/// How an app runs its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppOptions {
+    /// Threads (the app), inline (tests, benchmarks) or deferred (the fuzz test).
+    pub mode: Mode,
+    /// Particle counts of the reverse view.
+    pub reverse_sizes: ReverseSizes,
+    /// How much the Evidence tab computes.
+    pub evidence_detail: evidence::EvidenceDetail,
+}
+
+/// The model in use: a closed-form kind, or a trained network frozen when it was picked.
+#[derive(Clone)]
+pub struct AppliedModel {
+    /// The closed-form kind (also the fallback when no network fits).
+    pub kind: ModelKind,
+    /// The frozen network, its parameterisation and the training step it was taken at.
+    pub trained: Option<(Parameterisation, usize, Arc<TrainedDenoiser>)>,
+}
+
+/// The last valid inputs with what was derived from them on the UI thread (cheap).
+pub struct Applied {
+    /// The data settings these inputs were built from.
+    pub data_settings: DataSettings,
+    /// The schedule settings these inputs were built from.
+    pub schedule_settings: ScheduleSettings,
+    /// The model.
+    pub model: AppliedModel,
+    /// What the workers compute from.
+    pub inputs: Inputs,
+    /// Sanity findings of the schedule against the data.
+    pub findings: Vec<Finding>,
+    /// The schedule's label.
+    pub schedule_label: String,
+}
+
+/// The ELBO result as the views draw it.
+pub struct ElboShown {
+    /// What it was computed from.
+    pub inputs: Inputs,
+    /// The table.
+    pub result: Arc<ElboResult>,
+    /// True while only the quick estimate is in.
+    pub preview: bool,
+    /// Precomputed curves.
+    pub curves: views::elbo::Curves,
+}
+
+/// Plots of the inputs that do not depend on t: the 1D river and the particles.
+pub struct StaticShown {
+    /// What they were computed from.
+    pub inputs: Inputs,
+    /// The 1D river (None in 2D).
+    pub river: Option<RiverView>,
+    /// Particles and target pairs.
+    pub particles: Particles,
+}
+
+/// The 1D river as the views draw it.
+pub struct RiverView {
+    /// Paths and image data.
+    pub river: River,
+    /// The uploaded image.
+    pub texture: TextureHandle,
+}
+
+impl RiverView {
+    /// The density river as a plot image over t = 1..=T and x in [lo, hi]: each image
+    /// column is centred on its t, and the image spans the first column's t to T.
+    pub fn plot_image(&self, t_max: usize, lo: f64, hi: f64) -> egui_plot::PlotImage {
+        let cols = self.river.image.size[0];
+        let (t0, t1) = (compute::column_t(0, cols, t_max) as f64, t_max as f64);
+        let span = if cols > 1 {
+            (t1 - t0) * cols as f64 / (cols - 1) as f64
+        } else {
+            1.0
+        };
+        egui_plot::PlotImage::new(
+            "q_t(x), each t scaled to its peak",
+            self.texture.id(),
+            egui_plot::PlotPoint::new((t0 + t1) / 2.0, (lo + hi) / 2.0),
+            [span as f32, (hi - lo) as f32],
+        )
+        .allow_hover(false)
+    }
+}
+
+/// The fields at t as the views draw them.
+pub struct FieldView {
+    /// The fields (with their inputs and t).
+    pub field: Field,
+    /// The 2D density image, uploaded.
+    pub texture: Option<TextureHandle>,
+}
+
+/// A schedule file overlaid in the Schedule tab (loaded once, kept while its path is in
+/// [`Settings::overlays`]).
+pub struct Overlay {
+    /// The file, as loaded (made absolute when it could be).
+    pub path: PathBuf,
+    /// Its name in the legend and the list: the file name (with its folder when two
+    /// overlays share a file name).
+    pub name: String,
+    /// `_class_name` of a diffusers config, if any.
+    pub class_name: Option<String>,
+    /// `prediction_type` of a diffusers config, if any.
+    pub prediction_type: Option<String>,
+    /// The schedule's label (formula, T).
+    pub label: String,
+    /// What it was built from.
+    pub spec: ScheduleSpec,
+    /// How the config was read, where it is not a plain beta schedule.
+    pub notes: Vec<String>,
+    /// The schedule.
+    pub schedule: Arc<NoiseSchedule>,
+}
+
+impl Overlay {
+    /// Load a schedule file as an overlay; `taken` are the names already in use.
+    pub fn load(path: &Path, taken: &[&str]) -> Result<Overlay, String> {
+        let loaded = load_schedule_file(path).map_err(|e| e.to_string())?;
+        let schedule = loaded
+            .spec
+            .build()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut name = file_label(path);
+        if taken.contains(&name.as_str())
+            && let Some(folder) = path.parent().and_then(|p| p.file_name())
+        {
+            name = format!("{}/{name}", folder.to_string_lossy());
+        }
+        while taken.contains(&name.as_str()) {
+            name.push('\'');
+        }
+        Ok(Overlay {
+            path: path.to_path_buf(),
+            name,
+            class_name: loaded.class_name,
+            prediction_type: loaded.prediction_type,
+            label: loaded.spec.label(),
+            spec: loaded.spec,
+            notes: loaded.notes,
+            schedule: Arc::new(schedule),
+        })
+    }
+}
+
+/// Messages for the user: inline errors and notes.
+#[derive(Default)]
+pub struct Notes {
+    /// An inline error about the data (the last valid data stay).
+    pub data_error: Option<String>,
+    /// An inline error about the schedule (the last valid schedule stays).
+    pub schedule_error: Option<String>,
+    /// An error about an overlaid schedule (shown in the Schedule tab).
+    pub overlay_error: Option<String>,
+    /// A note about the model (a trained network that no longer fits, ...).
+    pub model_note: Option<String>,
+    /// The ELBO computation of these inputs failed: why.
+    pub compute_error: Option<(Inputs, String)>,
+    /// A message about the last export or file action (text, is_error).
+    pub status: Option<(String, bool)>,
+    /// What was repaired in the saved state at start.
+    pub restored: Vec<String>,
+}
+
+/// What saving or copying the comparison says before its table is in.
+const NO_TABLE_YET: &str = "nothing to save yet: the comparison of the current schedules is still being computed (or failed: the window says why)";
+
+/// The ELBO Lab app.
+pub struct App {
+    /// Persisted settings (what the controls show).
+    pub settings: Settings,
+    /// The last valid inputs.
+    pub applied: Applied,
+    /// Errors and notes.
+    pub notes: Notes,
+    /// The latest ELBO estimate (of the current inputs or, drawn dimmed, older ones).
+    pub elbo: Option<ElboShown>,
+    /// The latest river and particles.
+    pub statics: Option<StaticShown>,
+    /// The latest fields.
+    pub field: Option<FieldView>,
+    /// Playing the timeline.
+    pub playing: bool,
+    /// The About dialog is open.
+    pub about_open: bool,
+    /// The help overlay (keyboard shortcuts, what each tab shows) is open.
+    pub help_open: bool,
+    /// The reverse view's runs and quality figure.
+    pub reverse: reverse::ReverseState,
+    /// Live training of networks (the Training view) and the trained models.
+    pub training: training::Training,
+    /// The step of the built-in lesson shown in the lesson bar, if one runs.
+    pub lesson: Option<usize>,
+    /// The "Export for slides" dialog and the plot export in progress.
+    pub export: export::ExportState,
+    /// The schedules overlaid in the Schedule tab, in the order of [`Settings::overlays`].
+    pub overlays: Vec<Overlay>,
+    /// The Schedule tab's comparison window and its table.
+    pub comparison: comparison::Comparison,
+    /// The Evidence tab's results and their worker.
+    pub evidence: evidence::EvidenceState,
+    /// The edit mode of the data plots (not saved: the app starts with it off).
+    pub edit_mode: EditMode,
+    /// Every data settings applied, for undo and redo (edits, presets, files, scenes).
+    pub data_history: History<DataSettings>,
+    views: Views,
+    options: AppOptions,
+    elbo_worker: Worker<Inputs, ElboMessage>,
+    field_worker: Worker<FieldJob, Field>,
+    field_requested: Option<(Inputs, usize)>,
+    t_accum: f32,
+    dialog: Option<Receiver<Option<Command>>>,
+    screenshots: (Sender<String>, Receiver<String>),
+    fullscreen: bool,
+    placed: bool,
+}
+
+impl App {
+    /// The app as eframe creates it: settings from storage, each part checked and falling
+    /// back to its default alone (with a note), workers on their own threads. `notes` are
+    /// what [`persist::sanitise_file`] repaired before the window opened.
+    pub fn new(cc: &eframe::CreationContext<'_>, notes: Vec<String>) -> Self {
+        let saved = cc.storage.and_then(|s| s.get_string(STORAGE_KEY));
+        let (settings, mut restored) = settings::restore(saved.as_deref());
+        restored.splice(0..0, notes);
+        let options = AppOptions {
+            mode: Mode::Thread,
+            reverse_sizes: ReverseSizes::default(),
+            evidence_detail: evidence::EvidenceDetail::Full,
+        };
+        let mut app = Self::with_options(&cc.egui_ctx, settings, options);
+        app.notes.restored.splice(0..0, restored);
+        app
+    }
+
+    /// An app for tests and benchmarks: jobs run inline (deterministic), paused.
+    pub fn for_test(ctx: &egui::Context, settings: Settings) -> Self {
+        let options = AppOptions {
+            mode: Mode::Inline,
+            reverse_sizes: ReverseSizes::default(),
+            evidence_detail: evidence::EvidenceDetail::Full,
+        };
+        Self::with_options(ctx, settings, options)
+    }
+
+    /// An app from settings (validated here: a part that fails to build falls back to its
+    /// default alone, with a note).
+    pub fn with_options(ctx: &egui::Context, settings: Settings, options: AppOptions) -> Self {
+        let (mut settings, mut restored) = settings.validated();
+        let data = match build_data(&settings.data) {
+            Ok(d) => d,
+            Err(e) => {
+                restored.push(format!(
+                    "the saved data ({}) could not be loaded: {e}; the default preset is used",
+                    settings.data.label()
+                ));
+                settings.data = DataSettings::default();
+                default_data()
+            }
+        };
+        let schedule = match settings.schedule.spec().build() {
+            Ok(s) => s,
+            Err(e) => {
+                restored.push(format!(
+                    "the saved schedule could not be built: {e}; the default schedule is used"
+                ));
+                settings.schedule = ScheduleSettings::default();
+                default_schedule()
+            }
+        };
+        let zoom = ctx.options(|o| o.zoom_factor);
+        if !(zoom.is_finite() && ZOOM_RANGE.contains(&zoom)) {
+            restored.push(format!("egui's zoom factor {zoom} was unusable; reset"));
+            // Directly, not through `set_zoom_factor` (which waits for the end of a pass
+            // that a NaN zoom would not survive).
+            ctx.options_mut(|o| o.zoom_factor = settings.zoom);
+        }
+        let applied = build_applied(&settings, data, schedule);
+        let repaint = (options.mode == Mode::Thread).then(|| ctx.clone());
+        let mut app = App {
+            notes: Notes {
+                restored,
+                ..Notes::default()
+            },
+            elbo: None,
+            statics: None,
+            field: None,
+            playing: false,
+            about_open: false,
+            help_open: false,
+            reverse: reverse::ReverseState::new(options.mode, repaint.clone()),
+            training: training::Training::new(ctx, options.mode),
+            lesson: None,
+            export: export::ExportState::default(),
+            overlays: Vec::new(),
+            comparison: comparison::Comparison::new(options.mode, repaint.clone()),
+            evidence: evidence::EvidenceState::new(options.mode, repaint.clone()),
+            edit_mode: EditMode::Off,
+            data_history: History::new(settings.data.clone()),
+            views: Views::default(),
+            elbo_worker: Worker::new(
+                "elbo-lab-elbo",
+                options.mode,
+                repaint.clone(),
+                compute::run_elbo_job,
+            ),
+            field_worker: Worker::new(
+                "elbo-lab-fields",
+                options.mode,
+                repaint,
+                compute::run_field_job,
+            ),
+            options,
+            field_requested: None,
+            t_accum: 0.0,
+            dialog: None,
+            screenshots: channel(),
+            fullscreen: false,
+            placed: false,
+            applied,
+            settings,
+        };
+        let dropped = app.sync_overlays();
+        app.notes.restored.extend(dropped);
+        install_text_styles(ctx);
+        app.apply_theme(ctx);
+        app.submit_elbo();
+        app
+    }
+
+    /// Load or drop overlays until they match [`Settings::overlays`]; a file that no longer
+    /// loads is dropped from the settings. Returns a message per dropped file.
+    fn sync_overlays(&mut self) -> Vec<String> {
+        if self
+            .overlays
+            .iter()
+            .map(|o| &o.path)
+            .eq(&self.settings.overlays)
+        {
+            return Vec::new();
+        }
+        let mut old = std::mem::take(&mut self.overlays);
+        let mut kept = Vec::new();
+        let mut messages = Vec::new();
+        for path in std::mem::take(&mut self.settings.overlays) {
+            if kept.contains(&path) {
+                continue;
+            }
+            let overlay = match old.iter().position(|o| o.path == path) {
+                Some(i) => Ok(old.remove(i)),
+                None => {
+                    let taken: Vec<&str> = self.overlays.iter().map(|o| o.name.as_str()).collect();
+                    Overlay::load(&path, &taken)
+                }
+            };
+            match overlay {
+                Ok(o) => {
+                    self.overlays.push(o);
+                    kept.push(path);
+                }
+                Err(e) => messages.push(format!(
+                    "the overlaid schedule {} could not be loaded ({e}); it was dropped from the Schedule tab",
+                    path.display()
+                )),
+            }
+        }
+        self.settings.overlays = kept;
+        messages
+    }
+
+    fn add_overlay(&mut self, path: &Path) {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if self.settings.overlays.contains(&path) {
+            self.notes.overlay_error = Some(format!("{} is already overlaid", path.display()));
+            return;
+        }
+        let taken: Vec<&str> = self.overlays.iter().map(|o| o.name.as_str()).collect();
+        match Overlay::load(&path, &taken) {
+            Ok(o) => {
+                self.notes.status =
+                    Some((format!("overlaid {} in the Schedule tab", o.name), false));
+                self.overlays.push(o);
+                self.settings.overlays.push(path);
+                self.settings.view = View::Schedule;
+                self.notes.overlay_error = None;
+            }
+            Err(e) => self.notes.overlay_error = Some(e),
+        }
+    }
+
+    /// The current timestep, clamped to 1..=T.
+    pub fn t(&self) -> usize {
+        self.settings.t.clamp(1, self.steps())
+    }
+
+    /// T of the applied schedule.
+    pub fn steps(&self) -> usize {
+        self.applied.inputs.schedule.steps()
+    }
+
+    /// The applied data.
+    pub fn data(&self) -> &GaussianMixture {
+        &self.applied.inputs.data
+    }
+
+    /// The applied schedule.
+    pub fn schedule(&self) -> &NoiseSchedule {
+        &self.applied.inputs.schedule
+    }
+
+    /// True while a computation of the ELBO or the fields runs or is queued.
+    pub fn is_computing(&self) -> bool {
+        self.elbo_worker.is_busy() || self.field_worker.is_busy()
+    }
+
+    /// True once the full-sample ELBO estimate of the current inputs is in.
+    pub fn has_full_elbo(&self) -> bool {
+        self.elbo
+            .as_ref()
+            .is_some_and(|e| !e.preview && e.inputs.covers(&self.applied.inputs, Depends::All))
+    }
+
+    /// How the view `view` stands against the current inputs.
+    pub fn freshness(&self, view: View) -> Freshness {
+        self.view_ctx().freshness(view)
+    }
+
+    /// In [`Mode::Deferred`], run every queued job now (the fuzz test's "work finishes");
+    /// returns whether any ran.
+    pub fn run_pending_jobs(&self) -> bool {
+        let a = self.elbo_worker.run_pending();
+        let b = self.field_worker.run_pending();
+        let c = self.reverse.run_pending();
+        let d = self.training.run_pending();
+        let e = self.comparison.run_pending();
+        let f = self.evidence.run_pending();
+        a || b || c || d || e || f
+    }
+
+    fn mc_config(&self) -> McConfig {
+        McConfig {
+            samples: self.settings.samples,
+            seed: self.settings.seed,
+            variance: self.settings.variance,
+            consistency: self.settings.toggles.elbo_form == ElboForm::Consistency,
+            // The eq. 45 view compares estimators' standard errors: Monte Carlo there,
+            // quadrature everywhere else.
+            method: if self.settings.toggles.elbo_form == ElboForm::Consistency {
+                elbo_core::elbo::Method::MonteCarlo
+            } else {
+                elbo_core::elbo::Method::Quadrature
+            },
+        }
+    }
+
+    fn submit_elbo(&mut self) {
+        self.applied.inputs.config = self.mc_config();
+        self.elbo_worker.submit(self.applied.inputs.clone());
+    }
+
+    /// The reverse job the current inputs and settings ask for.
+    pub fn reverse_job(&self) -> ReverseJob {
+        ReverseJob {
+            inputs: self.applied.inputs.clone(),
+            configs: self.settings.reverse.clamped(
+                self.steps(),
+                self.settings.config_of(&self.applied.schedule_settings),
+            ),
+            sizes: self.options.reverse_sizes,
+        }
+    }
+
+    fn apply_theme(&self, ctx: &egui::Context) {
+        ctx.set_theme(if self.settings.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        });
+        // A 2x or 3x plot export draws its capture frames at a raised zoom.
+        let zoom = self.settings.zoom * self.export.zoom_scale();
+        if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
+            ctx.set_zoom_factor(zoom);
+        }
+    }
+
+    /// The one place that takes what every worker sent, whatever tab is open (twice a
+    /// frame: before layout, and after the frame's requests, so inline work is in at once).
+    fn poll_workers(&mut self, ctx: &egui::Context) {
+        self.comparison.poll();
+        self.evidence.poll();
+        for message in self.elbo_worker.poll() {
+            match message {
+                ElboMessage::Static {
+                    inputs,
+                    river,
+                    particles,
+                } => {
+                    let river = river.map(|river| RiverView {
+                        texture: ctx.load_texture(
+                            "river",
+                            river.image.clone(),
+                            TextureOptions::LINEAR,
+                        ),
+                        river,
+                    });
+                    self.statics = Some(StaticShown {
+                        inputs,
+                        river,
+                        particles,
+                    });
+                }
+                ElboMessage::Elbo {
+                    inputs,
+                    preview,
+                    result,
+                } => {
+                    let curves = views::elbo::Curves::new(&result);
+                    self.notes.compute_error = None;
+                    self.elbo = Some(ElboShown {
+                        inputs,
+                        result,
+                        preview,
+                        curves,
+                    });
+                }
+                ElboMessage::Failed { inputs, message } => {
+                    self.notes.compute_error = Some((inputs, message));
+                }
+            }
+        }
+        if let Some(field) = self.field_worker.poll().pop() {
+            let texture = field
+                .density_2d
+                .as_ref()
+                .map(|image| ctx.load_texture("density_t", image.clone(), TextureOptions::LINEAR));
+            self.field = Some(FieldView { field, texture });
+        }
+        self.reverse.poll(ctx);
+    }
+
+    /// Ask for the fields at the current t, and for the reverse runs while their tab is open.
+    fn request_work(&mut self) {
+        let t = self.t();
+        let now = &self.applied.inputs;
+        let asked = self
+            .field_requested
+            .as_ref()
+            .is_some_and(|(i, at)| *at == t && i.covers(now, Depends::Model));
+        if !asked {
+            self.field_requested = Some((now.clone(), t));
+            self.field_worker.submit(FieldJob {
+                inputs: now.clone(),
+                t,
+            });
+        }
+        if self.settings.view == View::Reverse {
+            let job = self.reverse_job();
+            self.reverse.request(job);
+        }
+        if let Some(key) = self.shown_compare_key() {
+            self.comparison.request(key);
+        }
+        if self.evidence_shown() {
+            let key = self.evidence_key();
+            self.evidence.request(key);
+        }
+    }
+
+    /// True while the Evidence tab shows a step that needs its worker's results (the
+    /// diffusion model or log-SNR step, on 1D data).
+    pub fn evidence_shown(&self) -> bool {
+        self.settings.view == View::Evidence
+            && self.settings.toggles.evidence_step != settings::EvidenceStep::Vae
+            && self.applied.inputs.dim() == 1
+    }
+
+    /// What the Evidence tab's results must be of.
+    pub fn evidence_key(&self) -> evidence::EvidenceKey {
+        evidence::EvidenceKey::new(
+            &self.applied,
+            self.settings.variance,
+            self.options.evidence_detail,
+        )
+    }
+
+    /// The comparison the Schedule tab's table is of (the current schedule, the drawn
+    /// presets and every overlay on the current data).
+    pub fn compare_key(&self) -> comparison::CompareKey {
+        comparison::CompareKey::new(&self.settings, &self.applied, &self.overlays)
+    }
+
+    /// [`App::compare_key`] while the comparison window is on screen (open, on the
+    /// Schedule tab), else None.
+    fn shown_compare_key(&self) -> Option<comparison::CompareKey> {
+        (self.comparison.open && self.settings.view == View::Schedule).then(|| self.compare_key())
+    }
+
+    /// How the comparison window stands against the current schedules, while it is on
+    /// screen (None otherwise).
+    pub fn comparison_freshness(&self) -> Option<Freshness> {
+        self.shown_compare_key()
+            .map(|key| self.comparison.freshness(&key))
+    }
+
+    /// A restored window that lies off the monitor is moved back, once, when the first
+    /// frame knows both rectangles.
+    fn keep_window_on_screen(&mut self, ctx: &egui::Context) {
+        if self.placed {
+            return;
+        }
+        let (outer, monitor) = ctx.input(|i| (i.viewport().outer_rect, i.viewport().monitor_size));
+        if let (Some(outer), Some(monitor)) = (outer, monitor) {
+            self.placed = true;
+            if let Some(pos) = persist::onscreen_position(outer, monitor) {
+                ctx.send_viewport_cmd(egui::ViewportCommand::OuterPosition(pos));
+                self.notes
+                    .restored
+                    .push("the saved window position was off the screen; moved back".into());
+            }
+        }
+    }
+
+    /// Rebuild the inputs if the settings changed; on a bad value keep the last valid
+    /// inputs, restore their settings and say what was wrong.
+    fn sync_inputs(&mut self) {
+        let s = &self.settings;
+        let a = &self.applied;
+        let data_changed = s.data != a.data_settings;
+        let schedule_changed = s.schedule != a.schedule_settings;
+        let model_changed = s.model != a.model.kind
+            || s.trained_model != a.model.trained.as_ref().map(|(p, _, _)| *p);
+        let config_changed = self.mc_config() != a.inputs.config;
+        if !(data_changed || schedule_changed || model_changed || config_changed) {
+            return;
+        }
+        let mut inputs = a.inputs.clone();
+        if data_changed {
+            match build_data(&s.data) {
+                Ok(data) => {
+                    inputs.view_box = inputs::view_box(&data);
+                    inputs.data = Arc::new(data);
+                    self.notes.data_error = None;
+                }
+                Err(e) => {
+                    self.notes.data_error = Some(e);
+                    self.settings.data = a.data_settings.clone();
+                }
+            }
+        }
+        if schedule_changed {
+            match self.settings.schedule.spec().build() {
+                Ok(schedule) => {
+                    inputs.schedule = Arc::new(schedule);
+                    self.notes.schedule_error = None;
+                }
+                Err(e) => {
+                    self.notes.schedule_error = Some(e.to_string());
+                    self.settings.schedule = a.schedule_settings.clone();
+                }
+            }
+        }
+        let new_data = !Arc::ptr_eq(&inputs.data, &a.inputs.data);
+        let new_schedule = !Arc::ptr_eq(&inputs.schedule, &a.inputs.schedule);
+        let mut model = a.model.clone();
+        if new_data || model_changed {
+            model = self.choose_model(&inputs.data);
+            inputs.model = match &model.trained {
+                Some((_, _, net)) => Arc::clone(net) as Arc<dyn elbo_core::denoiser::Denoiser>,
+                None => model.kind.build(&inputs.data),
+            };
+        }
+        if new_data {
+            self.data_history.push(self.settings.data.clone());
+            if self.training.running {
+                self.training.pause_for_new_data();
+                self.notes.status = Some((training::PAUSED_FOR_DATA.to_owned(), false));
+            }
+        }
+        if new_data || new_schedule || model_changed || config_changed {
+            self.applied = Applied {
+                data_settings: self.settings.data.clone(),
+                schedule_settings: self.settings.schedule.clone(),
+                model,
+                findings: sanity_findings(&inputs.schedule, Some(&inputs.data)),
+                schedule_label: self.settings.schedule.spec().label(),
+                inputs,
+            };
+            self.settings.t = self.t();
+            self.submit_elbo();
+        }
+    }
+
+    /// The model the settings ask for on `data`: a trained network stays frozen as it was
+    /// picked while it fits the data's dimension; picking it anew takes the newest snapshot.
+    fn choose_model(&mut self, data: &GaussianMixture) -> AppliedModel {
+        let kind = self.settings.model;
+        let Some(p) = self.settings.trained_model else {
+            return AppliedModel {
+                kind,
+                trained: None,
+            };
+        };
+        let frozen = self.applied.model.trained.clone().filter(|(q, _, net)| {
+            *q == p && elbo_core::denoiser::Denoiser::dim(&**net) == data.dim()
+        });
+        let trained = frozen.or_else(|| {
+            self.training
+                .model(p, data.dim())
+                .map(|net| (p, self.training.models_step, net))
+        });
+        if trained.is_none() {
+            self.notes.model_note = Some(format!(
+                "no trained {p} network for {}D data: the {} model is used",
+                data.dim(),
+                kind.name()
+            ));
+            self.settings.trained_model = None;
+        } else {
+            self.notes.model_note = None;
+        }
+        AppliedModel { kind, trained }
+    }
+
+    /// Apply a command from a view, a panel, a key or the menu.
+    pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
+        let steps = self.steps();
+        match command {
+            Command::SetData(d) => self.settings.data = d,
+            Command::SetSchedule(s) => self.settings.schedule = s,
+            Command::SetModel(ModelChoice::Kind(k)) => {
+                self.settings.model = k;
+                self.settings.trained_model = None;
+            }
+            Command::SetModel(ModelChoice::Trained(p)) => {
+                if self.settings.trained_model != Some(p) {
+                    self.settings.trained_model = Some(p);
+                }
+            }
+            Command::UseNewerNetworks => {
+                // Drop the frozen network: the next sync takes the newest snapshot.
+                if self.applied.model.trained.take().is_none() {
+                    self.notes.model_note = Some("no trained network is in use".into());
+                }
+            }
+            Command::SetVariance(v) => self.settings.variance = v,
+            Command::SetSamples(n) => {
+                self.settings.samples = n.clamp(
+                    *settings::SAMPLE_RANGE.start(),
+                    *settings::SAMPLE_RANGE.end(),
+                )
+            }
+            Command::SetSeed(seed) => self.settings.seed = seed.min(settings::MAX_SEED),
+            Command::LoadData(path) => {
+                let candidate = DataSettings {
+                    file: Some(path),
+                    drawn: None,
+                    ..self.settings.data.clone()
+                };
+                match build_data(&candidate) {
+                    Ok(_) => {
+                        self.settings.data = candidate;
+                        self.notes.data_error = None;
+                    }
+                    Err(e) => self.notes.data_error = Some(e),
+                }
+            }
+            Command::LoadSchedule(path) => self.load_schedule(&path),
+            Command::OverlaySchedule(path) => self.add_overlay(&path),
+            Command::PickOverlaySchedule => self.open_dialog(|| {
+                rfd::FileDialog::new()
+                    .set_title("Overlay a schedule: scheduler_config.json or a betas list")
+                    .pick_file()
+                    .map(Command::OverlaySchedule)
+            }),
+            Command::RemoveOverlay(i) => {
+                if i < self.settings.overlays.len() {
+                    self.settings.overlays.remove(i);
+                    if i < self.overlays.len() {
+                        self.overlays.remove(i);
+                    }
+                }
+                self.notes.overlay_error = None;
+            }
+            Command::ClearOverlays => {
+                self.settings.overlays.clear();
+                self.overlays.clear();
+                self.notes.overlay_error = None;
+            }
+            Command::PickData => self.open_dialog(|| {
+                rfd::FileDialog::new()
+                    .set_title("Load data: mixture JSON or CSV of points")
+                    .add_filter("data", &["json", "csv", "txt"])
+                    .pick_file()
+                    .map(Command::LoadData)
+            }),
+            Command::PickSchedule => self.open_dialog(|| {
+                rfd::FileDialog::new()
+                    .set_title("Load a schedule: scheduler_config.json or a betas list")
+                    .pick_file()
+                    .map(Command::LoadSchedule)
+            }),
+            Command::PickExport(kind) => self.open_dialog(move || {
+                rfd::FileDialog::new()
+                    .set_file_name(format!("elbo-lab.{}", kind.extension()))
+                    .save_file()
+                    .map(|p| match kind {
+                        ExportKind::Csv => Command::ExportCsv(p),
+                        ExportKind::Json => Command::ExportJson(p),
+                        ExportKind::Png => Command::Screenshot(p),
+                    })
+            }),
+            Command::PickWeights(load) => self.open_dialog(move || {
+                rfd::FileDialog::new()
+                    .set_title(if load {
+                        "Load weights: a folder with x0/eps/score.safetensors"
+                    } else {
+                        "Save weights into a folder"
+                    })
+                    .pick_folder()
+                    .map(|d| {
+                        if load {
+                            Command::LoadWeights(d)
+                        } else {
+                            Command::SaveWeights(d)
+                        }
+                    })
+            }),
+            Command::SetEditMode(mode) => self.set_edit_mode(mode),
+            Command::ToggleEditMode(mode) => self.set_edit_mode(if self.edit_mode == mode {
+                EditMode::Off
+            } else {
+                mode
+            }),
+            Command::UndoData => match self.data_history.undo() {
+                Some(data) => self.settings.data = data.clone(),
+                None => self.notes.status = Some(("nothing to undo".into(), false)),
+            },
+            Command::RedoData => match self.data_history.redo() {
+                Some(data) => self.settings.data = data.clone(),
+                None => self.notes.status = Some(("nothing to redo".into(), false)),
+            },
+            Command::SaveMixture(path) => {
+                let text = self.applied.inputs.data.to_json();
+                self.notes.status = Some(match std::fs::write(&path, text) {
+                    Ok(()) => (
+                        format!(
+                            "wrote the data ({} components) to {}: `elbo-lab report --data {}` reads it",
+                            self.applied.inputs.data.len(),
+                            path.display(),
+                            path.display()
+                        ),
+                        false,
+                    ),
+                    Err(e) => (format!("could not write {}: {e}", path.display()), true),
+                });
+            }
+            Command::PickSaveMixture => self.open_dialog(|| {
+                rfd::FileDialog::new()
+                    .set_title("Save the data as mixture JSON")
+                    .add_filter("mixture JSON", &["json"])
+                    .set_file_name("mixture.json")
+                    .save_file()
+                    .map(Command::SaveMixture)
+            }),
+            Command::UsePresetData => {
+                self.settings.data.file = None;
+                self.settings.data.drawn = None;
+                self.notes.data_error = None;
+            }
+            Command::UsePresetSchedule => {
+                self.settings.schedule.custom = None;
+                self.settings.schedule_config = None;
+                self.notes.schedule_error = None;
+            }
+            Command::SetT(t) => self.settings.t = t.clamp(1, steps),
+            Command::StepBack => self.settings.t = self.t().saturating_sub(1).max(1),
+            Command::StepForward => self.settings.t = (self.t() + 1).min(steps),
+            Command::FirstT => self.settings.t = 1,
+            Command::LastT => self.settings.t = steps,
+            Command::TogglePlay => self.playing = !self.playing,
+            Command::SetSpeed(v) => {
+                if v.is_finite() {
+                    self.settings.speed =
+                        v.clamp(*settings::SPEED_RANGE.start(), *settings::SPEED_RANGE.end());
+                }
+            }
+            Command::SetView(v) => self.settings.view = v,
+            Command::SetToggles(t) => self.settings.toggles = t,
+            Command::SetReverse(r) => self.settings.reverse = r,
+            Command::SetDark(d) => self.settings.dark = d,
+            Command::SetZoom(z) => {
+                if z.is_finite() {
+                    self.settings.zoom = z.clamp(*ZOOM_RANGE.start(), *ZOOM_RANGE.end());
+                }
+            }
+            Command::ZoomIn => {
+                self.settings.zoom = (self.settings.zoom + ZOOM_STEP).min(*ZOOM_RANGE.end())
+            }
+            Command::ZoomOut => {
+                self.settings.zoom = (self.settings.zoom - ZOOM_STEP).max(*ZOOM_RANGE.start())
+            }
+            Command::ToggleFullscreen => {
+                self.fullscreen = !self.fullscreen;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.fullscreen));
+            }
+            Command::ShowAbout(open) => self.about_open = open,
+            Command::ShowHelp(open) => self.help_open = open,
+            Command::SetPresenter(on) => self.settings.presenter = on,
+            Command::TogglePresenter => self.settings.presenter = !self.settings.presenter,
+            Command::SetSidePanel(shown) => {
+                self.settings.side_panel = shown;
+                if shown {
+                    self.settings.presenter = false;
+                }
+            }
+            Command::SetLegends(shown) => self.settings.toggles.legends = shown,
+            Command::Reset(scope) => {
+                self.settings = self.settings.reset(scope);
+                self.playing = false;
+                self.notes.status = Some((format!("{}: done", scope.label()), false));
+            }
+            Command::DismissNotes => self.notes.restored.clear(),
+            Command::SetTraining(t) => self.settings.training = t.validated().0,
+            Command::StartTraining => {
+                let inputs = &self.applied.inputs;
+                let (data, schedule) = (inputs.data.clone(), inputs.schedule.clone());
+                let label = self.applied.data_settings.label();
+                self.training.start(
+                    &self.settings.training,
+                    &data,
+                    &schedule,
+                    self.settings.variance,
+                    &label,
+                );
+            }
+            Command::PauseTraining => self.training.pause(),
+            Command::ResetTraining => self.training.reset(),
+            Command::LoadWeights(dir) => {
+                let inputs = &self.applied.inputs;
+                let (data, schedule) = (inputs.data.clone(), inputs.schedule.clone());
+                let label = self.applied.data_settings.label();
+                self.training.load(
+                    &self.settings.training,
+                    &dir,
+                    &data,
+                    &schedule,
+                    self.settings.variance,
+                    &label,
+                );
+            }
+            Command::SaveWeights(dir) => self.training.save(&dir),
+            Command::SaveScene(path) => self.save_scene(&path),
+            Command::OpenScene(path) => self.open_scene(&path),
+            Command::PickScene(open) => self.open_dialog(move || {
+                let dialog = rfd::FileDialog::new().add_filter("scene", &["json"]);
+                if open {
+                    dialog
+                        .set_title("Open a scene")
+                        .pick_file()
+                        .map(Command::OpenScene)
+                } else {
+                    dialog
+                        .set_title("Save the scene")
+                        .set_file_name("scene.json")
+                        .save_file()
+                        .map(Command::SaveScene)
+                }
+            }),
+            Command::StartLesson(n) => self.start_lesson(ctx, n),
+            Command::NextLesson => self.step_lesson(ctx, 1),
+            Command::PrevLesson => self.step_lesson(ctx, -1),
+            Command::ExitLesson => self.lesson = None,
+            Command::ExportCsv(path) => self.export(&path, false),
+            Command::ExportJson(path) => self.export(&path, true),
+            Command::Screenshot(path) => {
+                let tx = self.screenshots.0.clone();
+                let repaint = ctx.clone();
+                ctx.request_screenshot(move |image| {
+                    let outcome = save_png(&path, &image);
+                    let _ = tx.send(match outcome {
+                        Ok(()) => format!("saved the window as {}", path.display()),
+                        Err(e) => format!("error: {e}"),
+                    });
+                    repaint.request_repaint();
+                });
+                self.notes.status = Some(("taking a screenshot...".into(), false));
+            }
+            Command::ShowExportDialog(open) => self.export.open = open,
+            Command::ExportPlot(request) => self.start_export(ctx, request),
+            Command::PickExportPlot(request) => {
+                let name = export::suggested_name(&request);
+                self.open_dialog(move || {
+                    rfd::FileDialog::new()
+                        .set_title("Export for slides")
+                        .set_file_name(name)
+                        .save_file()
+                        .map(|p| Command::ExportPlot(request.with_path(p)))
+                })
+            }
+            Command::CancelExport => self.cancel_export(),
+            Command::ShowComparison(open) => self.comparison.open = open,
+            Command::SaveComparison(path, format) => self.save_comparison(&path, format),
+            Command::PickSaveComparison(format) => self.open_dialog(move || {
+                rfd::FileDialog::new()
+                    .set_title("Save the schedule comparison")
+                    .set_file_name(format!("elbo-lab-comparison.{}", format.extension()))
+                    .save_file()
+                    .map(|p| Command::SaveComparison(p, format))
+            }),
+            Command::CopyComparison(format) => {
+                self.notes.status = Some(match self.comparison.table(&self.compare_key()) {
+                    Some(table) => {
+                        ctx.copy_text(table.render(format));
+                        (
+                            format!(
+                                "copied the comparison table ({}) to the clipboard",
+                                format.name()
+                            ),
+                            false,
+                        )
+                    }
+                    None => (NO_TABLE_YET.to_owned(), true),
+                });
+            }
+        }
+    }
+
+    /// Enter or leave an edit mode. The data plots are in the Forward, Reverse (2D) and
+    /// Evidence (1D, the diffusion step) tabs: from any other tab the edit mode opens the
+    /// Forward tab.
+    fn set_edit_mode(&mut self, mode: EditMode) {
+        self.edit_mode = mode;
+        if mode != EditMode::Off
+            && !views::editor::shows_data(
+                self.settings.view,
+                self.data().dim(),
+                self.settings.toggles.evidence_step,
+            )
+        {
+            self.settings.view = View::Forward;
+        }
+    }
+
+    fn load_schedule(&mut self, path: &Path) {
+        match load_schedule_file(path) {
+            Ok(loaded) => {
+                let label = file_label(path);
+                let candidate = ScheduleSettings::from_spec(&loaded.spec, &label);
+                match candidate.spec().build() {
+                    Ok(_) => {
+                        self.settings.schedule_config = loaded.is_config.then(|| ScheduleConfig {
+                            name: label.clone(),
+                            class_name: loaded.class_name.clone(),
+                            prediction_type: loaded.prediction_type.clone(),
+                            timestep_spacing: loaded.timestep_spacing.clone(),
+                            steps_offset: loaded.steps_offset,
+                            schedule: candidate.clone(),
+                        });
+                        self.settings.schedule = candidate;
+                        if let Some(v) = loaded.variance {
+                            self.settings.variance = v;
+                        }
+                        self.notes.schedule_error = None;
+                    }
+                    Err(e) => self.notes.schedule_error = Some(format!("{}: {e}", path.display())),
+                }
+            }
+            Err(e) => self.notes.schedule_error = Some(e.to_string()),
+        }
+    }
+
+    fn open_dialog(&mut self, pick: impl FnOnce() -> Option<Command> + Send + 'static) {
+        if self.options.mode != Mode::Thread {
+            // Tests never open native dialogs.
+            return;
+        }
+        let (tx, rx) = channel();
+        let spawned = std::thread::Builder::new()
+            .name("elbo-lab-file-dialog".into())
+            .spawn(move || {
+                let _ = tx.send(pick());
+            });
+        match spawned {
+            Ok(_) => self.dialog = Some(rx),
+            Err(e) => {
+                self.notes.status =
+                    Some((format!("no file dialog ({e}): type a path instead"), true))
+            }
+        }
+    }
+
+    fn save_comparison(&mut self, path: &Path, format: TableFormat) {
+        let Some(table) = self.comparison.table(&self.compare_key()) else {
+            self.notes.status = Some((NO_TABLE_YET.to_owned(), true));
+            return;
+        };
+        self.notes.status = Some(match std::fs::write(path, table.render(format)) {
+            Ok(()) => (format!("wrote {}", path.display()), false),
+            Err(e) => (format!("could not write {}: {e}", path.display()), true),
+        });
+    }
+
+    fn export(&mut self, path: &Path, json: bool) {
+        let Some(elbo) = self
+            .elbo
+            .as_ref()
+            .filter(|e| e.inputs.covers(&self.applied.inputs, Depends::All))
+        else {
+            self.notes.status = Some((
+                "nothing to export yet: the ELBO of the current settings is still being computed"
+                    .into(),
+                true,
+            ));
+            return;
+        };
+        let source = self.applied.data_settings.label();
+        let report = Report {
+            result: &elbo.result,
+            data: &elbo.inputs.data,
+            data_source: &source,
+            schedule: &elbo.inputs.schedule,
+            schedule_label: &self.applied.schedule_label,
+            spec: None,
+        };
+        let text = if json {
+            report.to_json()
+        } else {
+            report.to_csv()
+        };
+        let preview = if elbo.preview {
+            " (quick preview estimate)"
+        } else {
+            ""
+        };
+        self.notes.status = Some(match std::fs::write(path, text) {
+            Ok(()) => (format!("wrote {}{preview}", path.display()), false),
+            Err(e) => (format!("could not write {}: {e}", path.display()), true),
+        });
+    }
+
+    fn poll_side_channels(&mut self, ctx: &egui::Context) {
+        if let Some(rx) = &self.dialog {
+            match rx.try_recv() {
+                Ok(Some(command)) => {
+                    self.dialog = None;
+                    self.apply(ctx, command);
+                }
+                Ok(None) | Err(std::sync::mpsc::TryRecvError::Disconnected) => self.dialog = None,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {
+                    ctx.request_repaint_after(std::time::Duration::from_millis(100))
+                }
+            }
+        }
+        self.poll_export(ctx);
+        if let Ok(message) = self.screenshots.1.try_recv() {
+            let is_error = message.starts_with("error");
+            self.notes.status = Some((message, is_error));
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        for path in dropped {
+            let command = match classify_dropped(&path) {
+                Command::LoadSchedule(p) if self.settings.toggles.drop_overlays => {
+                    Command::OverlaySchedule(p)
+                }
+                command => command,
+            };
+            self.apply(ctx, command);
+        }
+    }
+
+    /// Keys emit the same commands as the buttons they stand for.
+    fn keyboard(ctx: &egui::Context) -> Vec<Command> {
+        if ctx.egui_wants_keyboard_input() {
+            // A text field takes Ctrl+Z for its own text.
+            return Vec::new();
+        }
+        let mut commands = Vec::new();
+        ctx.input_mut(|i| {
+            let redo = [
+                egui::KeyboardShortcut::new(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z),
+                egui::KeyboardShortcut::new(Modifiers::COMMAND, Key::Y),
+            ];
+            if redo.iter().any(|k| i.consume_shortcut(k)) {
+                commands.push(Command::RedoData);
+            }
+            if i.consume_shortcut(&egui::KeyboardShortcut::new(Modifiers::COMMAND, Key::Z)) {
+                commands.push(Command::UndoData);
+            }
+        });
+        let plain = ctx.input(|i| i.modifiers.is_none());
+        let keys = [
+            (Key::Space, Command::TogglePlay),
+            (Key::ArrowLeft, Command::StepBack),
+            (Key::ArrowRight, Command::StepForward),
+            (Key::Home, Command::FirstT),
+            (Key::End, Command::LastT),
+            (Key::Plus, Command::ZoomIn),
+            (Key::Equals, Command::ZoomIn),
+            (Key::Minus, Command::ZoomOut),
+            (Key::F11, Command::ToggleFullscreen),
+            (Key::F5, Command::TogglePresenter),
+            (Key::F1, Command::ShowHelp(true)),
+            (Key::Questionmark, Command::ShowHelp(true)),
+            (Key::PageDown, Command::NextLesson),
+            (Key::PageUp, Command::PrevLesson),
+            (Key::E, Command::ToggleEditMode(EditMode::Components)),
+            (Key::B, Command::ToggleEditMode(EditMode::Brush)),
+            (Key::Escape, Command::SetEditMode(EditMode::Off)),
+        ];
+        let letter = |k: Key| matches!(k, Key::E | Key::B);
+        ctx.input(|i| {
+            commands.extend(
+                keys.into_iter()
+                    .filter(|(k, _)| i.key_pressed(*k) && (plain || !letter(*k)))
+                    .map(|(_, c)| c),
+            )
+        });
+        commands
+    }
+
+    fn advance_time(&mut self, ctx: &egui::Context) {
+        if !self.playing {
+            self.t_accum = 0.0;
+            return;
+        }
+        let dt = ctx.input(|i| i.stable_dt).min(0.1);
+        self.t_accum += dt * self.settings.speed;
+        let whole = self.t_accum.floor();
+        if whole >= 1.0 {
+            self.t_accum -= whole;
+            self.settings.t = if self.settings.view == View::Reverse {
+                // The generative direction: t runs down from T, then starts again.
+                match self.t().checked_sub(whole as usize) {
+                    Some(t) if t >= 1 => t,
+                    _ => self.steps(),
+                }
+            } else {
+                let t = self.t() + whole as usize;
+                if t > self.steps() { 1 } else { t }
+            };
+        }
+        ctx.request_repaint();
+    }
+
+    /// The read-only context every view draws from.
+    pub fn view_ctx(&self) -> ViewCtx<'_> {
+        ViewCtx {
+            settings: &self.settings,
+            applied: &self.applied,
+            overlays: &self.overlays,
+            notes: &self.notes,
+            t: self.t(),
+            playing: self.playing,
+            elbo: self.elbo.as_ref(),
+            elbo_busy: self.elbo_worker.is_busy(),
+            elbo_progress: self.elbo_worker.progress(),
+            statics: self.statics.as_ref(),
+            field: self.field.as_ref(),
+            field_busy: self.field_worker.is_busy(),
+            reverse: &self.reverse,
+            reverse_job: self.reverse_job(),
+            training: &self.training,
+            about_open: self.about_open,
+            help_open: self.help_open,
+            lesson: self.lesson,
+            comparison: &self.comparison,
+            compare_key: self.shown_compare_key(),
+            evidence: &self.evidence,
+            evidence_key: self.evidence_key(),
+            edit_mode: self.edit_mode,
+            data_history: &self.data_history,
+        }
+    }
+
+    /// One frame of the whole UI (what `eframe::App::ui` runs): take what the workers
+    /// sent, lay out (views return commands), apply the commands, rebuild the inputs, move
+    /// the timeline, ask for the work the new state needs.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.poll_workers(&ctx);
+        // Training and its evaluations (inline, it also takes this frame's training steps).
+        self.training.poll(&ctx);
+        self.poll_side_channels(&ctx);
+        self.keep_window_on_screen(&ctx);
+        let mut commands = Self::keyboard(&ctx);
+        let mut views = std::mem::take(&mut self.views);
+        commands.extend(views.ui(ui, &self.view_ctx()));
+        self.views = views;
+        commands.extend(self.export_window(&ctx));
+        self.export_after_layout(&ctx);
+        if !commands.is_empty() {
+            // Layout drew the state before the commands: draw the state after them.
+            ctx.request_repaint();
+        }
+        for command in commands {
+            self.apply(&ctx, command);
+        }
+        let dropped = self.sync_overlays();
+        if !dropped.is_empty() {
+            self.notes.overlay_error = Some(dropped.join("; "));
+        }
+        self.sync_inputs();
+        self.settings.t = self.t();
+        self.advance_time(&ctx);
+        self.request_work();
+        self.poll_workers(&ctx);
+        self.apply_theme(&ctx);
+        if self.is_computing()
+            || self.reverse.is_busy()
+            || self.comparison.is_busy()
+            || self.evidence.is_busy()
+        {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl eframe::App for App {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.settings);
+    }
+}
+
+/// Text sizes in points at zoom 1 (egui's defaults are 9 to 12.5 px): nothing smaller than
+/// 14 px, so a projected class can read every caption.
+pub const TEXT_SIZES: [(egui::TextStyle, f32); 5] = [
+    (egui::TextStyle::Small, 14.0),
+    (egui::TextStyle::Body, 15.0),
+    (egui::TextStyle::Monospace, 14.0),
+    (egui::TextStyle::Button, 15.0),
+    (egui::TextStyle::Heading, 20.0),
+];
+
+/// Puts [`TEXT_SIZES`] into both themes' styles, with solid scroll bars.
+pub fn install_text_styles(ctx: &egui::Context) {
+    ctx.all_styles_mut(|style| {
+        for (text_style, size) in TEXT_SIZES.iter().cloned() {
+            if let Some(font) = style.text_styles.get_mut(&text_style) {
+                font.size = size;
+            }
+        }
+        // Solid scroll bars, drawn whenever there is more to see: on a projector a bar
+        // that appears only under the mouse hides that a column goes on below the fold.
+        style.spacing.scroll = egui::style::ScrollStyle::solid();
+    });
+}
+
+fn build_data(settings: &DataSettings) -> Result<GaussianMixture, String> {
+    if let Some(drawn) = &settings.drawn {
+        return drawn
+            .build()
+            .map_err(|e| format!("the hand-drawn data: {e}"));
+    }
+    match &settings.file {
+        Some(path) => load_mixture_file(path, settings.bandwidth).map_err(|e| e.to_string()),
+        None => settings.spec.build().map_err(|e| e.to_string()),
+    }
+}
+
+/// The default data (a preset whose build is tested in `presets.rs`).
+#[allow(clippy::expect_used)]
+fn default_data() -> GaussianMixture {
+    DataSettings::default()
+        .spec
+        .build()
+        .expect("the default data preset builds")
+}
+
+/// The default schedule (DDPM linear, T = 1000).
+#[allow(clippy::expect_used)]
+fn default_schedule() -> NoiseSchedule {
+    ScheduleSettings::default()
+        .spec()
+        .build()
+        .expect("the default schedule builds")
+}
+
+fn build_applied(settings: &Settings, data: GaussianMixture, schedule: NoiseSchedule) -> Applied {
+    let kind = settings.model;
+    Applied {
+        data_settings: settings.data.clone(),
+        schedule_settings: settings.schedule.clone(),
+        model: AppliedModel {
+            kind,
+            trained: None,
+        },
+        findings: sanity_findings(&schedule, Some(&data)),
+        schedule_label: settings.schedule.spec().label(),
+        inputs: Inputs::new(data, schedule, kind),
+    }
+}
+
+/// Decide whether a dropped file is data or a schedule, by name and content.
+pub fn classify_dropped(path: &Path) -> Command {
+    use std::io::Read;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    if ext == "csv" {
+        return Command::LoadData(path.to_path_buf());
+    }
+    // The first 64 KiB tell: the loader reads (and checks) the whole file afterwards.
+    let mut head = Vec::new();
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(64 * 1024).read_to_end(&mut head);
+    }
+    let text = String::from_utf8_lossy(&head);
+    let trimmed = text.trim_start();
+    if scene::looks_like_scene(&text) {
+        return Command::OpenScene(path.to_path_buf());
+    }
+    let is_data = if trimmed.starts_with('{') {
+        trimmed.contains("\"components\"")
+    } else if trimmed.starts_with('[') {
+        false
+    } else {
+        // A list with several columns is points; one number a line is betas.
+        text.lines()
+            .any(|l| l.contains(',') || l.split_whitespace().count() > 1)
+    };
+    if is_data {
+        Command::LoadData(path.to_path_buf())
+    } else {
+        Command::LoadSchedule(path.to_path_buf())
+    }
+}
+
+fn file_label(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn save_png(path: &Path, image: &egui::ColorImage) -> Result<(), String> {
+    let [w, h] = image.size;
+    let rgba: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+    let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+        .ok_or_else(|| "the screenshot has an inconsistent size".to_owned())?;
+    buffer
+        .save_with_format(path, image::ImageFormat::Png)
+        .map_err(|e| format!("could not write {}: {e}", path.display()))
+}

@@ -1,0 +1,526 @@
+//! The reverse process in the app: its persisted settings, the worker job (two sampler
+//! settings from the same x_T, then quality against the number of steps) and the state the
+//! view draws. The view itself is `views/reverse.rs`.
+
+use egui::{ColorImage, TextureHandle, TextureOptions};
+use serde::{Deserialize, Serialize};
+
+use super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
+use super::inputs::{Depends, Inputs};
+use super::settings::ScheduleConfig;
+use super::worker::{JobContext, Mode, Worker};
+use elbo_core::mixture::GaussianMixture;
+use elbo_core::sampler::{
+    QualityPoint, SampleControl, SampleRun, SamplerConfig, SamplerKind, Spacing, initial_noise,
+    quality_step_counts, quality_vs_steps, sample_with_data,
+};
+
+/// Particles moved by each of the two settings (every step is kept for the animation).
+pub const REVERSE_PARTICLES: usize = 1000;
+/// Particles of each point of the quality-vs-steps figure.
+pub const QUALITY_PARTICLES: usize = 2000;
+/// Particles whose trajectories are drawn.
+pub const TRAJECTORIES: usize = 8;
+
+/// How many particles a reverse job moves: the app's sizes, or small ones for the UI fuzz
+/// test (whose jobs run inline hundreds of times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReverseSizes {
+    /// Particles of the two runs.
+    pub particles: usize,
+    /// Particles of each quality point.
+    pub quality_particles: usize,
+}
+
+impl Default for ReverseSizes {
+    fn default() -> Self {
+        ReverseSizes {
+            particles: REVERSE_PARTICLES,
+            quality_particles: QUALITY_PARTICLES,
+        }
+    }
+}
+
+impl ReverseSizes {
+    /// Small sizes: enough to draw, cheap to compute.
+    pub const LIGHT: ReverseSizes = ReverseSizes {
+        particles: 64,
+        quality_particles: 64,
+    };
+}
+
+/// The reverse view's settings (persisted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReverseSettings {
+    /// The left setting.
+    pub a: SamplerConfig,
+    /// The right setting.
+    pub b: SamplerConfig,
+    /// Draw the trajectories of a few particles.
+    pub show_trajectories: bool,
+    /// Take `timestep_spacing` and `steps_offset` from the loaded scheduler config, when it
+    /// sets them (false: the user overrides them with each setting's own).
+    pub use_config: bool,
+}
+
+impl Default for ReverseSettings {
+    fn default() -> Self {
+        ReverseSettings {
+            a: SamplerConfig {
+                kind: SamplerKind::Ddpm,
+                steps: 1000,
+                spacing: Spacing::Trailing,
+                ..SamplerConfig::default()
+            },
+            b: SamplerConfig {
+                kind: SamplerKind::Ddim,
+                steps: 10,
+                eta: 0.0,
+                spacing: Spacing::Trailing,
+                ..SamplerConfig::default()
+            },
+            show_trajectories: true,
+            use_config: true,
+        }
+    }
+}
+
+/// What a scheduler config says about sampling: its `timestep_spacing` and `steps_offset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigSampling {
+    /// The file name of the config.
+    pub name: String,
+    /// The spacing: the config's `timestep_spacing`, or diffusers' default `leading` when
+    /// the config gives only `steps_offset`; None when its `timestep_spacing` is not one of
+    /// linspace, leading, trailing (each setting then keeps its own).
+    pub spacing: Option<Spacing>,
+    /// `steps_offset` (0 when the config has none).
+    pub offset: usize,
+    /// Where the spacing came from, in words.
+    pub spacing_source: String,
+    /// Where the offset came from, in words.
+    pub offset_source: String,
+}
+
+impl ConfigSampling {
+    /// The sampling a config sets; None when it sets neither `timestep_spacing` nor
+    /// `steps_offset`.
+    pub fn of(config: &ScheduleConfig) -> Option<Self> {
+        if config.timestep_spacing.is_none() && config.steps_offset.is_none() {
+            return None;
+        }
+        let (spacing, spacing_source) = match config.timestep_spacing.as_deref() {
+            Some(name) => match Spacing::ALL.into_iter().find(|s| s.name() == name.trim()) {
+                Some(s) => (Some(s), format!("timestep_spacing = {name}")),
+                None => (
+                    None,
+                    format!(
+                        "timestep_spacing = \"{name}\" is not linspace, leading or trailing: each setting keeps its own spacing"
+                    ),
+                ),
+            },
+            None => (
+                Some(Spacing::Leading),
+                "no timestep_spacing: diffusers' default, leading".to_owned(),
+            ),
+        };
+        let offset_source = match config.steps_offset {
+            Some(n) => format!("steps_offset = {n}"),
+            None => "no steps_offset: 0".to_owned(),
+        };
+        Some(ConfigSampling {
+            name: config.name.clone(),
+            spacing,
+            offset: config.steps_offset.unwrap_or(0),
+            spacing_source,
+            offset_source,
+        })
+    }
+}
+
+/// One setting as the job runs it, and where its spacing and offset came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolved {
+    /// The setting the job runs (K clamped to 1..=T, eta to [0, 1], the offset valid).
+    pub config: SamplerConfig,
+    /// True when the spacing is the config's.
+    pub spacing_from_config: bool,
+    /// True when the offset is the config's.
+    pub offset_from_config: bool,
+    /// The offset asked for when it had to be lowered: with leading spacing the largest
+    /// timestep `(K - 1) (T div K) + offset` must stay at most T - 1.
+    pub offset_lowered_from: Option<usize>,
+}
+
+/// The largest `steps_offset` leading spacing with K of T steps takes (diffusers'
+/// 0-based timesteps stay at most T - 1).
+pub fn max_leading_offset(train_steps: usize, steps: usize) -> usize {
+    let (t, k) = (train_steps.max(1), steps.clamp(1, train_steps.max(1)));
+    (t - 1) - (k - 1) * (t / k)
+}
+
+impl ReverseSettings {
+    /// The two settings as the job runs them on a schedule of `steps` timesteps, with the
+    /// spacing and offset of `config` unless [`ReverseSettings::use_config`] is off.
+    ///
+    /// Before scheduler configs were read here the offset was always 0 (the tab had no
+    /// offset control, and an offset of 1 with K = T runs past T - 1). Now it is the
+    /// config's (or the user's), lowered to the largest valid one when K is too large for
+    /// it, and the view says so (diffusers itself would index past its last timestep).
+    pub fn resolve(&self, steps: usize, config: Option<&ScheduleConfig>) -> [Resolved; 2] {
+        let sampling = config
+            .filter(|_| self.use_config)
+            .and_then(ConfigSampling::of);
+        [self.a, self.b].map(|mut c| {
+            c.steps = c.steps.clamp(1, steps.max(1));
+            c.eta = if c.eta.is_finite() {
+                c.eta.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let (mut spacing_from_config, mut offset_from_config) = (false, false);
+            if let Some(s) = &sampling {
+                if let Some(spacing) = s.spacing {
+                    c.spacing = spacing;
+                    spacing_from_config = true;
+                }
+                c.steps_offset = s.offset;
+                offset_from_config = true;
+            }
+            let mut offset_lowered_from = None;
+            if c.spacing == Spacing::Leading {
+                let max = max_leading_offset(steps, c.steps);
+                if c.steps_offset > max {
+                    offset_lowered_from = Some(c.steps_offset);
+                    c.steps_offset = max;
+                }
+            } else {
+                // Only leading spacing reads the offset: 0 keeps equal jobs equal.
+                c.steps_offset = 0;
+                offset_from_config = false;
+            }
+            Resolved {
+                config: c,
+                spacing_from_config,
+                offset_from_config,
+                offset_lowered_from,
+            }
+        })
+    }
+
+    /// The two settings as the job runs them (see [`ReverseSettings::resolve`]).
+    pub fn clamped(&self, steps: usize, config: Option<&ScheduleConfig>) -> [SamplerConfig; 2] {
+        self.resolve(steps, config).map(|r| r.config)
+    }
+}
+
+/// What a reverse job computes from: the inputs (data, schedule, model, seed, plotting box)
+/// and the two sampler settings.
+#[derive(Clone)]
+pub struct ReverseJob {
+    /// The inputs.
+    pub inputs: Inputs,
+    /// The two settings (already clamped to the inputs' T).
+    pub configs: [SamplerConfig; 2],
+    /// How many particles.
+    pub sizes: ReverseSizes,
+}
+
+impl ReverseJob {
+    /// True when a result of `self` is current for the job `now` asks for.
+    pub fn same_as(&self, now: &ReverseJob) -> bool {
+        self.inputs.covers(&now.inputs, Depends::Model)
+            && self.inputs.config.seed == now.inputs.config.seed
+            && self.configs == now.configs
+            && self.sizes == now.sizes
+    }
+}
+
+/// Messages of a reverse job.
+pub enum ReverseMessage {
+    /// The two runs from the same x_T, every step kept; and the 2D data density image.
+    Runs {
+        /// One run per setting.
+        runs: Box<[SampleRun; 2]>,
+        /// The data density p0 over the view box (2D only).
+        density: Option<ColorImage>,
+    },
+    /// Quality against K for each setting's sampler.
+    Quality(Box<[Vec<QualityPoint>; 2]>),
+    /// Something failed.
+    Failed(String),
+}
+
+/// The data density p0 as an image over the view box (log scale, as the forward view's).
+fn density_image(data: &GaussianMixture, vb: [[f64; 2]; 2]) -> ColorImage {
+    let n = DENSITY_PIXELS;
+    let pts = pixel_centres(vb, n);
+    let logs = data.log_density_batch(pts.view());
+    let max = logs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // Show about 8 nats of dynamic range below the peak.
+    let values: Vec<f32> = logs
+        .iter()
+        .map(|l| (((l - max) / 8.0 + 1.0).clamp(0.0, 1.0)) as f32)
+        .collect();
+    colour_image(n, n, &values)
+}
+
+/// Run a reverse job: the two trajectories first, then the quality figure.
+pub fn run_reverse_job(job: ReverseJob, ctx: &JobContext<ReverseMessage>) {
+    let cancel = ctx.cancel_flag();
+    let control = SampleControl {
+        on_step: None,
+        cancel: Some(cancel),
+    };
+    let inputs = &job.inputs;
+    let seed = inputs.config.seed;
+    let dim = inputs.dim();
+    let x_t = initial_noise(job.sizes.particles, dim, seed);
+    let mut runs = Vec::with_capacity(2);
+    for config in &job.configs {
+        match sample_with_data(
+            inputs.model.as_ref(),
+            &inputs.schedule,
+            config,
+            Some(&inputs.data),
+            x_t.clone(),
+            seed.wrapping_add(1),
+            true,
+            control,
+        ) {
+            Ok(run) => runs.push(run),
+            Err(e) => {
+                if !ctx.cancelled() {
+                    ctx.send(ReverseMessage::Failed(e.to_string()));
+                }
+                return;
+            }
+        }
+    }
+    let Ok(runs) = <[SampleRun; 2]>::try_from(runs) else {
+        return;
+    };
+    let density = (dim == 2).then(|| density_image(&inputs.data, inputs.view_box));
+    ctx.send(ReverseMessage::Runs {
+        runs: Box::new(runs),
+        density,
+    });
+    let counts = quality_step_counts(inputs.steps());
+    let mut out = Vec::with_capacity(2);
+    for (i, config) in job.configs.iter().enumerate() {
+        // One count at a time (each is independent given the seed): a leading spacing's
+        // offset is lowered for a K too large for it, as for the runs (see
+        // `ReverseSettings::resolve`), instead of failing the whole figure.
+        let mut points = Vec::with_capacity(counts.len());
+        for (j, &k) in counts.iter().enumerate() {
+            let mut c = *config;
+            if c.spacing == Spacing::Leading {
+                c.steps_offset = c.steps_offset.min(max_leading_offset(inputs.steps(), k));
+            }
+            let done = i * counts.len() + j + 1;
+            let on_step = |_: usize| ctx.set_progress(done);
+            let result = quality_vs_steps(
+                inputs.model.as_ref(),
+                &inputs.data,
+                &inputs.schedule,
+                &c,
+                &[k],
+                job.sizes.quality_particles,
+                seed.wrapping_add(10),
+                SampleControl {
+                    on_step: Some(&on_step),
+                    cancel: Some(cancel),
+                },
+            );
+            match result {
+                Ok(p) => points.extend(p),
+                Err(e) => {
+                    if !ctx.cancelled() {
+                        ctx.send(ReverseMessage::Failed(e.to_string()));
+                    }
+                    return;
+                }
+            }
+        }
+        out.push(points);
+    }
+    if let Ok(q) = <[Vec<QualityPoint>; 2]>::try_from(out) {
+        ctx.send(ReverseMessage::Quality(Box::new(q)));
+    }
+}
+
+/// Two runs and their quality figure, with the job they were computed for.
+pub struct ReverseResult {
+    /// What they were computed from.
+    pub job: ReverseJob,
+    /// The two runs.
+    pub runs: Box<[SampleRun; 2]>,
+    /// The data density image (2D).
+    pub density: Option<TextureHandle>,
+    /// Quality against K for each setting (None until it arrives).
+    pub quality: Option<Box<[Vec<QualityPoint>; 2]>>,
+}
+
+/// The reverse view's computed state and its worker. The app polls it every frame, whatever
+/// tab is open; it asks for work only while the Reverse process tab is open.
+pub struct ReverseState {
+    worker: Worker<ReverseJob, ReverseMessage>,
+    requested: Option<ReverseJob>,
+    /// The latest runs (of the current job or, dimmed, an older one).
+    pub shown: Option<ReverseResult>,
+    /// The error of the requested job.
+    pub error: Option<String>,
+}
+
+impl ReverseState {
+    /// A state with its worker.
+    pub fn new(mode: Mode, repaint: Option<egui::Context>) -> Self {
+        ReverseState {
+            worker: Worker::new("elbo-lab-reverse", mode, repaint, run_reverse_job),
+            requested: None,
+            shown: None,
+            error: None,
+        }
+    }
+
+    /// Submit the job unless it is the one already asked for (a newer job supersedes an
+    /// older one).
+    pub fn request(&mut self, job: ReverseJob) {
+        if self.requested.as_ref().is_some_and(|l| l.same_as(&job)) {
+            return;
+        }
+        self.error = None;
+        self.requested = Some(job.clone());
+        self.worker.submit(job);
+    }
+
+    /// Take what the worker sent (messages of superseded jobs never arrive).
+    pub fn poll(&mut self, ctx: &egui::Context) {
+        for message in self.worker.poll() {
+            let Some(job) = &self.requested else {
+                continue;
+            };
+            match message {
+                ReverseMessage::Runs { runs, density } => {
+                    self.shown = Some(ReverseResult {
+                        job: job.clone(),
+                        runs,
+                        density: density.map(|image| {
+                            ctx.load_texture("reverse_p0", image, TextureOptions::LINEAR)
+                        }),
+                        quality: None,
+                    });
+                }
+                ReverseMessage::Quality(q) => {
+                    if let Some(shown) = &mut self.shown
+                        && shown.job.same_as(job)
+                    {
+                        shown.quality = Some(q);
+                    }
+                }
+                ReverseMessage::Failed(e) => self.error = Some(e),
+            }
+        }
+    }
+
+    /// The shown result if it is current for `now`.
+    pub fn current(&self, now: &ReverseJob) -> Option<&ReverseResult> {
+        self.shown.as_ref().filter(|r| r.job.same_as(now))
+    }
+
+    /// True when the last request is `now` and it failed.
+    pub fn failed(&self, now: &ReverseJob) -> bool {
+        self.error.is_some() && self.requested.as_ref().is_some_and(|r| r.same_as(now))
+    }
+
+    /// True while a job is queued or running.
+    pub fn is_busy(&self) -> bool {
+        self.worker.is_busy()
+    }
+
+    /// In [`Mode::Deferred`], run the queued job now; returns whether one ran.
+    pub fn run_pending(&self) -> bool {
+        self.worker.run_pending()
+    }
+
+    /// Step counts of the quality figure done so far (over both settings).
+    pub fn progress(&self) -> usize {
+        self.worker.progress()
+    }
+}
+
+/// The index of the state to show at timeline t: the sampled step at or above t (the first
+/// state, x_T, when t is above every sampled step). `timesteps` is decreasing and ends in 0.
+pub fn state_index(timesteps: &[usize], t: usize) -> usize {
+    let sampled = timesteps.len().saturating_sub(1);
+    (0..sampled).rev().find(|&i| timesteps[i] >= t).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::settings::ScheduleSettings;
+
+    fn config(spacing: Option<&str>, offset: Option<usize>) -> ScheduleConfig {
+        ScheduleConfig {
+            name: "c.json".into(),
+            class_name: None,
+            prediction_type: None,
+            timestep_spacing: spacing.map(str::to_owned),
+            steps_offset: offset,
+            schedule: ScheduleSettings::default(),
+        }
+    }
+
+    #[test]
+    fn a_config_sets_spacing_and_offset_unless_overridden() {
+        let mut r = ReverseSettings::default();
+        r.b.steps = 10;
+        // Stable Diffusion 1.5: no timestep_spacing (leading by default), offset 1.
+        let sd = config(None, Some(1));
+        let [a, b] = r.resolve(1000, Some(&sd));
+        assert_eq!(b.config.spacing, Spacing::Leading);
+        assert_eq!(b.config.steps_offset, 1);
+        assert!(b.spacing_from_config && b.offset_from_config);
+        // K = T = 1000 leaves no room for offset 1: (K - 1) (T div K) + 1 = 1000 > 999.
+        assert_eq!(a.config.steps_offset, 0);
+        assert_eq!(a.offset_lowered_from, Some(1));
+        assert_eq!(max_leading_offset(1000, 10), 99);
+        // linspace: the offset is not read, and is 0 in the job.
+        let [_, b] = r.resolve(1000, Some(&config(Some("linspace"), Some(1))));
+        assert_eq!(b.config.spacing, Spacing::Linspace);
+        assert_eq!(b.config.steps_offset, 0);
+        // The user overrides: the tab's own trailing spacing.
+        r.use_config = false;
+        let [_, b] = r.resolve(1000, Some(&sd));
+        assert_eq!(b.config.spacing, Spacing::Trailing);
+        assert!(!b.spacing_from_config);
+        // An unknown spacing keeps each setting's own, with the offset still the config's.
+        r.use_config = true;
+        let odd = config(Some("sideways"), Some(3));
+        let s = ConfigSampling::of(&odd).expect("sets an offset");
+        assert_eq!(s.spacing, None);
+        assert!(s.spacing_source.contains("sideways"));
+        // A config that sets neither changes nothing.
+        assert_eq!(ConfigSampling::of(&config(None, None)), None);
+        assert_eq!(
+            r.clamped(1000, Some(&config(None, None))),
+            r.clamped(1000, None)
+        );
+    }
+
+    #[test]
+    fn timeline_maps_to_the_sampled_step_at_or_above() {
+        let ts = [1000, 900, 500, 1, 0];
+        assert_eq!(state_index(&ts, 1000), 0);
+        assert_eq!(state_index(&ts, 901), 0);
+        assert_eq!(state_index(&ts, 900), 1);
+        assert_eq!(state_index(&ts, 600), 1);
+        assert_eq!(state_index(&ts, 500), 2);
+        assert_eq!(state_index(&ts, 2), 2);
+        assert_eq!(state_index(&ts, 1), 3);
+        // A leading spacing whose top step is below T shows x_T above it.
+        assert_eq!(state_index(&[901, 801, 0], 950), 0);
+    }
+}

@@ -1,0 +1,841 @@
+//! The persisted settings: one serde struct, every field defaulted. Nothing restored is
+//! trusted: [`restore`] reads what it can field by field (an unreadable field falls back to
+//! its default alone) and [`Settings::sanitised`] puts every number back in the range the
+//! controls offer, each time with a note saying what was reset.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use elbo_core::denoiser::ModelKind;
+use elbo_core::mixture::{Component, GaussianMixture, MixtureError};
+use elbo_core::presets::DataSpec;
+use elbo_core::report::DEFAULT_BANDWIDTH;
+use elbo_core::schedule::{
+    BetaSchedule, BetaSource, DEFAULT_BETA_END, DEFAULT_BETA_START, ScheduleSpec, VarianceType,
+};
+
+/// Largest T the app offers.
+pub const MAX_APP_STEPS: usize = 4000;
+/// Default Monte Carlo sample count of the app.
+pub const DEFAULT_SAMPLES: usize = 2048;
+/// Sample counts the app offers.
+pub const SAMPLE_RANGE: std::ops::RangeInclusive<usize> = 64..=65_536;
+
+/// Where the data come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataSettings {
+    /// The preset and its parameters (used when `file` is None).
+    pub spec: DataSpec,
+    /// A mixture JSON or a CSV of points.
+    pub file: Option<PathBuf>,
+    /// Kernel bandwidth of CSV points and of brush strokes.
+    pub bandwidth: f64,
+    /// A mixture drawn or edited by hand (the edit mode, the brush, a scene that carries
+    /// one); when present it is the data, before `file` and `spec`.
+    pub drawn: Option<DrawnData>,
+}
+
+impl Default for DataSettings {
+    fn default() -> Self {
+        DataSettings {
+            spec: DataSpec::default(),
+            file: None,
+            bandwidth: DEFAULT_BANDWIDTH,
+            drawn: None,
+        }
+    }
+}
+
+impl DataSettings {
+    /// A short label for legends and exports.
+    pub fn label(&self) -> String {
+        if let Some(d) = &self.drawn {
+            return d.label();
+        }
+        match &self.file {
+            Some(path) => path.display().to_string(),
+            None => self.spec.preset.name().to_owned(),
+        }
+    }
+
+    /// These settings with the preset `spec` as the data (a loaded file and a drawing are
+    /// dropped; the bandwidth stays).
+    pub fn with_preset(&self, spec: DataSpec) -> DataSettings {
+        DataSettings {
+            spec,
+            file: None,
+            drawn: None,
+            ..self.clone()
+        }
+    }
+
+    /// These settings with `mixture` as hand-drawn data (the preset and bandwidth stay, so
+    /// "Back to the preset" has somewhere to go); `from` names what the drawing started
+    /// from, kept from the drawing being edited.
+    pub fn with_drawn(&self, mixture: &GaussianMixture) -> DataSettings {
+        let from = match &self.drawn {
+            Some(d) => d.from.clone(),
+            None => self.label(),
+        };
+        DataSettings {
+            drawn: Some(DrawnData {
+                components: std::sync::Arc::new(mixture.components()),
+                from,
+            }),
+            file: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// A hand-drawn mixture as the settings, scenes and the undo history keep it: the
+/// components in the `--data FILE` JSON form (checked again by [`GaussianMixture::new`]
+/// whenever it is built, so a restored one is never trusted unchecked), shared so that
+/// the undo history holds many states cheaply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrawnData {
+    /// The components (weights normalised).
+    pub components: std::sync::Arc<Vec<Component>>,
+    /// What the drawing started from (a preset's name, a file's path).
+    pub from: String,
+}
+
+impl DrawnData {
+    /// "drawn by hand (K components, from X)".
+    pub fn label(&self) -> String {
+        let k = self.components.len();
+        let s = if k == 1 { "" } else { "s" };
+        format!("drawn by hand ({k} component{s}, from {})", self.from)
+    }
+
+    /// The mixture, checked.
+    ///
+    /// # Errors
+    /// Whatever [`GaussianMixture::new`] refuses (no component, a bad covariance, ...).
+    pub fn build(&self) -> Result<GaussianMixture, MixtureError> {
+        GaussianMixture::new(&self.components)
+    }
+}
+
+/// A list of betas loaded from a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomBetas {
+    /// Where they came from.
+    pub label: String,
+    /// beta_1..beta_T.
+    pub betas: Vec<f64>,
+}
+
+/// The schedule as the controls edit it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScheduleSettings {
+    /// The preset (used when `custom` is None).
+    pub preset: BetaSchedule,
+    /// T.
+    pub steps: usize,
+    /// beta_1 of presets with a range.
+    pub beta_start: f64,
+    /// beta_T of presets with a range.
+    pub beta_end: f64,
+    /// Rescale to zero terminal SNR (Lin et al. 2023).
+    pub rescale_zero_snr: bool,
+    /// Betas from a file, overriding the preset.
+    pub custom: Option<CustomBetas>,
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        ScheduleSettings {
+            preset: BetaSchedule::default(),
+            steps: 1000,
+            beta_start: DEFAULT_BETA_START,
+            beta_end: DEFAULT_BETA_END,
+            rescale_zero_snr: false,
+            custom: None,
+        }
+    }
+}
+
+impl ScheduleSettings {
+    /// The core's spec.
+    pub fn spec(&self) -> ScheduleSpec {
+        let source = match &self.custom {
+            Some(c) => BetaSource::Custom {
+                betas: c.betas.clone(),
+            },
+            None => BetaSource::Preset {
+                schedule: self.preset,
+                beta_start: self.beta_start,
+                beta_end: self.beta_end,
+            },
+        };
+        ScheduleSpec {
+            source,
+            steps: self.custom.as_ref().map_or(self.steps, |c| c.betas.len()),
+            rescale_zero_snr: self.rescale_zero_snr,
+        }
+    }
+
+    /// The presets the Schedule tab overlays beside these settings: every other preset
+    /// (every preset when the schedule is from a file) with T = `steps` and the same beta
+    /// range and rescaling.
+    pub fn other_presets(&self, steps: usize) -> Vec<(BetaSchedule, ScheduleSpec)> {
+        BetaSchedule::ALL
+            .into_iter()
+            .filter(|p| self.custom.is_some() || *p != self.preset)
+            .map(|preset| {
+                let settings = ScheduleSettings {
+                    preset,
+                    steps,
+                    custom: None,
+                    ..self.clone()
+                };
+                (preset, settings.spec())
+            })
+            .collect()
+    }
+
+    /// The settings of a spec loaded from a file.
+    pub fn from_spec(spec: &ScheduleSpec, label: &str) -> Self {
+        let mut out = ScheduleSettings {
+            rescale_zero_snr: spec.rescale_zero_snr,
+            steps: spec.num_steps(),
+            ..ScheduleSettings::default()
+        };
+        match &spec.source {
+            BetaSource::Preset {
+                schedule,
+                beta_start,
+                beta_end,
+            } => {
+                out.preset = *schedule;
+                out.beta_start = *beta_start;
+                out.beta_end = *beta_end;
+            }
+            BetaSource::Custom { betas } => {
+                out.custom = Some(CustomBetas {
+                    label: label.to_owned(),
+                    betas: betas.clone(),
+                });
+            }
+            // A process read by its SNR (flow matching, EDM, Wuerstchen) is kept as the
+            // betas it builds to (validated again on restore like any custom betas; a
+            // spec that does not build leaves no betas, which the caller's build rejects).
+            BetaSource::Snr { .. } => {
+                let betas = spec.build().map(|s| s.betas().to_vec()).unwrap_or_default();
+                out.rescale_zero_snr = false;
+                out.custom = Some(CustomBetas {
+                    label: label.to_owned(),
+                    betas,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// What a diffusers config said beside its schedule, kept while the schedule settings are
+/// still the ones it gave (an edit of T or of the betas makes it stale: see
+/// [`Settings::config_of`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleConfig {
+    /// The file name it was loaded from.
+    pub name: String,
+    /// `_class_name`, if the config had one.
+    pub class_name: Option<String>,
+    /// `prediction_type` as written (`epsilon`, `v_prediction`, `sample`), if any.
+    pub prediction_type: Option<String>,
+    /// `timestep_spacing` as written, if any.
+    pub timestep_spacing: Option<String>,
+    /// `steps_offset`, if any.
+    pub steps_offset: Option<usize>,
+    /// The schedule settings the config gave.
+    pub schedule: ScheduleSettings,
+}
+
+impl ScheduleConfig {
+    /// The parameterisation `prediction_type` names (`epsilon` -> eps, `v_prediction` -> v,
+    /// `sample` -> x0); None when absent or not one of these.
+    pub fn predicts(&self) -> Option<elbo_core::param::Parameterisation> {
+        use elbo_core::param::Parameterisation;
+        match self.prediction_type.as_deref()?.trim() {
+            "epsilon" => Some(Parameterisation::Eps),
+            "v_prediction" => Some(Parameterisation::V),
+            "sample" => Some(Parameterisation::X0),
+            _ => None,
+        }
+    }
+}
+
+/// The central views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum View {
+    /// The forward process.
+    #[default]
+    Forward,
+    /// The ELBO terms.
+    Elbo,
+    /// The parameterisations side by side.
+    Params,
+    /// The schedule.
+    Schedule,
+    /// The reverse (generative) process.
+    Reverse,
+    /// Training networks live (issue 5).
+    Training,
+    /// The evidence log p(x) and the bound's gap, from the VAE to the diffusion model
+    /// (issue 10).
+    Evidence,
+}
+
+impl View {
+    /// Every view, in tab order.
+    pub const ALL: [View; 7] = [
+        View::Forward,
+        View::Reverse,
+        View::Elbo,
+        View::Params,
+        View::Schedule,
+        View::Training,
+        View::Evidence,
+    ];
+
+    /// A short lower-case name (command line, file names).
+    pub fn slug(self) -> &'static str {
+        match self {
+            View::Forward => "forward",
+            View::Elbo => "elbo",
+            View::Params => "params",
+            View::Schedule => "schedule",
+            View::Reverse => "reverse",
+            View::Training => "training",
+            View::Evidence => "evidence",
+        }
+    }
+
+    /// The tab label.
+    pub fn label(self) -> &'static str {
+        match self {
+            View::Forward => "Forward process",
+            View::Elbo => "ELBO terms",
+            View::Params => "Parameterisations",
+            View::Schedule => "Schedule",
+            View::Reverse => "Reverse process",
+            View::Training => "Training",
+            View::Evidence => "Evidence",
+        }
+    }
+
+    /// The tab label when the window is too narrow for [`View::label`] on one row (the
+    /// tab's accessible name and tooltip stay the full label).
+    pub fn short_label(self) -> &'static str {
+        match self {
+            View::Forward => "Forward",
+            View::Elbo => "ELBO",
+            View::Params => "Params",
+            View::Schedule => "Schedule",
+            View::Reverse => "Reverse",
+            View::Training => "Training",
+            View::Evidence => "Evidence",
+        }
+    }
+}
+
+/// Which form of the ELBO the terms view shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum ElboForm {
+    /// Luo eq. 58: denoising matching terms (one random variable per term).
+    #[default]
+    DenoisingMatching,
+    /// Luo eq. 45: consistency terms (two random variables per term), beside eq. 58.
+    Consistency,
+}
+
+/// Which step of Luo's derivation the Evidence tab shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum EvidenceStep {
+    /// The VAE, exactly (one latent).
+    #[default]
+    Vae,
+    /// The diffusion model as a hierarchical VAE: its own density and the bound's gap.
+    Diffusion,
+    /// The schedule in log-SNR and the continuous-time limit.
+    LogSnr,
+}
+
+impl EvidenceStep {
+    /// Every step, in order.
+    pub const ALL: [EvidenceStep; 3] = [
+        EvidenceStep::Vae,
+        EvidenceStep::Diffusion,
+        EvidenceStep::LogSnr,
+    ];
+
+    /// Its selector's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            EvidenceStep::Vae => "1. The VAE",
+            EvidenceStep::Diffusion => "2. The diffusion model",
+            EvidenceStep::LogSnr => "3. In log-SNR",
+        }
+    }
+}
+
+/// Toggles of the views.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ViewToggles {
+    /// Log y axis for the per-timestep terms.
+    pub log_y: bool,
+    /// eq. 58 or eq. 45.
+    pub elbo_form: ElboForm,
+    /// Show the v-prediction as a fourth column.
+    pub show_v: bool,
+    /// Overlay the other schedule presets.
+    pub overlay_presets: bool,
+    /// Show the plots' legends (hide them to give a projected plot all the room).
+    pub legends: bool,
+    /// The Schedule tab's x axis is t / T (schedules of different T side by side).
+    pub normalised_t: bool,
+    /// A schedule file dropped onto the window is overlaid in the Schedule tab instead of
+    /// replacing the schedule.
+    pub drop_overlays: bool,
+    /// The Evidence tab's step.
+    pub evidence_step: EvidenceStep,
+}
+
+impl Default for ViewToggles {
+    fn default() -> Self {
+        ViewToggles {
+            log_y: true,
+            elbo_form: ElboForm::default(),
+            show_v: false,
+            overlay_presets: false,
+            legends: true,
+            normalised_t: false,
+            drop_overlays: false,
+            evidence_step: EvidenceStep::default(),
+        }
+    }
+}
+
+/// Everything that persists across restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The data.
+    pub data: DataSettings,
+    /// The schedule.
+    pub schedule: ScheduleSettings,
+    /// The model.
+    pub model: ModelKind,
+    /// The reverse view's sampler settings.
+    pub reverse: super::reverse::ReverseSettings,
+    /// A trained network picked instead of `model` (not persisted: networks live in memory).
+    #[serde(skip)]
+    pub trained_model: Option<elbo_core::param::Parameterisation>,
+    /// Reverse variance.
+    pub variance: VarianceType,
+    /// Monte Carlo sample count N.
+    pub samples: usize,
+    /// Seed.
+    pub seed: u64,
+    /// The open view.
+    pub view: View,
+    /// The current timestep.
+    pub t: usize,
+    /// Playback speed in timesteps per second.
+    pub speed: f32,
+    /// View toggles.
+    pub toggles: ViewToggles,
+    /// Dark theme.
+    pub dark: bool,
+    /// Zoom factor (projector mode above 1).
+    pub zoom: f32,
+    /// The Training view's settings.
+    pub training: super::training::TrainingSettings,
+    /// Presenter mode: the side panel hidden, the plots given the room.
+    pub presenter: bool,
+    /// The side panel is shown (outside presenter mode).
+    pub side_panel: bool,
+    /// Schedule files overlaid in the Schedule tab, in the order they were added (each is
+    /// read again at start; one that no longer loads is dropped with a note).
+    pub overlays: Vec<PathBuf>,
+    /// What the diffusers config of the loaded schedule said (prediction type, spacing).
+    pub schedule_config: Option<ScheduleConfig>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data: DataSettings::default(),
+            schedule: ScheduleSettings::default(),
+            model: ModelKind::default(),
+            reverse: Default::default(),
+            trained_model: None,
+            variance: VarianceType::default(),
+            samples: DEFAULT_SAMPLES,
+            seed: 0,
+            view: View::default(),
+            t: 1,
+            speed: 100.0,
+            toggles: ViewToggles::default(),
+            dark: true,
+            zoom: 1.0,
+            training: Default::default(),
+            presenter: false,
+            side_panel: true,
+            overlays: Vec::new(),
+            schedule_config: None,
+        }
+    }
+}
+
+/// Zoom factors the app offers.
+pub const ZOOM_RANGE: std::ops::RangeInclusive<f32> = 0.5..=4.0;
+/// One zoom notch (keys `+` / `-`).
+pub const ZOOM_STEP: f32 = 0.25;
+/// Playback speeds the timeline offers, in timesteps per second.
+pub const SPEED_RANGE: std::ops::RangeInclusive<f32> = 1.0..=2000.0;
+/// Largest seed the controls offer.
+pub const MAX_SEED: u64 = u32::MAX as u64;
+
+/// What "Reset to defaults" resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResetScope {
+    /// Everything but the window (theme, zoom, presenter mode stay).
+    All,
+    /// The data.
+    Data,
+    /// The schedule.
+    Schedule,
+    /// Model, reverse variance, Monte Carlo samples and seed.
+    Model,
+    /// The view toggles, t and playback speed.
+    View,
+}
+
+impl ResetScope {
+    /// Every scope, in menu order.
+    pub const ALL: [ResetScope; 5] = [
+        ResetScope::All,
+        ResetScope::Data,
+        ResetScope::Schedule,
+        ResetScope::Model,
+        ResetScope::View,
+    ];
+
+    /// The menu label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ResetScope::All => "Reset everything",
+            ResetScope::Data => "Reset data",
+            ResetScope::Schedule => "Reset schedule",
+            ResetScope::Model => "Reset model, samples and seed",
+            ResetScope::View => "Reset view toggles, t and speed",
+        }
+    }
+}
+
+impl Settings {
+    /// The config of `schedule`: [`Settings::schedule_config`] while `schedule` is still
+    /// the one it gave (None once T, the betas or the preset were edited).
+    pub fn config_of(&self, schedule: &ScheduleSettings) -> Option<&ScheduleConfig> {
+        self.schedule_config
+            .as_ref()
+            .filter(|c| c.schedule == *schedule)
+    }
+
+    /// These settings with one part put back to its defaults.
+    pub fn reset(&self, scope: ResetScope) -> Settings {
+        let d = Settings::default();
+        let mut s = self.clone();
+        match scope {
+            ResetScope::All => {
+                s = Settings {
+                    dark: self.dark,
+                    zoom: self.zoom,
+                    presenter: self.presenter,
+                    side_panel: self.side_panel,
+                    view: self.view,
+                    ..d
+                }
+            }
+            ResetScope::Data => s.data = d.data,
+            ResetScope::Schedule => {
+                s.schedule = d.schedule;
+                s.schedule_config = None;
+            }
+            ResetScope::Model => {
+                s.model = d.model;
+                s.trained_model = None;
+                s.variance = d.variance;
+                s.samples = d.samples;
+                s.seed = d.seed;
+            }
+            ResetScope::View => {
+                s.toggles = d.toggles;
+                s.t = d.t;
+                s.speed = d.speed;
+                s.reverse = d.reverse;
+            }
+        }
+        s
+    }
+
+    /// Every number put back into the range the controls offer (a saved state may hold
+    /// anything).
+    pub fn sanitised(self) -> Self {
+        self.validated().0
+    }
+
+    /// As [`Settings::sanitised`], with a note naming each value that had to change.
+    pub fn validated(mut self) -> (Self, Vec<String>) {
+        let d = Settings::default();
+        let mut notes = Vec::new();
+        let mut note = |what: &str| notes.push(format!("saved {what} was out of range; reset"));
+        if !(1..=MAX_APP_STEPS).contains(&self.schedule.steps) {
+            self.schedule.steps = self.schedule.steps.clamp(1, MAX_APP_STEPS);
+            note("T");
+        }
+        let beta_ok = |b: f64| b.is_finite() && (1e-6..=0.999).contains(&b);
+        if !(beta_ok(self.schedule.beta_start) && beta_ok(self.schedule.beta_end)) {
+            self.schedule.beta_start = d.schedule.beta_start;
+            self.schedule.beta_end = d.schedule.beta_end;
+            note("beta range");
+        }
+        if !(self.speed.is_finite() && SPEED_RANGE.contains(&self.speed)) {
+            self.speed = d.speed;
+            note("playback speed");
+        }
+        if !(self.zoom.is_finite() && ZOOM_RANGE.contains(&self.zoom)) {
+            self.zoom = d.zoom;
+            note("zoom");
+        }
+        if !SAMPLE_RANGE.contains(&self.samples) {
+            self.samples = self
+                .samples
+                .clamp(*SAMPLE_RANGE.start(), *SAMPLE_RANGE.end());
+            note("Monte Carlo sample count");
+        }
+        if self.seed > MAX_SEED {
+            self.seed = d.seed;
+            note("seed");
+        }
+        let width_ok =
+            self.data.spec.width.is_finite() && (0.2..=3.0).contains(&self.data.spec.width);
+        if !width_ok {
+            self.data.spec.width = d.data.spec.width;
+            note("data width");
+        }
+        if !(self.data.bandwidth.is_finite() && (0.005..=2.0).contains(&self.data.bandwidth)) {
+            self.data.bandwidth = d.data.bandwidth;
+            note("CSV bandwidth");
+        }
+        self.t = self.t.max(1);
+        let (training, fixed) = self.training.validated();
+        self.training = training;
+        for f in fixed {
+            note(&format!("training {f}"));
+        }
+        (self, notes)
+    }
+}
+
+/// The saved settings with each field kept as raw RON text, read one by one.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct SavedFields {
+    #[serde(deserialize_with = "raw")]
+    data: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    schedule: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    model: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    reverse: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    variance: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    samples: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    seed: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    view: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    t: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    speed: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    toggles: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    dark: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    zoom: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    training: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    overlays: Option<Box<ron::value::RawValue>>,
+    #[serde(deserialize_with = "raw")]
+    schedule_config: Option<Box<ron::value::RawValue>>,
+}
+
+/// A field's raw RON text (present fields only: absent ones stay `None` by default).
+fn raw<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Box<ron::value::RawValue>>, D::Error> {
+    Box::<ron::value::RawValue>::deserialize(d).map(Some)
+}
+
+/// Settings from their saved RON text, field by field: a field that cannot be read falls
+/// back to its default alone, with a note naming it; text that is not a RON struct gives
+/// the defaults with a note. Numbers are then validated ([`Settings::validated`]).
+pub fn restore(text: Option<&str>) -> (Settings, Vec<String>) {
+    let Some(text) = text else {
+        return (Settings::default(), Vec::new());
+    };
+    let mut notes = Vec::new();
+    let mut out = Settings::default();
+    match ron::from_str::<SavedFields>(text) {
+        Ok(saved) => {
+            macro_rules! read_fields {
+                ($($field:ident),*) => {$(
+                    if let Some(raw) = &saved.$field {
+                        match raw.into_rust() {
+                            Ok(value) => out.$field = value,
+                            Err(_) => notes.push(format!(
+                                "saved setting '{}' could not be read; default used",
+                                stringify!($field)
+                            )),
+                        }
+                    }
+                )*};
+            }
+            read_fields!(
+                data,
+                schedule,
+                model,
+                reverse,
+                variance,
+                samples,
+                seed,
+                view,
+                t,
+                speed,
+                toggles,
+                dark,
+                zoom,
+                training,
+                overlays,
+                schedule_config
+            );
+        }
+        Err(_) => notes.push("the saved settings could not be read; defaults used".to_owned()),
+    }
+    let (settings, more) = out.validated();
+    notes.extend(more);
+    (settings, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_or_partial_state_gives_defaults() {
+        assert!(serde_json::from_str::<Settings>("{not json").is_err());
+        let partial: Settings =
+            serde_json::from_str(r#"{"seed": 7, "zoom": 99.0}"#).expect("partial state parses");
+        let s = partial.sanitised();
+        assert_eq!(s.seed, 7);
+        assert_eq!(s.zoom, 1.0);
+        assert_eq!(s.schedule, ScheduleSettings::default());
+    }
+
+    #[test]
+    fn a_bad_field_falls_back_alone() {
+        let saved = Settings {
+            seed: 42,
+            view: View::Reverse,
+            model: ModelKind::Gaussian,
+            schedule: ScheduleSettings {
+                steps: 250,
+                preset: BetaSchedule::Sigmoid,
+                ..ScheduleSettings::default()
+            },
+            ..Settings::default()
+        };
+        let text = ron::to_string(&saved).expect("settings serialise");
+        let (back, notes) = restore(Some(&text));
+        assert_eq!(back, saved);
+        assert!(notes.is_empty(), "{notes:?}");
+        // A field of the wrong type: only that field is lost.
+        let broken = text.replacen("seed:42", "seed:\"forty-two\"", 1);
+        assert_ne!(broken, text, "the RON text spells the seed as seed:42");
+        let (back, notes) = restore(Some(&broken));
+        assert_eq!(back.seed, 0);
+        assert_eq!(back.schedule.steps, 250);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("seed"), "{notes:?}");
+        // Out-of-range numbers are reset with a note each.
+        let mut wild = saved.clone();
+        wild.zoom = f32::NAN;
+        wild.training.lr = 1e9;
+        let (back, notes) = restore(Some(&ron::to_string(&wild).expect("serialises")));
+        assert_eq!(back.zoom, 1.0);
+        assert_eq!(back.training.lr, 1e-3);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        // Not RON at all.
+        let (back, notes) = restore(Some("{{{"));
+        assert_eq!(back, Settings::default());
+        assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn the_analytic_variance_round_trips_and_old_settings_load() {
+        let mut saved = Settings {
+            variance: VarianceType::Analytic,
+            ..Settings::default()
+        };
+        saved.reverse.b.variance = VarianceType::Analytic;
+        let text = ron::to_string(&saved).expect("settings serialise");
+        assert!(text.contains(",variance:analytic,samples"), "{text}");
+        let (back, notes) = restore(Some(&text));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(back.variance, VarianceType::Analytic);
+        assert_eq!(back.reverse.b.variance, VarianceType::Analytic);
+        assert_eq!(back, saved);
+        // Settings saved before the variant existed still load as they were.
+        let old = ron::to_string(&Settings {
+            variance: VarianceType::FixedLarge,
+            ..Settings::default()
+        })
+        .expect("serialises");
+        let (back, notes) = restore(Some(&old));
+        assert!(notes.is_empty(), "{notes:?}");
+        assert_eq!(back.variance, VarianceType::FixedLarge);
+        // An unknown variant falls back alone, with a note.
+        let unknown = text.replacen(",variance:analytic,samples", ",variance:learned,samples", 1);
+        assert_ne!(unknown, text);
+        let (back, notes) = restore(Some(&unknown));
+        assert_eq!(back.variance, VarianceType::default());
+        assert_eq!(notes.len(), 1, "{notes:?}");
+    }
+
+    #[test]
+    fn custom_betas_fix_the_step_count() {
+        let s = ScheduleSettings {
+            custom: Some(CustomBetas {
+                label: "f".into(),
+                betas: vec![0.1, 0.2, 0.3],
+            }),
+            ..ScheduleSettings::default()
+        };
+        assert_eq!(s.spec().steps, 3);
+        let back = ScheduleSettings::from_spec(&s.spec(), "f");
+        assert_eq!(back.custom, s.custom);
+    }
+}

@@ -1,0 +1,21 @@
+//! The app's integration tests: one binary (each binary links egui, wgpu and candle), one
+//! module per concern. Snapshots are in tests/snapshots/.
+
+mod analytic_variance;
+mod configs;
+mod edit;
+mod evidence;
+mod export;
+mod formula;
+mod fuzz;
+mod panel;
+mod plots;
+mod presenter;
+mod reverse;
+mod robust;
+mod scenes;
+mod snapshots;
+mod snr_settings;
+mod training;
+mod ui;
+mod vae;

@@ -1,0 +1,13 @@
+//! The command line's integration tests (`elbo-lab` run as a user would): one binary, one
+//! module per subcommand or concern.
+
+mod analytic_variance;
+mod basics;
+mod compare;
+mod edit;
+mod errors;
+mod evidence;
+mod evidence_trained;
+mod numerics;
+mod sample;
+mod train;
