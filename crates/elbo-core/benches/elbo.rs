@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use elbo_core::denoiser::ModelKind;
-use elbo_core::elbo::{Control, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::{BetaSchedule, ScheduleSpec};
 
@@ -46,10 +46,10 @@ fn run_with(
         .build()
         .expect("valid schedule");
     let model = ModelKind::Optimal.build(&data);
-    let config = McConfig {
+    let config = ElboConfig {
         samples,
         method,
-        ..McConfig::default()
+        ..ElboConfig::default()
     };
     compute_elbo(
         &data,

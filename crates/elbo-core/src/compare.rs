@@ -16,7 +16,7 @@ use thiserror::Error;
 
 use crate::denoiser::ModelKind;
 use crate::elbo::{
-    Control, ElboError, Estimate, McConfig, McSamples, check_samples, compute_elbo_per_sample,
+    Control, ElboConfig, ElboError, Estimate, McSamples, check_samples, compute_elbo_per_sample,
     moments,
 };
 use crate::mixture::GaussianMixture;
@@ -169,7 +169,7 @@ pub fn compare(
             on_step: Some(&on_step),
             cancel: control.cancel,
         };
-        let mc = McConfig {
+        let mc = ElboConfig {
             samples: config.samples,
             seed: config.seed,
             variance: entry.variance,

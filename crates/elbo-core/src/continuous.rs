@@ -2,7 +2,7 @@
 //! Diffusion Models"; Luo's section on learning the noise schedule).
 //!
 //! With the Bayes-optimal denoiser and the fixed_small variance, the denoising term at t is
-//! `L_{t-1} = (SNR_{t-1} - SNR_t) / 2 * mmse(SNR_t)` (SPEC §8: `w_x0(t)` times the MMSE),
+//! `L_{t-1} = (SNR_{t-1} - SNR_t) / 2 * mmse(SNR_t)` (Luo eq. 108: `w_x0(t)` times the MMSE),
 //! where `mmse(SNR) = E||x0 - E[x0 | x]||^2` for `x = sqrt(abar) x0 + sqrt(1 - abar) eps`,
 //! `abar = SNR / (1 + SNR)`. Their sum is a Riemann sum of
 //!
@@ -288,7 +288,7 @@ pub fn convergence(
     // L_0 and L_T by quadrature on the two-step schedule (they depend on the endpoints only).
     let ends = build(SnrShape::Linear, 2)?;
     let model = crate::denoiser::ModelKind::Optimal.build(data);
-    let config = crate::elbo::McConfig {
+    let config = crate::elbo::ElboConfig {
         samples: 64,
         seed: 0,
         variance: crate::schedule::VarianceType::FixedSmall,

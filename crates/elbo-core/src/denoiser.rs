@@ -1,4 +1,4 @@
-//! The model: denoisers that predict x0 from x_t (SPEC §3).
+//! The model: denoisers that predict x0 from x_t (Tweedie's formula: Luo eq. 133).
 //!
 //! The Bayes-optimal denoiser of a Gaussian mixture is exact. With responsibilities
 //! `r_k(x_t)` proportional to `pi_k N(x_t; a_k, C_k)` (log space, logsumexp),

@@ -1,16 +1,21 @@
-//! The ELBO of a diffusion model on Gaussian-mixture data, term by term (SPEC §4, §5).
+//! The ELBO of a diffusion model on Gaussian-mixture data, term by term (Luo eq. 58, and
+//! the eq. 45 form below).
 //!
 //! ```text
 //! NELBO = L_0 + sum_{t=2}^T L_{t-1} + L_T                                 (Luo eq. 58)
-//! L_0     = -E log N(x0; mu(x_1, 1), beta_1 I)                            (Monte Carlo)
+//! L_0     = -E log N(x0; mu(x_1, 1), beta_1 I)                            (mu: Luo eq. 84/94)
 //! L_{t-1} = E||mu~_t(x_t, x0) - mu(x_t, t)||^2 / (2 sigma_t^2) + (d/2)(r - 1 - log r)
 //!         = w_x0(t) E||x0_hat - x0||^2 + (d/2)(r - 1 - log r),  r = sigma~2_t / sigma_t^2
 //! L_T     = 1/2 [abar_T (E||x0||^2 - d) - d log1p(-abar_T)]              (exact)
 //! ```
-//! Expectations over `x0 ~ p0` and `eps ~ N(0, I)` use common random numbers: the same N
-//! pairs `(x0_i, eps_i)` serve every t and every parameterisation, and the standard error of
-//! a total is that of the per-sample totals. Models with a closed-form error (the Gaussian
-//! fit) are evaluated exactly, with standard error 0.
+//! By default ([`Method::Quadrature`] in [`ElboConfig`]) the expectations of L_0 and
+//! L_{t-1} are integrated by quadrature over `x_t` through the exact posterior
+//! ([`crate::quadrature`]): numbers to many digits, each with an error estimate. Monte Carlo
+//! ([`Method::MonteCarlo`]) is used on request, and always for the eq. 45 form; it uses
+//! common random numbers: the same N pairs `(x0_i, eps_i)`, `x0 ~ p0`, `eps ~ N(0, I)`, serve
+//! every t and every parameterisation, and the standard error of a total is that of the
+//! per-sample totals. Models with a closed-form error (the Gaussian fit) are evaluated
+//! exactly, with standard error 0, under either method.
 //!
 //! The first form of the ELBO (Luo eq. 45, "consistency terms") is estimated on the same
 //! budget along forward trajectories `x_0 -> x_1 -> ... -> x_T`, one per `x0_i`:
@@ -85,7 +90,8 @@ pub enum ElboError {
     },
 }
 
-/// How the expectations of the ELBO rows are computed (SPEC §8).
+/// How the expectations of the ELBO rows are computed (the report's `method`:
+/// docs/report-format.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
@@ -110,9 +116,11 @@ impl Method {
     }
 }
 
-/// Monte Carlo and quadrature settings.
+/// How the ELBO is computed: the reverse variance, the method of the eq. 58 rows (quadrature
+/// by default, or Monte Carlo), and the samples and seed of every Monte Carlo figure (the
+/// eq. 45 form is always Monte Carlo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct McConfig {
+pub struct ElboConfig {
     /// Number of `(x0, eps)` pairs N.
     pub samples: usize,
     /// Seed of every random draw.
@@ -126,9 +134,9 @@ pub struct McConfig {
     pub method: Method,
 }
 
-impl Default for McConfig {
+impl Default for ElboConfig {
     fn default() -> Self {
-        McConfig {
+        ElboConfig {
             samples: 4096,
             seed: 0,
             variance: VarianceType::FixedSmall,
@@ -688,7 +696,7 @@ fn compute_elbo_quadrature(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
     model: &dyn Denoiser,
-    config: &McConfig,
+    config: &ElboConfig,
     samples: Option<&McSamples>,
     control: Control<'_>,
 ) -> Result<ElboResult, ElboError> {
@@ -891,7 +899,7 @@ pub fn compute_elbo(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
     model: &dyn Denoiser,
-    config: &McConfig,
+    config: &ElboConfig,
     control: Control<'_>,
 ) -> Result<ElboResult, ElboError> {
     check_samples(config.samples)?;
@@ -918,7 +926,7 @@ pub fn compute_elbo_with(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
     model: &dyn Denoiser,
-    config: &McConfig,
+    config: &ElboConfig,
     samples: &McSamples,
     control: Control<'_>,
 ) -> Result<ElboResult, ElboError> {
@@ -940,7 +948,7 @@ pub fn compute_elbo_per_sample(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
     model: &dyn Denoiser,
-    config: &McConfig,
+    config: &ElboConfig,
     samples: &McSamples,
     control: Control<'_>,
 ) -> Result<(ElboResult, Vec<f64>), ElboError> {
@@ -1158,7 +1166,7 @@ fn consistency_estimate(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
     model: &dyn Denoiser,
-    config: &McConfig,
+    config: &ElboConfig,
     samples: &McSamples,
     rows: &mut [TimestepTerm],
     control: Control<'_>,

@@ -1,6 +1,7 @@
-//! The evidence itself (issue 10 §2, SPEC §8): the model's own marginal `p_theta(x0)` of a
-//! diffusion model seen as a hierarchical VAE, the ELBO of each data point, and the split
-//! of the NELBO into what the model gets wrong and how loose the bound is. 1D data only.
+//! The evidence itself (issue 10 §2; `elbo-lab evidence` in docs/report-format.md): the
+//! model's own marginal `p_theta(x0)` of a diffusion model seen as a hierarchical VAE, the
+//! ELBO of each data point, and the split of the NELBO into what the model gets wrong and
+//! how loose the bound is. 1D data only.
 //!
 //! ```text
 //! p_theta(x0) = integral N(x0; mu(x_1, 1), beta_1) prod_{t>=2} N(x_{t-1}; mu(x_t, t), sigma_t^2) N(x_T; 0, 1) dx_{1:T}
@@ -49,6 +50,7 @@ use thiserror::Error;
 use crate::denoiser::Denoiser;
 use crate::elbo::Control;
 use crate::mixture::{GaussianMixture, LN_2PI};
+use crate::normal::normal_pdf;
 use crate::param::{Coeffs, PosteriorMean, reverse_variance};
 use crate::quadrature::REGION_SDS;
 use crate::schedule::{NoiseSchedule, VarianceType};
@@ -368,11 +370,6 @@ pub struct DecoderGrid {
 }
 
 impl DecoderGrid {
-    /// Total mass of the propagated density (1 up to the grid's error).
-    pub fn total_mass(&self) -> f64 {
-        self.total
-    }
-
     /// `log p_theta(x0)`: the banded sum over the last grid's nodes, or, where that
     /// underflows (far in the tails), a log-sum-exp over every node.
     pub fn log_density(&self, x0: f64) -> f64 {
@@ -457,7 +454,7 @@ pub fn propagate(
     let mut dens: Vec<f64> = (0..n0)
         .map(|i| {
             let x = start + i as f64 * h;
-            (-0.5 * x * x - 0.5 * LN_2PI).exp()
+            normal_pdf(x, 0.0, 1.0)
         })
         .collect();
     let mut max_points = n0;

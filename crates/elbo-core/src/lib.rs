@@ -21,6 +21,7 @@ pub mod evidence;
 pub mod io_limits;
 mod kernel;
 pub mod mixture;
+pub mod normal;
 pub mod param;
 pub mod presets;
 pub mod quadrature;

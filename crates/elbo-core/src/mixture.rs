@@ -1,4 +1,4 @@
-//! Gaussian mixtures in 1D and 2D (SPEC §2): the toy data of ELBO Lab.
+//! Gaussian mixtures in 1D and 2D: the toy data of ELBO Lab (forward marginals: Luo eq. 70).
 //!
 //! ```text
 //! p0(x) = sum_k pi_k N(x; m_k, S_k),  d in {1, 2},  S_k symmetric positive definite
@@ -15,8 +15,8 @@ use rand_distr::{Distribution, StandardNormal, weighted::WeightedAliasIndex};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// `ln(2 pi)`.
-pub const LN_2PI: f64 = 1.837_877_066_409_345_5;
+pub use crate::normal::LN_2PI;
+use crate::normal::normal_log_pdf;
 
 /// The largest `|mean|` of a component accepted, in data units.
 ///
@@ -385,8 +385,7 @@ impl GaussianMixture {
     fn log_normal(&self, k: usize, x: &[f64]) -> f64 {
         let (m, c) = (self.means[k], self.covs[k]);
         if self.dim == 1 {
-            let dx = x[0] - m[0];
-            -0.5 * (LN_2PI + c.xx.ln() + dx * dx / c.xx)
+            normal_log_pdf(x[0], m[0], c.xx)
         } else {
             let (dx, dy) = (x[0] - m[0], x[1] - m[1]);
             let det = c.xx * c.yy - c.xy * c.xy;

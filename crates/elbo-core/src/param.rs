@@ -1,5 +1,5 @@
 //! The parameterisations of the denoiser and their ELBO weights, in one place
-//! (Luo §"Three Equivalent Interpretations"; SPEC §4).
+//! (Luo §"Three Equivalent Interpretations"; eqs. 108, 130, 148).
 //!
 //! ```text
 //! x_t      = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps
@@ -254,7 +254,7 @@ impl Weights {
 }
 
 /// The reverse-step variance `sigma_t^2`: beta_1 at t = 1 (the decoder), else per
-/// `variance` (SPEC §4).
+/// `variance` (diffusers' `variance_type`).
 pub fn reverse_variance(schedule: &NoiseSchedule, t: usize, variance: VarianceType) -> f64 {
     if t == 1 {
         schedule.beta(1)
@@ -271,7 +271,7 @@ pub fn mean_error(schedule: &NoiseSchedule, t: usize, mse_x0: f64) -> f64 {
     c * c * mse_x0
 }
 
-/// The ELBO-optimal reverse variance of a model at t (SPEC §8, Bao et al. 2022):
+/// The ELBO-optimal reverse variance of a model at t (Bao et al. 2022, Analytic-DPM):
 /// `sigma*^2_t = sigma~2_t + E||mu~_t - mu_theta||^2 / d` for t >= 2, from the model's
 /// `mse_x0 = E||x0 - x0_hat(x_t)||^2` at t (over q(x0, x_t)); beta_1 at t = 1 (the decoder
 /// keeps it). A non-finite or negative error counts as 0 (then `sigma~2_t`), so the

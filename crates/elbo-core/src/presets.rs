@@ -1,4 +1,4 @@
-//! Toy data presets (SPEC §2): every shape is a Gaussian mixture, built from many small
+//! Toy data presets (listed by `elbo-lab presets`): every shape is a Gaussian mixture, built from many small
 //! isotropic components placed along the shape, so that everything stays exact.
 //!
 //! Shapes are scaled to roughly unit spread, as diffusion models expect standardised data.

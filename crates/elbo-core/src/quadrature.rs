@@ -1,4 +1,4 @@
-//! Deterministic quadrature of the ELBO's expectations over `x_t` (SPEC §8, issue 12).
+//! Deterministic quadrature of the ELBO's expectations over `x_t` (Luo eq. 58, issue 12).
 //!
 //! For any denoiser `x0_hat`, the squared error splits through the exact posterior of the
 //! mixture data (law of total variance, at fixed `x_t`):

@@ -1,5 +1,5 @@
-//! The headless report (SPEC §6): the ELBO table as JSON or CSV, and the schedule table.
-//! The CLI and the app's export share this code.
+//! The headless report: the ELBO table as JSON or CSV, and the schedule table (the report
+//! format: docs/report-format.md). The CLI and the app's export share this code.
 
 use serde::Serialize;
 
@@ -12,7 +12,7 @@ use crate::schedule::{Finding, NoiseSchedule, ScheduleSpec, VarianceType, spec_f
 /// The default kernel bandwidth for CSV points.
 pub const DEFAULT_BANDWIDTH: f64 = 0.1;
 
-/// The report's JSON document (SPEC §6 field names, plus extras).
+/// The report's JSON document (field names as in docs/report-format.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportJson<'a> {
     /// d.

@@ -32,7 +32,8 @@
 //!   sigma^2  = eta^2 (1 - abar_s) / (1 - abar_t) (1 - abar_t / abar_s)
 //!   x_s      = sqrt(abar_s) x0_hat + sqrt(1 - abar_s - sigma^2) eps_hat + sigma z
 //! ```
-//! DDPM with K = T is exactly the model of SPEC §4 with a noiseless final step. With
+//! DDPM with K = T is exactly the reverse model of [`crate::elbo`] (mean of Luo eq. 84/94)
+//! with a noiseless final step. With
 //! eta = 1 DDIM has the DDPM fixed_small variance; eta = 0 is deterministic given x_T.
 //! Unlike diffusers' defaults no clipping of x0_hat is done (`clip_sample = False`), and
 //! DDIM steps to the next chosen timestep (diffusers' DDIM uses `tau - T div K`, which is

@@ -1,5 +1,5 @@
-//! Discrete-time noise schedules (SPEC §1): betas, log abar, SNR, presets, and the import
-//! of a diffusers `scheduler_config.json`.
+//! Discrete-time noise schedules (diffusers' `DDPMScheduler` formulas): betas, log abar,
+//! SNR, presets, and the import of a diffusers `scheduler_config.json`.
 //!
 //! Conventions: timesteps run `t = 1..=T`; `abar_0 = 1`. Everything is computed in `f64`
 //! from `log abar_t = sum_{s<=t} log1p(-beta_s)` (never a running product), and
@@ -69,7 +69,7 @@ pub enum ScheduleError {
     },
 }
 
-/// The preset beta formulas of diffusers' `DDPMScheduler` (SPEC §1).
+/// The preset beta formulas of diffusers' `DDPMScheduler`, in f64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum BetaSchedule {
@@ -328,16 +328,6 @@ impl SnrShape {
 }
 
 impl SnrProcess {
-    /// A short name of the kind of process.
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            SnrProcess::FlowMatch { .. } => "flow matching",
-            SnrProcess::Edm { .. } => "EDM",
-            SnrProcess::WuerstchenCosine { .. } => "Wuerstchen cosine",
-            SnrProcess::Shape { .. } => "log-SNR shape",
-        }
-    }
-
     /// A label with the parameters, for example `flow matching, shift 3`.
     pub fn label(&self) -> String {
         match self {
@@ -921,7 +911,7 @@ pub const FIRST_STEP_SCALE_WARN: f64 = 0.5;
 /// A log-SNR drop larger than this in one step, inside the informative range, is coarse.
 pub const LOG_SNR_STEP_WARN: f64 = 1.0;
 
-/// The sanity checks of SPEC §1 on a schedule, and, when data are given, against the data.
+/// The sanity checks on a schedule (the report's `findings`), and, when data are given, against the data.
 pub fn sanity_findings(schedule: &NoiseSchedule, data: Option<&GaussianMixture>) -> Vec<Finding> {
     let mut out = Vec::new();
     let t_max = schedule.steps();
@@ -1037,7 +1027,7 @@ pub const TERMINAL_SIGNAL_WARN: f64 = 0.01;
 /// Beta ranges of well-known `scaled_linear` models: `(beta_start, beta_end, model)`.
 pub const SCALED_LINEAR_ENDPOINTS: [(f64, f64, &str); 1] = [(0.00085, 0.012, "Stable Diffusion")];
 
-/// The log-SNR range against the data's scales (SPEC §1 sanity checks, issue 13):
+/// The log-SNR range against the data's scales (a sanity check, issue 13):
 /// `SNR_1 s_min^2 < 1` (the noise sd at t = 1, in units of the data, `1/sqrt(SNR_1)`,
 /// exceeds the finest component sd `s_min`) and `SNR_T Var(x0) > 0.01` (the signal left
 /// at t = T, against unit noise, is not negligible; `Var(x0)` = the data's largest
@@ -1149,11 +1139,6 @@ impl VarianceType {
         VarianceType::Analytic,
     ];
 
-    /// True for the choices that depend on the schedule alone (not on the model).
-    pub fn is_fixed(self) -> bool {
-        !matches!(self, VarianceType::Analytic)
-    }
-
     /// Parse a diffusers `variance_type`; `*_log` variants map to their plain form, and the
     /// learned ones are a clear error.
     pub fn parse(name: &str) -> Result<Self, ScheduleError> {
@@ -1174,11 +1159,11 @@ impl VarianceType {
         }
     }
 
-    /// The reverse-step variance `sigma_t^2` at t >= 2 (SPEC §4) of the fixed choices.
-    /// [`VarianceType::Analytic`] needs the model's error: here it gives its model-free
-    /// lower bound `sigma~2_t` (its value for a perfect model, E = 0), which is what a
-    /// training objective that cannot know the model's error uses; every ELBO and sampler
-    /// computation resolves it with [`crate::param::analytic_variance`].
+    /// The reverse-step variance `sigma_t^2` at t >= 2 of the fixed choices (diffusers'
+    /// `variance_type`). [`VarianceType::Analytic`] needs the model's error: here it gives
+    /// its model-free lower bound `sigma~2_t` (its value for a perfect model, E = 0), which
+    /// is what a training objective that cannot know the model's error uses; every ELBO and
+    /// sampler computation resolves it with [`crate::param::analytic_variance`].
     pub fn sigma2(self, schedule: &NoiseSchedule, t: usize) -> f64 {
         match self {
             VarianceType::FixedSmall | VarianceType::Analytic => schedule.posterior_variance(t),
@@ -1405,7 +1390,8 @@ fn config_f64(
     }
 }
 
-/// Interpret a diffusers `scheduler_config.json` (SPEC §1). Unknown keys are ignored.
+/// Interpret a diffusers `scheduler_config.json` (as `DDPMScheduler` reads it). Unknown keys
+/// are ignored.
 pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedule, ScheduleError> {
     let obj = value.as_object().ok_or_else(|| ScheduleError::File {
         path: "schedule".into(),

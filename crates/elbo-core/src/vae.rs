@@ -21,6 +21,8 @@
 
 use thiserror::Error;
 
+use crate::normal::{normal_log_pdf, normal_pdf};
+
 /// The decoder's mean f(z).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Decoder {
@@ -244,8 +246,7 @@ impl Encoder {
     /// q(z | x) at z.
     pub fn density(&self, z: f64) -> f64 {
         let s = self.s();
-        let u = (z - self.mu) / s;
-        (-0.5 * u * u).exp() / (s * (2.0 * std::f64::consts::PI).sqrt())
+        normal_pdf(z, self.mu, s * s)
     }
 }
 
@@ -262,12 +263,6 @@ pub struct EvidenceTerms {
     pub elbo: f64,
     /// KL(q(z | x) || p(z | x)) = log p(x) - ELBO >= 0.
     pub gap: f64,
-}
-
-/// log N(v; m, sd^2).
-fn log_normal(v: f64, m: f64, sd: f64) -> f64 {
-    let u = (v - m) / sd;
-    -0.5 * u * u - sd.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
 }
 
 /// A uniform grid of `n` points from `lo` to `hi` with its spacing.
@@ -309,7 +304,7 @@ impl LatentModel {
 
     /// log p(x | z).
     pub fn log_likelihood(&self, x: f64, z: f64) -> f64 {
-        log_normal(x, self.decoder.f(z), self.sigma)
+        normal_log_pdf(x, self.decoder.f(z), self.sigma * self.sigma)
     }
 
     /// log p(x) = log of the integral of p(z) p(x | z) over z (finite even where p(x)
@@ -322,7 +317,7 @@ impl LatentModel {
     fn log_evidence_on(&self, x: f64, zs: &[f64], h: f64) -> f64 {
         let terms = zs
             .iter()
-            .map(|&z| log_normal(z, 0.0, 1.0) + self.log_likelihood(x, z));
+            .map(|&z| normal_log_pdf(z, 0.0, 1.0) + self.log_likelihood(x, z));
         log_sum_exp(terms) + h.ln()
     }
 
@@ -330,7 +325,7 @@ impl LatentModel {
     pub fn posterior(&self, x: f64, zs: &[f64]) -> Vec<f64> {
         let log_px = self.log_evidence(x);
         zs.iter()
-            .map(|&z| (log_normal(z, 0.0, 1.0) + self.log_likelihood(x, z) - log_px).exp())
+            .map(|&z| (normal_log_pdf(z, 0.0, 1.0) + self.log_likelihood(x, z) - log_px).exp())
             .collect()
     }
 
@@ -358,7 +353,7 @@ impl LatentModel {
         let norm = h / (sigma * (2.0 * std::f64::consts::PI).sqrt());
         let last = (xs.len() - 1) as f64;
         for &z in &zs {
-            let w = log_normal(z, 0.0, 1.0).exp() * norm;
+            let w = normal_pdf(z, 0.0, 1.0) * norm;
             let c = self.decoder.f(z);
             if w < 1e-300 || !c.is_finite() {
                 continue;
@@ -455,8 +450,9 @@ impl LatentModel {
         let log_px = self.log_evidence(x);
         let s = q.s();
         Ok(self.expect(q, |z, u| {
-            let log_q = -0.5 * u * u - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
-            let log_post = log_normal(z, 0.0, 1.0) + self.log_likelihood(x, z) - log_px;
+            // log N(z; mu, s^2) = log N(u; 0, 1) - ln s, in u (z - mu loses digits when |mu| >> s).
+            let log_q = normal_log_pdf(u, 0.0, 1.0) - s.ln();
+            let log_post = normal_log_pdf(z, 0.0, 1.0) + self.log_likelihood(x, z) - log_px;
             log_q - log_post
         }))
     }

@@ -1,4 +1,4 @@
-//! The ELBO-optimal ("analytic") reverse variance (SPEC §8, Bao et al. 2022).
+//! The ELBO-optimal ("analytic") reverse variance (Bao et al. 2022, Analytic-DPM).
 //!
 //! For t >= 2 the model's own variance is `sigma*^2_t = sigma~2_t + E_t / d`, with
 //! `E_t = E||mu~_t - mu_theta||^2 = c_x0(t)^2 E||x0 - x0_hat(x_t)||^2` and
@@ -10,7 +10,7 @@
 //! closed form; they are written out here independently of the library.
 
 use elbo_core::denoiser::ModelKind;
-use elbo_core::elbo::{Control, ElboResult, McConfig, Method, compute_elbo, mse_x0_table};
+use elbo_core::elbo::{Control, ElboConfig, ElboResult, Method, compute_elbo, mse_x0_table};
 use elbo_core::mixture::{GaussianMixture, LN_2PI};
 use elbo_core::param::{analytic_loss, analytic_variance};
 use elbo_core::presets::{DataPreset, DataSpec};
@@ -49,7 +49,7 @@ fn run(
     method: Method,
 ) -> ElboResult {
     let model = kind.build(data);
-    let config = McConfig {
+    let config = ElboConfig {
         samples: 4096,
         seed: 7,
         variance,

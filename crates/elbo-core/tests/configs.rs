@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use elbo_core::denoiser::ModelKind;
-use elbo_core::elbo::{McConfig, compute_elbo};
+use elbo_core::elbo::{ElboConfig, compute_elbo};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::schedule::{
     BetaSchedule, BetaSource, EdmSigmas, LoadedSchedule, NoiseSchedule, PredictionType,
@@ -349,9 +349,9 @@ fn flow_matching_gives_finite_rows_apart_from_the_nulls_at_abar_zero() {
     ] {
         let s = build(&load(file).spec);
         let model = ModelKind::Optimal.build(&data);
-        let config = McConfig {
+        let config = ElboConfig {
             samples: 64,
-            ..McConfig::default()
+            ..ElboConfig::default()
         };
         let r = compute_elbo(&data, &s, model.as_ref(), &config, Default::default())
             .unwrap_or_else(|e| panic!("{file}: {e}"));

@@ -8,7 +8,7 @@ use elbo_core::continuous::{
     shaped_spec,
 };
 use elbo_core::denoiser::ModelKind;
-use elbo_core::elbo::{Control, ElboResult, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, ElboResult, Method, compute_elbo};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::{
@@ -32,7 +32,7 @@ fn shaped(shape: SnrShape, first: f64, last: f64, steps: usize) -> ScheduleSpec 
 fn elbo(data: &GaussianMixture, spec: &ScheduleSpec) -> ElboResult {
     let schedule = spec.build().expect("schedule builds");
     let model = ModelKind::Optimal.build(data);
-    let config = McConfig {
+    let config = ElboConfig {
         samples: 64,
         seed: 0,
         variance: VarianceType::FixedSmall,

@@ -1,4 +1,4 @@
-//! Luo eq. 45 (the "consistency terms" form) against eq. 58 (SPEC §4): both estimate the
+//! Luo eq. 45 (the "consistency terms" form) against eq. 58: both estimate the
 //! same NELBO; each eq. 45 term, an expectation over two more random variables, has a
 //! much larger Monte Carlo variance than its eq. 58 counterpart.
 //!
@@ -6,7 +6,7 @@
 //! the trajectory and their errors largely cancel, so only the terms are compared.)
 
 use elbo_core::denoiser::ModelKind;
-use elbo_core::elbo::{Control, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::{BetaSchedule, ScheduleSpec, VarianceType};
 
@@ -21,7 +21,7 @@ fn eq45_total_agrees_with_eq58_and_is_noisier() {
             .build()
             .expect("schedule");
         let model = ModelKind::Optimal.build(&data);
-        let config = McConfig {
+        let config = ElboConfig {
             samples: 2048,
             seed: 4,
             variance: VarianceType::FixedSmall,

@@ -1,4 +1,4 @@
-//! The ELBO against closed forms (SPEC §3, §4, §5).
+//! The ELBO against closed forms (Luo eqs. 58, 84/94, 108, 133).
 //!
 //! A single Gaussian `N(m, s^2)` makes every term exact: the Bayes-optimal denoiser is linear
 //! and its error `x0_hat - x0` is `N(0, MMSE(t))` independently of `x_t`, with
@@ -13,7 +13,7 @@
 
 use elbo_core::denoiser::{MixtureDenoiser, ModelKind};
 use elbo_core::elbo::{
-    Control, ElboResult, McConfig, McSamples, Method, TimestepTerm, compute_elbo, prior_loss,
+    Control, ElboConfig, ElboResult, McSamples, Method, TimestepTerm, compute_elbo, prior_loss,
 };
 use elbo_core::mixture::{GaussianMixture, LN_2PI};
 use elbo_core::param::Coeffs;
@@ -62,7 +62,7 @@ fn run(
     variance: VarianceType,
 ) -> ElboResult {
     let model = kind.build(data);
-    let config = McConfig {
+    let config = ElboConfig {
         samples,
         seed,
         variance,
@@ -86,7 +86,7 @@ fn sigma2(s: &NoiseSchedule, t: usize, variance: VarianceType) -> f64 {
     }
 }
 
-/// `w_x0(t)` from SPEC §4, written out independently of param.rs.
+/// `w_x0(t)` from Luo eq. 108, written out independently of param.rs.
 fn w_x0(s: &NoiseSchedule, t: usize, variance: VarianceType) -> f64 {
     if t == 1 {
         return 1.0 / (2.0 * s.beta(1));
@@ -665,9 +665,9 @@ fn run_quadrature(
     variance: VarianceType,
 ) -> ElboResult {
     let model = kind.build(data);
-    let config = McConfig {
+    let config = ElboConfig {
         variance,
-        ..McConfig::default()
+        ..ElboConfig::default()
     };
     assert_eq!(
         config.method,

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use elbo_core::denoiser::ModelKind;
-use elbo_core::elbo::{Control, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
 use elbo_core::evidence::{
     EvidenceConfig, EvidenceError, compute_evidence, progress_total, reverse_variances,
 };
@@ -252,9 +252,9 @@ fn mixtures_obey_the_identities_and_match_the_report() {
                 "{tag}: identity {lhs} vs {rhs}"
             );
             // H(p0) agrees with the quadrature module's; NELBO with the report's.
-            let config = McConfig {
+            let config = ElboConfig {
                 method: Method::Quadrature,
-                ..McConfig::default()
+                ..ElboConfig::default()
             };
             let rep = compute_elbo(&data, &s, model.as_ref(), &config, Control::default())
                 .expect("report");

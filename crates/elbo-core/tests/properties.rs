@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use elbo_core::denoiser::ModelKind;
-use elbo_core::elbo::{Control, ElboResult, Estimate, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, ElboResult, Estimate, Method, compute_elbo};
 use elbo_core::mixture::{Component, GaussianMixture};
 use elbo_core::schedule::{
     BetaSchedule, BetaSource, NoiseSchedule, ScheduleSpec, VarianceType, rescale_zero_terminal_snr,
@@ -128,7 +128,8 @@ fn check_result(r: &ElboResult, steps: usize) -> Result<(), TestCaseError> {
         ] {
             ok_option(name, t, v)?;
         }
-        // Undefined exactly where SPEC §6 says: log-SNR and the eps/score weights at abar = 0.
+        // Undefined exactly where the report format says (docs/report-format.md): log-SNR
+        // and the eps/score weights at abar = 0.
         if row.alpha_bar > 0.0 {
             prop_assert!(row.log_snr.is_some(), "t = {t}: log_snr None at abar > 0");
         } else {
@@ -215,7 +216,7 @@ proptest! {
         let data = GaussianMixture::new(&comps).expect("random components are valid");
         let s = NoiseSchedule::from_betas(b).expect("valid betas");
         let model = kind.build(&data);
-        let config = McConfig {
+        let config = ElboConfig {
             samples: SAMPLES,
             seed,
             variance: if large { VarianceType::FixedLarge } else { VarianceType::FixedSmall },
@@ -312,9 +313,9 @@ fn bad_monte_carlo_settings_and_mismatched_models_are_errors() {
         .expect("valid");
     let model = ModelKind::Optimal.build(&one);
     for samples in [0, 1] {
-        let config = McConfig {
+        let config = ElboConfig {
             samples,
-            ..McConfig::default()
+            ..ElboConfig::default()
         };
         let e = compute_elbo(&one, &s, model.as_ref(), &config, Control::default())
             .expect_err("too few samples");
@@ -324,7 +325,7 @@ fn bad_monte_carlo_settings_and_mismatched_models_are_errors() {
         &two,
         &s,
         model.as_ref(),
-        &McConfig::default(),
+        &ElboConfig::default(),
         Control::default(),
     )
     .expect_err("1D model on 2D data");

@@ -1,6 +1,6 @@
-//! Noise schedules (SPEC §1): preset reference values, zero-terminal-SNR rescaling, diffusers
-//! config import (the real configs in `tests/data/`), betas files, validation, and the
-//! precision of `1 - abar_t` for tiny betas.
+//! Noise schedules (diffusers' `DDPMScheduler` formulas): preset reference values,
+//! zero-terminal-SNR rescaling, diffusers config import (the real configs in `tests/data/`),
+//! betas files, validation, and the precision of `1 - abar_t` for tiny betas.
 
 use std::path::PathBuf;
 
@@ -17,7 +17,8 @@ const UNCHANGED_REL_TOL: f64 = 1e-12;
 /// off by ~1e-4 relative at beta = 1e-12, so this bound separates the two clearly.
 const TINY_BETA_REL_TOL: f64 = 1e-9;
 
-/// SPEC §1 reference values of abar_T for T = 1000 ("the formulas above in f64"), with the
+/// Reference values of abar_T for T = 1000 (the diffusers formulas in f64;
+/// docs/report-format.md), with the
 /// half-unit of their last printed digit: a value passes when it rounds to the printed digits
 /// (value, half unit in the last place). That is 1.3e-4 relative or better, except for the
 /// cosine value (4 digits, 2.1e-4), which a closed form below checks to 1e-12 as well.
@@ -52,7 +53,7 @@ fn build(spec: &ScheduleSpec) -> NoiseSchedule {
 fn assert_printed_digits(name: &str, got: f64, (reference, half_unit): (f64, f64)) {
     assert!(
         (got - reference).abs() <= half_unit,
-        "{name}: abar_T = {got:e}, SPEC §1 reference {reference:e} (+/- {half_unit:e})"
+        "{name}: abar_T = {got:e}, reference {reference:e} (+/- {half_unit:e})"
     );
     assert!(
         half_unit / reference <= 2.1e-4,

@@ -6,7 +6,7 @@
 //!          x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) eps      (the same batch for every net)
 //! targets: x0 | eps | s = -eps / sqrt(1 - abar_t) | v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0
 //! loss:    Simple     mean_i ||f(x_t, t) - target||^2                      (DDPM's L_simple for eps)
-//!          Elbo       mean_i T w_p(t_i) ||f - target||^2                   (SPEC §4 weights)
+//!          Elbo       mean_i T w_p(t_i) ||f - target||^2                   (Luo eqs. 108/130/148)
 //!          Importance mean_i w_p(t_i) / q(t_i) ||f - target||^2,  q(t) ∝ L_{t-1}(gaussian fit) (+10% uniform)
 //! ```
 //! Under `Elbo` and `Importance` each network's loss is an unbiased estimate of
@@ -36,7 +36,7 @@ use thiserror::Error;
 
 use elbo_core::denoiser::{Denoiser, MixtureDenoiser, linear_mmse};
 use elbo_core::elbo::{
-    Control, ElboError, ElboResult, McConfig, McSamples, check_samples, compute_elbo_with,
+    Control, ElboConfig, ElboError, ElboResult, McSamples, check_samples, compute_elbo_with,
 };
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::param::{Coeffs, Parameterisation, Weights};
@@ -55,7 +55,7 @@ pub enum TrainLoss {
     /// The unweighted error of each network's own target, t uniform.
     #[default]
     Simple,
-    /// The true ELBO weight `w_p(t)` of SPEC §4, t uniform.
+    /// The true ELBO weight `w_p(t)` (Luo eqs. 108, 130, 148), t uniform.
     Elbo,
     /// The ELBO weight with t drawn in proportion to the Gaussian fit's `L_{t-1}`.
     Importance,
@@ -956,7 +956,7 @@ pub fn evaluate(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
     nets: &[TrainedDenoiser],
-    config: &McConfig,
+    config: &ElboConfig,
     control: Control<'_>,
 ) -> Result<Evaluation, TrainError> {
     // Refuse N < 2 before drawing anything: with one sample there is no standard error.
@@ -1029,9 +1029,9 @@ mod tests {
                 let x0 = net.predict_x0(&schedule, t, xt.view());
                 assert!(x0.iter().all(|v| v.is_nan()), "{p} at t = {t}: {x0:?}");
             }
-            let mc = McConfig {
+            let mc = ElboConfig {
                 samples: 64,
-                ..McConfig::default()
+                ..ElboConfig::default()
             };
             let err = evaluate(
                 &data,

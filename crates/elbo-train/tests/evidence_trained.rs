@@ -1,7 +1,7 @@
 //! The evidence of a trained network (the eps-prediction MLP shipped for the lessons).
 
 use elbo_core::denoiser::ModelKind;
-use elbo_core::elbo::{Control, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
 use elbo_core::evidence::{EvidenceConfig, compute_evidence, reverse_variances};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::presets::{DataPreset, DataSpec};
@@ -57,9 +57,9 @@ fn a_trained_network_obeys_the_identities() {
         &data,
         &s,
         &model,
-        &McConfig {
+        &ElboConfig {
             method: Method::Quadrature,
-            ..McConfig::default()
+            ..ElboConfig::default()
         },
         Control::default(),
     )

@@ -4,7 +4,7 @@
 
 use elbo_core::denoiser::ModelKind;
 use elbo_core::elbo::{
-    Control, ElboError, McConfig, McSamples, Method, compute_elbo, compute_elbo_with,
+    Control, ElboConfig, ElboError, McSamples, Method, compute_elbo, compute_elbo_with,
 };
 use elbo_core::mixture::{
     Component, GaussianMixture, MAX_ABS_MEAN, MAX_CONDITION, MAX_SD, MIN_SD, MixtureError,
@@ -120,9 +120,9 @@ fn evaluation_refuses_fewer_than_two_samples() {
     trainer.step().expect("one step");
     let nets = trainer.snapshot().expect("snapshot");
     for n in [0, 1] {
-        let mc = McConfig {
+        let mc = ElboConfig {
             samples: n,
-            ..McConfig::default()
+            ..ElboConfig::default()
         };
         let err = evaluate(&data, &schedule, &nets, &mc, Control::default())
             .expect_err("N < 2 is refused");
@@ -146,10 +146,10 @@ fn evaluation_refuses_fewer_than_two_samples() {
         assert_eq!(err, ElboError::BadSamples(n));
     }
     // N = 2 is the smallest with a standard error.
-    let mc = McConfig {
+    let mc = ElboConfig {
         samples: 2,
         method: Method::MonteCarlo,
-        ..McConfig::default()
+        ..ElboConfig::default()
     };
     let eval = evaluate(&data, &schedule, &nets, &mc, Control::default()).expect("N = 2 works");
     assert!(eval.optimal.nelbo.stderr.is_finite() && eval.optimal.nelbo.stderr > 0.0);
@@ -350,7 +350,7 @@ fn means_and_scales_f64_cannot_handle_are_rejected_naming_component_and_field() 
 const TRANSLATION_TOL: f64 = 1e-5;
 
 /// At the largest accepted mean the numbers are right: shifting N(0, 1) to N(1e6, 1)
-/// changes only the prior term, by exactly `abar_T m^2 / 2` (SPEC §4's closed form), on
+/// changes only the prior term, by exactly `abar_T m^2 / 2` (the closed form of L_T in elbo.rs), on
 /// the same random numbers.
 #[test]
 fn data_at_the_largest_accepted_mean_give_the_translated_numbers() {
@@ -358,11 +358,11 @@ fn data_at_the_largest_accepted_mean_give_the_translated_numbers() {
         .build()
         .expect("valid");
     for method in Method::ALL {
-        let mc = McConfig {
+        let mc = ElboConfig {
             samples: 512,
             seed: 4,
             method,
-            ..McConfig::default()
+            ..ElboConfig::default()
         };
         let run = |m: f64| {
             let data = one_component(&[m], vec![vec![1.0]]).expect("valid");
@@ -414,12 +414,12 @@ fn the_elbo_does_not_depend_on_the_thread_count() {
         .into_iter()
         .flat_map(|k| Method::ALL.map(|m| (k, m)))
     {
-        let mc = McConfig {
+        let mc = ElboConfig {
             samples: 300,
             seed: 9,
             consistency: true,
             method,
-            ..McConfig::default()
+            ..ElboConfig::default()
         };
         let model = kind.build(&data);
         let on = |threads: usize| {
@@ -512,7 +512,7 @@ fn two_moons_report() -> (GaussianMixture, NoiseSchedule, elbo_core::elbo::ElboR
         &data,
         &s,
         model.as_ref(),
-        &McConfig::default(),
+        &ElboConfig::default(),
         Control::default(),
     )
     .expect("computes");
@@ -595,7 +595,7 @@ fn quadrature_is_finite_at_the_edges_and_says_what_is_undefined() {
                     &data,
                     s,
                     model.as_ref(),
-                    &McConfig::default(),
+                    &ElboConfig::default(),
                     Control::default(),
                 )
                 .expect("computes");

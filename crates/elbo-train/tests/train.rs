@@ -3,7 +3,7 @@
 //! the abar_t = 0 fallback. Fixed small budgets, no timing.
 
 use elbo_core::denoiser::{Denoiser, MixtureDenoiser};
-use elbo_core::elbo::{Control, McConfig, McSamples, Method, compute_elbo_with};
+use elbo_core::elbo::{Control, ElboConfig, McSamples, Method, compute_elbo_with};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
@@ -81,7 +81,7 @@ fn a_trained_eps_network_approaches_the_optimal_denoiser_on_a_single_gaussian() 
         ..TrainConfig::default()
     };
     let (_, nets) = trained(&data, &schedule, config, CONVERGE_STEPS);
-    let mc = McConfig {
+    let mc = ElboConfig {
         samples: 4096,
         seed: 3,
         variance: VarianceType::FixedSmall,
@@ -132,10 +132,10 @@ fn a_trained_model_nelbo_is_at_least_the_optimal_minus_mc_error() {
             ..TrainConfig::default()
         };
         let (_, nets) = trained(&data, &schedule, config, 200);
-        let mc = McConfig {
+        let mc = ElboConfig {
             samples: 2048,
             method: Method::MonteCarlo,
-            ..McConfig::default()
+            ..ElboConfig::default()
         };
         let eval = evaluate(&data, &schedule, &nets, &mc, Control::default()).expect("evaluates");
         let opt = eval.optimal.nelbo;
@@ -175,11 +175,11 @@ fn quadrature_of_a_trained_network_agrees_with_monte_carlo_and_stops_at_its_roun
     let net = &nets[0];
     assert_eq!(net.precision(), f64::from(f32::EPSILON));
     let samples = McSamples::draw(&data, 16_384, 11);
-    let config = |method| McConfig {
+    let config = |method| ElboConfig {
         samples: samples.len(),
         seed: 11,
         method,
-        ..McConfig::default()
+        ..ElboConfig::default()
     };
     let run = |method| {
         compute_elbo_with(
@@ -320,7 +320,7 @@ fn eps_and_score_networks_predict_the_data_mean_where_abar_is_zero() {
     // The whole ELBO stays finite (eps/score weights are undefined only at that row).
     let samples = McSamples::draw(&data, 256, 0);
     let opt = MixtureDenoiser::new(data.clone());
-    let mc = McConfig::default();
+    let mc = ElboConfig::default();
     let r = compute_elbo_with(
         &data,
         &schedule,

@@ -11,7 +11,7 @@ use elbo_core::denoiser::ModelKind;
 use elbo_core::param::Parameterisation;
 use elbo_core::schedule::VarianceType;
 
-use super::reverse::ReverseSettings;
+use super::jobs::reverse::ReverseSettings;
 use super::settings::{DataSettings, ScheduleSettings, View, ViewToggles};
 use super::training::TrainingSettings;
 

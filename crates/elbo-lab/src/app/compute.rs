@@ -2,21 +2,17 @@
 //! density image at t, and the prediction fields of each parameterisation. Plain data
 //! out; the views only draw it.
 
-use std::sync::Arc;
-
 use egui::{Color32, ColorImage};
 use ndarray::Array2;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, StandardNormal};
 
-use elbo_core::elbo::{Control, ElboResult, McConfig, McSamples, compute_elbo_with};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::param::{Coeffs, Parameterisation, PerParam};
 use elbo_core::schedule::NoiseSchedule;
 
 use super::inputs::Inputs;
-use super::worker::JobContext;
 
 /// Samples of the quick first estimate.
 pub const PREVIEW_SAMPLES: usize = 256;
@@ -49,85 +45,6 @@ pub struct Particles {
     pub x0: Array2<f64>,
     /// `(n, d)` noise.
     pub eps: Array2<f64>,
-}
-
-/// Messages of an ELBO job; each carries the inputs it was computed from.
-pub enum ElboMessage {
-    /// Plots that depend only on the inputs (not on t).
-    Static {
-        /// The inputs.
-        inputs: Inputs,
-        /// The 1D river (None in 2D).
-        river: Option<River>,
-        /// Particles (and 1D target scatter pairs).
-        particles: Particles,
-    },
-    /// An ELBO estimate; `preview` is the quick one with few samples.
-    Elbo {
-        /// The inputs.
-        inputs: Inputs,
-        /// True for the quick estimate.
-        preview: bool,
-        /// The table.
-        result: Arc<ElboResult>,
-    },
-    /// The computation failed (the message names why).
-    Failed {
-        /// The inputs.
-        inputs: Inputs,
-        /// Why.
-        message: String,
-    },
-}
-
-/// Run an ELBO job: static plots, a quick preview, then the full estimate.
-pub fn run_elbo_job(inputs: Inputs, ctx: &JobContext<ElboMessage>) {
-    let data = &*inputs.data;
-    let schedule = &*inputs.schedule;
-    let river =
-        (data.dim() == 1).then(|| river(data, schedule, inputs.config.seed, inputs.view_box));
-    let particles = particles(data, inputs.config.seed);
-    ctx.send(ElboMessage::Static {
-        inputs: inputs.clone(),
-        river,
-        particles,
-    });
-    if ctx.cancelled() {
-        return;
-    }
-    let full = inputs.config.samples;
-    let mut sizes = vec![full];
-    // Quadrature gives the final numbers at once: a Monte Carlo preview would only flash noise.
-    if full > PREVIEW_SAMPLES && inputs.config.method == elbo_core::elbo::Method::MonteCarlo {
-        sizes.insert(0, PREVIEW_SAMPLES);
-    }
-    for n in sizes {
-        let config = McConfig {
-            samples: n,
-            ..inputs.config
-        };
-        let samples = McSamples::draw(data, n, config.seed);
-        let on_step = |done: usize| ctx.set_progress(done);
-        let control = Control {
-            on_step: Some(&on_step),
-            cancel: Some(ctx.cancel_flag()),
-        };
-        match compute_elbo_with(data, schedule, &*inputs.model, &config, &samples, control) {
-            Ok(result) => ctx.send(ElboMessage::Elbo {
-                inputs: inputs.clone(),
-                preview: n < full,
-                result: Arc::new(result),
-            }),
-            Err(elbo_core::elbo::ElboError::Cancelled) => return,
-            Err(e) => {
-                ctx.send(ElboMessage::Failed {
-                    inputs: inputs.clone(),
-                    message: e.to_string(),
-                });
-                return;
-            }
-        }
-    }
 }
 
 /// The river image and forward sample paths of 1D data.
@@ -193,7 +110,8 @@ fn sample_paths(data: &GaussianMixture, schedule: &NoiseSchedule, seed: u64) -> 
         .collect()
 }
 
-fn particles(data: &GaussianMixture, seed: u64) -> Particles {
+/// The fixed `(x0, eps)` pairs of the particles (and the 1D target scatter), from `seed`.
+pub fn particles(data: &GaussianMixture, seed: u64) -> Particles {
     let mut rng = StdRng::seed_from_u64(seed.wrapping_add(29));
     let (x0, _) = data.sample(PARTICLES, &mut rng);
     let eps =
@@ -231,20 +149,6 @@ pub struct Prediction {
     /// 2D: the factor the vectors were multiplied by to fit the grid (x0 arrows show
     /// `x0_hat - x_t`).
     pub scale: f64,
-}
-
-/// A request for the fields at t.
-#[derive(Clone)]
-pub struct FieldJob {
-    /// The inputs.
-    pub inputs: Inputs,
-    /// The timestep.
-    pub t: usize,
-}
-
-/// Compute the fields at t.
-pub fn run_field_job(job: FieldJob, ctx: &JobContext<Field>) {
-    ctx.send(field(&job.inputs, job.t));
 }
 
 /// The density and predictions at t (1..=T).

@@ -29,8 +29,6 @@ use super::views::ViewCtx;
 
 /// Red for inline errors (retired: use [`Palette::error`]; kept while other files use it).
 pub const ERROR_COLOUR: Color32 = super::palette::ERROR;
-/// Orange for warnings (retired: use [`Palette::warning`]).
-pub const WARNING_COLOUR: Color32 = super::palette::WARNING;
 /// Blue for notes (retired: use [`Palette::info`]).
 pub const INFO_COLOUR: Color32 = super::palette::INFO;
 
@@ -346,11 +344,6 @@ impl SidePanel {
                 Command::PickSaveMixture,
             ),
         );
-    }
-
-    /// The warning shown under number field `name` (for tests and the fuzz driver).
-    pub fn clamp_message(&self, name: &str) -> Option<&str> {
-        self.clamps.message(name)
     }
 
     fn data_section(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
@@ -810,7 +803,7 @@ impl SidePanel {
         if seed != s.seed {
             commands.push(Command::SetSeed(seed));
         }
-        if let Some((inputs, e)) = &ctx.notes.compute_error
+        if let Some((inputs, e)) = ctx.jobs.elbo.error()
             && inputs.covers(ctx.inputs(), super::inputs::Depends::All)
         {
             wrapped(ui, RichText::new(format!("Error: {e}")).color(pal.error));

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use elbo_core::denoiser::{Denoiser, ModelKind};
-use elbo_core::elbo::McConfig;
+use elbo_core::elbo::ElboConfig;
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::schedule::NoiseSchedule;
 
@@ -25,7 +25,7 @@ pub struct Inputs {
     /// The model.
     pub model: Arc<dyn Denoiser>,
     /// Monte Carlo settings of the full estimate.
-    pub config: McConfig,
+    pub config: ElboConfig,
     /// The plotting box: per axis `[min, max]`.
     pub view_box: [[f64; 2]; 2],
 }
@@ -50,7 +50,7 @@ impl Inputs {
             model: kind.build(&data),
             data: Arc::new(data),
             schedule: Arc::new(schedule),
-            config: McConfig::default(),
+            config: ElboConfig::default(),
         }
     }
 
@@ -90,14 +90,6 @@ pub fn view_box(data: &GaussianMixture) -> [[f64; 2]; 2] {
         out[axis][1] = out[axis][1].max(b[axis][1]);
     }
     out
-}
-
-/// A result with the inputs it was computed from.
-pub struct Stamped<T> {
-    /// What it was computed from.
-    pub inputs: Inputs,
-    /// The result.
-    pub value: T,
 }
 
 /// How a view stands against the current inputs.

@@ -11,38 +11,35 @@
 //! (see `inputs.rs`); trained networks reach the views as frozen snapshots.
 
 pub mod command;
-pub mod comparison;
 pub mod compute;
 pub mod controls;
-pub mod evidence;
 pub mod export;
 pub mod formula;
 pub mod help;
 pub mod inputs;
+pub mod jobs;
 pub mod lesson_bar;
 pub mod lessons;
 pub mod menu;
 pub mod palette;
 pub mod persist;
 pub mod plot_util;
-pub mod reverse;
 pub mod scene;
 pub mod settings;
 pub mod timeline;
 pub mod training;
 pub mod views;
-pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use egui::{Key, Modifiers, TextureHandle, TextureOptions};
+use egui::{Key, Modifiers};
 
 use elbo_core::compare::TableFormat;
 use elbo_core::denoiser::ModelKind;
 use elbo_core::edit::History;
-use elbo_core::elbo::{ElboResult, McConfig};
+use elbo_core::elbo::ElboConfig;
 use elbo_core::mixture::{GaussianMixture, load_mixture_file};
 use elbo_core::param::Parameterisation;
 use elbo_core::report::Report;
@@ -52,16 +49,17 @@ use elbo_core::schedule::{
 use elbo_train::TrainedDenoiser;
 
 pub use command::{Command, ExportKind, ModelChoice};
-use compute::{ElboMessage, Field, FieldJob, Particles, River};
 pub use inputs::{Depends, Freshness, Inputs};
-use reverse::{ReverseJob, ReverseSizes};
+pub use jobs::Mode;
+use jobs::elbo::ElboKey;
+use jobs::forward::{FieldKey, StaticsKey};
+use jobs::reverse::{ReverseJob, ReverseSizes};
+use jobs::{Jobs, compare, evidence};
 use settings::{
     DataSettings, ElboForm, ScheduleConfig, ScheduleSettings, Settings, View, ZOOM_RANGE, ZOOM_STEP,
 };
 use views::editor::EditMode;
 use views::{ViewCtx, Views};
-pub use worker::Mode;
-use worker::Worker;
 
 /// The window title: the app and the paper it follows.
 pub const TITLE: &str =
@@ -134,65 +132,6 @@ pub struct Applied {
     pub schedule_label: String,
 }
 
-/// The ELBO result as the views draw it.
-pub struct ElboShown {
-    /// What it was computed from.
-    pub inputs: Inputs,
-    /// The table.
-    pub result: Arc<ElboResult>,
-    /// True while only the quick estimate is in.
-    pub preview: bool,
-    /// Precomputed curves.
-    pub curves: views::elbo::Curves,
-}
-
-/// Plots of the inputs that do not depend on t: the 1D river and the particles.
-pub struct StaticShown {
-    /// What they were computed from.
-    pub inputs: Inputs,
-    /// The 1D river (None in 2D).
-    pub river: Option<RiverView>,
-    /// Particles and target pairs.
-    pub particles: Particles,
-}
-
-/// The 1D river as the views draw it.
-pub struct RiverView {
-    /// Paths and image data.
-    pub river: River,
-    /// The uploaded image.
-    pub texture: TextureHandle,
-}
-
-impl RiverView {
-    /// The density river as a plot image over t = 1..=T and x in [lo, hi]: each image
-    /// column is centred on its t, and the image spans the first column's t to T.
-    pub fn plot_image(&self, t_max: usize, lo: f64, hi: f64) -> egui_plot::PlotImage {
-        let cols = self.river.image.size[0];
-        let (t0, t1) = (compute::column_t(0, cols, t_max) as f64, t_max as f64);
-        let span = if cols > 1 {
-            (t1 - t0) * cols as f64 / (cols - 1) as f64
-        } else {
-            1.0
-        };
-        egui_plot::PlotImage::new(
-            "q_t(x), each t scaled to its peak",
-            self.texture.id(),
-            egui_plot::PlotPoint::new((t0 + t1) / 2.0, (lo + hi) / 2.0),
-            [span as f32, (hi - lo) as f32],
-        )
-        .allow_hover(false)
-    }
-}
-
-/// The fields at t as the views draw them.
-pub struct FieldView {
-    /// The fields (with their inputs and t).
-    pub field: Field,
-    /// The 2D density image, uploaded.
-    pub texture: Option<TextureHandle>,
-}
-
 /// A schedule file overlaid in the Schedule tab (loaded once, kept while its path is in
 /// [`Settings::overlays`]).
 pub struct Overlay {
@@ -256,8 +195,6 @@ pub struct Notes {
     pub overlay_error: Option<String>,
     /// A note about the model (a trained network that no longer fits, ...).
     pub model_note: Option<String>,
-    /// The ELBO computation of these inputs failed: why.
-    pub compute_error: Option<(Inputs, String)>,
     /// A message about the last export or file action (text, is_error).
     pub status: Option<(String, bool)>,
     /// What was repaired in the saved state at start.
@@ -275,20 +212,15 @@ pub struct App {
     pub applied: Applied,
     /// Errors and notes.
     pub notes: Notes,
-    /// The latest ELBO estimate (of the current inputs or, drawn dimmed, older ones).
-    pub elbo: Option<ElboShown>,
-    /// The latest river and particles.
-    pub statics: Option<StaticShown>,
-    /// The latest fields.
-    pub field: Option<FieldView>,
+    /// Every background job and its latest result (of the current inputs or, drawn
+    /// dimmed, older ones).
+    pub jobs: Jobs,
     /// Playing the timeline.
     pub playing: bool,
     /// The About dialog is open.
     pub about_open: bool,
     /// The help overlay (keyboard shortcuts, what each tab shows) is open.
     pub help_open: bool,
-    /// The reverse view's runs and quality figure.
-    pub reverse: reverse::ReverseState,
     /// Live training of networks (the Training view) and the trained models.
     pub training: training::Training,
     /// The step of the built-in lesson shown in the lesson bar, if one runs.
@@ -297,19 +229,14 @@ pub struct App {
     pub export: export::ExportState,
     /// The schedules overlaid in the Schedule tab, in the order of [`Settings::overlays`].
     pub overlays: Vec<Overlay>,
-    /// The Schedule tab's comparison window and its table.
-    pub comparison: comparison::Comparison,
-    /// The Evidence tab's results and their worker.
-    pub evidence: evidence::EvidenceState,
+    /// The Schedule tab's comparison window is open.
+    pub compare_open: bool,
     /// The edit mode of the data plots (not saved: the app starts with it off).
     pub edit_mode: EditMode,
     /// Every data settings applied, for undo and redo (edits, presets, files, scenes).
     pub data_history: History<DataSettings>,
     views: Views,
     options: AppOptions,
-    elbo_worker: Worker<Inputs, ElboMessage>,
-    field_worker: Worker<FieldJob, Field>,
-    field_requested: Option<(Inputs, usize)>,
     t_accum: f32,
     dialog: Option<Receiver<Option<Command>>>,
     screenshots: (Sender<String>, Receiver<String>),
@@ -384,36 +311,19 @@ impl App {
                 restored,
                 ..Notes::default()
             },
-            elbo: None,
-            statics: None,
-            field: None,
+            jobs: Jobs::new(options.mode, repaint),
             playing: false,
             about_open: false,
             help_open: false,
-            reverse: reverse::ReverseState::new(options.mode, repaint.clone()),
             training: training::Training::new(ctx, options.mode),
             lesson: None,
             export: export::ExportState::default(),
             overlays: Vec::new(),
-            comparison: comparison::Comparison::new(options.mode, repaint.clone()),
-            evidence: evidence::EvidenceState::new(options.mode, repaint.clone()),
+            compare_open: false,
             edit_mode: EditMode::Off,
             data_history: History::new(settings.data.clone()),
             views: Views::default(),
-            elbo_worker: Worker::new(
-                "elbo-lab-elbo",
-                options.mode,
-                repaint.clone(),
-                compute::run_elbo_job,
-            ),
-            field_worker: Worker::new(
-                "elbo-lab-fields",
-                options.mode,
-                repaint,
-                compute::run_field_job,
-            ),
             options,
-            field_requested: None,
             t_accum: 0.0,
             dialog: None,
             screenshots: channel(),
@@ -512,14 +422,18 @@ impl App {
 
     /// True while a computation of the ELBO or the fields runs or is queued.
     pub fn is_computing(&self) -> bool {
-        self.elbo_worker.is_busy() || self.field_worker.is_busy()
+        self.jobs.elbo.is_busy() || self.jobs.statics.is_busy() || self.jobs.fields.is_busy()
     }
 
     /// True once the full-sample ELBO estimate of the current inputs is in.
     pub fn has_full_elbo(&self) -> bool {
-        self.elbo
-            .as_ref()
+        self.elbo()
             .is_some_and(|e| !e.preview && e.inputs.covers(&self.applied.inputs, Depends::All))
+    }
+
+    /// The latest ELBO table (of the current inputs or of older ones).
+    pub fn elbo(&self) -> Option<&jobs::elbo::ElboShown> {
+        self.jobs.elbo.table()
     }
 
     /// How the view `view` stands against the current inputs.
@@ -530,17 +444,13 @@ impl App {
     /// In [`Mode::Deferred`], run every queued job now (the fuzz test's "work finishes");
     /// returns whether any ran.
     pub fn run_pending_jobs(&self) -> bool {
-        let a = self.elbo_worker.run_pending();
-        let b = self.field_worker.run_pending();
-        let c = self.reverse.run_pending();
-        let d = self.training.run_pending();
-        let e = self.comparison.run_pending();
-        let f = self.evidence.run_pending();
-        a || b || c || d || e || f
+        let jobs = self.jobs.run_pending();
+        let training = self.training.run_pending();
+        jobs || training
     }
 
-    fn mc_config(&self) -> McConfig {
-        McConfig {
+    fn elbo_config(&self) -> ElboConfig {
+        ElboConfig {
             samples: self.settings.samples,
             seed: self.settings.seed,
             variance: self.settings.variance,
@@ -556,8 +466,8 @@ impl App {
     }
 
     fn submit_elbo(&mut self) {
-        self.applied.inputs.config = self.mc_config();
-        self.elbo_worker.submit(self.applied.inputs.clone());
+        self.applied.inputs.config = self.elbo_config();
+        self.jobs.elbo.request(ElboKey(self.applied.inputs.clone()));
     }
 
     /// The reverse job the current inputs and settings ask for.
@@ -587,84 +497,28 @@ impl App {
 
     /// The one place that takes what every worker sent, whatever tab is open (twice a
     /// frame: before layout, and after the frame's requests, so inline work is in at once).
-    fn poll_workers(&mut self, ctx: &egui::Context) {
-        self.comparison.poll();
-        self.evidence.poll();
-        for message in self.elbo_worker.poll() {
-            match message {
-                ElboMessage::Static {
-                    inputs,
-                    river,
-                    particles,
-                } => {
-                    let river = river.map(|river| RiverView {
-                        texture: ctx.load_texture(
-                            "river",
-                            river.image.clone(),
-                            TextureOptions::LINEAR,
-                        ),
-                        river,
-                    });
-                    self.statics = Some(StaticShown {
-                        inputs,
-                        river,
-                        particles,
-                    });
-                }
-                ElboMessage::Elbo {
-                    inputs,
-                    preview,
-                    result,
-                } => {
-                    let curves = views::elbo::Curves::new(&result);
-                    self.notes.compute_error = None;
-                    self.elbo = Some(ElboShown {
-                        inputs,
-                        result,
-                        preview,
-                        curves,
-                    });
-                }
-                ElboMessage::Failed { inputs, message } => {
-                    self.notes.compute_error = Some((inputs, message));
-                }
-            }
-        }
-        if let Some(field) = self.field_worker.poll().pop() {
-            let texture = field
-                .density_2d
-                .as_ref()
-                .map(|image| ctx.load_texture("density_t", image.clone(), TextureOptions::LINEAR));
-            self.field = Some(FieldView { field, texture });
-        }
-        self.reverse.poll(ctx);
+    fn poll_workers(&mut self) {
+        self.jobs.poll();
     }
 
     /// Ask for the fields at the current t, and for the reverse runs while their tab is open.
     fn request_work(&mut self) {
-        let t = self.t();
         let now = &self.applied.inputs;
-        let asked = self
-            .field_requested
-            .as_ref()
-            .is_some_and(|(i, at)| *at == t && i.covers(now, Depends::Model));
-        if !asked {
-            self.field_requested = Some((now.clone(), t));
-            self.field_worker.submit(FieldJob {
-                inputs: now.clone(),
-                t,
-            });
-        }
+        self.jobs.statics.request(StaticsKey(now.clone()));
+        self.jobs.fields.request(FieldKey {
+            inputs: now.clone(),
+            t: self.t(),
+        });
         if self.settings.view == View::Reverse {
             let job = self.reverse_job();
-            self.reverse.request(job);
+            self.jobs.reverse.request(job);
         }
         if let Some(key) = self.shown_compare_key() {
-            self.comparison.request(key);
+            self.jobs.compare.request(key);
         }
         if self.evidence_shown() {
             let key = self.evidence_key();
-            self.evidence.request(key);
+            self.jobs.evidence.request(key);
         }
     }
 
@@ -687,21 +541,21 @@ impl App {
 
     /// The comparison the Schedule tab's table is of (the current schedule, the drawn
     /// presets and every overlay on the current data).
-    pub fn compare_key(&self) -> comparison::CompareKey {
-        comparison::CompareKey::new(&self.settings, &self.applied, &self.overlays)
+    pub fn compare_key(&self) -> compare::CompareKey {
+        compare::CompareKey::new(&self.settings, &self.applied, &self.overlays)
     }
 
     /// [`App::compare_key`] while the comparison window is on screen (open, on the
     /// Schedule tab), else None.
-    fn shown_compare_key(&self) -> Option<comparison::CompareKey> {
-        (self.comparison.open && self.settings.view == View::Schedule).then(|| self.compare_key())
+    fn shown_compare_key(&self) -> Option<compare::CompareKey> {
+        (self.compare_open && self.settings.view == View::Schedule).then(|| self.compare_key())
     }
 
     /// How the comparison window stands against the current schedules, while it is on
     /// screen (None otherwise).
     pub fn comparison_freshness(&self) -> Option<Freshness> {
         self.shown_compare_key()
-            .map(|key| self.comparison.freshness(&key))
+            .map(|key| self.jobs.compare.freshness(&key))
     }
 
     /// A restored window that lies off the monitor is moved back, once, when the first
@@ -731,7 +585,7 @@ impl App {
         let schedule_changed = s.schedule != a.schedule_settings;
         let model_changed = s.model != a.model.kind
             || s.trained_model != a.model.trained.as_ref().map(|(p, _, _)| *p);
-        let config_changed = self.mc_config() != a.inputs.config;
+        let config_changed = self.elbo_config() != a.inputs.config;
         if !(data_changed || schedule_changed || model_changed || config_changed) {
             return;
         }
@@ -1100,7 +954,7 @@ impl App {
                 })
             }
             Command::CancelExport => self.cancel_export(),
-            Command::ShowComparison(open) => self.comparison.open = open,
+            Command::ShowComparison(open) => self.compare_open = open,
             Command::SaveComparison(path, format) => self.save_comparison(&path, format),
             Command::PickSaveComparison(format) => self.open_dialog(move || {
                 rfd::FileDialog::new()
@@ -1110,7 +964,7 @@ impl App {
                     .map(|p| Command::SaveComparison(p, format))
             }),
             Command::CopyComparison(format) => {
-                self.notes.status = Some(match self.comparison.table(&self.compare_key()) {
+                self.notes.status = Some(match self.jobs.compare.table(&self.compare_key()) {
                     Some(table) => {
                         ctx.copy_text(table.render(format));
                         (
@@ -1192,7 +1046,7 @@ impl App {
     }
 
     fn save_comparison(&mut self, path: &Path, format: TableFormat) {
-        let Some(table) = self.comparison.table(&self.compare_key()) else {
+        let Some(table) = self.jobs.compare.table(&self.compare_key()) else {
             self.notes.status = Some((NO_TABLE_YET.to_owned(), true));
             return;
         };
@@ -1204,8 +1058,7 @@ impl App {
 
     fn export(&mut self, path: &Path, json: bool) {
         let Some(elbo) = self
-            .elbo
-            .as_ref()
+            .elbo()
             .filter(|e| e.inputs.covers(&self.applied.inputs, Depends::All))
         else {
             self.notes.status = Some((
@@ -1359,21 +1212,14 @@ impl App {
             notes: &self.notes,
             t: self.t(),
             playing: self.playing,
-            elbo: self.elbo.as_ref(),
-            elbo_busy: self.elbo_worker.is_busy(),
-            elbo_progress: self.elbo_worker.progress(),
-            statics: self.statics.as_ref(),
-            field: self.field.as_ref(),
-            field_busy: self.field_worker.is_busy(),
-            reverse: &self.reverse,
+            jobs: &self.jobs,
             reverse_job: self.reverse_job(),
             training: &self.training,
             about_open: self.about_open,
             help_open: self.help_open,
             lesson: self.lesson,
-            comparison: &self.comparison,
+            compare_open: self.compare_open,
             compare_key: self.shown_compare_key(),
-            evidence: &self.evidence,
             evidence_key: self.evidence_key(),
             edit_mode: self.edit_mode,
             data_history: &self.data_history,
@@ -1385,7 +1231,7 @@ impl App {
     /// the timeline, ask for the work the new state needs.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
-        self.poll_workers(&ctx);
+        self.poll_workers();
         // Training and its evaluations (inline, it also takes this frame's training steps).
         self.training.poll(&ctx);
         self.poll_side_channels(&ctx);
@@ -1411,13 +1257,9 @@ impl App {
         self.settings.t = self.t();
         self.advance_time(&ctx);
         self.request_work();
-        self.poll_workers(&ctx);
+        self.poll_workers();
         self.apply_theme(&ctx);
-        if self.is_computing()
-            || self.reverse.is_busy()
-            || self.comparison.is_busy()
-            || self.evidence.is_busy()
-        {
+        if self.jobs.is_busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }

@@ -15,20 +15,6 @@ use egui_plot::{
     AxisHints, FilledArea, GridInput, GridMark, HoverPosition, LineStyle, MarkerShape, Plot,
     PlotResponse, VLine,
 };
-use elbo_core::param::PerParam;
-
-/// Colour of each parameterisation (retired: use
-/// [`Palette::of_ui`](super::palette::Palette::of_ui)`(ui).param`; kept until the forward and
-/// reverse views move to the palette).
-pub const PARAM_COLOURS: PerParam<Color32> = PerParam {
-    x0: Color32::from_rgb(230, 140, 40),
-    eps: Color32::from_rgb(70, 140, 230),
-    score: Color32::from_rgb(60, 180, 90),
-    v: Color32::from_rgb(170, 100, 220),
-};
-/// Colour of "computing" notes (retired: use the palette's `info`, or `neutral` for the
-/// current-t marker, see [`t_marker`]; kept until the forward view moves to the palette).
-pub const T_COLOUR: Color32 = super::palette::INFO;
 
 /// egui_plot's smallest grid spacing, in points, set on every plot: a [`GridInput`]'s
 /// `base_step_size` is this many points' worth of plot units.

@@ -433,7 +433,7 @@ pub struct Settings {
     /// The model.
     pub model: ModelKind,
     /// The reverse view's sampler settings.
-    pub reverse: super::reverse::ReverseSettings,
+    pub reverse: super::jobs::reverse::ReverseSettings,
     /// A trained network picked instead of `model` (not persisted: networks live in memory).
     #[serde(skip)]
     pub trained_model: Option<elbo_core::param::Parameterisation>,

@@ -215,13 +215,14 @@ impl Timeline {
 fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let elbo = ctx.elbo().filter(|e| e.current).map(|e| e.value);
     let quadrature = ctx.inputs().config.method == elbo_core::elbo::Method::Quadrature;
-    if ctx.elbo_busy || ctx.field_busy {
+    let elbo_progress = ctx.jobs.elbo.progress().done;
+    if ctx.jobs.elbo.is_busy() || ctx.jobs.statics.is_busy() || ctx.jobs.fields.is_busy() {
         ui.spinner();
         if quadrature {
             ui.add(
                 egui::Label::new(format!(
                     "quadrature: {} of {} timesteps",
-                    ctx.elbo_progress,
+                    elbo_progress,
                     ctx.steps()
                 ))
                 .truncate(),
@@ -241,7 +242,7 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         ui.add(
             egui::Label::new(format!(
                 "{stage}: N = {n}, {} of {} timesteps",
-                ctx.elbo_progress,
+                elbo_progress,
                 ctx.steps()
             ))
             .truncate(),

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use elbo_core::elbo::{Control, McConfig};
+use elbo_core::elbo::{Control, ElboConfig};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::param::Parameterisation;
 use elbo_core::schedule::{NoiseSchedule, VarianceType};
@@ -27,7 +27,7 @@ use elbo_train::{
     save_all,
 };
 
-use super::worker::{JobContext, Mode, Worker};
+use super::jobs::{JobContext, Mode, Worker};
 
 /// Steps per frame in synchronous mode.
 pub const SYNC_STEPS_PER_FRAME: usize = 2;
@@ -155,7 +155,7 @@ pub struct EvalJob {
     data: Arc<GaussianMixture>,
     schedule: Arc<NoiseSchedule>,
     nets: Vec<TrainedDenoiser>,
-    config: McConfig,
+    config: ElboConfig,
     step: usize,
     epoch: u64,
 }
@@ -567,7 +567,7 @@ impl Training {
             data: Arc::clone(data),
             schedule: Arc::clone(schedule),
             nets,
-            config: McConfig {
+            config: ElboConfig {
                 samples: self.run_settings.eval_samples.max(2),
                 seed: self.run_settings.seed,
                 variance: eval_variance(*variance),

@@ -1,6 +1,6 @@
 //! The data, schedule and model flags every subcommand shares, and their resolution into
-//! library values (a [`GaussianMixture`] and a [`NoiseSchedule`]). SPEC §1 precedence: a
-//! flag beats the value of a config file.
+//! library values (a [`GaussianMixture`] and a [`NoiseSchedule`]). Precedence (as in
+//! docs/report-format.md): a flag beats the value of a config file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
-//! `elbo-lab evidence` (issue 10, SPEC §8): the model's own marginal p_theta(x0), the ELBO
-//! of each point and `NELBO - H(p0) = KL(p0 || p_theta) + mean bound gap`, as JSON. 1D only.
+//! `elbo-lab evidence` (issue 10, docs/report-format.md): the model's own marginal
+//! p_theta(x0), the ELBO of each point and `NELBO - H(p0) = KL(p0 || p_theta) + mean bound
+//! gap`, as JSON. 1D only.
 //!
 //! The model is a closed form (`--model optimal|gaussian`) or a network written by
 //! `elbo-lab train` (`--weights DIR/eps.safetensors`, see [`WeightsArgs`]); its JSON `model`
@@ -47,7 +48,7 @@ pub struct EvidenceCmd {
     quiet: bool,
 }
 
-/// The JSON document (SPEC §8 names).
+/// The JSON document (field names as in docs/report-format.md).
 #[derive(Serialize)]
 struct EvidenceJson<'a> {
     dim: usize,

@@ -1,4 +1,4 @@
-//! The command line (SPEC §6, §7, §8): `report`, `schedule`, `compare`, `presets`, `sample`,
+//! The command line (docs/report-format.md): `report`, `schedule`, `compare`, `presets`, `sample`,
 //! `train`, `evidence`.
 //!
 //! `args` holds the flags every subcommand shares and their resolution into library

@@ -1,5 +1,5 @@
-//! `elbo-lab presets` (SPEC §7): every data and schedule preset, model and variance type,
-//! one line each.
+//! `elbo-lab presets` (docs/report-format.md): every data and schedule preset, model and
+//! variance type, one line each.
 
 use anyhow::Result;
 

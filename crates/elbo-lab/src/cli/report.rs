@@ -1,11 +1,12 @@
-//! `elbo-lab report` (SPEC §6): the ELBO table as JSON or CSV.
+//! `elbo-lab report`: the ELBO table as JSON or CSV (the report format:
+//! docs/report-format.md).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use elbo_core::elbo::{Control, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
 use elbo_core::report::Report;
 
 use super::args::{Common, MethodArg, ModelArg, WeightsArgs, check_samples};
@@ -14,7 +15,7 @@ use super::output::{StepProgress, write_out};
 /// `--format` values for `report`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ReportFormat {
-    /// The JSON document of SPEC §6.
+    /// The JSON document (the report format: docs/report-format.md).
     Json,
     /// The per-timestep table.
     Csv,
@@ -64,7 +65,7 @@ pub fn run(cmd: ReportCmd) -> Result<()> {
     let model = cmd
         .weights
         .model(cmd.model, &data, &data_label, &resolved)?;
-    let config = McConfig {
+    let config = ElboConfig {
         samples: cmd.samples,
         seed: cmd.seed,
         variance: resolved.variance,

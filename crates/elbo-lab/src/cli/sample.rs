@@ -1,5 +1,6 @@
-//! `elbo-lab sample` (SPEC §7): generated samples as CSV or JSON, and the sample-quality
-//! figures (mean log p0 against the data entropy, energy distance to fresh data).
+//! `elbo-lab sample` (docs/report-format.md): generated samples as CSV or JSON, and the
+//! sample-quality figures (mean log p0 against the data entropy, energy distance to fresh
+//! data).
 
 use std::path::PathBuf;
 

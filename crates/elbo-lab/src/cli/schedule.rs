@@ -1,4 +1,4 @@
-//! `elbo-lab schedule` (SPEC §7): the per-t schedule table (beta, abar, log-SNR,
+//! `elbo-lab schedule` (docs/report-format.md): the per-t schedule table (beta, abar, log-SNR,
 //! sigma~2) and the sanity findings, as text, CSV or JSON.
 
 use std::path::PathBuf;

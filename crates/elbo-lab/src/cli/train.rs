@@ -1,4 +1,4 @@
-//! `elbo-lab train` (SPEC §7): train one network per parameterisation headless, write
+//! `elbo-lab train` (docs/report-format.md): train one network per parameterisation headless, write
 //! `DIR/{x0,eps,score}.safetensors` and `DIR/summary.json`.
 //!
 //! A network that diverges (non-finite loss or parameters) is frozen, its weights are not
@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use elbo_core::elbo::{Control, ElboResult, McConfig};
+use elbo_core::elbo::{Control, ElboConfig, ElboResult};
 use elbo_core::param::Parameterisation;
 use elbo_train::{
     TrainConfig, TrainError, TrainLoss, Trainer, evaluate, save_all, weights_file_name,
@@ -27,7 +27,7 @@ use super::output::ensure_writable_dir;
 pub enum LossArg {
     /// Each network's unweighted error (DDPM's L_simple for eps).
     Simple,
-    /// The ELBO weighting w(t) of SPEC §4, t uniform.
+    /// The ELBO weighting w(t) (Luo eqs. 108, 130, 148), t uniform.
     Elbo,
     /// The ELBO weighting, t importance-sampled by the Gaussian fit's L_{t-1}.
     Importance,
@@ -187,7 +187,7 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
         }
     }
 
-    let mc = McConfig {
+    let mc = ElboConfig {
         samples: cmd.samples,
         seed: cmd.seed,
         variance: resolved.variance,

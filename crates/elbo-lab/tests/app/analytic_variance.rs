@@ -52,12 +52,7 @@ fn the_elbo_tab_shows_the_three_nelbos() {
                     .is_some()
             );
             assert_eq!(h.state().settings.variance, VarianceType::Analytic);
-            let r = h
-                .state()
-                .elbo
-                .as_ref()
-                .map(|e| e.result.clone())
-                .expect("ELBO");
+            let r = h.state().elbo().map(|e| e.result.clone()).expect("ELBO");
             assert_eq!(r.variance, VarianceType::Analytic);
             assert_eq!(r.method, method);
             let by = r.nelbo_by_variance;
@@ -100,8 +95,12 @@ fn the_reverse_tab_runs_ddpm_under_analytic() {
     h.run_steps(4);
     let app = h.state();
     assert_eq!(app.settings.reverse.b.variance, VarianceType::Analytic);
-    assert!(app.reverse.error.is_none(), "{:?}", app.reverse.error);
-    let shown = app.reverse.shown.as_ref().expect("runs shown");
+    assert!(
+        app.jobs.reverse.error().is_none(),
+        "{:?}",
+        app.jobs.reverse.error()
+    );
+    let shown = app.jobs.reverse.runs().expect("runs shown");
     assert_eq!(shown.job.configs[1].variance, VarianceType::Analytic);
     let run = &shown.runs[1];
     assert_eq!(run.timesteps.len(), 21);

@@ -253,12 +253,12 @@ fn the_reverse_tab_takes_spacing_and_offset_from_the_config_unless_overridden() 
     // Where they came from is shown; the runs use them (diffusers' 901, ..., 1 + 1).
     let _ = h.get_by_label_contains("no timestep_spacing: diffusers' default, leading");
     h.run_steps(3);
-    let shown = h.state().reverse.shown.as_ref().expect("runs arrived");
+    let shown = h.state().jobs.reverse.runs().expect("runs arrived");
     assert_eq!(shown.job.configs[1].steps_offset, 1);
     assert_eq!(shown.runs[1].timesteps[0], 902);
     // The quality figure runs every K of T = 1000 with the offset lowered where K leaves
     // no room for it (K = 1000), so nothing fails.
-    assert_eq!(h.state().reverse.error, None);
+    assert_eq!(h.state().jobs.reverse.error(), None);
     let q = shown.quality.as_ref().expect("quality arrived");
     assert_eq!(q[1].last().map(|p| p.steps), Some(1000));
     // The user overrides: each setting's own spacing again.
@@ -301,10 +301,11 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
     h.get_by_label("Compare these schedules...").click();
     h.run_steps(3);
     let app = h.state();
-    assert!(app.comparison.open);
+    assert!(app.compare_open);
     assert_eq!(app.comparison_freshness(), Some(Freshness::Current));
     let table = app
-        .comparison
+        .jobs
+        .compare
         .table(&app.compare_key())
         .expect("the table of the current schedules")
         .clone();
@@ -395,7 +396,11 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.comparison_freshness(), Some(Freshness::Current));
-    let table = app.comparison.table(&app.compare_key()).expect("new table");
+    let table = app
+        .jobs
+        .compare
+        .table(&app.compare_key())
+        .expect("new table");
     assert_eq!(table.rows.len(), 2);
     assert_eq!(table.rows[..2], expected.rows[..2]);
 

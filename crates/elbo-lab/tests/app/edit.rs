@@ -854,7 +854,7 @@ fn app_nelbo(h: &mut Harness<'static, App>) -> f64 {
         h.state().run_pending_jobs();
         h.run_steps(1);
         let app = h.state();
-        if let Some(e) = &app.elbo
+        if let Some(e) = app.elbo()
             && !e.preview
             && Arc::ptr_eq(&e.inputs.data, &app.applied.inputs.data)
         {

@@ -5,13 +5,13 @@
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use elbo_core::continuous::log_snr_terms;
-use elbo_core::elbo::{Control, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
 use elbo_core::evidence::{EvidenceConfig, compute_evidence, reverse_variances};
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::{BetaSchedule, VarianceType};
-use elbo_lab::app::evidence::{EvidenceDetail, EvidencePart, SWEEP_STEPS};
+use elbo_lab::app::jobs::evidence::{EvidenceDetail, EvidencePart, SWEEP_STEPS};
+use elbo_lab::app::jobs::reverse::ReverseSizes;
 use elbo_lab::app::plot_util::sci;
-use elbo_lab::app::reverse::ReverseSizes;
 use elbo_lab::app::settings::{DataSettings, EvidenceStep, Settings, View};
 use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode};
 
@@ -46,7 +46,7 @@ fn the_diffusion_step_shows_the_librarys_evidence() {
         EvidenceDetail::Full,
     );
     // The VAE step asks for nothing; the diffusion step asks for the evidence.
-    assert!(h.state().evidence.shown.is_none());
+    assert!(h.state().jobs.evidence.latest().is_none());
     h.get_by_label(EvidenceStep::Diffusion.label()).click();
     h.run_steps(3);
     assert_eq!(
@@ -59,6 +59,7 @@ fn the_diffusion_step_shows_the_librarys_evidence() {
     let data = app.data().clone();
     let schedule = app.schedule().clone();
     let shown = app
+        .jobs
         .evidence
         .of(&app.evidence_key())
         .expect("results of the current inputs");
@@ -80,7 +81,7 @@ fn the_diffusion_step_shows_the_librarys_evidence() {
     assert_eq!(r.model_nll, lib.model_nll);
     assert_eq!(r.points, lib.points);
     // Its NELBO is the ELBO tab's (quadrature) within their errors.
-    let config = McConfig {
+    let config = ElboConfig {
         samples: 64,
         seed: 0,
         variance: VarianceType::FixedSmall,
@@ -115,7 +116,7 @@ fn the_diffusion_step_shows_the_librarys_evidence() {
     // Every T of the decomposition against T is in; at T = 200 (this schedule) it is the
     // evidence above.
     let app = h.state();
-    let shown = app.evidence.of(&app.evidence_key()).expect("results");
+    let shown = app.jobs.evidence.of(&app.evidence_key()).expect("results");
     assert!(shown.sweep_done);
     let ts: Vec<usize> = shown.sweep.iter().map(|p| p.steps).collect();
     assert_eq!(ts, SWEEP_STEPS);
@@ -155,7 +156,7 @@ fn the_log_snr_step_shows_every_preset_and_the_convergence() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.freshness(View::Evidence), Freshness::Current);
-    let shown = app.evidence.of(&app.evidence_key()).expect("results");
+    let shown = app.jobs.evidence.of(&app.evidence_key()).expect("results");
     let view = shown.log_snr.as_ref().expect("the log-SNR view");
     // The current schedule (linear) first, then the three other presets.
     let presets: Vec<_> = view.curves.iter().map(|c| c.preset).collect();
@@ -202,7 +203,7 @@ fn results_of_older_inputs_are_never_taken_for_current_ones() {
     assert_eq!(h.state().freshness(View::Evidence), Freshness::Current);
     let old_nelbo = {
         let app = h.state();
-        let s = app.evidence.of(&app.evidence_key()).expect("results");
+        let s = app.jobs.evidence.of(&app.evidence_key()).expect("results");
         s.evidence.as_ref().expect("evidence").0.nelbo
     };
     // New data: the old result stays on screen (dimmed) but is not current.
@@ -216,9 +217,9 @@ fn results_of_older_inputs_are_never_taken_for_current_ones() {
     {
         let app = h.state();
         assert_eq!(app.freshness(View::Evidence), Freshness::Computing);
-        assert!(app.evidence.of(&app.evidence_key()).is_none());
+        assert!(app.jobs.evidence.of(&app.evidence_key()).is_none());
         assert!(
-            app.evidence.shown.is_some(),
+            app.jobs.evidence.latest().is_some(),
             "the old result is still drawn"
         );
     }
@@ -226,7 +227,11 @@ fn results_of_older_inputs_are_never_taken_for_current_ones() {
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.freshness(View::Evidence), Freshness::Current);
-    let s = app.evidence.of(&app.evidence_key()).expect("new results");
+    let s = app
+        .jobs
+        .evidence
+        .of(&app.evidence_key())
+        .expect("new results");
     assert_ne!(s.evidence.as_ref().expect("evidence").0.nelbo, old_nelbo);
     // And the analytic variance is a new key whose NELBO is below fixed_small's.
     let fixed_small = s.evidence.as_ref().expect("evidence").0.nelbo.value;
@@ -240,6 +245,7 @@ fn results_of_older_inputs_are_never_taken_for_current_ones() {
     h.run_steps(2);
     let app = h.state();
     let s = app
+        .jobs
         .evidence
         .of(&app.evidence_key())
         .expect("analytic results");
@@ -261,8 +267,8 @@ fn on_2d_data_the_grid_steps_say_why_and_compute_nothing() {
         );
         let app = h.state();
         assert_eq!(app.freshness(View::Evidence), Freshness::Current);
-        assert!(!app.evidence.is_busy());
-        assert!(app.evidence.shown.is_none());
+        assert!(!app.jobs.evidence.is_busy());
+        assert!(app.jobs.evidence.latest().is_none());
         // One click to 1D data, and the step computes.
         let mut h = h;
         h.get_by_label("Use the bimodal (1D) preset").click();
@@ -299,7 +305,7 @@ fn the_edges_of_the_schedule_leave_every_number_finite_or_say_why() {
             let app = h.state();
             assert_eq!(app.steps(), steps, "{what}");
             assert_ne!(app.freshness(View::Evidence), Freshness::Missing, "{what}");
-            let shown = app.evidence.of(&app.evidence_key()).expect("results");
+            let shown = app.jobs.evidence.of(&app.evidence_key()).expect("results");
             if let Some((r, _)) = &shown.evidence {
                 for v in [r.nelbo, r.model_nll, r.kl_data_model, r.mean_bound_gap] {
                     assert!(v.value.is_finite() && v.error.is_finite(), "{what}: {v:?}");

@@ -39,9 +39,9 @@ use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::sampler::{SamplerKind, Spacing};
 use elbo_core::schedule::{BetaSchedule, VarianceType};
-use elbo_lab::app::evidence::EvidenceDetail;
+use elbo_lab::app::jobs::evidence::EvidenceDetail;
+use elbo_lab::app::jobs::reverse::{ReverseSettings, ReverseSizes};
 use elbo_lab::app::plot_util::plot_id;
-use elbo_lab::app::reverse::{ReverseSettings, ReverseSizes};
 use elbo_lab::app::settings::{
     DataSettings, ElboForm, EvidenceStep, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
 };
@@ -985,7 +985,7 @@ fn check(app: &App, action: &str) {
     }
     // Evidence results taken as current are of the current T and data.
     let key = app.evidence_key();
-    if let Some(shown) = app.evidence.of(&key) {
+    if let Some(shown) = app.jobs.evidence.of(&key) {
         if let Some((r, _)) = &shown.evidence {
             assert_eq!(
                 r.steps,

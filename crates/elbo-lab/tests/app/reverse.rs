@@ -31,7 +31,7 @@ fn reverse_tab_samples_and_follows_the_controls() {
     {
         let app = h.state();
         assert_eq!(app.settings.view, View::Reverse);
-        let shown = app.reverse.shown.as_ref().expect("runs arrived");
+        let shown = app.jobs.reverse.runs().expect("runs arrived");
         let runs = &shown.runs;
         // Defaults: 1000 DDPM steps clipped to T = 100, and 10 DDIM steps; states x_T..x_0.
         assert_eq!(runs[0].timesteps.len(), 101);
@@ -50,7 +50,7 @@ fn reverse_tab_samples_and_follows_the_controls() {
         .set_value_accesskit(20.0);
     h.run_steps(3);
     assert_eq!(h.state().settings.reverse.a.steps, 20);
-    let runs = &h.state().reverse.shown.as_ref().expect("runs").runs;
+    let runs = &h.state().jobs.reverse.runs().expect("runs").runs;
     assert_eq!(runs[0].timesteps.len(), 21);
 
     h.get_by_label("Sampler B").click();
@@ -60,9 +60,9 @@ fn reverse_tab_samples_and_follows_the_controls() {
     assert_eq!(h.state().settings.reverse.b.kind, SamplerKind::Ddpm);
     let configs = h
         .state()
+        .jobs
         .reverse
-        .shown
-        .as_ref()
+        .runs()
         .expect("runs shown")
         .job
         .configs;

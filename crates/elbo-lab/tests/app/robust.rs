@@ -8,8 +8,8 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::DataPreset;
-use elbo_lab::app::evidence::EvidenceDetail;
-use elbo_lab::app::reverse::ReverseSizes;
+use elbo_lab::app::jobs::evidence::EvidenceDetail;
+use elbo_lab::app::jobs::reverse::ReverseSizes;
 use elbo_lab::app::settings::{Settings, View};
 use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice};
 
@@ -33,10 +33,7 @@ fn harness(settings: Settings, mode: Mode) -> Harness<'static, App> {
 }
 
 fn reverse_dim(app: &App) -> Option<usize> {
-    app.reverse
-        .shown
-        .as_ref()
-        .map(|r| r.runs[0].samples.ncols())
+    app.jobs.reverse.runs().map(|r| r.runs[0].samples.ncols())
 }
 
 /// Defect: 1D reverse runs were drawn as 2D (index out of bounds) after picking a 2D
@@ -179,7 +176,7 @@ fn training_offers_newer_networks_and_restarts_nothing() {
     assert_eq!(model_ptr(app), frozen, "the frozen network stays in use");
     assert_eq!(app.freshness(View::Reverse), Freshness::Current);
     assert_eq!(app.freshness(View::Elbo), Freshness::Current);
-    let shown = app.reverse.shown.as_ref().expect("runs");
+    let shown = app.jobs.reverse.runs().expect("runs");
     assert_eq!(Arc::as_ptr(&shown.job.inputs.model) as *const (), frozen);
     // The newer networks are offered, and taken only when asked for.
     h.get_by_label("Use the newer networks").click();

@@ -152,7 +152,7 @@ fn caption_where_the_nats_are() {
     let mut h = harness(Settings::default());
     apply(&mut h, Command::StartLesson(index_of("nats")));
     assert!(h.state().has_full_elbo());
-    let elbo = h.state().elbo.as_ref().expect("an ELBO");
+    let elbo = h.state().elbo().expect("an ELBO");
     let rows = &elbo.result.timesteps;
     let sum = |lo: usize, hi: usize| -> f64 {
         rows.iter()
@@ -177,7 +177,7 @@ fn caption_parameterisations_at_t_1() {
     apply(&mut h, Command::StartLesson(index_of("parameterisations")));
     let app = h.state();
     assert_eq!(app.t(), 1);
-    let row = &app.elbo.as_ref().expect("an ELBO").result.timesteps[0];
+    let row = &app.elbo().expect("an ELBO").result.timesteps[0];
     let (mx, me, ms) = (
         row.mse_x0.expect("x0"),
         row.mse_eps.expect("eps"),
@@ -255,9 +255,9 @@ fn caption_ddim_against_ddpm() {
     apply(&mut h, Command::StartLesson(index_of("DDIM")));
     for _ in 0..20 {
         if h.state()
+            .jobs
             .reverse
-            .shown
-            .as_ref()
+            .runs()
             .is_some_and(|r| r.quality.is_some())
         {
             break;
@@ -266,7 +266,7 @@ fn caption_ddim_against_ddpm() {
     }
     let app = h.state();
     assert_eq!(app.settings.data.spec.preset, DataPreset::TwoMoons);
-    let shown = app.reverse.shown.as_ref().expect("reverse runs");
+    let shown = app.jobs.reverse.runs().expect("reverse runs");
     let data = app.data();
     let gap = |side: usize| {
         elbo_core::sampler::quality(data, shown.runs[side].samples.view(), 7)

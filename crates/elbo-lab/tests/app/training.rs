@@ -113,7 +113,7 @@ fn a_trained_network_can_be_picked_as_the_model() {
     assert_eq!(app.settings.trained_model, Some(Parameterisation::Eps));
     assert_eq!(app.applied.inputs.model.name(), "trained eps");
     assert_eq!(
-        app.elbo.as_ref().map(|e| e.result.model.as_str()),
+        app.elbo().map(|e| e.result.model.as_str()),
         Some("trained eps")
     );
 }

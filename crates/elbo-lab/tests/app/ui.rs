@@ -33,7 +33,7 @@ fn switching_the_data_preset_rebuilds_the_data() {
     let app = h.state();
     assert_eq!(app.settings.data.spec.preset, DataPreset::TwoMoons);
     assert_eq!(app.data().dim(), 2);
-    assert_eq!(app.elbo.as_ref().map(|e| e.result.dim), Some(2));
+    assert_eq!(app.elbo().map(|e| e.result.dim), Some(2));
 }
 
 #[test]
@@ -51,7 +51,7 @@ fn switching_the_schedule_and_t_rebuilds_the_schedule() {
         .set_value_accesskit(50.0);
     h.run_steps(2);
     assert_eq!(h.state().steps(), 50);
-    assert_eq!(h.state().elbo.as_ref().map(|e| e.result.steps), Some(50));
+    assert_eq!(h.state().elbo().map(|e| e.result.steps), Some(50));
 }
 
 #[test]

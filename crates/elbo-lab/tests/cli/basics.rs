@@ -1,4 +1,4 @@
-//! The real `elbo-lab` binary (SPEC §6, §7): the report's JSON and CSV contract, `--out`,
+//! The real `elbo-lab` binary (docs/report-format.md): the report's JSON and CSV contract, `--out`,
 //! `schedule`, `presets`, one-line errors with a non-zero exit, and flag precedence over a
 //! diffusers config.
 
@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// SPEC §6 top-level fields of the report JSON, names exact.
+/// Top-level fields of the report JSON, names exact (the report format:
+/// docs/report-format.md).
 const TOP_LEVEL_FIELDS: [&str; 19] = [
     "dim",
     "steps",
@@ -28,11 +29,11 @@ const TOP_LEVEL_FIELDS: [&str; 19] = [
     "data_entropy",
     "data_entropy_stderr",
     "timesteps",
-    // Not in the SPEC's sketch but promised by its prose (the gap is what a schedule costs).
+    // Also documented in docs/report-format.md (the gap is what a schedule costs).
     "gap",
 ];
 
-/// SPEC §6 per-row fields, names exact.
+/// Per-row fields, names exact (the report format: docs/report-format.md).
 const ROW_FIELDS: [&str; 13] = [
     "t",
     "beta",

@@ -5,7 +5,7 @@ use assert_cmd::Command;
 
 use elbo_core::denoiser::ModelKind;
 use elbo_core::edit::{Axes, EditableMixture, Handle};
-use elbo_core::elbo::{Control, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
 use elbo_core::mixture::{GaussianMixture, parse_mixture_json};
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::{BetaSchedule, ScheduleSpec};
@@ -67,9 +67,9 @@ fn report_matches_library(e: &EditableMixture) {
         &data,
         &schedule,
         model.as_ref(),
-        &McConfig {
+        &ElboConfig {
             method: Method::Quadrature,
-            ..McConfig::default()
+            ..ElboConfig::default()
         },
         Control::default(),
     )

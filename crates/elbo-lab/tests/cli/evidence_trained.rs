@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-use elbo_core::elbo::{Control, McConfig, Method, compute_elbo};
+use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::{BetaSchedule, ScheduleSpec, VarianceType};
@@ -138,10 +138,10 @@ fn a_trained_network_through_the_cli_obeys_the_identities_and_matches_the_librar
         &data,
         &schedule,
         &net,
-        &McConfig {
+        &ElboConfig {
             method: Method::Quadrature,
             variance: VarianceType::FixedSmall,
-            ..McConfig::default()
+            ..ElboConfig::default()
         },
         Control::default(),
     )

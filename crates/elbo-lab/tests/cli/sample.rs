@@ -1,5 +1,5 @@
-//! `elbo-lab sample` (SPEC §7): CSV and JSON output, the quality figures, flags shared with
-//! `report`, and one-line errors with a non-zero exit.
+//! `elbo-lab sample` (docs/report-format.md): CSV and JSON output, the quality figures,
+//! flags shared with `report`, and one-line errors with a non-zero exit.
 
 use assert_cmd::Command;
 use serde_json::Value;

@@ -948,8 +948,7 @@ fn component_1d(d: &EditableMixture, k: usize) -> (f64, f64, f64) {
 }
 
 fn normal(x: f64, m: f64, sd: f64) -> f64 {
-    let z = (x - m) / sd;
-    (-0.5 * z * z).exp() / (sd * (2.0 * std::f64::consts::PI).sqrt())
+    elbo_core::normal::normal_pdf(x, m, sd * sd)
 }
 
 /// The density of a 1D draft on `[lo, hi]`.

@@ -4,14 +4,13 @@
 use egui::{RichText, Ui};
 use egui_plot::{HLine, Line, LineStyle, MarkerShape, Points};
 
-use elbo_core::elbo::{ElboResult, Method, TimestepTerm};
-use elbo_core::param::{Parameterisation, PerParam};
+use elbo_core::elbo::{ElboResult, Method};
 use elbo_core::schedule::VarianceType;
 
-use super::super::ElboShown;
 use super::super::command::Command;
 use super::super::controls::ANALYTIC_TIP;
 use super::super::formula::{self as tex, catalogue, catalogue::label};
+use super::super::jobs::elbo::ElboShown;
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, band, clicked_t, legend_row, maybe_log, opt, opt_pm, plot, plot_maybe_log, pm,
@@ -27,110 +26,6 @@ const STACK_BELOW: f32 = 560.0;
 const MIN_PLOTS: f32 = 250.0;
 /// The lower plot's least height: its frame, tick labels and axis name.
 const LOWER_MIN: f32 = 105.0;
-
-/// Curves of one parameterisation over t.
-#[derive(Default)]
-pub struct ParamCurves {
-    /// `(t, w(t))`.
-    pub weight: Vec<[f64; 2]>,
-    /// `(t, MSE(t))`.
-    pub mse: Vec<[f64; 2]>,
-    /// Standard error of each MSE point.
-    pub mse_stderr: Vec<f64>,
-    /// `(t, w(t) MSE(t))`.
-    pub weighted: Vec<[f64; 2]>,
-}
-
-/// The result as curves, computed once when it arrives.
-pub struct Curves {
-    /// `(t, L_{t-1})` for t >= 2 (eq. 58).
-    pub terms: Vec<[f64; 2]>,
-    /// Their standard errors.
-    pub stderr: Vec<f64>,
-    /// `(t, consistency term)` (eq. 45) where computed.
-    pub consistency: Vec<[f64; 2]>,
-    /// Their standard errors.
-    pub consistency_stderr: Vec<f64>,
-    /// Rows whose estimate is unreliable (heavy tails).
-    pub unreliable: Vec<[f64; 2]>,
-    /// `(t, L_0 + sum_{s=2}^t L_{s-1})`, with L_T added at T.
-    pub running: Vec<[f64; 2]>,
-    /// Per parameterisation.
-    pub params: PerParam<ParamCurves>,
-}
-
-impl Curves {
-    /// Build the curves of a result.
-    pub fn new(r: &ElboResult) -> Self {
-        let mut terms = Vec::new();
-        let mut stderr = Vec::new();
-        let mut consistency = Vec::new();
-        let mut consistency_stderr = Vec::new();
-        let mut unreliable = Vec::new();
-        let mut running = Vec::new();
-        let mut params: PerParam<ParamCurves> = PerParam::default();
-        let mut sum = 0.0;
-        for row in &r.timesteps {
-            let t = row.t as f64;
-            if let Some(l) = row.loss {
-                sum += l;
-                if row.t >= 2 {
-                    terms.push([t, l]);
-                    stderr.push(row.stderr.unwrap_or(0.0));
-                    if row.reliable == Some(false) {
-                        unreliable.push([t, l]);
-                    }
-                }
-            }
-            let total = if row.t == r.steps {
-                sum + r.prior_loss
-            } else {
-                sum
-            };
-            running.push([t, total]);
-            if let (Some(c), true) = (row.consistency_loss, row.t >= 2) {
-                consistency.push([t, c]);
-                consistency_stderr.push(row.consistency_stderr.unwrap_or(0.0));
-            }
-            for p in Parameterisation::ALL {
-                let pc = &mut params[p];
-                let (w, m, se) = param_row(row, p);
-                if let Some(w) = w {
-                    pc.weight.push([t, w]);
-                }
-                if let Some(m) = m {
-                    pc.mse.push([t, m]);
-                    pc.mse_stderr.push(se.unwrap_or(0.0));
-                }
-                if let (Some(w), Some(m)) = (w, m) {
-                    pc.weighted.push([t, w * m]);
-                }
-            }
-        }
-        Curves {
-            terms,
-            stderr,
-            consistency,
-            consistency_stderr,
-            unreliable,
-            running,
-            params,
-        }
-    }
-}
-
-/// Weight, MSE and its standard error of parameterisation `p` in a row.
-pub fn param_row(
-    row: &TimestepTerm,
-    p: Parameterisation,
-) -> (Option<f64>, Option<f64>, Option<f64>) {
-    match p {
-        Parameterisation::X0 => (row.weight_x0, row.mse_x0, row.mse_x0_stderr),
-        Parameterisation::Eps => (row.weight_eps, row.mse_eps, row.mse_eps_stderr),
-        Parameterisation::Score => (row.weight_score, row.mse_score, row.mse_score_stderr),
-        Parameterisation::V => (row.weight_v, row.mse_v, row.mse_v_stderr),
-    }
-}
 
 /// The ELBO terms tab (no state of its own).
 #[derive(Default)]
@@ -448,7 +343,7 @@ fn total_row(ui: &mut Ui, name: &str, value: String) {
 }
 
 /// The NELBO of the same model under each reverse-variance choice, the one in force
-/// marked (SPEC §8: the analytic variance minimises every term given the model's mean).
+/// marked (Bao et al. 2022: the analytic variance minimises every term given the model's mean).
 fn nelbo_by_variance(ui: &mut Ui, r: &ElboResult, all_exact: bool, pal: &Palette) {
     let by = &r.nelbo_by_variance;
     if VarianceType::ALL.iter().all(|v| by.get(*v).is_none()) {

@@ -16,7 +16,8 @@ use elbo_core::evidence::{EvidenceResult, Valued};
 use elbo_core::schedule::SnrShape;
 
 use super::super::command::Command;
-use super::super::evidence::{EvidencePart, EvidenceShown, LogSnrView, SweepPoint};
+use super::super::jobs::Progress;
+use super::super::jobs::evidence::{EvidencePart, EvidenceShown, LogSnrView, SweepPoint};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, legend_row, log_log_plot, log_points, plot, quadrature_pm, sci, within_visible,
@@ -103,18 +104,18 @@ impl EvidenceView {
 
 /// The results of the current key, or of an older one (then `false`: drawn dimmed).
 fn shown<'a>(ctx: &'a ViewCtx<'_>) -> Option<(&'a EvidenceShown, bool)> {
-    let s = ctx.evidence.shown.as_ref()?;
     // Results of other data of the same dimension can be drawn dimmed: every curve is
     // drawn over its own x and T.
-    Some((s, s.key.matches(&ctx.evidence_key)))
+    let s = ctx.jobs.evidence.shown(&ctx.evidence_key)?;
+    Some((s.value, s.current))
 }
 
 /// The job's progress at the right of the part selector.
 fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
-    if !ctx.evidence.is_busy() {
+    if !ctx.jobs.evidence.is_busy() {
         return;
     }
-    let (done, total) = ctx.evidence.progress();
+    let Progress { done, total } = ctx.jobs.evidence.progress();
     let fraction = if total > 0 {
         done as f32 / total as f32
     } else {
@@ -658,7 +659,7 @@ fn log_snr(ui: &mut Ui, ctx: &ViewCtx<'_>) {
 fn curve_style(
     ctx: &ViewCtx<'_>,
     pal: &Palette,
-    c: &super::super::evidence::LogSnrCurve,
+    c: &super::super::jobs::evidence::LogSnrCurve,
 ) -> (egui::Color32, LineStyle, String) {
     match c.preset {
         Some(p) => {

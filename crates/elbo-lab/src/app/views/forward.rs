@@ -138,7 +138,8 @@ fn plots_1d(
             .include_y(hi)
             .show(ui, |p| {
                 if let Some(r) = statics.as_ref().and_then(|s| s.value.river.as_ref()) {
-                    p.image(r.plot_image(t_max, lo, hi));
+                    let image = r.plot_image(p.ctx(), t_max, lo, hi);
+                    p.image(image);
                     for path in &r.river.paths {
                         p.line(
                             Line::new("forward sample paths", path.clone())
@@ -179,10 +180,7 @@ fn plots_1d(
                         .iter()
                         .map(|pt| {
                             let x = pt[0];
-                            [
-                                x,
-                                (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt(),
-                            ]
+                            [x, elbo_core::normal::normal_pdf(x, 0.0, 1.0)]
                         })
                         .collect();
                     p.line(Line::new("N(0, 1)", normal).color(pal.param.eps));
@@ -261,7 +259,7 @@ fn density_plane(
                 {
                     p.image(box_image(
                         format!("density of q_t, t = {}", f.value.field.t),
-                        tex.id(),
+                        tex.texture(p.ctx()).id(),
                         f.value.field.inputs.view_box,
                     ));
                 }

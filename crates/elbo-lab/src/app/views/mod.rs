@@ -21,12 +21,18 @@ use egui::{RichText, Ui};
 use super::command::Command;
 use super::controls::SidePanel;
 use super::inputs::{Depends, Freshness, Inputs};
+use super::jobs::Jobs;
+pub use super::jobs::Shown;
+use super::jobs::compare::CompareKey;
+use super::jobs::elbo::{ElboKey, ElboShown};
+use super::jobs::evidence::EvidenceKey;
+use super::jobs::forward::{FieldKey, FieldView, StaticShown, StaticsKey};
+use super::jobs::reverse::{ReverseJob, ReverseResult};
 use super::menu::MenuBar;
-use super::reverse::{ReverseJob, ReverseResult, ReverseState};
 use super::settings::{Settings, View};
 use super::timeline::Timeline;
 use super::training::Training;
-use super::{Applied, ElboShown, FieldView, Notes, StaticShown};
+use super::{Applied, Notes};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::schedule::NoiseSchedule;
 
@@ -47,20 +53,8 @@ pub struct ViewCtx<'a> {
     pub t: usize,
     /// True while the timeline plays.
     pub playing: bool,
-    /// The latest ELBO estimate.
-    pub elbo: Option<&'a ElboShown>,
-    /// True while an ELBO job is queued or running.
-    pub elbo_busy: bool,
-    /// Timesteps done by the running ELBO job.
-    pub elbo_progress: usize,
-    /// The latest river and particles.
-    pub statics: Option<&'a StaticShown>,
-    /// The latest fields.
-    pub field: Option<&'a FieldView>,
-    /// True while a field job is queued or running.
-    pub field_busy: bool,
-    /// The reverse runs.
-    pub reverse: &'a ReverseState,
+    /// Every job and its latest result.
+    pub jobs: &'a Jobs,
     /// The reverse job the current settings ask for.
     pub reverse_job: ReverseJob,
     /// Training state and trained networks.
@@ -71,26 +65,16 @@ pub struct ViewCtx<'a> {
     pub help_open: bool,
     /// The step of the built-in lesson shown in the lesson bar, if one runs.
     pub lesson: Option<usize>,
-    /// The Schedule tab's comparison window and its table.
-    pub comparison: &'a super::comparison::Comparison,
+    /// The Schedule tab's comparison window is open.
+    pub compare_open: bool,
     /// What the comparison window's table must be of, while it is on screen.
-    pub compare_key: Option<super::comparison::CompareKey>,
-    /// The Evidence tab's results.
-    pub evidence: &'a super::evidence::EvidenceState,
+    pub compare_key: Option<CompareKey>,
     /// What the Evidence tab's results must be of.
-    pub evidence_key: super::evidence::EvidenceKey,
+    pub evidence_key: EvidenceKey,
     /// What a press on a data plot does.
     pub edit_mode: editor::EditMode,
     /// The data settings applied so far, for undo and redo.
     pub data_history: &'a elbo_core::edit::History<super::settings::DataSettings>,
-}
-
-/// A result to draw and whether it belongs to the current inputs.
-pub struct Shown<'a, T> {
-    /// The result.
-    pub value: &'a T,
-    /// False: it is of older inputs; draw it dimmed.
-    pub current: bool,
 }
 
 impl<'a> ViewCtx<'a> {
@@ -121,7 +105,7 @@ impl<'a> ViewCtx<'a> {
 
     /// The ELBO estimate to draw (any T: it is drawn over its own timesteps).
     pub fn elbo(&self) -> Option<Shown<'a, ElboShown>> {
-        self.elbo.map(|e| Shown {
+        self.jobs.elbo.table().map(|e| Shown {
             value: e,
             current: e.inputs.covers(self.inputs(), Depends::All),
         })
@@ -129,7 +113,9 @@ impl<'a> ViewCtx<'a> {
 
     /// The river and particles to draw: only of data of the current dimension.
     pub fn statics(&self) -> Option<Shown<'a, StaticShown>> {
-        self.statics
+        self.jobs
+            .statics
+            .shown_any()
             .filter(|s| s.inputs.dim() == self.dim())
             .map(|s| Shown {
                 value: s,
@@ -141,7 +127,9 @@ impl<'a> ViewCtx<'a> {
     /// of the current inputs; while the timeline plays they may trail t by a frame (their
     /// labels say their t), which is not drawn dimmed.
     pub fn field(&self) -> Option<Shown<'a, FieldView>> {
-        self.field
+        self.jobs
+            .fields
+            .shown_any()
             .filter(|f| f.field.inputs.dim() == self.dim())
             .map(|f| Shown {
                 value: f,
@@ -151,9 +139,9 @@ impl<'a> ViewCtx<'a> {
 
     /// The reverse runs to draw: only of data of the current dimension.
     pub fn reverse(&self) -> Option<Shown<'a, ReverseResult>> {
-        self.reverse
-            .shown
-            .as_ref()
+        self.jobs
+            .reverse
+            .runs()
             .filter(|r| r.job.inputs.dim() == self.dim())
             .map(|r| Shown {
                 value: r,
@@ -164,50 +152,17 @@ impl<'a> ViewCtx<'a> {
     /// How the view `view` stands against the current inputs.
     pub fn freshness(&self, view: View) -> Freshness {
         let now = self.inputs();
-        let elbo = if self
-            .elbo
-            .is_some_and(|e| e.inputs.covers(now, Depends::All))
-        {
-            Freshness::Current
-        } else if self
-            .notes
-            .compute_error
-            .as_ref()
-            .is_some_and(|(i, _)| i.covers(now, Depends::All))
-        {
-            Freshness::Failed
-        } else {
-            busy(self.elbo_busy)
-        };
-        let statics = if self
-            .statics
-            .is_some_and(|s| s.inputs.covers(now, Depends::DataSchedule))
-        {
-            Freshness::Current
-        } else {
-            busy(self.elbo_busy)
-        };
-        let field = if self
-            .field()
-            .is_some_and(|f| f.current && f.value.field.t == self.t)
-        {
-            Freshness::Current
-        } else {
-            busy(self.field_busy)
-        };
+        let elbo = self.jobs.elbo.freshness(&ElboKey(now.clone()));
+        let statics = self.jobs.statics.freshness(&StaticsKey(now.clone()));
+        let field = self.jobs.fields.freshness(&FieldKey {
+            inputs: now.clone(),
+            t: self.t,
+        });
         match view {
             View::Forward => worst(&[statics, field]),
             View::Elbo => elbo,
             View::Params => worst(&[statics, field, elbo]),
-            View::Reverse => {
-                if self.reverse().is_some_and(|r| r.current) {
-                    Freshness::Current
-                } else if self.reverse.failed(&self.reverse_job) {
-                    Freshness::Failed
-                } else {
-                    busy(self.reverse.is_busy())
-                }
-            }
+            View::Reverse => self.jobs.reverse.freshness(&self.reverse_job),
             View::Schedule | View::Training => Freshness::Current,
             // The VAE needs no worker; on 2D data the other steps say why they need 1D data.
             View::Evidence
@@ -217,16 +172,8 @@ impl<'a> ViewCtx<'a> {
             {
                 Freshness::Current
             }
-            View::Evidence => self.evidence.freshness(&self.evidence_key),
+            View::Evidence => self.jobs.evidence.freshness(&self.evidence_key),
         }
-    }
-}
-
-fn busy(is_busy: bool) -> Freshness {
-    if is_busy {
-        Freshness::Computing
-    } else {
-        Freshness::Missing
     }
 }
 

@@ -9,12 +9,12 @@ use elbo_core::elbo::Method;
 use super::super::command::Command;
 use super::super::compute::targets_1d;
 use super::super::formula::{self as tex, catalogue};
+use super::super::jobs::elbo::param_row;
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, band, box_image, clicked_t, legend_row, maybe_log, opt, plane_plot, plot,
     plot_maybe_log, sci, t_marker, within_visible, x_tick_overhang,
 };
-use super::elbo::param_row;
 use super::{ViewCtx, dimmed_unless};
 use elbo_core::param::{Parameterisation, PerParam};
 
@@ -244,7 +244,7 @@ fn column(
                 if let Some(tex) = &fv.value.texture {
                     p.image(box_image(
                         format!("q_t at t = {}", f.t),
-                        tex.id(),
+                        tex.texture(p.ctx()).id(),
                         f.inputs.view_box,
                     ));
                 }

@@ -12,12 +12,12 @@ use super::super::command::Command;
 use super::super::controls::{ANALYTIC_TIP, ClampNotes, Typed};
 use super::super::formula::{self as tex, catalogue};
 use super::super::inputs::Depends;
+use super::super::jobs::reverse::{
+    ConfigSampling, ReverseResult, TRAJECTORIES, max_leading_offset, state_index,
+};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row, plane_plot, plot, sci, t_marker,
-};
-use super::super::reverse::{
-    ConfigSampling, ReverseResult, TRAJECTORIES, max_leading_offset, state_index,
 };
 use super::editor::DataEditor;
 use super::forward::{INK_OVER_IMAGE, fit_to_screen, name_t_plot};
@@ -50,7 +50,7 @@ enum Figure {
 
 /// The Reverse process tab: which figure is shown when short, and the clamp warnings of
 /// its number fields (the runs live in the app's
-/// [`ReverseState`](super::super::reverse::ReverseState), polled every frame).
+/// [`ReverseState`](super::super::jobs::reverse::ReverseState), polled every frame).
 #[derive(Default)]
 pub struct ReverseView {
     figure: Figure,
@@ -82,7 +82,7 @@ impl ReverseView {
             |ui| self.controls(ui, ctx, steps, &mut commands),
         );
         self.settings_fold = fold;
-        if let Some(e) = &ctx.reverse.error {
+        if let Some(e) = ctx.jobs.reverse.error() {
             ui.add(egui::Label::new(RichText::new(e).color(Palette::of_ui(ui).error)).wrap());
         }
         let shown = ctx.reverse();
@@ -362,11 +362,11 @@ impl ReverseView {
                 .on_hover_text(
                     "Draw the paths of a few particles from x_T down to the shown t (off: only the particles at t).",
                 );
-            if ctx.reverse.is_busy() {
+            if ctx.jobs.reverse.is_busy() {
                 ui.spinner();
                 ui.label(format!(
                     "sampling: quality figure {} of {} step counts",
-                    ctx.reverse.progress(),
+                    ctx.jobs.reverse.progress().done,
                     2 * quality_step_counts(steps).len()
                 ));
             }
@@ -429,10 +429,14 @@ fn particles_plot(
     let show_trajectories = ctx.settings.reverse.show_trajectories;
     // The river behind a 1D run only when it is of the run's data and schedule.
     let river = ctx
+        .jobs
         .statics
+        .shown_any()
         .filter(|st| st.inputs.covers(own, Depends::DataSchedule))
         .and_then(|st| st.river.as_ref());
-    let density = shown.and_then(|s| s.value.density.as_ref());
+    let density = shown
+        .and_then(|s| s.value.density.as_ref())
+        .map(|d| d.texture(ui.ctx()).id());
     if own.dim() == 1 {
         let [lo, hi] = vb[0];
         let river = plot(&format!("reverse_river_{name}"), "timestep t", "x")
@@ -444,7 +448,8 @@ fn particles_plot(
             .include_y(hi)
             .show(ui, |p| {
                 if let Some(r) = river {
-                    p.image(r.plot_image(t_max, lo, hi));
+                    let image = r.plot_image(p.ctx(), t_max, lo, hi);
+                    p.image(image);
                 }
                 if let Some(run) = run {
                     let i = shown_index(run, t);
@@ -487,7 +492,7 @@ fn particles_plot(
             .width(w)
             .show(ui, |p| {
                 if let Some(tex) = density {
-                    p.image(box_image("data density p0 (log scale)", tex.id(), vb));
+                    p.image(box_image("data density p0 (log scale)", tex, vb));
                 }
                 if let Some(run) = run {
                     let i = shown_index(run, t);
@@ -546,7 +551,7 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32, legends: bo
             "Left: the gap -E log p0(samples) - H(p0) in nats, H(p0) = {} ± {} (0: as good as data). Right: energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data. Bars ±1 s.e., {} particles per K.",
             sci(e.mean),
             sci(e.stderr),
-            super::super::reverse::QUALITY_PARTICLES
+            super::super::jobs::reverse::QUALITY_PARTICLES
         ),
         None => "Sample quality against the number of sampling steps K (computing).".to_owned(),
     };

@@ -11,8 +11,9 @@ use elbo_core::schedule::{BetaSchedule, Finding, NoiseSchedule, Severity};
 
 use super::super::Overlay;
 use super::super::command::Command;
-use super::super::comparison::{CompareKey, RowKind};
 use super::super::formula::{self as tex, catalogue, catalogue::label};
+use super::super::jobs::Progress;
+use super::super::jobs::compare::{CompareKey, RowKind};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, legend_row, opt, plot, sci, t_at, t_marker, within_visible,
@@ -596,15 +597,15 @@ fn compare_window(
         .default_pos(screen.right_bottom() - egui::vec2(16.0, 48.0))
         .show(ectx, |ui| {
             let pal = Palette::of_ui(ui);
-            let shown = ctx.comparison.of(key);
+            let outcome = ctx.jobs.compare.of(key).and_then(|s| s.outcome.as_ref());
             ui.add(egui::Label::new(compare_header(ctx, key)).wrap());
-            export.ui(ui, shown.is_some_and(|s| s.outcome.is_ok()), &mut commands);
+            export.ui(ui, outcome.is_some_and(Result::is_ok), &mut commands);
             if let Some((text, error)) = &ctx.notes.status {
                 let colour = if *error { pal.error } else { pal.info };
                 ui.add(egui::Label::new(egui::RichText::new(text).color(colour)).wrap());
             }
             ui.separator();
-            match shown.map(|s| &s.outcome) {
+            match outcome {
                 Some(Ok(table)) => {
                     // The table scrolls sideways on its own; the notes below it wrap.
                     egui::ScrollArea::vertical()
@@ -628,7 +629,7 @@ fn compare_window(
                     );
                 }
                 None => {
-                    let (done, total) = ctx.comparison.progress();
+                    let Progress { done, total } = ctx.jobs.compare.progress();
                     ui.horizontal(|ui| {
                         ui.spinner();
                         ui.add(

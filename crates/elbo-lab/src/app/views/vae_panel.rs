@@ -260,12 +260,6 @@ impl VaePanel {
         self.fitting = false;
     }
 
-    /// Set the encoder. Stops a fit.
-    pub fn set_encoder(&mut self, encoder: Encoder) {
-        self.encoder = encoder;
-        self.fitting = false;
-    }
-
     /// Start fitting q (as the "Fit q" button).
     pub fn start_fit(&mut self) {
         self.fitting = true;

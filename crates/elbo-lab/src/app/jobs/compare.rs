@@ -14,10 +14,9 @@ use elbo_core::elbo::{Control, ElboError};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::schedule::{BetaSchedule, short_schedule_name};
 
-use super::inputs::Freshness;
-use super::settings::Settings;
-use super::worker::{JobContext, Mode, Worker};
-use super::{Applied, Overlay};
+use super::super::settings::Settings;
+use super::super::{Applied, Overlay};
+use super::{Job, JobContext, JobKey, JobResult, Mode, Status};
 
 /// Which line of the Schedule tab a row is (it takes that line's colour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,16 +118,41 @@ impl CompareKey {
     }
 }
 
-/// A finished comparison with what it was computed from.
+impl JobKey for CompareKey {
+    fn covers(&self, now: &Self) -> bool {
+        self.matches(now)
+    }
+
+    fn total(&self) -> usize {
+        self.total_steps()
+    }
+}
+
+/// A finished comparison: the table, or why there is none.
+#[derive(Default)]
 pub struct CompareShown {
-    /// What it was computed from.
-    pub key: CompareKey,
-    /// The table, or why there is none.
-    pub outcome: Result<Arc<CompareTable>, String>,
+    /// The table, or why there is none (None until the job answers).
+    pub outcome: Option<Result<Arc<CompareTable>, String>>,
+}
+
+impl JobResult for CompareShown {
+    type Message = Result<Arc<CompareTable>, String>;
+
+    fn absorb(&mut self, message: Self::Message) {
+        self.outcome = Some(message);
+    }
+
+    fn status(&self) -> Status {
+        match self.outcome {
+            None => Status::Partial,
+            Some(Ok(_)) => Status::Complete,
+            Some(Err(_)) => Status::Failed,
+        }
+    }
 }
 
 /// Run one comparison (progress in timesteps over every schedule).
-pub fn run_compare_job(key: CompareKey, ctx: &JobContext<CompareShown>) {
+pub fn run_compare_job(key: CompareKey, ctx: &JobContext<Result<Arc<CompareTable>, String>>) {
     let on_step = |done: usize| ctx.set_progress(done);
     let control = Control {
         on_step: Some(&on_step),
@@ -150,82 +174,22 @@ pub fn run_compare_job(key: CompareKey, ctx: &JobContext<CompareShown>) {
         }) => return,
         Err(e) => Err(e.to_string()),
     };
-    ctx.send(CompareShown { key, outcome });
+    ctx.send(outcome);
 }
 
-/// The comparison window's state: open or not, the latest table and its worker. The app
-/// polls it every frame and asks for work only while the window is open on the Schedule tab.
-pub struct Comparison {
-    /// The window is open.
-    pub open: bool,
-    /// The latest table (of the current schedules, or of older ones: then not shown).
-    pub shown: Option<CompareShown>,
-    requested: Option<CompareKey>,
-    worker: Worker<CompareKey, CompareShown>,
+/// The Schedule tab's comparison table's job (asked for only while its window is open).
+pub type CompareJob = Job<CompareKey, CompareShown>;
+
+/// The comparison's job, on a thread of its own (or inline, or deferred).
+pub fn job(mode: Mode, repaint: Option<egui::Context>) -> CompareJob {
+    Job::new("elbo-lab-compare", mode, repaint, run_compare_job)
 }
 
-impl Comparison {
-    /// A closed window with its worker.
-    pub fn new(mode: Mode, repaint: Option<egui::Context>) -> Self {
-        Comparison {
-            open: false,
-            shown: None,
-            requested: None,
-            worker: Worker::new("elbo-lab-compare", mode, repaint, run_compare_job),
-        }
-    }
-
-    /// Submit a comparison of `key` unless it is the one already asked for or shown.
-    pub fn request(&mut self, key: CompareKey) {
-        let known = |k: Option<&CompareKey>| k.is_some_and(|k| k.matches(&key));
-        if known(self.requested.as_ref()) || known(self.shown.as_ref().map(|s| &s.key)) {
-            return;
-        }
-        self.requested = Some(key.clone());
-        self.worker.submit(key);
-    }
-
-    /// Take what the worker sent (messages of superseded jobs never arrive).
-    pub fn poll(&mut self) {
-        if let Some(shown) = self.worker.poll().pop() {
-            self.shown = Some(shown);
-        }
-    }
-
-    /// The table (or error) of `now`, if it is in.
-    pub fn of(&self, now: &CompareKey) -> Option<&CompareShown> {
-        self.shown.as_ref().filter(|s| s.key.matches(now))
-    }
-
+impl Job<CompareKey, CompareShown> {
     /// The table of `now`, if it is in and did not fail.
     pub fn table(&self, now: &CompareKey) -> Option<&Arc<CompareTable>> {
-        self.of(now).and_then(|s| s.outcome.as_ref().ok())
-    }
-
-    /// How the window stands against `now`: its table, its error, being computed, or
-    /// (a bug) none of these.
-    pub fn freshness(&self, now: &CompareKey) -> Freshness {
-        match self.of(now) {
-            Some(s) if s.outcome.is_ok() => Freshness::Current,
-            Some(_) => Freshness::Failed,
-            None if self.worker.is_busy() => Freshness::Computing,
-            None => Freshness::Missing,
-        }
-    }
-
-    /// True while a comparison is queued or running.
-    pub fn is_busy(&self) -> bool {
-        self.worker.is_busy()
-    }
-
-    /// Timesteps done by the running comparison, and its total.
-    pub fn progress(&self) -> (usize, usize) {
-        let total = self.requested.as_ref().map_or(0, CompareKey::total_steps);
-        (self.worker.progress().min(total), total)
-    }
-
-    /// In [`Mode::Deferred`], run the queued comparison now; returns whether one ran.
-    pub fn run_pending(&self) -> bool {
-        self.worker.run_pending()
+        self.of(now)
+            .and_then(|s| s.outcome.as_ref())
+            .and_then(|o| o.as_ref().ok())
     }
 }

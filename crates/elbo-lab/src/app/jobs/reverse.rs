@@ -2,13 +2,13 @@
 //! settings from the same x_T, then quality against the number of steps) and the state the
 //! view draws. The view itself is `views/reverse.rs`.
 
-use egui::{ColorImage, TextureHandle, TextureOptions};
+use egui::ColorImage;
 use serde::{Deserialize, Serialize};
 
-use super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
-use super::inputs::{Depends, Inputs};
-use super::settings::ScheduleConfig;
-use super::worker::{JobContext, Mode, Worker};
+use super::super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
+use super::super::inputs::{Depends, Inputs};
+use super::super::settings::ScheduleConfig;
+use super::{Job, JobContext, JobKey, JobResult, LazyTexture, Mode, Status};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::sampler::{
     QualityPoint, SampleControl, SampleRun, SamplerConfig, SamplerKind, Spacing, initial_noise,
@@ -241,6 +241,8 @@ impl ReverseJob {
 pub enum ReverseMessage {
     /// The two runs from the same x_T, every step kept; and the 2D data density image.
     Runs {
+        /// What they were computed from.
+        job: ReverseJob,
         /// One run per setting.
         runs: Box<[SampleRun; 2]>,
         /// The data density p0 over the view box (2D only).
@@ -303,6 +305,7 @@ pub fn run_reverse_job(job: ReverseJob, ctx: &JobContext<ReverseMessage>) {
     };
     let density = (dim == 2).then(|| density_image(&inputs.data, inputs.view_box));
     ctx.send(ReverseMessage::Runs {
+        job: job.clone(),
         runs: Box::new(runs),
         density,
     });
@@ -357,96 +360,75 @@ pub struct ReverseResult {
     /// The two runs.
     pub runs: Box<[SampleRun; 2]>,
     /// The data density image (2D).
-    pub density: Option<TextureHandle>,
+    pub density: Option<LazyTexture>,
     /// Quality against K for each setting (None until it arrives).
     pub quality: Option<Box<[Vec<QualityPoint>; 2]>>,
 }
 
-/// The reverse view's computed state and its worker. The app polls it every frame, whatever
-/// tab is open; it asks for work only while the Reverse process tab is open.
-pub struct ReverseState {
-    worker: Worker<ReverseJob, ReverseMessage>,
-    requested: Option<ReverseJob>,
-    /// The latest runs (of the current job or, dimmed, an older one).
-    pub shown: Option<ReverseResult>,
-    /// The error of the requested job.
+impl JobKey for ReverseJob {
+    fn covers(&self, now: &Self) -> bool {
+        self.same_as(now)
+    }
+}
+
+/// What a reverse job has sent: the runs (then their quality figure), or why it failed.
+#[derive(Default)]
+pub struct ReverseOutcome {
+    /// The runs, once they are in.
+    pub result: Option<ReverseResult>,
+    /// Why the runs or their quality figure could not be computed.
     pub error: Option<String>,
 }
 
-impl ReverseState {
-    /// A state with its worker.
-    pub fn new(mode: Mode, repaint: Option<egui::Context>) -> Self {
-        ReverseState {
-            worker: Worker::new("elbo-lab-reverse", mode, repaint, run_reverse_job),
-            requested: None,
-            shown: None,
-            error: None,
-        }
-    }
+impl JobResult for ReverseOutcome {
+    type Message = ReverseMessage;
 
-    /// Submit the job unless it is the one already asked for (a newer job supersedes an
-    /// older one).
-    pub fn request(&mut self, job: ReverseJob) {
-        if self.requested.as_ref().is_some_and(|l| l.same_as(&job)) {
-            return;
-        }
-        self.error = None;
-        self.requested = Some(job.clone());
-        self.worker.submit(job);
-    }
-
-    /// Take what the worker sent (messages of superseded jobs never arrive).
-    pub fn poll(&mut self, ctx: &egui::Context) {
-        for message in self.worker.poll() {
-            let Some(job) = &self.requested else {
-                continue;
-            };
-            match message {
-                ReverseMessage::Runs { runs, density } => {
-                    self.shown = Some(ReverseResult {
-                        job: job.clone(),
-                        runs,
-                        density: density.map(|image| {
-                            ctx.load_texture("reverse_p0", image, TextureOptions::LINEAR)
-                        }),
-                        quality: None,
-                    });
-                }
-                ReverseMessage::Quality(q) => {
-                    if let Some(shown) = &mut self.shown
-                        && shown.job.same_as(job)
-                    {
-                        shown.quality = Some(q);
-                    }
-                }
-                ReverseMessage::Failed(e) => self.error = Some(e),
+    fn absorb(&mut self, message: ReverseMessage) {
+        match message {
+            ReverseMessage::Runs { job, runs, density } => {
+                self.result = Some(ReverseResult {
+                    job,
+                    runs,
+                    density: density.map(|image| LazyTexture::new("reverse_p0", image)),
+                    quality: None,
+                });
             }
+            ReverseMessage::Quality(q) => {
+                if let Some(result) = &mut self.result {
+                    result.quality = Some(q);
+                }
+            }
+            ReverseMessage::Failed(e) => self.error = Some(e),
         }
     }
 
-    /// The shown result if it is current for `now`.
-    pub fn current(&self, now: &ReverseJob) -> Option<&ReverseResult> {
-        self.shown.as_ref().filter(|r| r.job.same_as(now))
+    /// The view is complete once the runs are in (the quality figure follows).
+    fn status(&self) -> Status {
+        match (&self.result, &self.error) {
+            (Some(_), _) => Status::Complete,
+            (None, Some(_)) => Status::Failed,
+            (None, None) => Status::Partial,
+        }
+    }
+}
+
+/// The Reverse tab's job (its runs are asked for only while the tab is open).
+pub type ReverseState = Job<ReverseJob, ReverseOutcome>;
+
+/// The Reverse tab's job, on a thread of its own (or inline, or deferred).
+pub fn job(mode: Mode, repaint: Option<egui::Context>) -> ReverseState {
+    Job::new("elbo-lab-reverse", mode, repaint, run_reverse_job)
+}
+
+impl Job<ReverseJob, ReverseOutcome> {
+    /// The latest runs (of the current job or, dimmed, an older one).
+    pub fn runs(&self) -> Option<&ReverseResult> {
+        self.latest().and_then(|s| s.value.result.as_ref())
     }
 
-    /// True when the last request is `now` and it failed.
-    pub fn failed(&self, now: &ReverseJob) -> bool {
-        self.error.is_some() && self.requested.as_ref().is_some_and(|r| r.same_as(now))
-    }
-
-    /// True while a job is queued or running.
-    pub fn is_busy(&self) -> bool {
-        self.worker.is_busy()
-    }
-
-    /// In [`Mode::Deferred`], run the queued job now; returns whether one ran.
-    pub fn run_pending(&self) -> bool {
-        self.worker.run_pending()
-    }
-
-    /// Step counts of the quality figure done so far (over both settings).
-    pub fn progress(&self) -> usize {
-        self.worker.progress()
+    /// The error of the latest job, if it failed.
+    pub fn error(&self) -> Option<&str> {
+        self.latest().and_then(|s| s.value.error.as_deref())
     }
 }
 

@@ -19,10 +19,10 @@ use elbo_core::evidence::{
 };
 use elbo_core::schedule::{BetaSchedule, NoiseSchedule, VarianceType};
 
-use super::Applied;
-use super::inputs::{Depends, Freshness, Inputs};
-use super::settings::ScheduleSettings;
-use super::worker::{JobContext, Mode, Worker};
+use super::super::Applied;
+use super::super::inputs::{Depends, Inputs};
+use super::super::settings::ScheduleSettings;
+use super::{Job, JobContext, JobKey, JobResult, Mode, Status};
 
 /// The T of the decomposition against T (the current schedule's family), full detail.
 pub const SWEEP_STEPS: [usize; 10] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
@@ -227,8 +227,6 @@ pub struct LogSnrView {
 pub enum EvidenceMessage {
     /// An evidence result (`preview`: the coarse one, a full one follows).
     Evidence {
-        /// What it was computed from.
-        key: EvidenceKey,
         /// True for the coarse first result.
         preview: bool,
         /// The result.
@@ -236,15 +234,11 @@ pub enum EvidenceMessage {
     },
     /// The log-SNR curves (and later the convergence).
     LogSnr {
-        /// What it was computed from.
-        key: EvidenceKey,
         /// The curves.
         view: Arc<LogSnrView>,
     },
     /// The decomposition against T so far.
     Sweep {
-        /// What it was computed from.
-        key: EvidenceKey,
         /// The Ts done so far.
         points: Vec<SweepPoint>,
         /// True when every T is in.
@@ -252,8 +246,6 @@ pub enum EvidenceMessage {
     },
     /// A part failed.
     Failed {
-        /// What it was computed from.
-        key: EvidenceKey,
         /// Which part.
         part: EvidencePart,
         /// Why.
@@ -273,9 +265,8 @@ pub enum EvidencePart {
 }
 
 /// The results of one key as they come in.
+#[derive(Default)]
 pub struct EvidenceShown {
-    /// What they were computed from.
-    pub key: EvidenceKey,
     /// The latest evidence result, and whether it is the coarse preview.
     pub evidence: Option<(Arc<EvidenceResult>, bool)>,
     /// The log-SNR curves.
@@ -289,17 +280,6 @@ pub struct EvidenceShown {
 }
 
 impl EvidenceShown {
-    fn new(key: EvidenceKey) -> Self {
-        EvidenceShown {
-            key,
-            evidence: None,
-            log_snr: None,
-            sweep: Vec::new(),
-            sweep_done: false,
-            errors: Vec::new(),
-        }
-    }
-
     /// The error of a part, if it failed.
     pub fn error(&self, part: EvidencePart) -> Option<&str> {
         self.errors
@@ -319,11 +299,7 @@ pub fn run_evidence_job(key: EvidenceKey, ctx: &JobContext<EvidenceMessage>) {
     let schedule = &*key.inputs.schedule;
     let mut offset = 0;
     let failed = |part: EvidencePart, message: String| {
-        ctx.send(EvidenceMessage::Failed {
-            key: key.clone(),
-            part,
-            message,
-        });
+        ctx.send(EvidenceMessage::Failed { part, message });
     };
 
     // 1. The evidence of the side panel's model, coarse then full.
@@ -349,7 +325,6 @@ pub fn run_evidence_job(key: EvidenceKey, ctx: &JobContext<EvidenceMessage>) {
                 offset += progress_total(schedule.steps(), &config);
                 match out {
                     Ok(result) => ctx.send(EvidenceMessage::Evidence {
-                        key: key.clone(),
                         preview,
                         result: Arc::new(result),
                     }),
@@ -372,7 +347,6 @@ pub fn run_evidence_job(key: EvidenceKey, ctx: &JobContext<EvidenceMessage>) {
         None => return,
     };
     ctx.send(EvidenceMessage::LogSnr {
-        key: key.clone(),
         view: Arc::new(view.clone()),
     });
     let first = schedule.log_snr(1);
@@ -415,7 +389,6 @@ pub fn run_evidence_job(key: EvidenceKey, ctx: &JobContext<EvidenceMessage>) {
         }
     }
     ctx.send(EvidenceMessage::LogSnr {
-        key: key.clone(),
         view: Arc::new(view),
     });
     if ctx.cancelled() || !key.has_family() {
@@ -447,7 +420,6 @@ pub fn run_evidence_job(key: EvidenceKey, ctx: &JobContext<EvidenceMessage>) {
             }
         }
         ctx.send(EvidenceMessage::Sweep {
-            key: key.clone(),
             points: points.clone(),
             done: i + 1 == steps.len(),
         });
@@ -559,97 +531,50 @@ fn log_snr_view(
     })
 }
 
-/// The Evidence tab's worker and its latest results. The app polls it every frame and asks
-/// for work only while the tab is open with 1D data.
-pub struct EvidenceState {
-    /// The results of the latest key that sent any.
-    pub shown: Option<EvidenceShown>,
-    requested: Option<EvidenceKey>,
-    worker: Worker<EvidenceKey, EvidenceMessage>,
+impl JobKey for EvidenceKey {
+    fn covers(&self, now: &Self) -> bool {
+        self.matches(now)
+    }
+
+    fn total(&self) -> usize {
+        self.total_work()
+    }
 }
 
-impl EvidenceState {
-    /// Nothing computed yet.
-    pub fn new(mode: Mode, repaint: Option<egui::Context>) -> Self {
-        EvidenceState {
-            shown: None,
-            requested: None,
-            worker: Worker::new("elbo-lab-evidence", mode, repaint, run_evidence_job),
-        }
-    }
+impl JobResult for EvidenceShown {
+    type Message = EvidenceMessage;
 
-    /// Submit `key` unless it is the one already asked for.
-    pub fn request(&mut self, key: EvidenceKey) {
-        if self.requested.as_ref().is_some_and(|k| k.matches(&key)) {
-            return;
-        }
-        self.requested = Some(key.clone());
-        self.worker.submit(key);
-    }
-
-    /// Take what the worker sent (messages of superseded jobs never arrive).
-    pub fn poll(&mut self) {
-        for message in self.worker.poll() {
-            let key = match &message {
-                EvidenceMessage::Evidence { key, .. }
-                | EvidenceMessage::LogSnr { key, .. }
-                | EvidenceMessage::Sweep { key, .. }
-                | EvidenceMessage::Failed { key, .. } => key,
-            };
-            if !self.shown.as_ref().is_some_and(|s| s.key.matches(key)) {
-                self.shown = Some(EvidenceShown::new(key.clone()));
+    fn absorb(&mut self, message: EvidenceMessage) {
+        match message {
+            EvidenceMessage::Evidence { preview, result } => {
+                self.evidence = Some((result, preview))
             }
-            let Some(shown) = self.shown.as_mut() else {
-                continue;
-            };
-            match message {
-                EvidenceMessage::Evidence {
-                    preview, result, ..
-                } => shown.evidence = Some((result, preview)),
-                EvidenceMessage::LogSnr { view, .. } => shown.log_snr = Some(view),
-                EvidenceMessage::Sweep { points, done, .. } => {
-                    shown.sweep = points;
-                    shown.sweep_done = done;
-                }
-                EvidenceMessage::Failed { part, message, .. } => {
-                    shown.errors.push((part, message));
-                }
+            EvidenceMessage::LogSnr { view } => self.log_snr = Some(view),
+            EvidenceMessage::Sweep { points, done } => {
+                self.sweep = points;
+                self.sweep_done = done;
             }
+            EvidenceMessage::Failed { part, message } => self.errors.push((part, message)),
         }
     }
 
-    /// The results of `now`, if any are in.
-    pub fn of(&self, now: &EvidenceKey) -> Option<&EvidenceShown> {
-        self.shown.as_ref().filter(|s| s.key.matches(now))
-    }
-
-    /// How the tab stands against `now`: the evidence result (full, or the preview while
-    /// the full one computes), its error, being computed, or (a bug) none of these.
-    pub fn freshness(&self, now: &EvidenceKey) -> Freshness {
-        let busy = self.worker.is_busy();
-        match self.of(now) {
-            Some(s) if s.error(EvidencePart::Evidence).is_some() => Freshness::Failed,
-            Some(s) if s.evidence.as_ref().is_some_and(|(_, preview)| !preview) => {
-                Freshness::Current
-            }
-            _ if busy => Freshness::Computing,
-            _ => Freshness::Missing,
+    /// Complete once the full evidence result is in (the preview is partial); failed when
+    /// the evidence part failed. The log-SNR curves and the sweep follow on their own.
+    fn status(&self) -> Status {
+        if self.error(EvidencePart::Evidence).is_some() {
+            Status::Failed
+        } else if self.evidence.as_ref().is_some_and(|(_, preview)| !preview) {
+            Status::Complete
+        } else {
+            Status::Partial
         }
     }
+}
 
-    /// True while a job is queued or running.
-    pub fn is_busy(&self) -> bool {
-        self.worker.is_busy()
-    }
+/// The Evidence tab's job. The app asks for work only while the tab is open with 1D data.
+pub type EvidenceState = Job<EvidenceKey, EvidenceShown>;
 
-    /// Units done by the running job, and its total.
-    pub fn progress(&self) -> (usize, usize) {
-        let total = self.requested.as_ref().map_or(0, EvidenceKey::total_work);
-        (self.worker.progress().min(total), total)
-    }
-
-    /// In [`Mode::Deferred`], run the queued job now; returns whether one ran.
-    pub fn run_pending(&self) -> bool {
-        self.worker.run_pending()
-    }
+/// The Evidence tab's job, on a thread of its own (or inline, or deferred).
+pub fn job(mode: Mode, repaint: Option<egui::Context>) -> EvidenceState {
+    Job::new("elbo-lab-evidence", mode, repaint, run_evidence_job)
 }
