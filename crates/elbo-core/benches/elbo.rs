@@ -4,7 +4,7 @@
 //!   on 2 cores.
 //! - `report/two-moons-64/T1000/N256`: the app's Monte Carlo preview, target at most 30 ms.
 //! - `quadrature/two-moons-64/T1000`: the full report by quadrature (issue 12), target at
-//!   most 300 ms, with the NELBO within 1e-4 nats of a dense-grid reference (tests/numerics.rs).
+//!   most 300 ms, with the NELBO within 1e-4 nats of a dense-grid reference (crates/elbo-train/tests/train/numerics.rs).
 //! - `quadrature/bimodal/T1000`: 1D bimodal, linear schedule, optimal model, T = 1000 by
 //!   quadrature, target at most 30 ms, every row within 1e-9 relative of a brute-force
 //!   reference (tests/elbo_exact.rs).
