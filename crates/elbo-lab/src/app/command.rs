@@ -15,6 +15,29 @@ use super::jobs::reverse::ReverseSettings;
 use super::settings::{DataSettings, ScheduleSettings, View, ViewToggles};
 use super::training::TrainingSettings;
 
+/// A file or folder to ask the user for in a native dialog, and what it is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileRequest {
+    /// Data to load: mixture JSON or a CSV of points.
+    LoadData,
+    /// A schedule to load: a `scheduler_config.json` or a betas list.
+    LoadSchedule,
+    /// A schedule to overlay in the Schedule tab.
+    OverlaySchedule,
+    /// Where to save the data as mixture JSON.
+    SaveMixture,
+    /// A folder of weights to load (true) or to save into (false).
+    Weights(bool),
+    /// Where to export the ELBO table or a PNG of the window.
+    Export(ExportKind),
+    /// A scene to open (true), or where to save one (false).
+    Scene(bool),
+    /// Where to write a plot export for slides.
+    ExportPlot(super::export::ExportRequest),
+    /// Where to save the comparison table, in this format.
+    SaveComparison(elbo_core::compare::TableFormat),
+}
+
 /// What an export writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportKind {
@@ -70,16 +93,12 @@ pub enum Command {
     /// Overlay a schedule file (`scheduler_config.json` or a betas list) in the Schedule tab,
     /// beside the current schedule (the current schedule stays).
     OverlaySchedule(PathBuf),
-    /// Open a native file dialog for a schedule to overlay.
-    PickOverlaySchedule,
     /// Remove the overlaid schedule at this place of the list (from 0).
     RemoveOverlay(usize),
     /// Remove every overlaid schedule.
     ClearOverlays,
-    /// Open a native file dialog for data.
-    PickData,
-    /// Open a native file dialog for a schedule.
-    PickSchedule,
+    /// Ask for a file or folder in a native dialog, then carry out what it is for.
+    PickFile(FileRequest),
     /// Enter the edit mode `mode` of the data plots (or leave it: [`EditMode::Off`]).
     SetEditMode(super::views::editor::EditMode),
     /// Enter the edit mode `mode`, or leave it if it is on (keys E and B).
@@ -90,8 +109,6 @@ pub enum Command {
     RedoData,
     /// Write the current data as mixture JSON (what `--data FILE` reads).
     SaveMixture(PathBuf),
-    /// Pick the file to save the mixture to in a native save dialog, then write it.
-    PickSaveMixture,
     /// Go back from a loaded file or a drawing to the preset.
     UsePresetData,
     /// Go back from custom betas to the preset.
@@ -155,23 +172,17 @@ pub enum Command {
     LoadWeights(PathBuf),
     /// Save the networks into a folder.
     SaveWeights(PathBuf),
-    /// Open a folder dialog to load (true) or save (false) weights.
-    PickWeights(bool),
     /// Write the ELBO table as CSV.
     ExportCsv(PathBuf),
     /// Write the ELBO report as JSON.
     ExportJson(PathBuf),
     /// Save a PNG of the window.
     Screenshot(PathBuf),
-    /// Open a save dialog, then export.
-    PickExport(ExportKind),
     /// Write the whole state as a scene file (versioned JSON).
     SaveScene(PathBuf),
     /// Open a scene file (what it cannot read is dropped with a note; a file that is not
     /// a scene, or of a newer version, is refused and nothing changes).
     OpenScene(PathBuf),
-    /// Open a dialog to open (true) or save (false) a scene.
-    PickScene(bool),
     /// Open step `n` (from 0) of the built-in lesson.
     StartLesson(usize),
     /// The lesson's next step (key PageDown; nothing outside a lesson).
@@ -184,16 +195,12 @@ pub enum Command {
     ShowExportDialog(bool),
     /// Export a plot as PNG or the current view over t as GIF (to the request's path).
     ExportPlot(super::export::ExportRequest),
-    /// Pick the file of a plot export in a native save dialog, then export.
-    PickExportPlot(super::export::ExportRequest),
     /// Stop the running plot export (its unfinished file is removed).
     CancelExport,
     /// Open or close the Schedule tab's comparison table.
     ShowComparison(bool),
     /// Write the comparison table of the current schedules in this format.
     SaveComparison(PathBuf, elbo_core::compare::TableFormat),
-    /// Pick the file of the comparison table in a native save dialog, then write it.
-    PickSaveComparison(elbo_core::compare::TableFormat),
     /// Copy the comparison table of the current schedules to the clipboard.
     CopyComparison(elbo_core::compare::TableFormat),
 }

@@ -22,7 +22,7 @@ use elbo_core::schedule::{BetaSchedule, Severity, VarianceType};
 /// The tooltip of the analytic reverse variance, wherever it is offered.
 pub const ANALYTIC_TIP: &str = "analytic (Bao et al. 2022, Analytic-DPM): for t >= 2, sigma*_t^2 = beta~_t + E||mu~_t - mu_theta||^2 / d, the isotropic variance that minimises each KL term L_{t-1} of the ELBO given the model's own mean (its error over q(x0, x_t), by quadrature). It is never below fixed_small's and equals it for a perfect mean; the decoder keeps beta_1.";
 
-use super::command::{Command, ModelChoice};
+use super::command::{Command, FileRequest, ModelChoice};
 use super::palette::Palette;
 use super::settings::{MAX_APP_STEPS, MAX_SEED, ResetScope, SAMPLE_RANGE};
 use super::views::ViewCtx;
@@ -341,7 +341,7 @@ impl SidePanel {
             (
                 "Save data as...",
                 "Pick where to save the data with the file dialog.",
-                Command::PickSaveMixture,
+                Command::PickFile(FileRequest::SaveMixture),
             ),
         );
     }
@@ -499,7 +499,7 @@ impl SidePanel {
             (
                 "Open data file...",
                 "Pick a mixture JSON or a CSV of points with the file dialog.",
-                Command::PickData,
+                Command::PickFile(FileRequest::LoadData),
             ),
         );
         error_line(ui, pal, ctx.notes.data_error.as_ref());
@@ -632,7 +632,7 @@ impl SidePanel {
             (
                 "Open schedule file...",
                 "Pick a scheduler_config.json or a betas list with the file dialog.",
-                Command::PickSchedule,
+                Command::PickFile(FileRequest::LoadSchedule),
             ),
         );
         let path = self.schedule_path.trim();

@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 use egui::{Rect, Vec2};
 use image::RgbaImage;
 
-use super::App;
-use super::command::Command;
+use super::command::{Command, FileRequest};
 use super::inputs::Freshness;
+use super::plot_util::plot_id;
 use super::settings::View;
+use super::{App, StatusLine};
 use elbo_core::param::Parameterisation;
 
 /// The scales a PNG or GIF can be captured at (pixels per point times this).
@@ -43,11 +44,6 @@ const SHOT_FRAMES: u32 = 120;
 const RESULTS_WAIT: Duration = Duration::from_secs(120);
 /// Points of margin kept around a plot's rectangle (tick labels overhang its ends a little).
 const MARGIN: f32 = 1.0;
-
-/// The stable id of a plot, from the name a view gives `plot_util::plot(name, ..)`.
-pub fn plot_id(name: &str) -> egui::Id {
-    egui::Id::unique(("elbo-lab plot", name))
-}
 
 /// The plots a view can show: (id name, what the export dialog calls it).
 pub fn plots_of(view: View) -> Vec<(String, String)> {
@@ -486,7 +482,7 @@ struct Job {
     /// Frames since the stage began (a screenshot comes back within a frame or two).
     frames_in_stage: u32,
     /// The final message (text, is_error) once restoring ends.
-    outcome: Option<(String, bool)>,
+    outcome: Option<StatusLine>,
     note: Option<String>,
 }
 
@@ -597,10 +593,10 @@ impl App {
         match self.try_start_export(ctx, request) {
             Ok(()) => {
                 let text = self.export.progress().map_or_else(String::new, |p| p.stage);
-                self.notes.status = Some((text, false));
+                self.notes.status = Some(StatusLine::info(text));
                 ctx.request_repaint();
             }
-            Err(e) => self.notes.status = Some((format!("export: {e}"), true)),
+            Err(e) => self.notes.status = Some(StatusLine::error(format!("export: {e}"))),
         }
     }
 
@@ -669,7 +665,7 @@ impl App {
                 drop(encoder);
             }
             let _ = std::fs::remove_file(&job.path);
-            job.outcome = Some(("export cancelled".into(), false));
+            job.outcome = Some(StatusLine::info("export cancelled"));
             if !matches!(job.stage, Stage::Restoring { .. }) {
                 job.set_stage(Stage::Restoring { resize_sent: false });
             }
@@ -679,7 +675,7 @@ impl App {
     fn fail_export(&mut self, message: String) {
         self.cancel_export();
         if let Some(job) = &mut self.export.job {
-            job.outcome = Some((format!("export failed: {message}"), true));
+            job.outcome = Some(StatusLine::error(format!("export failed: {message}")));
         }
     }
 
@@ -772,22 +768,21 @@ impl App {
                 match result {
                     Some(Ok(frames)) => {
                         let size = job.crop_size.unwrap_or_default();
-                        job.outcome = Some((
-                            format!(
-                                "wrote {} ({frames} frames, {} x {} px)",
-                                job.path.display(),
-                                size[0],
-                                size[1]
-                            ),
-                            false,
-                        ));
+                        job.outcome = Some(StatusLine::info(format!(
+                            "wrote {} ({frames} frames, {} x {} px)",
+                            job.path.display(),
+                            size[0],
+                            size[1]
+                        )));
                         job.encoder = None;
                         self.finish_export();
                     }
                     Some(Err(e)) => {
                         let _ = std::fs::remove_file(&job.path);
-                        job.outcome =
-                            Some((format!("could not write {}: {e}", job.path.display()), true));
+                        job.outcome = Some(StatusLine::error(format!(
+                            "could not write {}: {e}",
+                            job.path.display()
+                        )));
                         job.encoder = None;
                         self.finish_export();
                     }
@@ -834,7 +829,7 @@ impl App {
         if let Some(job) = &self.export.job {
             let text = self.export.progress().map_or_else(String::new, |p| p.stage);
             if job.outcome.is_none() {
-                self.notes.status = Some((text, false));
+                self.notes.status = Some(StatusLine::info(text));
             }
         }
     }
@@ -869,15 +864,12 @@ impl App {
                             .note
                             .as_deref()
                             .map_or(String::new(), |n| format!("; {n}"));
-                        job.outcome = Some((
-                            format!(
-                                "wrote {} ({} x {} px){note}",
-                                job.path.display(),
-                                size[0],
-                                size[1]
-                            ),
-                            false,
-                        ));
+                        job.outcome = Some(StatusLine::info(format!(
+                            "wrote {} ({} x {} px){note}",
+                            job.path.display(),
+                            size[0],
+                            size[1]
+                        )));
                         job.set_stage(Stage::Restoring { resize_sent: false });
                     }
                     Err(e) => self.fail_export(e),
@@ -904,7 +896,7 @@ impl App {
         if let Some(job) = self.export.job.take() {
             self.notes.status = Some(
                 job.outcome
-                    .unwrap_or_else(|| ("export finished".into(), false)),
+                    .unwrap_or_else(|| StatusLine::info("export finished")),
             );
         }
     }
@@ -1034,7 +1026,7 @@ impl ExportState {
         steps: usize,
         on_screen: &[(String, String)],
         progress: Option<&ExportProgress>,
-        status: Option<(String, bool)>,
+        status: Option<StatusLine>,
         commands: &mut Vec<Command>,
     ) {
         if let Some(p) = progress {
@@ -1155,11 +1147,11 @@ impl ExportState {
                 .on_hover_text("Pick the file in a native save dialog, then export (the typed path works without one)")
                 .clicked()
             {
-                commands.push(Command::PickExportPlot(request));
+                commands.push(Command::PickFile(FileRequest::ExportPlot(request)));
             }
         });
-        if let Some((text, is_error)) = status {
-            let colour = super::menu::status_colour(ui, is_error);
+        if let Some(StatusLine { text, error }) = status {
+            let colour = super::menu::status_colour(ui, error);
             ui.label(egui::RichText::new(text).color(colour));
         }
     }

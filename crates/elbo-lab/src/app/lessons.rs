@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use egui::Context;
 
-use super::App;
 use super::command::{Command, ModelChoice};
 use super::scene::Scene;
 use super::settings::{DataSettings, EvidenceStep, ScheduleSettings, Settings, View, ViewToggles};
+use super::{App, StatusLine};
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::BetaSchedule;
@@ -257,7 +257,7 @@ impl App {
             self.sync_inputs();
             match lesson_weights_dir() {
                 Ok(dir) => self.apply(ctx, Command::LoadWeights(dir)),
-                Err(e) => self.notes.status = Some((e, true)),
+                Err(e) => self.notes.status = Some(StatusLine::error(e)),
             }
             self.apply(ctx, Command::SetModel(ModelChoice::Trained(p)));
         }

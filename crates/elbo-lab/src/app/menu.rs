@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use egui::{Color32, RichText, Ui};
 
-use super::PAPER;
-use super::command::{Command, ExportKind};
+use super::command::{Command, ExportKind, FileRequest};
 use super::controls::{ERROR_COLOUR, INFO_COLOUR};
 use super::settings::{ResetScope, View, ZOOM_RANGE};
 use super::views::ViewCtx;
+use super::{PAPER, StatusLine};
 
 /// The menu bar; it owns the export path typed in the File menu.
 pub struct MenuBar {
@@ -52,7 +52,11 @@ impl MenuBar {
             // cut short (whole in its tooltip) rather than pushed off the window.
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 super::views::computing_note(ui, ctx.freshness(ctx.settings.view));
-                if let Some((text, is_error)) = &ctx.notes.status {
+                if let Some(StatusLine {
+                    text,
+                    error: is_error,
+                }) = &ctx.notes.status
+                {
                     let colour = status_colour(ui, *is_error);
                     ui.add(egui::Label::new(RichText::new(text).color(colour)).truncate())
                         .on_hover_text(text);
@@ -79,10 +83,10 @@ impl MenuBar {
 
     fn file_menu(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
         if ui.button("Load data...").clicked() {
-            commands.push(Command::PickData);
+            commands.push(Command::PickFile(FileRequest::LoadData));
         }
         if ui.button("Load schedule...").clicked() {
-            commands.push(Command::PickSchedule);
+            commands.push(Command::PickFile(FileRequest::LoadSchedule));
         }
         self.scene_items(ui, commands);
         ui.separator();
@@ -93,7 +97,7 @@ impl MenuBar {
             ("Save window as PNG...", ExportKind::Png),
         ] {
             if ui.button(label).clicked() {
-                commands.push(Command::PickExport(kind));
+                commands.push(Command::PickFile(FileRequest::Export(kind)));
             }
         }
         ui.separator();
@@ -130,7 +134,7 @@ impl MenuBar {
             .on_hover_text("Write the whole state (data, schedule, model, tab, t, toggles) as a small JSON file to open later or hand out")
             .clicked()
         {
-            commands.push(Command::PickScene(false));
+            commands.push(Command::PickFile(FileRequest::Scene(false)));
         }
         if ui
             .button("Open scene...")
@@ -139,7 +143,7 @@ impl MenuBar {
             )
             .clicked()
         {
-            commands.push(Command::PickScene(true));
+            commands.push(Command::PickFile(FileRequest::Scene(true)));
         }
         let label = ui.label("Scene path (no dialog needed):");
         ui.text_edit_singleline(&mut self.scene_path)

@@ -13,6 +13,7 @@
 pub mod command;
 pub mod compute;
 pub mod controls;
+mod dialog;
 pub mod export;
 pub mod formula;
 pub mod help;
@@ -48,7 +49,7 @@ use elbo_core::schedule::{
 };
 use elbo_train::TrainedDenoiser;
 
-pub use command::{Command, ExportKind, ModelChoice};
+pub use command::{Command, ExportKind, FileRequest, ModelChoice};
 pub use inputs::{Depends, Freshness, Inputs};
 pub use jobs::Mode;
 use jobs::elbo::ElboKey;
@@ -184,6 +185,35 @@ impl Overlay {
     }
 }
 
+/// A one-line message for the user: what an action did, or why it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    /// The message.
+    pub text: String,
+    /// True when it says why something failed (drawn in the error colour).
+    pub error: bool,
+}
+
+impl StatusLine {
+    /// A message, an error or not.
+    pub fn new(text: impl Into<String>, error: bool) -> Self {
+        StatusLine {
+            text: text.into(),
+            error,
+        }
+    }
+
+    /// What an action did.
+    pub fn info(text: impl Into<String>) -> Self {
+        Self::new(text, false)
+    }
+
+    /// Why an action failed.
+    pub fn error(text: impl Into<String>) -> Self {
+        Self::new(text, true)
+    }
+}
+
 /// Messages for the user: inline errors and notes.
 #[derive(Default)]
 pub struct Notes {
@@ -195,8 +225,8 @@ pub struct Notes {
     pub overlay_error: Option<String>,
     /// A note about the model (a trained network that no longer fits, ...).
     pub model_note: Option<String>,
-    /// A message about the last export or file action (text, is_error).
-    pub status: Option<(String, bool)>,
+    /// A message about the last export or file action.
+    pub status: Option<StatusLine>,
     /// What was repaired in the saved state at start.
     pub restored: Vec<String>,
 }
@@ -389,8 +419,10 @@ impl App {
         let taken: Vec<&str> = self.overlays.iter().map(|o| o.name.as_str()).collect();
         match Overlay::load(&path, &taken) {
             Ok(o) => {
-                self.notes.status =
-                    Some((format!("overlaid {} in the Schedule tab", o.name), false));
+                self.notes.status = Some(StatusLine::info(format!(
+                    "overlaid {} in the Schedule tab",
+                    o.name
+                )));
                 self.overlays.push(o);
                 self.settings.overlays.push(path);
                 self.settings.view = View::Schedule;
@@ -629,7 +661,7 @@ impl App {
             self.data_history.push(self.settings.data.clone());
             if self.training.running {
                 self.training.pause_for_new_data();
-                self.notes.status = Some((training::PAUSED_FOR_DATA.to_owned(), false));
+                self.notes.status = Some(StatusLine::info(training::PAUSED_FOR_DATA.to_owned()));
             }
         }
         if new_data || new_schedule || model_changed || config_changed {
@@ -722,12 +754,6 @@ impl App {
             }
             Command::LoadSchedule(path) => self.load_schedule(&path),
             Command::OverlaySchedule(path) => self.add_overlay(&path),
-            Command::PickOverlaySchedule => self.open_dialog(|| {
-                rfd::FileDialog::new()
-                    .set_title("Overlay a schedule: scheduler_config.json or a betas list")
-                    .pick_file()
-                    .map(Command::OverlaySchedule)
-            }),
             Command::RemoveOverlay(i) => {
                 if i < self.settings.overlays.len() {
                     self.settings.overlays.remove(i);
@@ -742,45 +768,6 @@ impl App {
                 self.overlays.clear();
                 self.notes.overlay_error = None;
             }
-            Command::PickData => self.open_dialog(|| {
-                rfd::FileDialog::new()
-                    .set_title("Load data: mixture JSON or CSV of points")
-                    .add_filter("data", &["json", "csv", "txt"])
-                    .pick_file()
-                    .map(Command::LoadData)
-            }),
-            Command::PickSchedule => self.open_dialog(|| {
-                rfd::FileDialog::new()
-                    .set_title("Load a schedule: scheduler_config.json or a betas list")
-                    .pick_file()
-                    .map(Command::LoadSchedule)
-            }),
-            Command::PickExport(kind) => self.open_dialog(move || {
-                rfd::FileDialog::new()
-                    .set_file_name(format!("elbo-lab.{}", kind.extension()))
-                    .save_file()
-                    .map(|p| match kind {
-                        ExportKind::Csv => Command::ExportCsv(p),
-                        ExportKind::Json => Command::ExportJson(p),
-                        ExportKind::Png => Command::Screenshot(p),
-                    })
-            }),
-            Command::PickWeights(load) => self.open_dialog(move || {
-                rfd::FileDialog::new()
-                    .set_title(if load {
-                        "Load weights: a folder with x0/eps/score.safetensors"
-                    } else {
-                        "Save weights into a folder"
-                    })
-                    .pick_folder()
-                    .map(|d| {
-                        if load {
-                            Command::LoadWeights(d)
-                        } else {
-                            Command::SaveWeights(d)
-                        }
-                    })
-            }),
             Command::SetEditMode(mode) => self.set_edit_mode(mode),
             Command::ToggleEditMode(mode) => self.set_edit_mode(if self.edit_mode == mode {
                 EditMode::Off
@@ -789,35 +776,24 @@ impl App {
             }),
             Command::UndoData => match self.data_history.undo() {
                 Some(data) => self.settings.data = data.clone(),
-                None => self.notes.status = Some(("nothing to undo".into(), false)),
+                None => self.notes.status = Some(StatusLine::info("nothing to undo")),
             },
             Command::RedoData => match self.data_history.redo() {
                 Some(data) => self.settings.data = data.clone(),
-                None => self.notes.status = Some(("nothing to redo".into(), false)),
+                None => self.notes.status = Some(StatusLine::info("nothing to redo")),
             },
             Command::SaveMixture(path) => {
                 let text = self.applied.inputs.data.to_json();
                 self.notes.status = Some(match std::fs::write(&path, text) {
-                    Ok(()) => (
-                        format!(
-                            "wrote the data ({} components) to {}: `elbo-lab report --data {}` reads it",
-                            self.applied.inputs.data.len(),
-                            path.display(),
-                            path.display()
-                        ),
-                        false,
-                    ),
-                    Err(e) => (format!("could not write {}: {e}", path.display()), true),
+                    Ok(()) => StatusLine::info(format!(
+                        "wrote the data ({} components) to {}: `elbo-lab report --data {}` reads it",
+                        self.applied.inputs.data.len(),
+                        path.display(),
+                        path.display()
+                    )),
+                    Err(e) => StatusLine::error(format!("could not write {}: {e}", path.display())),
                 });
             }
-            Command::PickSaveMixture => self.open_dialog(|| {
-                rfd::FileDialog::new()
-                    .set_title("Save the data as mixture JSON")
-                    .add_filter("mixture JSON", &["json"])
-                    .set_file_name("mixture.json")
-                    .save_file()
-                    .map(Command::SaveMixture)
-            }),
             Command::UsePresetData => {
                 self.settings.data.file = None;
                 self.settings.data.drawn = None;
@@ -873,7 +849,7 @@ impl App {
             Command::Reset(scope) => {
                 self.settings = self.settings.reset(scope);
                 self.playing = false;
-                self.notes.status = Some((format!("{}: done", scope.label()), false));
+                self.notes.status = Some(StatusLine::info(format!("{}: done", scope.label())));
             }
             Command::DismissNotes => self.notes.restored.clear(),
             Command::SetTraining(t) => self.settings.training = t.validated().0,
@@ -907,21 +883,6 @@ impl App {
             Command::SaveWeights(dir) => self.training.save(&dir),
             Command::SaveScene(path) => self.save_scene(&path),
             Command::OpenScene(path) => self.open_scene(&path),
-            Command::PickScene(open) => self.open_dialog(move || {
-                let dialog = rfd::FileDialog::new().add_filter("scene", &["json"]);
-                if open {
-                    dialog
-                        .set_title("Open a scene")
-                        .pick_file()
-                        .map(Command::OpenScene)
-                } else {
-                    dialog
-                        .set_title("Save the scene")
-                        .set_file_name("scene.json")
-                        .save_file()
-                        .map(Command::SaveScene)
-                }
-            }),
             Command::StartLesson(n) => self.start_lesson(ctx, n),
             Command::NextLesson => self.step_lesson(ctx, 1),
             Command::PrevLesson => self.step_lesson(ctx, -1),
@@ -939,43 +900,24 @@ impl App {
                     });
                     repaint.request_repaint();
                 });
-                self.notes.status = Some(("taking a screenshot...".into(), false));
+                self.notes.status = Some(StatusLine::info("taking a screenshot..."));
             }
             Command::ShowExportDialog(open) => self.export.open = open,
             Command::ExportPlot(request) => self.start_export(ctx, request),
-            Command::PickExportPlot(request) => {
-                let name = export::suggested_name(&request);
-                self.open_dialog(move || {
-                    rfd::FileDialog::new()
-                        .set_title("Export for slides")
-                        .set_file_name(name)
-                        .save_file()
-                        .map(|p| Command::ExportPlot(request.with_path(p)))
-                })
-            }
+            Command::PickFile(request) => self.open_dialog(move || dialog::pick(request)),
             Command::CancelExport => self.cancel_export(),
             Command::ShowComparison(open) => self.compare_open = open,
             Command::SaveComparison(path, format) => self.save_comparison(&path, format),
-            Command::PickSaveComparison(format) => self.open_dialog(move || {
-                rfd::FileDialog::new()
-                    .set_title("Save the schedule comparison")
-                    .set_file_name(format!("elbo-lab-comparison.{}", format.extension()))
-                    .save_file()
-                    .map(|p| Command::SaveComparison(p, format))
-            }),
             Command::CopyComparison(format) => {
                 self.notes.status = Some(match self.jobs.compare.table(&self.compare_key()) {
                     Some(table) => {
                         ctx.copy_text(table.render(format));
-                        (
-                            format!(
-                                "copied the comparison table ({}) to the clipboard",
-                                format.name()
-                            ),
-                            false,
-                        )
+                        StatusLine::info(format!(
+                            "copied the comparison table ({}) to the clipboard",
+                            format.name()
+                        ))
                     }
-                    None => (NO_TABLE_YET.to_owned(), true),
+                    None => StatusLine::error(NO_TABLE_YET.to_owned()),
                 });
             }
         }
@@ -1039,20 +981,21 @@ impl App {
         match spawned {
             Ok(_) => self.dialog = Some(rx),
             Err(e) => {
-                self.notes.status =
-                    Some((format!("no file dialog ({e}): type a path instead"), true))
+                self.notes.status = Some(StatusLine::error(format!(
+                    "no file dialog ({e}): type a path instead"
+                )))
             }
         }
     }
 
     fn save_comparison(&mut self, path: &Path, format: TableFormat) {
         let Some(table) = self.jobs.compare.table(&self.compare_key()) else {
-            self.notes.status = Some((NO_TABLE_YET.to_owned(), true));
+            self.notes.status = Some(StatusLine::error(NO_TABLE_YET.to_owned()));
             return;
         };
         self.notes.status = Some(match std::fs::write(path, table.render(format)) {
-            Ok(()) => (format!("wrote {}", path.display()), false),
-            Err(e) => (format!("could not write {}: {e}", path.display()), true),
+            Ok(()) => StatusLine::info(format!("wrote {}", path.display())),
+            Err(e) => StatusLine::error(format!("could not write {}: {e}", path.display())),
         });
     }
 
@@ -1061,10 +1004,8 @@ impl App {
             .elbo()
             .filter(|e| e.inputs.covers(&self.applied.inputs, Depends::All))
         else {
-            self.notes.status = Some((
-                "nothing to export yet: the ELBO of the current settings is still being computed"
-                    .into(),
-                true,
+            self.notes.status = Some(StatusLine::error(
+                "nothing to export yet: the ELBO of the current settings is still being computed",
             ));
             return;
         };
@@ -1088,8 +1029,8 @@ impl App {
             ""
         };
         self.notes.status = Some(match std::fs::write(path, text) {
-            Ok(()) => (format!("wrote {}{preview}", path.display()), false),
-            Err(e) => (format!("could not write {}: {e}", path.display()), true),
+            Ok(()) => StatusLine::info(format!("wrote {}{preview}", path.display())),
+            Err(e) => StatusLine::error(format!("could not write {}: {e}", path.display())),
         });
     }
 
@@ -1109,7 +1050,7 @@ impl App {
         self.poll_export(ctx);
         if let Ok(message) = self.screenshots.1.try_recv() {
             let is_error = message.starts_with("error");
-            self.notes.status = Some((message, is_error));
+            self.notes.status = Some(StatusLine::new(message, is_error));
         }
         let dropped: Vec<PathBuf> = ctx.input(|i| {
             i.raw

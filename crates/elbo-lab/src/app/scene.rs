@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::settings::{Settings, View, ZOOM_RANGE};
-use super::{App, lessons};
+use super::{App, StatusLine, lessons};
 
 /// The key that marks a JSON file as a scene; its value is the format version.
 pub const SCENE_KEY: &str = "elbo_lab_scene";
@@ -358,7 +358,7 @@ impl App {
     pub(super) fn open_scene(&mut self, path: &Path) {
         match Scene::load(path) {
             Ok((scene, notes)) => self.show_scene(path, scene, notes),
-            Err(e) => self.notes.status = Some((e.to_string(), true)),
+            Err(e) => self.notes.status = Some(StatusLine::error(e.to_string())),
         }
     }
 
@@ -383,7 +383,7 @@ impl App {
                 notes.len()
             )
         };
-        self.notes.status = Some((status, !notes.is_empty()));
+        self.notes.status = Some(StatusLine::new(status, !notes.is_empty()));
         self.notes.restored.extend(notes);
     }
 
@@ -398,8 +398,8 @@ impl App {
             scene.caption = lesson.scene.caption;
         }
         self.notes.status = Some(match scene.save(path) {
-            Ok(()) => (format!("saved the scene {}", path.display()), false),
-            Err(e) => (e, true),
+            Ok(()) => StatusLine::info(format!("saved the scene {}", path.display())),
+            Err(e) => StatusLine::error(e),
         });
     }
 }

@@ -27,6 +27,7 @@ use elbo_train::{
     save_all,
 };
 
+use super::StatusLine;
 use super::jobs::{JobContext, Mode, Worker};
 
 /// Steps per frame in synchronous mode.
@@ -333,7 +334,7 @@ pub struct Training {
     /// Loaded from a file rather than trained here.
     pub loaded_from: Option<String>,
     /// The last error or status (text, is_error).
-    pub status: Option<(String, bool)>,
+    pub status: Option<StatusLine>,
     /// The run was paused because the data changed under it (the networks stay tied to
     /// the data they were trained on until they are reset).
     pub paused_for_data: bool,
@@ -403,7 +404,7 @@ impl Training {
         match &mut self.backend {
             Backend::Thread { tx, .. } => {
                 if tx.send(m).is_err() {
-                    self.status = Some(("the training thread has stopped".into(), true));
+                    self.status = Some(StatusLine::error("the training thread has stopped"));
                 }
             }
             Backend::Inline(lp) => {
@@ -444,7 +445,7 @@ impl Training {
                     settings.max_steps,
                 ));
             }
-            Err(e) => self.status = Some((e.to_string(), true)),
+            Err(e) => self.status = Some(StatusLine::error(e.to_string())),
         }
     }
 
@@ -461,7 +462,7 @@ impl Training {
     pub fn pause_for_new_data(&mut self) {
         self.pause();
         self.paused_for_data = true;
-        self.status = Some((PAUSED_FOR_DATA.to_owned(), false));
+        self.status = Some(StatusLine::info(PAUSED_FOR_DATA.to_owned()));
     }
 
     /// Drop the networks and their history.
@@ -541,7 +542,7 @@ impl Training {
                 FromTrainer::Paused => self.running = false,
                 FromTrainer::Failed(e) => {
                     self.running = false;
-                    self.status = Some((e, true));
+                    self.status = Some(StatusLine::error(e));
                 }
             }
         }
@@ -610,7 +611,7 @@ impl Training {
                         self.evaluation = Some((step, e));
                     }
                 }
-                Err(e) => self.status = Some((format!("evaluation: {e}"), true)),
+                Err(e) => self.status = Some(StatusLine::error(format!("evaluation: {e}"))),
             }
         }
         if self.evaluating && !self.eval_worker.is_busy() && self.eval_worker.mode() == Mode::Thread
@@ -635,16 +636,19 @@ impl Training {
     /// Save the current networks to `DIR/{x0,eps,score,...}.safetensors`.
     pub fn save(&mut self, dir: &Path) {
         if self.models.is_empty() {
-            self.status = Some(("nothing to save: train or load networks first".into(), true));
+            self.status = Some(StatusLine::error(
+                "nothing to save: train or load networks first",
+            ));
             return;
         }
         let nets: Vec<TrainedDenoiser> = self.models.iter().map(|m| (**m).clone()).collect();
         self.status = Some(match save_all(dir, &nets) {
-            Ok(()) => (
-                format!("saved {} networks to {}", nets.len(), dir.display()),
-                false,
-            ),
-            Err(e) => (e.to_string(), true),
+            Ok(()) => StatusLine::info(format!(
+                "saved {} networks to {}",
+                nets.len(),
+                dir.display()
+            )),
+            Err(e) => StatusLine::error(e.to_string()),
         });
     }
 
@@ -667,13 +671,14 @@ impl Training {
                 self.adopt(params, data, schedule, variance, label);
                 self.run_settings = settings.clone();
                 self.loaded_from = Some(dir.display().to_string());
-                self.status = Some((
-                    format!("loaded {} networks from {}", nets.len(), dir.display()),
-                    false,
-                ));
+                self.status = Some(StatusLine::info(format!(
+                    "loaded {} networks from {}",
+                    nets.len(),
+                    dir.display()
+                )));
                 self.take_snapshot(0, nets);
             }
-            Err(e) => self.status = Some((e.to_string(), true)),
+            Err(e) => self.status = Some(StatusLine::error(e.to_string())),
         }
     }
 }

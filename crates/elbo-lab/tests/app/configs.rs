@@ -411,7 +411,13 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
         &ctx,
         elbo_lab::app::Command::SaveComparison(bad.clone(), TableFormat::Csv),
     );
-    let (message, error) = h.state().notes.status.clone().expect("a status");
+    let (message, error) = h
+        .state()
+        .notes
+        .status
+        .clone()
+        .map(|s| (s.text, s.error))
+        .expect("a status");
     assert!(error && message.contains("could not write"), "{message}");
     h.state_mut()
         .apply(&ctx, elbo_lab::app::Command::ShowComparison(false));

@@ -817,7 +817,7 @@ fn an_edit_pauses_training_and_reset_trains_on_the_new_data() {
     assert!(!app.training.running, "the edit paused training");
     assert!(app.training.paused_for_data);
     assert_eq!(
-        app.notes.status.as_ref().map(|s| s.0.as_str()),
+        app.notes.status.as_ref().map(|s| s.text.as_str()),
         Some(PAUSED_FOR_DATA)
     );
     let trained_on = app
@@ -948,14 +948,26 @@ fn saved_drawn_data_report_the_apps_nelbo_through_the_cli() {
         std::fs::read_to_string(&typed).expect("written by the button"),
         text
     );
-    let status = h.state().notes.status.clone().expect("a status");
+    let status = h
+        .state()
+        .notes
+        .status
+        .clone()
+        .map(|s| (s.text, s.error))
+        .expect("a status");
     assert!(!status.1 && status.0.contains("3 components"), "{status:?}");
     // A path that cannot be written says so.
     apply(
         &mut h,
         Command::SaveMixture(dir.path().join("no/such/dir/x.json")),
     );
-    let status = h.state().notes.status.clone().expect("a status");
+    let status = h
+        .state()
+        .notes
+        .status
+        .clone()
+        .map(|s| (s.text, s.error))
+        .expect("a status");
     assert!(
         status.1 && status.0.contains("could not write"),
         "{status:?}"

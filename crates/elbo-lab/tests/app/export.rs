@@ -42,7 +42,12 @@ fn finish(h: &mut Harness<'static, App>) -> (String, bool) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     assert!(!h.state().export.is_busy(), "the export never finished");
-    h.state().notes.status.clone().expect("a status")
+    h.state()
+        .notes
+        .status
+        .clone()
+        .map(|s| (s.text, s.error))
+        .expect("a status")
 }
 
 /// (width, height) of each frame of a GIF file.
@@ -238,7 +243,13 @@ fn bad_requests_say_why_and_write_nothing() {
     for (command, expected) in cases {
         apply(&mut h, command.clone());
         assert!(!h.state().export.is_busy(), "{command:?} started");
-        let (status, is_error) = h.state().notes.status.clone().expect("a status");
+        let (status, is_error) = h
+            .state()
+            .notes
+            .status
+            .clone()
+            .map(|s| (s.text, s.error))
+            .expect("a status");
         assert!(
             is_error && status.contains(expected),
             "{command:?}: {status}"
@@ -260,7 +271,13 @@ fn bad_requests_say_why_and_write_nothing() {
             ..gif_request(dir.path().join("a.gif"), 1, 100, 5)
         })),
     );
-    let (status, is_error) = h.state().notes.status.clone().expect("a status");
+    let (status, is_error) = h
+        .state()
+        .notes
+        .status
+        .clone()
+        .map(|s| (s.text, s.error))
+        .expect("a status");
     assert!(
         is_error && status.contains("Forward or the Reverse"),
         "{status}"

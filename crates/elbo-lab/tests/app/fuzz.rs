@@ -47,7 +47,9 @@ use elbo_lab::app::settings::{
 };
 use elbo_lab::app::training::TrainingSettings;
 use elbo_lab::app::views::editor::{EditMode, shows_data};
-use elbo_lab::app::{App, AppOptions, Command, Freshness, Mode, ModelChoice, export, lessons};
+use elbo_lab::app::{
+    App, AppOptions, Command, FileRequest, Freshness, Mode, ModelChoice, export, lessons,
+};
 use elbo_train::TrainLoss;
 
 /// The walk CI runs.
@@ -215,7 +217,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 4 => apply(
                     h,
                     if rng.random_bool(0.8) {
-                        Command::PickOverlaySchedule
+                        Command::PickFile(FileRequest::OverlaySchedule)
                     } else {
                         Command::ClearOverlays
                     },
@@ -597,7 +599,13 @@ fn save_data(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> 
     h.run_steps(1);
     let app = h.state();
     let shown = path.display().to_string();
-    let Some((status, error)) = app.notes.status.clone().filter(|(s, _)| s.contains(&shown)) else {
+    let Some((status, error)) = app
+        .notes
+        .status
+        .clone()
+        .map(|s| (s.text, s.error))
+        .filter(|(s, _)| s.contains(&shown))
+    else {
         return format!("edit save {shown}: no status about it");
     };
     assert_eq!(

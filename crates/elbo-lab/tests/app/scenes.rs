@@ -414,7 +414,13 @@ fn a_bad_scene_is_refused_or_partly_loaded_with_notes() {
     ] {
         apply(&mut h, Command::OpenScene(write(name, text)));
         assert_eq!(h.state().settings, start, "{name}");
-        let (status, is_error) = h.state().notes.status.clone().expect("a status");
+        let (status, is_error) = h
+            .state()
+            .notes
+            .status
+            .clone()
+            .map(|s| (s.text, s.error))
+            .expect("a status");
         assert!(is_error && status.contains(says), "{name}: {status}");
     }
     apply(&mut h, Command::OpenScene(dir.path().join("missing.json")));
@@ -443,7 +449,12 @@ fn a_bad_scene_is_refused_or_partly_loaded_with_notes() {
         assert!(notes.contains(part), "{part} in\n{notes}");
     }
     assert_eq!(app.notes.restored.len(), 5, "{notes}");
-    let (status, is_error) = app.notes.status.clone().expect("a status");
+    let (status, is_error) = app
+        .notes
+        .status
+        .clone()
+        .map(|s| (s.text, s.error))
+        .expect("a status");
     assert!(is_error && status.contains("5 field(s)"), "{status}");
 }
 

@@ -10,7 +10,8 @@ use elbo_core::compare::{CompareTable, TableFormat};
 use elbo_core::schedule::{BetaSchedule, Finding, NoiseSchedule, Severity};
 
 use super::super::Overlay;
-use super::super::command::Command;
+use super::super::StatusLine;
+use super::super::command::{Command, FileRequest};
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::jobs::Progress;
 use super::super::jobs::compare::{CompareKey, RowKind};
@@ -108,7 +109,7 @@ impl ScheduleView {
                 )
                 .clicked()
             {
-                commands.push(Command::PickOverlaySchedule);
+                commands.push(Command::PickFile(FileRequest::OverlaySchedule));
             }
             if ui
                 .button("Compare these schedules...")
@@ -551,7 +552,7 @@ impl CompareExport {
                     .on_disabled_hover_text("The table is still being computed")
                     .clicked()
                 {
-                    commands.push(Command::PickSaveComparison(self.format));
+                    commands.push(Command::PickFile(FileRequest::SaveComparison(self.format)));
                 }
                 if ui
                     .button("Copy the table")
@@ -600,7 +601,7 @@ fn compare_window(
             let outcome = ctx.jobs.compare.of(key).and_then(|s| s.outcome.as_ref());
             ui.add(egui::Label::new(compare_header(ctx, key)).wrap());
             export.ui(ui, outcome.is_some_and(Result::is_ok), &mut commands);
-            if let Some((text, error)) = &ctx.notes.status {
+            if let Some(StatusLine { text, error }) = &ctx.notes.status {
                 let colour = if *error { pal.error } else { pal.info };
                 ui.add(egui::Label::new(egui::RichText::new(text).color(colour)).wrap());
             }

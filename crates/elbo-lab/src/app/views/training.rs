@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use egui::{RichText, Ui};
 use egui_plot::{HLine, Line, LineStyle};
 
-use super::super::command::Command;
+use super::super::StatusLine;
+use super::super::command::{Command, FileRequest};
 use super::super::formula as tex;
 use super::super::palette::Palette;
 use super::super::plot_util::{
@@ -259,7 +260,7 @@ impl TrainingView {
                 .on_hover_text("Pick a weights folder to load from (resets training)")
                 .clicked()
             {
-                commands.push(Command::PickWeights(true));
+                commands.push(Command::PickFile(FileRequest::Weights(true)));
             }
             if ui
                 .button("Save weights")
@@ -273,7 +274,7 @@ impl TrainingView {
                 .on_hover_text("Pick a folder to save the trained networks into")
                 .clicked()
             {
-                commands.push(Command::PickWeights(false));
+                commands.push(Command::PickFile(FileRequest::Weights(false)));
             }
         });
         status(ui, ctx);
@@ -361,7 +362,11 @@ fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             ui.spinner();
             ui.label("evaluating");
         }
-        if let Some((text, is_error)) = &t.status {
+        if let Some(StatusLine {
+            text,
+            error: is_error,
+        }) = &t.status
+        {
             let mut r = RichText::new(text);
             if *is_error {
                 r = r.color(pal.error);
