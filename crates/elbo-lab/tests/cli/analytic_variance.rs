@@ -1,11 +1,8 @@
 //! `report` and `sample` take `--variance analytic` (Bao et al. 2022).
 
-use assert_cmd::Command;
-use serde_json::Value;
+use super::common::elbo_lab;
 
-fn elbo_lab() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
-}
+use serde_json::Value;
 
 fn report(args: &[&str]) -> Value {
     let out = elbo_lab().arg("report").args(args).output().expect("runs");

@@ -2,10 +2,10 @@
 //! `schedule`, `presets`, one-line errors with a non-zero exit, and flag precedence over a
 //! diffusers config.
 
-use std::io::Write;
-use std::path::PathBuf;
+use super::common::{elbo_lab, test_data};
 
-use assert_cmd::Command;
+use std::io::Write;
+
 use serde_json::Value;
 
 /// Top-level fields of the report JSON, names exact (the report format:
@@ -52,20 +52,6 @@ const ROW_FIELDS: [&str; 13] = [
 
 /// Totals are sums of row values: they agree to rounding.
 const SUM_REL_TOL: f64 = 1e-9;
-
-fn elbo_lab() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
-}
-
-/// A file of the repository's test data, `$CARGO_MANIFEST_DIR/tests/data/`.
-fn test_data(file: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests")
-        .join("data")
-        .join(file)
-        .display()
-        .to_string()
-}
 
 /// Run with args, expect success, return stdout.
 fn ok(args: &[&str]) -> String {

@@ -1,28 +1,14 @@
 //! `elbo-lab compare` and `elbo_core::compare` (issue 13): one row per schedule, paired
 //! differences to the first with common random numbers, and the text, CSV and JSON output.
 
-use std::path::PathBuf;
+use super::common::{elbo_lab, test_data};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 use elbo_core::compare::{COMPARE_CSV_COLUMNS, CompareConfig, CompareEntry, compare};
 use elbo_core::denoiser::ModelKind;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::{BetaSchedule, ScheduleSpec, VarianceType, load_schedule_file};
-
-fn data_file(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests")
-        .join("data")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn elbo_lab() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
-}
 
 fn run_ok(args: &[&str]) -> String {
     let out = elbo_lab().args(args).output().expect("runs");
@@ -82,7 +68,7 @@ fn entry(name: &str, spec: ScheduleSpec) -> CompareEntry {
 #[test]
 fn paired_differences_have_smaller_standard_errors_than_unpaired() {
     let data = DataSpec::new(DataPreset::Bimodal).build().expect("preset");
-    let mut zimage = load_schedule_file(std::path::Path::new(&data_file(
+    let mut zimage = load_schedule_file(std::path::Path::new(&test_data(
         "z-image-flow-match.scheduler_config.json",
     )))
     .expect("loads");
@@ -141,7 +127,7 @@ fn paired_differences_have_smaller_standard_errors_than_unpaired() {
 
 #[test]
 fn compare_text_csv_and_json() {
-    let zimage = data_file("z-image-flow-match.scheduler_config.json");
+    let zimage = test_data("z-image-flow-match.scheduler_config.json");
     let common = [
         "--data",
         "bimodal",
@@ -262,7 +248,7 @@ fn compare_errors_name_what_is_wrong() {
 /// and runs on a flow-matching schedule (zero terminal SNR).
 #[test]
 fn configs_through_schedule_and_sample() {
-    let cascade = data_file("stable-cascade-wuerstchen.scheduler_config.json");
+    let cascade = test_data("stable-cascade-wuerstchen.scheduler_config.json");
     let json = run_ok(&[
         "schedule",
         "--schedule",
@@ -288,7 +274,7 @@ fn configs_through_schedule_and_sample() {
     assert!(text.contains("how this config is read:"), "{text}");
 
     // SDXL's config: timestep_spacing linspace, steps_offset 1.
-    let sdxl = data_file("sdxl-euler-ancestral.scheduler_config.json");
+    let sdxl = test_data("sdxl-euler-ancestral.scheduler_config.json");
     let sample = |extra: &[&str]| -> Value {
         let mut args = vec![
             "sample",
@@ -312,7 +298,7 @@ fn configs_through_schedule_and_sample() {
     assert_eq!(v["steps_offset"], 0);
 
     // Flow matching (abar_T = 0) samples with finite quality figures.
-    let flux = data_file("flux-flow-match.scheduler_config.json");
+    let flux = test_data("flux-flow-match.scheduler_config.json");
     let out = elbo_lab()
         .args([
             "sample",

@@ -1,7 +1,7 @@
 //! A drawn mixture saved as JSON reports, through `elbo-lab report --data`, the NELBO the
 //! library computes for it.
 
-use assert_cmd::Command;
+use super::common::elbo_lab;
 
 use elbo_core::denoiser::ModelKind;
 use elbo_core::edit::{Axes, EditableMixture, Handle};
@@ -23,10 +23,6 @@ fn one_2d(axes: Axes) -> EditableMixture {
     let m = GaussianMixture::gaussian(&[1.0, -2.0], vec![vec![c.xx, c.xy], vec![c.xy, c.yy]])
         .expect("valid");
     EditableMixture::from_mixture(&m)
-}
-
-fn elbo_lab() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
 }
 
 /// Save the edited mixture, report on it through the CLI, compare to the library.

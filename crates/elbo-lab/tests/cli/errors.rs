@@ -3,16 +3,12 @@
 //! oversized values, unbounded files, flags that do not apply, and error lines that say
 //! each thing once and name the right culprit.
 
+use super::common::{elbo_lab, test_data};
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-
-use assert_cmd::Command;
-
-fn elbo_lab() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
-}
 
 /// The binary's path, for tests that need `std::process` pipes.
 const BIN: &str = env!("CARGO_BIN_EXE_elbo-lab");
@@ -147,16 +143,6 @@ fn an_error_and_its_cause_are_said_once() {
 }
 
 // Defect 4: steps_offset.
-
-/// A file of the repository's test data, `$CARGO_MANIFEST_DIR/tests/data/`.
-fn test_data(file: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests")
-        .join("data")
-        .join(file)
-        .display()
-        .to_string()
-}
 
 /// Run with args, expect success, parse stdout as JSON.
 fn ok_json(args: &[&str]) -> serde_json::Value {

@@ -1,15 +1,12 @@
 //! `elbo-lab evidence`: every field finite, clear errors, and the analytic variance.
 
-use assert_cmd::Command;
-use serde_json::Value;
+use super::common::elbo_lab;
 
-fn cli() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
-}
+use serde_json::Value;
 
 #[test]
 fn cli_writes_every_field_finite() {
-    let out = cli()
+    let out = elbo_lab()
         .args([
             "evidence",
             "--data",
@@ -61,7 +58,7 @@ fn cli_writes_every_field_finite() {
 
 #[test]
 fn cli_two_dimensional_data_fail_with_a_reason() {
-    let out = cli()
+    let out = elbo_lab()
         .args(["evidence", "--data", "two-moons", "--steps", "10"])
         .output()
         .expect("runs");
@@ -72,7 +69,7 @@ fn cli_two_dimensional_data_fail_with_a_reason() {
 }
 #[test]
 fn cli_bad_grid_is_a_clear_error() {
-    let out = cli()
+    let out = elbo_lab()
         .args(["evidence", "--steps", "10", "--grid", "1"])
         .output()
         .expect("runs");
@@ -86,7 +83,7 @@ fn cli_bad_grid_is_a_clear_error() {
 
 /// `nelbo` of a JSON output of `args`.
 fn nelbo_of(args: &[&str], key: &str) -> f64 {
-    let out = cli().args(args).output().expect("runs");
+    let out = elbo_lab().args(args).output().expect("runs");
     assert!(
         out.status.success(),
         "{args:?}: {}",

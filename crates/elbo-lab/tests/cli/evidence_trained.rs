@@ -3,9 +3,10 @@
 //! identities, and its NELBO matches the library's quadrature NELBO of the same loaded
 //! network and `elbo-lab report --weights`. Bad weights are one-line errors with status 1.
 
+use super::common::elbo_lab;
+
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 use elbo_core::elbo::{Control, ElboConfig, Method, compute_elbo};
@@ -17,17 +18,13 @@ use elbo_train::TrainedDenoiser;
 /// T of every training run here (small, for speed).
 const STEPS: usize = 50;
 
-fn cli() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
-}
-
 /// Train `params` (comma separated) on `data` with T = `steps` into `dir/run`, briefly;
 /// return the run's directory.
 fn train(dir: &Path, data: &str, steps: usize, params: &str, train_steps: usize) -> PathBuf {
     let out = dir.join("run");
     let steps = steps.to_string();
     let train_steps = train_steps.to_string();
-    cli()
+    elbo_lab()
         .args([
             "train",
             "--data",
@@ -54,7 +51,7 @@ fn train(dir: &Path, data: &str, steps: usize, params: &str, train_steps: usize)
 /// Run `elbo-lab` with `args` (expect success); the JSON on standard output and the
 /// standard error.
 fn json_of(args: &[&str]) -> (Value, String) {
-    let out = cli().args(args).output().expect("runs");
+    let out = elbo_lab().args(args).output().expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{args:?}: {stderr}");
     (serde_json::from_slice(&out.stdout).expect("JSON"), stderr)
@@ -250,7 +247,7 @@ fn a_network_scored_at_another_t_or_named_by_param_is_noted_and_valid() {
 
 /// Run with args, expect status 1 with one line on stderr containing every needle.
 fn fails(args: &[&str], needles: &[&str]) {
-    let out = cli().args(args).output().expect("runs");
+    let out = elbo_lab().args(args).output().expect("runs");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -308,7 +305,7 @@ fn bad_weights_are_one_line_errors() {
 
 #[test]
 fn weights_conflict_with_an_explicit_model() {
-    let out = cli()
+    let out = elbo_lab()
         .args([
             "evidence",
             "--model",
@@ -327,7 +324,7 @@ fn weights_conflict_with_an_explicit_model() {
         "{stderr}"
     );
     // --param means nothing without --weights.
-    let out = cli()
+    let out = elbo_lab()
         .args(["report", "--param", "eps"])
         .output()
         .expect("runs");

@@ -3,6 +3,7 @@
 
 mod analytic_variance;
 mod basics;
+mod common;
 mod compare;
 mod edit;
 mod errors;

@@ -2,12 +2,9 @@
 //! diverged training, data far from unit scale, thread-count independence, T = 100000.
 //! Each test runs the exact command a user would type.
 
-use assert_cmd::Command;
-use serde_json::Value;
+use super::common::elbo_lab;
 
-fn elbo_lab() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
-}
+use serde_json::Value;
 
 fn stderr_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -1,12 +1,9 @@
 //! `elbo-lab sample` (docs/report-format.md): CSV and JSON output, the quality figures,
 //! flags shared with `report`, and one-line errors with a non-zero exit.
 
-use assert_cmd::Command;
-use serde_json::Value;
+use super::common::elbo_lab;
 
-fn elbo_lab() -> Command {
-    Command::cargo_bin("elbo-lab").expect("the elbo-lab binary is built for integration tests")
-}
+use serde_json::Value;
 
 fn stdout_of(args: &[&str]) -> String {
     let out = elbo_lab().args(args).output().expect("runs");
