@@ -536,6 +536,7 @@ impl App {
     /// Ask for the fields at the current t, and for the reverse runs while their tab is open.
     fn request_work(&mut self) {
         let now = &self.applied.inputs;
+        self.jobs.elbo.request(ElboKey(now.clone()));
         self.jobs.statics.request(StaticsKey(now.clone()));
         self.jobs.fields.request(FieldKey {
             inputs: now.clone(),

@@ -168,6 +168,9 @@ pub struct Job<K: JobKey, R: JobResult> {
     worker: Worker<K, R::Message>,
     requested: Option<K>,
     latest: Option<Stamped<K, R>>,
+    /// The job asked for last has sent nothing yet: its first message starts a new result
+    /// (until then the latest one stays drawn).
+    fresh: bool,
 }
 
 impl<K: JobKey, R: JobResult> Job<K, R> {
@@ -183,22 +186,22 @@ impl<K: JobKey, R: JobResult> Job<K, R> {
             worker: Worker::new(name, mode, repaint, run),
             requested: None,
             latest: None,
+            fresh: false,
         }
     }
 
-    /// Ask for a result of `key`, unless it is the one already asked for or a finished
-    /// result of it is in. A newer key supersedes the running job. Returns whether a job
-    /// was submitted.
+    /// Ask for a result of `key`, unless it is the key asked for last. A newer key
+    /// supersedes the running job. Returns whether a job was submitted.
+    ///
+    /// A key asked for again after another one is computed again even when its result is
+    /// still the latest: the other job, queued or running, would otherwise replace that
+    /// result when it finishes, and nothing would ask for the key again.
     pub fn request(&mut self, key: K) -> bool {
-        let asked = self.requested.as_ref().is_some_and(|k| k.covers(&key));
-        let finished = self
-            .latest
-            .as_ref()
-            .is_some_and(|s| s.key.covers(&key) && s.value.status() != Status::Partial);
-        if asked || finished {
+        if self.requested.as_ref().is_some_and(|k| k.covers(&key)) {
             return false;
         }
         self.requested = Some(key.clone());
+        self.fresh = true;
         self.worker.submit(key);
         true
     }
@@ -213,8 +216,7 @@ impl<K: JobKey, R: JobResult> Job<K, R> {
         if messages.is_empty() {
             return false;
         }
-        let fresh = !self.latest.as_ref().is_some_and(|s| s.key.covers(key));
-        if fresh {
+        if std::mem::take(&mut self.fresh) {
             self.latest = Some(Stamped {
                 key: key.clone(),
                 value: R::default(),
@@ -357,6 +359,13 @@ mod tests {
             !j.request(Key(1)),
             "a finished result is not asked for again"
         );
+        // Key 1, then 9, then 1 again before 9 runs: 1 is asked for anew, or 9's result
+        // would replace 1's and nothing would ask for 1 again.
+        assert!(j.request(Key(9)));
+        assert!(j.request(Key(1)));
+        assert!(j.run_pending());
+        j.poll();
+        assert_eq!(j.freshness(&Key(1)), Freshness::Current);
         // A new key: the old result stays, dimmed, until the new one sends anything.
         assert!(j.request(Key(2)));
         let shown = j.shown(&Key(2)).expect("the old result");
