@@ -1,14 +1,17 @@
 //! The desktop app (eframe/egui/egui_plot) over the core.
 //!
 //! ```text
-//! frame = logic(), then ui():
-//!   logic: poll every worker (ELBO, fields, reverse, training, dialogs) once, whatever tab
-//!          is open; ask for the work the current inputs and t need
-//!   ui:    the menu, side panel, timeline and open view draw from a read-only ViewCtx and
-//!          return Commands; apply() carries them out; sync_inputs() rebuilds the Inputs
+//! App::frame:
+//!   poll:    every job (jobs/: ELBO, river and particles, fields, reverse, evidence,
+//!            comparison), training and the file dialogs, whatever tab is open
+//!   layout:  the menu, side panel, timeline and open view draw from a read-only ViewCtx
+//!            and return Commands; apply() carries them out
+//!   inputs:  sync_inputs() rebuilds the Inputs from the settings (the last valid stay)
+//!   request: ask each job for the key the current inputs, t and tab need; poll again, so
+//!            inline work (tests) is drawn in the same frame
 //! ```
-//! Every result carries the [`Inputs`] it was computed from and is drawn through them only
-//! (see `inputs.rs`); trained networks reach the views as frozen snapshots.
+//! Every result carries the key it was computed from and is drawn through it only (see
+//! `jobs/mod.rs` and `inputs.rs`); trained networks reach the views as frozen snapshots.
 
 pub mod command;
 pub mod compute;
@@ -450,11 +453,6 @@ impl App {
     /// The applied schedule.
     pub fn schedule(&self) -> &NoiseSchedule {
         &self.applied.inputs.schedule
-    }
-
-    /// True while a computation of the ELBO or the fields runs or is queued.
-    pub fn is_computing(&self) -> bool {
-        self.jobs.elbo.is_busy() || self.jobs.statics.is_busy() || self.jobs.fields.is_busy()
     }
 
     /// True once the full-sample ELBO estimate of the current inputs is in.

@@ -44,9 +44,9 @@ pub struct StaticShown {
 
 /// The 1D river as the views draw it.
 pub struct RiverView {
-    /// Paths and image data.
-    pub river: River,
-    /// The image, uploaded when first drawn.
+    /// Forward sample paths `(t, x_t)`, one per path.
+    pub paths: Vec<Vec<[f64; 2]>>,
+    /// The image (one column per shown t), uploaded when first drawn.
     pub texture: LazyTexture,
 }
 
@@ -60,7 +60,7 @@ impl RiverView {
         lo: f64,
         hi: f64,
     ) -> egui_plot::PlotImage {
-        let cols = self.river.image.size[0];
+        let cols = self.texture.image().size[0];
         let (t0, t1) = (compute::column_t(0, cols, t_max) as f64, t_max as f64);
         let span = if cols > 1 {
             (t1 - t0) * cols as f64 / (cols - 1) as f64
@@ -88,9 +88,9 @@ impl JobResult for StaticsOutcome {
     type Message = Statics;
 
     fn absorb(&mut self, s: Statics) {
-        let river = s.river.map(|river| RiverView {
-            texture: LazyTexture::new("river", river.image.clone()),
-            river,
+        let river = s.river.map(|River { image, paths }| RiverView {
+            paths,
+            texture: LazyTexture::new("river", image),
         });
         self.shown = Some(StaticShown {
             inputs: s.inputs,
@@ -155,7 +155,8 @@ impl JobKey for FieldKey {
 
 /// The fields at t as the views draw them.
 pub struct FieldView {
-    /// The fields (with their inputs and t).
+    /// The fields (with their inputs and t); the 2D density image is moved from it into
+    /// `texture`.
     pub field: Field,
     /// The 2D density image, uploaded when first drawn.
     pub texture: Option<LazyTexture>,
@@ -171,10 +172,10 @@ pub struct FieldOutcome {
 impl JobResult for FieldOutcome {
     type Message = Field;
 
-    fn absorb(&mut self, field: Field) {
+    fn absorb(&mut self, mut field: Field) {
         let texture = field
             .density_2d
-            .clone()
+            .take()
             .map(|image| LazyTexture::new("density_t", image));
         self.shown = Some(FieldView { field, texture });
     }

@@ -87,13 +87,6 @@ pub struct Progress {
     pub total: usize,
 }
 
-impl Progress {
-    /// The fraction done, when the work is counted.
-    pub fn fraction(self) -> Option<f32> {
-        (self.total > 0).then(|| self.done.min(self.total) as f32 / self.total as f32)
-    }
-}
-
 /// Every job of the app, polled once a frame by the shell (training keeps its own thread:
 /// see `training.rs`).
 pub struct Jobs {
@@ -263,11 +256,6 @@ impl<K: JobKey, R: JobResult> Job<K, R> {
         }
     }
 
-    /// The key asked for last.
-    pub fn requested(&self) -> Option<&K> {
-        self.requested.as_ref()
-    }
-
     /// True while a job is queued or running.
     pub fn is_busy(&self) -> bool {
         self.worker.is_busy()
@@ -286,12 +274,6 @@ impl<K: JobKey, R: JobResult> Job<K, R> {
     /// In [`Mode::Deferred`], run the queued job now; returns whether one ran.
     pub fn run_pending(&self) -> bool {
         self.worker.run_pending()
-    }
-
-    /// Forget the key asked for, so the next request submits again even if it is the same
-    /// (after a failure that a retry may fix).
-    pub fn forget_request(&mut self) {
-        self.requested = None;
     }
 }
 
@@ -394,10 +376,9 @@ mod tests {
         j.run_pending();
         j.poll();
         assert_eq!(j.freshness(&Key(7)), Freshness::Missing);
-        j.forget_request();
         assert!(
-            j.request(Key(7)),
-            "a partial result does not stop a new request"
+            !j.request(Key(7)),
+            "the key asked for last is not asked for twice"
         );
     }
 
@@ -407,7 +388,6 @@ mod tests {
         j.request(Key(5));
         assert!(!j.is_busy());
         assert_eq!(j.progress(), Progress { done: 1, total: 2 });
-        assert_eq!(j.progress().fraction(), Some(0.5));
         assert!(j.poll());
         assert_eq!(j.freshness(&Key(5)), Freshness::Current);
         let mut failing: Job<Key, Sum> = Job::new("failing", Mode::Inline, None, |_, ctx| {

@@ -140,7 +140,7 @@ fn plots_1d(
                 if let Some(r) = statics.as_ref().and_then(|s| s.value.river.as_ref()) {
                     let image = r.plot_image(p.ctx(), t_max, lo, hi);
                     p.image(image);
-                    for path in &r.river.paths {
+                    for path in &r.paths {
                         p.line(
                             Line::new("forward sample paths", path.clone())
                                 .color(INK_OVER_IMAGE.gamma_multiply(0.8))
