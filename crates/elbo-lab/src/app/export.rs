@@ -24,7 +24,6 @@ use super::inputs::Freshness;
 use super::plot_util::plot_id;
 use super::settings::View;
 use super::{App, StatusLine};
-use elbo_core::param::Parameterisation;
 
 /// The scales a PNG or GIF can be captured at (pixels per point times this).
 pub const SCALES: [u32; 3] = [1, 2, 3];
@@ -45,80 +44,9 @@ const RESULTS_WAIT: Duration = Duration::from_secs(120);
 /// Points of margin kept around a plot's rectangle (tick labels overhang its ends a little).
 const MARGIN: f32 = 1.0;
 
-/// The plots a view can show: (id name, what the export dialog calls it).
-pub fn plots_of(view: View) -> Vec<(String, String)> {
-    let mut plots: Vec<(String, String)> = Vec::new();
-    let mut add = |name: String, label: String| plots.push((name, label));
-    match view {
-        View::Forward => {
-            add("river".into(), "river: x_t over t".into());
-            add("density_at_t".into(), "density q(x_t) at t (1D)".into());
-            add("density_2d".into(), "density q(x_t) at t (2D)".into());
-            add("coefficients".into(), "coefficients over t".into());
-        }
-        View::Elbo => {
-            add("terms".into(), "ELBO terms per t".into());
-            add("running".into(), "cumulative loss".into());
-        }
-        View::Params => {
-            for k in Parameterisation::ALL {
-                add(format!("field_{k}"), format!("{k}: field at t"));
-                add(format!("over_t_{k}"), format!("{k}: weight and MSE over t"));
-            }
-        }
-        View::Schedule => {
-            for (id, label) in [
-                ("beta", "beta_t"),
-                ("abar", "abar_t"),
-                ("log_snr", "log-SNR"),
-            ] {
-                add(format!("schedule_{id}"), format!("schedule: {label}"));
-            }
-        }
-        View::Reverse => {
-            for side in ["A", "B"] {
-                add(
-                    format!("reverse_river_{side}"),
-                    format!("{side}: river over t"),
-                );
-                add(
-                    format!("reverse_cloud_{side}"),
-                    format!("{side}: samples at t"),
-                );
-            }
-            add("reverse_quality_0".into(), "quality: log-likelihood".into());
-            add(
-                "reverse_quality_1".into(),
-                "quality: energy distance".into(),
-            );
-        }
-        View::Evidence => {
-            add("vae_latent".into(), "VAE: p(z), p(z|x) and q(z|x)".into());
-            add("vae_marginal".into(), "VAE: p(x)".into());
-            add("evidence_density".into(), "p0 and p_theta over x0".into());
-            add("evidence_nll".into(), "-log p_theta and NELBO(x0)".into());
-            add("evidence_sweep".into(), "decomposition against T".into());
-            add(
-                "evidence_log_snr".into(),
-                "terms per unit of log-SNR".into(),
-            );
-            add(
-                "evidence_convergence".into(),
-                "NELBO(T) of log-SNR shapes".into(),
-            );
-        }
-        View::Training => {
-            add("train_loss".into(), "training loss".into());
-            add("train_terms".into(), "L_{t-1} per t".into());
-            add("train_excess".into(), "excess over t".into());
-        }
-    }
-    plots
-}
-
 /// The plots of `view` drawn in the last pass, as (id name, label).
 pub fn plots_on_screen(ctx: &egui::Context, view: View) -> Vec<(String, String)> {
-    plots_of(view)
+    view.plots()
         .into_iter()
         .filter(|(name, _)| plot_rect(ctx, name).is_some())
         .collect()
@@ -289,7 +217,7 @@ impl<W: Write> GifWriter<W> {
 pub struct PngRequest {
     /// Where to write (".png" is added when the name has no extension).
     pub path: PathBuf,
-    /// The plot's id name (see [`plots_of`]).
+    /// The plot's id name (see [`View::plots`]).
     pub plot: String,
     /// 1, 2 or 3: the image has this many times the window's pixels per point.
     pub scale: u32,
@@ -300,7 +228,7 @@ pub struct PngRequest {
 pub struct GifRequest {
     /// Where to write (".gif" is added when the name has no extension).
     pub path: PathBuf,
-    /// The plot's id name (see [`plots_of`]).
+    /// The plot's id name (see [`View::plots`]).
     pub plot: String,
     /// 1, 2 or 3, as for a PNG.
     pub scale: u32,
@@ -804,7 +732,7 @@ impl App {
                 self.settings.t = t;
                 self.playing = false;
                 let ready = self.t() == t;
-                match self.view_ctx().freshness(view) {
+                match self.freshness(view) {
                     Freshness::Current => {
                         if let Some(job) = &mut self.export.job {
                             job.ready = ready;

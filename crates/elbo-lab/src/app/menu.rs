@@ -6,6 +6,7 @@ use egui::{Color32, RichText, Ui};
 
 use super::command::{Command, ExportKind, FileRequest};
 use super::controls::{ERROR_COLOUR, INFO_COLOUR};
+use super::inputs::Freshness;
 use super::settings::{ResetScope, View, ZOOM_RANGE};
 use super::views::ViewCtx;
 use super::{PAPER, StatusLine};
@@ -30,7 +31,8 @@ impl Default for MenuBar {
 
 impl MenuBar {
     /// Draw the menu bar and the notes under it.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+    /// `freshness` is the open tab's (the "computing" note at the right).
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, freshness: Freshness) -> Vec<Command> {
         let mut commands = Vec::new();
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| self.file_menu(ui, &mut commands));
@@ -51,7 +53,7 @@ impl MenuBar {
             // Right to left: the computing note at the right edge, the status left of it,
             // cut short (whole in its tooltip) rather than pushed off the window.
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                super::views::computing_note(ui, ctx.freshness(ctx.settings.view));
+                super::views::computing_note(ui, freshness);
                 if let Some(StatusLine {
                     text,
                     error: is_error,
@@ -195,7 +197,7 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     for view in View::ALL {
         if ui
             .radio(ctx.settings.view == view, view.label())
-            .on_hover_text(super::help::tab_summary(view))
+            .on_hover_text(view.info().summary)
             .clicked()
         {
             commands.push(Command::SetView(view));

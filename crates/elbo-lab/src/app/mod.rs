@@ -54,11 +54,10 @@ use elbo_train::TrainedDenoiser;
 
 pub use command::{Command, ExportKind, FileRequest, ModelChoice};
 pub use inputs::{Depends, Freshness, Inputs};
-pub use jobs::Mode;
 use jobs::elbo::ElboKey;
-use jobs::forward::{FieldKey, StaticsKey};
-use jobs::reverse::{ReverseJob, ReverseSizes};
-use jobs::{Jobs, compare, evidence};
+use jobs::reverse::ReverseJob;
+pub use jobs::{AppOptions, Mode};
+use jobs::{Jobs, Want, compare, evidence};
 use settings::{
     DataSettings, ElboForm, ScheduleConfig, ScheduleSettings, Settings, View, ZOOM_RANGE, ZOOM_STEP,
 };
@@ -98,17 +97,6 @@ pub fn run_native(launch: scene::Launch) -> anyhow::Result<()> {
         }),
     )
     .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
-}
-
-/// How an app runs its work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AppOptions {
-    /// Threads (the app), inline (tests, benchmarks) or deferred (the fuzz test).
-    pub mode: Mode,
-    /// Particle counts of the reverse view.
-    pub reverse_sizes: ReverseSizes,
-    /// How much the Evidence tab computes.
-    pub evidence_detail: evidence::EvidenceDetail,
 }
 
 /// The model in use: a closed-form kind, or a trained network frozen when it was picked.
@@ -262,14 +250,11 @@ pub struct App {
     pub export: export::ExportState,
     /// The schedules overlaid in the Schedule tab, in the order of [`Settings::overlays`].
     pub overlays: Vec<Overlay>,
-    /// The Schedule tab's comparison window is open.
-    pub compare_open: bool,
     /// The edit mode of the data plots (not saved: the app starts with it off).
     pub edit_mode: EditMode,
     /// Every data settings applied, for undo and redo (edits, presets, files, scenes).
     pub data_history: History<DataSettings>,
     views: Views,
-    options: AppOptions,
     t_accum: f32,
     dialog: Option<Receiver<Option<Command>>>,
     screenshots: (Sender<String>, Receiver<String>),
@@ -285,24 +270,14 @@ impl App {
         let saved = cc.storage.and_then(|s| s.get_string(STORAGE_KEY));
         let (settings, mut restored) = settings::restore(saved.as_deref());
         restored.splice(0..0, notes);
-        let options = AppOptions {
-            mode: Mode::Thread,
-            reverse_sizes: ReverseSizes::default(),
-            evidence_detail: evidence::EvidenceDetail::Full,
-        };
-        let mut app = Self::with_options(&cc.egui_ctx, settings, options);
+        let mut app = Self::with_options(&cc.egui_ctx, settings, AppOptions::new(Mode::Thread));
         app.notes.restored.splice(0..0, restored);
         app
     }
 
     /// An app for tests and benchmarks: jobs run inline (deterministic), paused.
     pub fn for_test(ctx: &egui::Context, settings: Settings) -> Self {
-        let options = AppOptions {
-            mode: Mode::Inline,
-            reverse_sizes: ReverseSizes::default(),
-            evidence_detail: evidence::EvidenceDetail::Full,
-        };
-        Self::with_options(ctx, settings, options)
+        Self::with_options(ctx, settings, AppOptions::new(Mode::Inline))
     }
 
     /// An app from settings (validated here: a part that fails to build falls back to its
@@ -344,7 +319,7 @@ impl App {
                 restored,
                 ..Notes::default()
             },
-            jobs: Jobs::new(options.mode, repaint),
+            jobs: Jobs::new(options, repaint),
             playing: false,
             about_open: false,
             help_open: false,
@@ -352,11 +327,9 @@ impl App {
             lesson: None,
             export: export::ExportState::default(),
             overlays: Vec::new(),
-            compare_open: false,
             edit_mode: EditMode::Off,
             data_history: History::new(settings.data.clone()),
             views: Views::default(),
-            options,
             t_accum: 0.0,
             dialog: None,
             screenshots: channel(),
@@ -466,9 +439,14 @@ impl App {
         self.jobs.elbo.table()
     }
 
-    /// How the view `view` stands against the current inputs.
+    /// How the tab `view` stands against the current inputs (whether it is open or not).
     pub fn freshness(&self, view: View) -> Freshness {
-        self.view_ctx().freshness(view)
+        self.views.tabs.freshness(view, &self.view_ctx())
+    }
+
+    /// Every tab and its own state.
+    pub fn tabs(&self) -> &views::Tabs {
+        &self.views.tabs
     }
 
     /// In [`Mode::Deferred`], run every queued job now (the fuzz test's "work finishes");
@@ -502,14 +480,7 @@ impl App {
 
     /// The reverse job the current inputs and settings ask for.
     pub fn reverse_job(&self) -> ReverseJob {
-        ReverseJob {
-            inputs: self.applied.inputs.clone(),
-            configs: self.settings.reverse.clamped(
-                self.steps(),
-                self.settings.config_of(&self.applied.schedule_settings),
-            ),
-            sizes: self.options.reverse_sizes,
-        }
+        self.view_ctx().reverse_job()
     }
 
     fn apply_theme(&self, ctx: &egui::Context) {
@@ -531,62 +502,33 @@ impl App {
         self.jobs.poll();
     }
 
-    /// Ask for the fields at the current t, and for the reverse runs while their tab is open.
+    /// Ask for the work the open tab wants, and for the ELBO (the status line, the export
+    /// of its table and the lessons read it whatever tab is open).
     fn request_work(&mut self) {
-        let now = &self.applied.inputs;
-        self.jobs.elbo.request(ElboKey(now.clone()));
-        self.jobs.statics.request(StaticsKey(now.clone()));
-        self.jobs.fields.request(FieldKey {
-            inputs: now.clone(),
-            t: self.t(),
-        });
-        if self.settings.view == View::Reverse {
-            let job = self.reverse_job();
-            self.jobs.reverse.request(job);
+        let ctx = self.view_ctx();
+        let mut wants = self.views.tabs.wants(self.settings.view, &ctx);
+        wants.push(Want::Elbo(ctx.elbo_key()));
+        for want in wants {
+            self.jobs.request(want);
         }
-        if let Some(key) = self.shown_compare_key() {
-            self.jobs.compare.request(key);
-        }
-        if self.evidence_shown() {
-            let key = self.evidence_key();
-            self.jobs.evidence.request(key);
-        }
-    }
-
-    /// True while the Evidence tab shows a step that needs its worker's results (the
-    /// diffusion model or log-SNR step, on 1D data).
-    pub fn evidence_shown(&self) -> bool {
-        self.settings.view == View::Evidence
-            && self.settings.toggles.evidence_step != settings::EvidenceStep::Vae
-            && self.applied.inputs.dim() == 1
     }
 
     /// What the Evidence tab's results must be of.
     pub fn evidence_key(&self) -> evidence::EvidenceKey {
-        evidence::EvidenceKey::new(
-            &self.applied,
-            self.settings.variance,
-            self.options.evidence_detail,
-        )
+        self.view_ctx().evidence_key()
     }
 
     /// The comparison the Schedule tab's table is of (the current schedule, the drawn
     /// presets and every overlay on the current data).
     pub fn compare_key(&self) -> compare::CompareKey {
-        compare::CompareKey::new(&self.settings, &self.applied, &self.overlays)
-    }
-
-    /// [`App::compare_key`] while the comparison window is on screen (open, on the
-    /// Schedule tab), else None.
-    fn shown_compare_key(&self) -> Option<compare::CompareKey> {
-        (self.compare_open && self.settings.view == View::Schedule).then(|| self.compare_key())
+        self.view_ctx().compare_key()
     }
 
     /// How the comparison window stands against the current schedules, while it is on
     /// screen (None otherwise).
     pub fn comparison_freshness(&self) -> Option<Freshness> {
-        self.shown_compare_key()
-            .map(|key| self.jobs.compare.freshness(&key))
+        (self.views.tabs.schedule.compare_open && self.settings.view == View::Schedule)
+            .then(|| self.jobs.compare.freshness(&self.compare_key()))
     }
 
     /// A restored window that lies off the monitor is moved back, once, when the first
@@ -905,7 +847,7 @@ impl App {
             Command::ExportPlot(request) => self.start_export(ctx, request),
             Command::PickFile(request) => self.open_dialog(move || dialog::pick(request)),
             Command::CancelExport => self.cancel_export(),
-            Command::ShowComparison(open) => self.compare_open = open,
+            Command::ShowComparison(open) => self.views.tabs.schedule.compare_open = open,
             Command::SaveComparison(path, format) => self.save_comparison(&path, format),
             Command::CopyComparison(format) => {
                 self.notes.status = Some(match self.jobs.compare.table(&self.compare_key()) {
@@ -927,13 +869,7 @@ impl App {
     /// Forward tab.
     fn set_edit_mode(&mut self, mode: EditMode) {
         self.edit_mode = mode;
-        if mode != EditMode::Off
-            && !views::editor::shows_data(
-                self.settings.view,
-                self.data().dim(),
-                self.settings.toggles.evidence_step,
-            )
-        {
+        if mode != EditMode::Off && !self.settings.view.shows_data(&self.view_ctx()) {
             self.settings.view = View::Forward;
         }
     }
@@ -967,7 +903,7 @@ impl App {
     }
 
     fn open_dialog(&mut self, pick: impl FnOnce() -> Option<Command> + Send + 'static) {
-        if self.options.mode != Mode::Thread {
+        if self.jobs.options.mode != Mode::Thread {
             // Tests never open native dialogs.
             return;
         }
@@ -1153,14 +1089,10 @@ impl App {
             t: self.t(),
             playing: self.playing,
             jobs: &self.jobs,
-            reverse_job: self.reverse_job(),
             training: &self.training,
             about_open: self.about_open,
             help_open: self.help_open,
             lesson: self.lesson,
-            compare_open: self.compare_open,
-            compare_key: self.shown_compare_key(),
-            evidence_key: self.evidence_key(),
             edit_mode: self.edit_mode,
             data_history: &self.data_history,
         }

@@ -270,77 +270,33 @@ impl ScheduleConfig {
     }
 }
 
-/// The central views.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum View {
-    /// The forward process.
-    #[default]
-    Forward,
-    /// The ELBO terms.
-    Elbo,
-    /// The parameterisations side by side.
-    Params,
-    /// The schedule.
-    Schedule,
-    /// The reverse (generative) process.
-    Reverse,
-    /// Training networks live (issue 5).
-    Training,
-    /// The evidence log p(x) and the bound's gap, from the VAE to the diffusion model
-    /// (issue 10).
-    Evidence,
+macro_rules! view_enum {
+    ($($variant:ident => $module:ident :: $ty:ident,)*) => {
+        /// The tabs, one variant per line of the tab list (`views/tab.rs`), where each
+        /// tab's names, help and plots are.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum View {
+            $(
+                #[doc = concat!("The `", stringify!($module), "` tab.")]
+                $variant,
+            )*
+        }
+
+        impl View {
+            /// How many tabs there are.
+            pub const COUNT: usize = [$(stringify!($variant)),*].len();
+            /// Every tab, in tab-row order.
+            pub const ALL: [View; View::COUNT] = [$(View::$variant),*];
+        }
+    };
 }
 
-impl View {
-    /// Every view, in tab order.
-    pub const ALL: [View; 7] = [
-        View::Forward,
-        View::Reverse,
-        View::Elbo,
-        View::Params,
-        View::Schedule,
-        View::Training,
-        View::Evidence,
-    ];
+crate::with_tabs!(view_enum);
 
-    /// A short lower-case name (command line, file names).
-    pub fn slug(self) -> &'static str {
-        match self {
-            View::Forward => "forward",
-            View::Elbo => "elbo",
-            View::Params => "params",
-            View::Schedule => "schedule",
-            View::Reverse => "reverse",
-            View::Training => "training",
-            View::Evidence => "evidence",
-        }
-    }
-
-    /// The tab label.
-    pub fn label(self) -> &'static str {
-        match self {
-            View::Forward => "Forward process",
-            View::Elbo => "ELBO terms",
-            View::Params => "Parameterisations",
-            View::Schedule => "Schedule",
-            View::Reverse => "Reverse process",
-            View::Training => "Training",
-            View::Evidence => "Evidence",
-        }
-    }
-
-    /// The tab label when the window is too narrow for [`View::label`] on one row (the
-    /// tab's accessible name and tooltip stay the full label).
-    pub fn short_label(self) -> &'static str {
-        match self {
-            View::Forward => "Forward",
-            View::Elbo => "ELBO",
-            View::Params => "Params",
-            View::Schedule => "Schedule",
-            View::Reverse => "Reverse",
-            View::Training => "Training",
-            View::Evidence => "Evidence",
-        }
+impl Default for View {
+    /// The first tab.
+    fn default() -> Self {
+        View::ALL[0]
     }
 }
 

@@ -551,35 +551,13 @@ pub struct AppArgs {
     pub presenter: bool,
 }
 
-/// The names `--tab` accepts, with the tab each opens.
-pub const TAB_NAMES: [(&str, crate::app::settings::View); 10] = {
-    use crate::app::settings::View;
-    [
-        ("forward", View::Forward),
-        ("reverse", View::Reverse),
-        ("elbo", View::Elbo),
-        ("params", View::Params),
-        ("schedule", View::Schedule),
-        ("training", View::Training),
-        ("evidence", View::Evidence),
-        ("parameterisations", View::Params),
-        ("parameterizations", View::Params),
-        ("terms", View::Elbo),
-    ]
-};
-
-/// `--tab NAME`, case-insensitive.
+/// `--tab NAME`: a tab's slug or one of its aliases (see `views/tab.rs`), in any case.
 pub fn parse_tab(name: &str) -> Result<crate::app::settings::View, String> {
-    let wanted = name.trim().to_ascii_lowercase();
-    TAB_NAMES
-        .iter()
-        .find(|(n, _)| *n == wanted)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| {
-            format!(
-                "unknown tab '{name}': one of forward, reverse, elbo, params, schedule, training, evidence"
-            )
-        })
+    use crate::app::settings::View;
+    View::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = View::ALL.iter().map(|v| v.slug()).collect();
+        format!("unknown tab '{name}': one of {}", names.join(", "))
+    })
 }
 
 /// `--zoom Z`: a number in the range the app offers.
@@ -639,8 +617,9 @@ mod app_args_tests {
             e.contains("unknown tab 'nonsense'") && e.contains("training"),
             "{e}"
         );
+        assert_eq!(parse_tab("terms"), Ok(View::Elbo));
         for v in View::ALL {
-            assert!(TAB_NAMES.iter().any(|(_, w)| *w == v), "{v:?} has a name");
+            assert_eq!(parse_tab(v.slug()), Ok(v), "{v:?} has a name");
         }
     }
 

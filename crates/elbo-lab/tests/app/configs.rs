@@ -301,7 +301,7 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
     h.get_by_label("Compare these schedules...").click();
     h.run_steps(3);
     let app = h.state();
-    assert!(app.compare_open);
+    assert!(app.tabs().schedule.compare_open);
     assert_eq!(app.comparison_freshness(), Some(Freshness::Current));
     let table = app
         .jobs

@@ -46,7 +46,7 @@ use elbo_lab::app::settings::{
     DataSettings, ElboForm, EvidenceStep, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
 };
 use elbo_lab::app::training::TrainingSettings;
-use elbo_lab::app::views::editor::{EditMode, shows_data};
+use elbo_lab::app::views::editor::EditMode;
 use elbo_lab::app::{
     App, AppOptions, Command, FileRequest, Freshness, Mode, ModelChoice, export, lessons,
 };
@@ -423,7 +423,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                     // for screenshots, which a headless frame may never send: it must give up
                     // cleanly).
                     let view = h.state().settings.view;
-                    let plots = export::plots_of(view);
+                    let plots = view.plots();
                     match plots.choose(rng) {
                         Some((plot, _)) if rng.random_bool(0.5) => {
                             Command::ExportPlot(export::ExportRequest::Png(export::PngRequest {
@@ -644,7 +644,7 @@ fn data_plot(
     let app = h.state();
     let view = app.settings.view;
     let dim = app.data().dim();
-    if !shows_data(view, dim, app.settings.toggles.evidence_step) {
+    if !view.shows_data(&app.view_ctx()) {
         return None;
     }
     let names: &[&'static str] = match (view, dim) {
@@ -949,15 +949,13 @@ fn vae_slider(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
     }
 }
 
-/// The views that must always show current results or a computing state (the reverse
-/// view computes only while it is open, so it is checked then).
+/// The open tab and the ELBO (which the status line reads whatever tab is open) must
+/// always show current results or a computing state: a tab's work is asked for while it is
+/// open (see `Tab::wants`), so a closed tab has none of its own to check.
 fn check(app: &App, action: &str) {
-    let mut views = vec![View::Forward, View::Elbo, View::Params, View::Schedule];
-    // The reverse and Evidence views compute only while open: checked then.
-    for view in [View::Reverse, View::Evidence] {
-        if app.settings.view == view {
-            views.push(view);
-        }
+    let mut views = vec![app.settings.view];
+    if app.settings.view != View::Elbo {
+        views.push(View::Elbo);
     }
     for view in views {
         let f = app.freshness(view);

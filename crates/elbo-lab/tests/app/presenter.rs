@@ -9,7 +9,6 @@ use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::{Harness, SnapshotResults};
 use elbo_core::presets::{DataPreset, DataSpec};
-use elbo_lab::app::export::plots_of;
 use elbo_lab::app::lessons::lessons;
 use elbo_lab::app::plot_util::plot_id;
 use elbo_lab::app::settings::{EvidenceStep, ResetScope, Settings, View};
@@ -188,7 +187,7 @@ fn plots_cut(h: &Harness<'_, App>, view: View, min_h: f32, what: &str) -> Vec<St
     let screen = h.ctx.content_rect().expand(1.0);
     let mut cut = Vec::new();
     let mut seen = 0;
-    for (name, _) in plots_of(view) {
+    for (name, _) in view.plots() {
         let Some(memory) = egui_plot::PlotMemory::load(&h.ctx, plot_id(&name)) else {
             continue;
         };

@@ -27,6 +27,59 @@ pub use worker::{JobContext, Mode, Worker};
 
 use super::inputs::Freshness;
 
+/// How an app runs its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppOptions {
+    /// Threads (the app), inline (tests, benchmarks) or deferred (the fuzz test).
+    pub mode: Mode,
+    /// Particle counts of the reverse view.
+    pub reverse_sizes: reverse::ReverseSizes,
+    /// How much the Evidence tab computes.
+    pub evidence_detail: evidence::EvidenceDetail,
+}
+
+impl AppOptions {
+    /// Jobs in `mode`, at full size.
+    pub fn new(mode: Mode) -> Self {
+        AppOptions {
+            mode,
+            reverse_sizes: reverse::ReverseSizes::default(),
+            evidence_detail: evidence::EvidenceDetail::Full,
+        }
+    }
+}
+
+/// A piece of work a tab (or the shell) wants for what it draws now: the key of one job.
+#[derive(Clone)]
+pub enum Want {
+    /// The ELBO table.
+    Elbo(elbo::ElboKey),
+    /// The river and the particles.
+    Statics(forward::StaticsKey),
+    /// The fields at t.
+    Fields(forward::FieldKey),
+    /// The two reverse runs.
+    Reverse(reverse::ReverseJob),
+    /// The Evidence tab's results.
+    Evidence(evidence::EvidenceKey),
+    /// The comparison table.
+    Compare(compare::CompareKey),
+}
+
+/// The least fresh of `states` (Current when there are none).
+pub fn worst(states: impl IntoIterator<Item = Freshness>) -> Freshness {
+    let rank = |f: &Freshness| match f {
+        Freshness::Current => 0,
+        Freshness::Computing => 1,
+        Freshness::Failed => 2,
+        Freshness::Missing => 3,
+    };
+    states
+        .into_iter()
+        .max_by_key(rank)
+        .unwrap_or(Freshness::Current)
+}
+
 /// What a job is computed from.
 pub trait JobKey: Clone + Send + 'static {
     /// True when a result computed from `self` is current for `now` (identity of shared
@@ -102,19 +155,47 @@ pub struct Jobs {
     pub evidence: evidence::EvidenceState,
     /// The Schedule tab's comparison table.
     pub compare: compare::CompareJob,
+    /// How the jobs run and how much they compute.
+    pub options: AppOptions,
 }
 
 impl Jobs {
     /// Every job, on threads of their own (or inline, or deferred); `repaint` is woken when
     /// a message arrives.
-    pub fn new(mode: Mode, repaint: Option<egui::Context>) -> Self {
+    pub fn new(options: AppOptions, repaint: Option<egui::Context>) -> Self {
+        let mode = options.mode;
         Jobs {
+            options,
             elbo: elbo::job(mode, repaint.clone()),
             statics: forward::statics_job(mode, repaint.clone()),
             fields: forward::fields_job(mode, repaint.clone()),
             reverse: reverse::job(mode, repaint.clone()),
             evidence: evidence::job(mode, repaint.clone()),
             compare: compare::job(mode, repaint),
+        }
+    }
+
+    /// Ask for `want` (nothing is submitted when it was asked for last).
+    pub fn request(&mut self, want: Want) {
+        match want {
+            Want::Elbo(key) => self.elbo.request(key),
+            Want::Statics(key) => self.statics.request(key),
+            Want::Fields(key) => self.fields.request(key),
+            Want::Reverse(key) => self.reverse.request(key),
+            Want::Evidence(key) => self.evidence.request(key),
+            Want::Compare(key) => self.compare.request(key),
+        };
+    }
+
+    /// How the result of `want` stands.
+    pub fn freshness(&self, want: &Want) -> Freshness {
+        match want {
+            Want::Elbo(key) => self.elbo.freshness(key),
+            Want::Statics(key) => self.statics.freshness(key),
+            Want::Fields(key) => self.fields.freshness(key),
+            Want::Reverse(key) => self.reverse.freshness(key),
+            Want::Evidence(key) => self.evidence.freshness(key),
+            Want::Compare(key) => self.compare.freshness(key),
         }
     }
 

@@ -25,7 +25,7 @@ use egui_plot::{
 use super::ViewCtx;
 use crate::app::command::Command;
 use crate::app::palette::Palette;
-use crate::app::settings::{EvidenceStep, View};
+use crate::app::settings::View;
 use elbo_core::edit::{Axes, EditableMixture, Handle};
 use elbo_core::mixture::{Component, GaussianMixture};
 
@@ -49,17 +49,6 @@ impl EditMode {
             EditMode::Components => "Edit components",
             EditMode::Brush => "Brush",
         }
-    }
-}
-
-/// Whether `view` shows p0 in data coordinates (so the edit mode works there): the
-/// Forward tab, the Reverse tab on 2D data, the Evidence tab's diffusion step on 1D data.
-pub fn shows_data(view: View, dim: usize, step: EvidenceStep) -> bool {
-    match view {
-        View::Forward => true,
-        View::Reverse => dim == 2,
-        View::Evidence => dim == 1 && step == EvidenceStep::Diffusion,
-        _ => false,
     }
 }
 
@@ -675,9 +664,7 @@ impl DataEditor {
         let mut commands = Vec::new();
         let pal = Palette::of_ui(ui);
         let view = ctx.settings.view;
-        if ctx.edit_mode != EditMode::Off
-            && !shows_data(view, ctx.dim(), ctx.settings.toggles.evidence_step)
-        {
+        if ctx.edit_mode != EditMode::Off && !view.shows_data(ctx) {
             // A tab without a plot of p0: say where the data can be drawn.
             ui.horizontal(|ui| {
                 ui.label(

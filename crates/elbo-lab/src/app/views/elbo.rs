@@ -10,6 +10,7 @@ use elbo_core::schedule::VarianceType;
 use super::super::command::Command;
 use super::super::controls::ANALYTIC_TIP;
 use super::super::formula::{self as tex, catalogue, catalogue::label};
+use super::super::jobs::Want;
 use super::super::jobs::elbo::ElboShown;
 use super::super::palette::Palette;
 use super::super::plot_util::{
@@ -17,6 +18,8 @@ use super::super::plot_util::{
     pm_exact, quadrature_pm, sci, signed, t_marker, within_visible,
 };
 use super::super::settings::ElboForm;
+use super::editor::DataEditor;
+use super::tab::{PlotName, Tab, TabInfo};
 use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// Below this width (points) the totals go under the plots instead of beside them.
@@ -31,12 +34,38 @@ const LOWER_MIN: f32 = 105.0;
 #[derive(Default)]
 pub struct ElboView;
 
-impl ElboView {
-    /// Show the view.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
-        within_visible(ui, |ui| self.body(ui, ctx))
+impl Tab for ElboView {
+    const INFO: TabInfo = TabInfo {
+        name: "ELBO terms",
+        short_name: "ELBO",
+        slug: "elbo",
+        aliases: &["terms"],
+        summary: "The ELBO term by term: reconstruction, denoising matching per t, prior matching",
+        help: "The negative ELBO (Luo eq. 58) is a sum of nats: a reconstruction term L_0, one \
+             denoising matching term L_{t-1} per timestep (a KL between Gaussians), and the prior \
+             matching term L_T. The top plot shows each term over t, the lower one their running sum. \
+             NELBO is never below the data entropy H(p0); the gap between them is what the model \
+             and the bound lose. Monte Carlo figures carry their standard error; exact ones say so.",
+    };
+
+    fn plots() -> Vec<PlotName> {
+        let mut plots: Vec<PlotName> = Vec::new();
+        let mut add = |name: String, label: String| plots.push((name, label));
+        add("terms".into(), "ELBO terms per t".into());
+        add("running".into(), "cumulative loss".into());
+        plots
     }
 
+    fn wants(&self, ctx: &ViewCtx<'_>) -> Vec<Want> {
+        vec![Want::Elbo(ctx.elbo_key())]
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, _editor: &mut DataEditor) -> Vec<Command> {
+        within_visible(ui, |ui| self.body(ui, ctx))
+    }
+}
+
+impl ElboView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let width = ui.available_width();

@@ -17,6 +17,7 @@ use elbo_core::schedule::SnrShape;
 
 use super::super::command::Command;
 use super::super::jobs::Progress;
+use super::super::jobs::Want;
 use super::super::jobs::evidence::{EvidencePart, EvidenceShown, LogSnrView, SweepPoint};
 use super::super::palette::Palette;
 use super::super::plot_util::{
@@ -24,6 +25,7 @@ use super::super::plot_util::{
 };
 use super::super::settings::EvidenceStep;
 use super::editor::DataEditor;
+use super::tab::{PlotName, Tab, TabInfo};
 use super::vae_panel::VaePanel;
 use super::{AutoFold, ViewCtx, dimmed_unless};
 
@@ -63,12 +65,67 @@ pub struct EvidenceView {
 /// The view height (points) from which the diffusion step's lower section starts open.
 const LOWER_OPEN_MIN_HEIGHT: f32 = 520.0;
 
-impl EvidenceView {
-    /// Show the view.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
-        within_visible(ui, |ui| self.body(ui, ctx, editor))
+/// True when the step shown needs the Evidence job's results: the diffusion model or the
+/// log-SNR step, on 1D data (the VAE is computed on the UI thread; on 2D data the other
+/// steps say why they need 1D data).
+fn needs_results(ctx: &ViewCtx<'_>) -> bool {
+    ctx.dim() == 1 && ctx.settings.toggles.evidence_step != EvidenceStep::Vae
+}
+
+impl Tab for EvidenceView {
+    const INFO: TabInfo = TabInfo {
+        name: "Evidence",
+        short_name: "Evidence",
+        slug: "evidence",
+        aliases: &[],
+        summary: "What the ELBO bounds: log p(x) = ELBO + gap, from a one-latent VAE to the diffusion model",
+        help: "The ELBO is a lower bound on the evidence log p(x); the gap is KL(q || true posterior). \
+             The VAE part shows this for one latent: move q(z|x) or press \"Fit q\" and watch the \
+             gap; it closes only when the true posterior is Gaussian (the linear decoder). \
+             The diffusion part computes the model's own density p_theta(x_0) exactly and splits \
+             NELBO - H(p0) into what the model gets wrong, KL(p0 || p_theta), and how loose the \
+             bound is, the mean gap. The log-SNR part shows every schedule's denoising terms \
+             approaching one curve, 1/2 SNR mmse(SNR): in the limit of many steps the loss depends \
+             on the schedule only through its two endpoints (1D data only for these two parts).",
+    };
+
+    fn plots() -> Vec<PlotName> {
+        let mut plots: Vec<PlotName> = Vec::new();
+        let mut add = |name: String, label: String| plots.push((name, label));
+        add("vae_latent".into(), "VAE: p(z), p(z|x) and q(z|x)".into());
+        add("vae_marginal".into(), "VAE: p(x)".into());
+        add("evidence_density".into(), "p0 and p_theta over x0".into());
+        add("evidence_nll".into(), "-log p_theta and NELBO(x0)".into());
+        add("evidence_sweep".into(), "decomposition against T".into());
+        add(
+            "evidence_log_snr".into(),
+            "terms per unit of log-SNR".into(),
+        );
+        add(
+            "evidence_convergence".into(),
+            "NELBO(T) of log-SNR shapes".into(),
+        );
+        plots
     }
 
+    fn shows_data(ctx: &ViewCtx<'_>) -> bool {
+        ctx.dim() == 1 && ctx.settings.toggles.evidence_step == EvidenceStep::Diffusion
+    }
+
+    fn wants(&self, ctx: &ViewCtx<'_>) -> Vec<Want> {
+        if needs_results(ctx) {
+            vec![Want::Evidence(ctx.evidence_key())]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
+        within_visible(ui, |ui| self.body(ui, ctx, editor))
+    }
+}
+
+impl EvidenceView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
         let mut commands = Vec::new();
         let step = ctx.settings.toggles.evidence_step;
@@ -106,7 +163,7 @@ impl EvidenceView {
 fn shown<'a>(ctx: &'a ViewCtx<'_>) -> Option<(&'a EvidenceShown, bool)> {
     // Results of other data of the same dimension can be drawn dimmed: every curve is
     // drawn over its own x and T.
-    let s = ctx.jobs.evidence.shown(&ctx.evidence_key)?;
+    let s = ctx.jobs.evidence.shown(&ctx.evidence_key())?;
     Some((s.value, s.current))
 }
 
@@ -222,7 +279,7 @@ fn diffusion(
         .filter(|(_, current)| *current)
         .and_then(|(s, _)| s.error(EvidencePart::Evidence));
     ui.horizontal_wrapped(|ui| {
-        let key = &ctx.evidence_key;
+        let key = &ctx.evidence_key();
         ui.label(format!(
             "Model: {} · reverse variance {} · T = {}",
             key.inputs.model.name(),
@@ -558,7 +615,7 @@ fn sweep_part(
     w: f32,
     h: f32,
 ) {
-    let key = &ctx.evidence_key;
+    let key = &ctx.evidence_key();
     if !key.has_family() {
         ui.label("Against T: this schedule is a list of betas from a file, defined at its own T only; pick a preset to see the terms against T.");
         return;

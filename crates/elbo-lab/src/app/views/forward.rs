@@ -6,12 +6,14 @@ use egui_plot::{Line, PlotResponse, Points};
 
 use super::super::command::Command;
 use super::super::formula::{self as tex, catalogue, catalogue::label};
+use super::super::jobs::Want;
 use super::super::palette::{DARK, Palette};
 use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row_within, plane_plot, plot, sci, t_marker,
     x_tick_overhang,
 };
 use super::editor::{DataEditor, EditMode};
+use super::tab::{PlotName, Tab, TabInfo};
 use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// The formula column's width: a share of the view, within these bounds.
@@ -46,12 +48,47 @@ pub(super) fn name_t_plot<R>(plot: &PlotResponse<R>, name: &str) {
 #[derive(Default)]
 pub struct ForwardView;
 
-impl ForwardView {
-    /// Show the view.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
-        fit_to_screen(ui, |ui| self.contents(ui, ctx, editor))
+impl Tab for ForwardView {
+    const INFO: TabInfo = TabInfo {
+        name: "Forward process",
+        short_name: "Forward",
+        slug: "forward",
+        aliases: &[],
+        summary: "The forward process q(x_t | x_0): how noise destroys the data, step by step",
+        help: "Left: the data p(x_0), a Gaussian mixture, and where it is at the current t. \
+             Each step adds a little Gaussian noise: q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I) \
+             (Luo eq. 70), so the exact marginal q(x_t) is again a mixture. \
+             Watch the structure blur away as t grows: at t = T only N(0, I) is left. \
+             In 1D the river shows the whole density over t at once.",
+    };
+
+    fn plots() -> Vec<PlotName> {
+        let mut plots: Vec<PlotName> = Vec::new();
+        let mut add = |name: String, label: String| plots.push((name, label));
+        add("river".into(), "river: x_t over t".into());
+        add("density_at_t".into(), "density q(x_t) at t (1D)".into());
+        add("density_2d".into(), "density q(x_t) at t (2D)".into());
+        add("coefficients".into(), "coefficients over t".into());
+        plots
     }
 
+    fn shows_data(_ctx: &ViewCtx<'_>) -> bool {
+        true
+    }
+
+    fn wants(&self, ctx: &ViewCtx<'_>) -> Vec<Want> {
+        vec![
+            Want::Statics(ctx.statics_key()),
+            Want::Fields(ctx.field_key()),
+        ]
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
+        fit_to_screen(ui, |ui| self.contents(ui, ctx, editor))
+    }
+}
+
+impl ForwardView {
     fn contents(
         &mut self,
         ui: &mut Ui,

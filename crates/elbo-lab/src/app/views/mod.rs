@@ -13,6 +13,7 @@ pub mod forward;
 pub mod params;
 pub mod reverse;
 pub mod schedule;
+pub mod tab;
 pub mod training;
 pub mod vae_panel;
 
@@ -35,6 +36,7 @@ use super::training::Training;
 use super::{Applied, Notes};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::schedule::NoiseSchedule;
+pub use tab::{Tab, TabInfo, Tabs};
 
 /// Opacity of a result drawn while the current one is computed.
 pub const STALE_OPACITY: f32 = 0.35;
@@ -55,8 +57,6 @@ pub struct ViewCtx<'a> {
     pub playing: bool,
     /// Every job and its latest result.
     pub jobs: &'a Jobs,
-    /// The reverse job the current settings ask for.
-    pub reverse_job: ReverseJob,
     /// Training state and trained networks.
     pub training: &'a Training,
     /// The About window is open.
@@ -65,12 +65,6 @@ pub struct ViewCtx<'a> {
     pub help_open: bool,
     /// The step of the built-in lesson shown in the lesson bar, if one runs.
     pub lesson: Option<usize>,
-    /// The Schedule tab's comparison window is open.
-    pub compare_open: bool,
-    /// What the comparison window's table must be of, while it is on screen.
-    pub compare_key: Option<CompareKey>,
-    /// What the Evidence tab's results must be of.
-    pub evidence_key: EvidenceKey,
     /// What a press on a data plot does.
     pub edit_mode: editor::EditMode,
     /// The data settings applied so far, for undo and redo.
@@ -145,50 +139,54 @@ impl<'a> ViewCtx<'a> {
             .filter(|r| r.job.inputs.dim() == self.dim())
             .map(|r| Shown {
                 value: r,
-                current: r.job.same_as(&self.reverse_job),
+                current: r.job.same_as(&self.reverse_job()),
             })
     }
 
-    /// How the view `view` stands against the current inputs.
-    pub fn freshness(&self, view: View) -> Freshness {
-        let now = self.inputs();
-        let elbo = self.jobs.elbo.freshness(&ElboKey(now.clone()));
-        let statics = self.jobs.statics.freshness(&StaticsKey(now.clone()));
-        let field = self.jobs.fields.freshness(&FieldKey {
-            inputs: now.clone(),
+    /// The ELBO table of the current inputs.
+    pub fn elbo_key(&self) -> ElboKey {
+        ElboKey(self.inputs().clone())
+    }
+
+    /// The river and particles of the current inputs.
+    pub fn statics_key(&self) -> StaticsKey {
+        StaticsKey(self.inputs().clone())
+    }
+
+    /// The fields of the current inputs at the current t.
+    pub fn field_key(&self) -> FieldKey {
+        FieldKey {
+            inputs: self.inputs().clone(),
             t: self.t,
-        });
-        match view {
-            View::Forward => worst(&[statics, field]),
-            View::Elbo => elbo,
-            View::Params => worst(&[statics, field, elbo]),
-            View::Reverse => self.jobs.reverse.freshness(&self.reverse_job),
-            View::Schedule | View::Training => Freshness::Current,
-            // The VAE needs no worker; on 2D data the other steps say why they need 1D data.
-            View::Evidence
-                if self.dim() != 1
-                    || self.settings.toggles.evidence_step
-                        == super::settings::EvidenceStep::Vae =>
-            {
-                Freshness::Current
-            }
-            View::Evidence => self.jobs.evidence.freshness(&self.evidence_key),
         }
     }
-}
 
-fn worst(states: &[Freshness]) -> Freshness {
-    let rank = |f: &Freshness| match f {
-        Freshness::Current => 0,
-        Freshness::Computing => 1,
-        Freshness::Failed => 2,
-        Freshness::Missing => 3,
-    };
-    states
-        .iter()
-        .copied()
-        .max_by_key(rank)
-        .unwrap_or(Freshness::Current)
+    /// The reverse runs the current inputs and settings ask for.
+    pub fn reverse_job(&self) -> ReverseJob {
+        ReverseJob {
+            inputs: self.inputs().clone(),
+            configs: self.settings.reverse.clamped(
+                self.steps(),
+                self.settings.config_of(&self.applied.schedule_settings),
+            ),
+            sizes: self.jobs.options.reverse_sizes,
+        }
+    }
+
+    /// What the Evidence tab's results must be of.
+    pub fn evidence_key(&self) -> EvidenceKey {
+        EvidenceKey::new(
+            self.applied,
+            self.settings.variance,
+            self.jobs.options.evidence_detail,
+        )
+    }
+
+    /// The comparison of the current schedule, the drawn presets and every overlay on the
+    /// current data.
+    pub fn compare_key(&self) -> CompareKey {
+        CompareKey::new(self.settings, self.applied, self.overlays)
+    }
 }
 
 /// Draw `add` dimmed when `current` is false (a result of older inputs).
@@ -220,13 +218,8 @@ pub struct Views {
     menu: MenuBar,
     side: SidePanel,
     timeline: Timeline,
-    forward: forward::ForwardView,
-    reverse: reverse::ReverseView,
-    elbo: elbo::ElboView,
-    params: params::ParamsView,
-    schedule: schedule::ScheduleView,
-    training: training::TrainingView,
-    evidence: evidence::EvidenceView,
+    /// Every tab and its own state.
+    pub tabs: Tabs,
     editor: editor::DataEditor,
 }
 
@@ -236,7 +229,8 @@ impl Views {
         let mut commands = Vec::new();
         self.editor.sync(ctx);
         commands.extend(self.editor.keys(ui, ctx));
-        egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu.ui(ui, ctx)));
+        let freshness = self.tabs.freshness(ctx.settings.view, ctx);
+        egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu.ui(ui, ctx, freshness)));
         if let Some(step) = ctx.lesson {
             egui::Panel::top("lesson_bar")
                 .show(ui, |ui| commands.extend(super::lesson_bar::ui(ui, step)));
@@ -306,11 +300,7 @@ impl Views {
                         });
                     }
                     if tab
-                        .on_hover_text(format!(
-                            "{}: {}",
-                            view.label(),
-                            super::help::tab_summary(view)
-                        ))
+                        .on_hover_text(format!("{}: {}", view.label(), view.info().summary))
                         .clicked()
                     {
                         commands.push(Command::SetView(view));
@@ -327,16 +317,7 @@ impl Views {
             ui.separator();
             commands.extend(self.editor.hint(ui, ctx));
             let view = ctx.settings.view;
-            let editor = &mut self.editor;
-            commands.extend(match view {
-                View::Forward => self.forward.ui(ui, ctx, editor),
-                View::Elbo => self.elbo.ui(ui, ctx),
-                View::Params => self.params.ui(ui, ctx),
-                View::Schedule => self.schedule.ui(ui, ctx),
-                View::Reverse => self.reverse.ui(ui, ctx, editor),
-                View::Training => self.training.ui(ui, ctx),
-                View::Evidence => self.evidence.ui(ui, ctx, editor),
-            });
+            commands.extend(self.tabs.ui(view, ui, ctx, &mut self.editor));
         });
         if ctx.help_open {
             commands.extend(super::help::show(ui.ctx(), ctx.settings.view));

@@ -9,12 +9,15 @@ use elbo_core::elbo::Method;
 use super::super::command::Command;
 use super::super::compute::targets_1d;
 use super::super::formula::{self as tex, catalogue};
+use super::super::jobs::Want;
 use super::super::jobs::elbo::param_row;
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, band, box_image, clicked_t, legend_row, maybe_log, opt, plane_plot, plot,
     plot_maybe_log, sci, t_marker, within_visible, x_tick_overhang,
 };
+use super::editor::DataEditor;
+use super::tab::{PlotName, Tab, TabInfo};
 use super::{ViewCtx, dimmed_unless};
 use elbo_core::param::{Parameterisation, PerParam};
 
@@ -36,12 +39,43 @@ const WEIGHT_REFS: PerParam<&str> = PerParam {
 #[derive(Default)]
 pub struct ParamsView;
 
-impl ParamsView {
-    /// Show the view.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
-        within_visible(ui, |ui| self.body(ui, ctx))
+impl Tab for ParamsView {
+    const INFO: TabInfo = TabInfo {
+        name: "Parameterisations",
+        short_name: "Params",
+        slug: "params",
+        aliases: &["parameterisations", "parameterizations"],
+        summary: "The x0-, noise-, score- (and v-) parameterisations of the same denoiser, side by side",
+        help: "One optimal denoiser written four ways: predicting x_0, the noise eps, the score \
+             (Tweedie) or v. Their mean squared errors differ by orders of magnitude, yet each \
+             weighted by its own w(t) gives the same denoising matching term (Luo eqs. 99, 130, 148): \
+             the parameterisation changes the loss weighting, not the ELBO.",
+    };
+
+    fn plots() -> Vec<PlotName> {
+        let mut plots: Vec<PlotName> = Vec::new();
+        let mut add = |name: String, label: String| plots.push((name, label));
+        for k in Parameterisation::ALL {
+            add(format!("field_{k}"), format!("{k}: field at t"));
+            add(format!("over_t_{k}"), format!("{k}: weight and MSE over t"));
+        }
+        plots
     }
 
+    fn wants(&self, ctx: &ViewCtx<'_>) -> Vec<Want> {
+        vec![
+            Want::Statics(ctx.statics_key()),
+            Want::Fields(ctx.field_key()),
+            Want::Elbo(ctx.elbo_key()),
+        ]
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, _editor: &mut DataEditor) -> Vec<Command> {
+        within_visible(ui, |ui| self.body(ui, ctx))
+    }
+}
+
+impl ParamsView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut toggles = ctx.settings.toggles.clone();
         ui.horizontal_wrapped(|ui| {

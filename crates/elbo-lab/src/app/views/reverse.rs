@@ -12,6 +12,7 @@ use super::super::command::Command;
 use super::super::controls::{ANALYTIC_TIP, ClampNotes, Typed};
 use super::super::formula::{self as tex, catalogue};
 use super::super::inputs::Depends;
+use super::super::jobs::Want;
 use super::super::jobs::reverse::{
     ConfigSampling, ReverseResult, TRAJECTORIES, max_leading_offset, state_index,
 };
@@ -21,6 +22,7 @@ use super::super::plot_util::{
 };
 use super::editor::DataEditor;
 use super::forward::{INK_OVER_IMAGE, fit_to_screen, name_t_plot};
+use super::tab::{PlotName, Tab, TabInfo};
 use super::{AutoFold, Shown, ViewCtx, dimmed_unless};
 use elbo_core::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
 use elbo_core::schedule::VarianceType;
@@ -58,12 +60,59 @@ pub struct ReverseView {
     settings_fold: AutoFold,
 }
 
-impl ReverseView {
-    /// Show the view.
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
-        fit_to_screen(ui, |ui| self.contents(ui, ctx, editor))
+impl Tab for ReverseView {
+    const INFO: TabInfo = TabInfo {
+        name: "Reverse process",
+        short_name: "Reverse",
+        slug: "reverse",
+        aliases: &[],
+        summary: "The reverse (generative) process: samplers run from pure noise back to data",
+        help: "Two samplers, A and B, start from N(0, I) at t = T and step back to data with the chosen \
+             denoiser (the Bayes-optimal one, a Gaussian fit, or a trained network). \
+             Compare their samples with p(x_0): fewer steps (DDIM) or a poor model show up as \
+             blurred or missing modes, and in the quality numbers under each panel.",
+    };
+
+    fn plots() -> Vec<PlotName> {
+        let mut plots: Vec<PlotName> = Vec::new();
+        let mut add = |name: String, label: String| plots.push((name, label));
+        for side in ["A", "B"] {
+            add(
+                format!("reverse_river_{side}"),
+                format!("{side}: river over t"),
+            );
+            add(
+                format!("reverse_cloud_{side}"),
+                format!("{side}: samples at t"),
+            );
+        }
+        add("reverse_quality_0".into(), "quality: log-likelihood".into());
+        add(
+            "reverse_quality_1".into(),
+            "quality: energy distance".into(),
+        );
+        plots
     }
 
+    fn shows_data(ctx: &ViewCtx<'_>) -> bool {
+        ctx.dim() == 2
+    }
+
+    fn wants(&self, ctx: &ViewCtx<'_>) -> Vec<Want> {
+        let mut wants = vec![Want::Reverse(ctx.reverse_job())];
+        if ctx.dim() == 1 {
+            // The runs are drawn over the density river.
+            wants.push(Want::Statics(ctx.statics_key()));
+        }
+        wants
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
+        fit_to_screen(ui, |ui| self.contents(ui, ctx, editor))
+    }
+}
+
+impl ReverseView {
     fn contents(
         &mut self,
         ui: &mut Ui,

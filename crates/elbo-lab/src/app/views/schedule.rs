@@ -14,12 +14,15 @@ use super::super::StatusLine;
 use super::super::command::{Command, FileRequest};
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::jobs::Progress;
+use super::super::jobs::Want;
 use super::super::jobs::compare::{CompareKey, RowKind};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, legend_row, opt, plot, sci, t_at, t_marker, within_visible,
 };
 use super::super::settings::ScheduleSettings;
+use super::editor::DataEditor;
+use super::tab::{PlotName, Tab, TabInfo};
 use super::{ViewCtx, formula_column};
 
 /// Below this width (points) the formulas go under the plots instead of beside them.
@@ -70,18 +73,57 @@ type Drawn = (Option<BetaSchedule>, String, NoiseSchedule);
 pub struct ScheduleView {
     others: Option<(ScheduleSettings, Vec<Drawn>)>,
     export: CompareExport,
+    /// The comparison window is open.
+    pub compare_open: bool,
 }
 
-impl ScheduleView {
-    /// Show the view (and its comparison window, when open).
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+impl Tab for ScheduleView {
+    const INFO: TabInfo = TabInfo {
+        name: "Schedule",
+        short_name: "Schedule",
+        slug: "schedule",
+        aliases: &[],
+        summary: "The noise schedule: beta_t, abar_t and the signal-to-noise ratio over t",
+        help: "The schedule sets how fast the signal fades: beta_t per step, abar_t = prod(1 - beta_s) \
+             (Luo eq. 33) and SNR(t) = abar_t / (1 - abar_t). In log-SNR the presets are easy to \
+             compare. The findings list flags schedules that keep signal at t = T (a prior term \
+             that is not zero) or destroy it too early. Overlay a real model's scheduler config \
+             and \"Compare these schedules...\" puts their NELBOs side by side, paired on the same \
+             samples, as a table to save.",
+    };
+
+    fn plots() -> Vec<PlotName> {
+        let mut plots: Vec<PlotName> = Vec::new();
+        let mut add = |name: String, label: String| plots.push((name, label));
+        for (id, label) in [
+            ("beta", "beta_t"),
+            ("abar", "abar_t"),
+            ("log_snr", "log-SNR"),
+        ] {
+            add(format!("schedule_{id}"), format!("schedule: {label}"));
+        }
+        plots
+    }
+
+    fn wants(&self, ctx: &ViewCtx<'_>) -> Vec<Want> {
+        if self.compare_open {
+            vec![Want::Compare(ctx.compare_key())]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, _editor: &mut DataEditor) -> Vec<Command> {
         let mut commands = within_visible(ui, |ui| self.body(ui, ctx));
-        if let Some(key) = &ctx.compare_key {
-            commands.extend(compare_window(ui.ctx(), ctx, key, &mut self.export));
+        if self.compare_open {
+            let key = ctx.compare_key();
+            commands.extend(compare_window(ui.ctx(), ctx, &key, &mut self.export));
         }
         commands
     }
+}
 
+impl ScheduleView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let width = ui.available_width();
         let mut toggles = ctx.settings.toggles.clone();

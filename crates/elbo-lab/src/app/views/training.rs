@@ -10,6 +10,7 @@ use egui_plot::{HLine, Line, LineStyle};
 use super::super::StatusLine;
 use super::super::command::{Command, FileRequest};
 use super::super::formula as tex;
+use super::super::jobs::Want;
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, pm, t_marker,
@@ -18,6 +19,8 @@ use super::super::plot_util::{
 use super::super::training::{
     BATCH_RANGE, EVAL_EVERY_RANGE, EVAL_SAMPLES_RANGE, LR_RANGE, MAX_STEPS_RANGE,
 };
+use super::editor::DataEditor;
+use super::tab::{PlotName, Tab, TabInfo};
 use super::{AutoFold, ViewCtx};
 use elbo_core::param::Parameterisation;
 use elbo_train::TrainLoss;
@@ -62,13 +65,38 @@ impl Default for TrainingView {
     }
 }
 
-impl TrainingView {
-    /// Show the view: the controls, then the plots in the height left (the tab scrolls
-    /// when that is too little to read them).
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
-        within_visible(ui, |ui| self.body(ui, ctx))
+impl Tab for TrainingView {
+    const INFO: TabInfo = TabInfo {
+        name: "Training",
+        short_name: "Training",
+        slug: "training",
+        aliases: &[],
+        summary: "Train small networks live and compare their ELBO with the optimal denoiser's",
+        help: "Small networks learn to predict x_0, eps or the score from noisy samples, live. \
+             The loss curves fall; the per-t plot compares each network's ELBO terms with the \
+             optimal denoiser's, so you see where (which t) a network is still worse. \
+             Trained networks can then be picked as the model in every other tab.",
+    };
+
+    fn plots() -> Vec<PlotName> {
+        let mut plots: Vec<PlotName> = Vec::new();
+        let mut add = |name: String, label: String| plots.push((name, label));
+        add("train_loss".into(), "training loss".into());
+        add("train_terms".into(), "L_{t-1} per t".into());
+        add("train_excess".into(), "excess over t".into());
+        plots
     }
 
+    fn wants(&self, _ctx: &ViewCtx<'_>) -> Vec<Want> {
+        Vec::new()
+    }
+
+    fn ui(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, _editor: &mut DataEditor) -> Vec<Command> {
+        within_visible(ui, |ui| self.body(ui, ctx))
+    }
+}
+
+impl TrainingView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let visible_h = ui.available_height();
