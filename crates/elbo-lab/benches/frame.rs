@@ -166,7 +166,7 @@ fn gestures(c: &mut Criterion) {
         ("edit_brush_1d", DataPreset::Bimodal, EditMode::Brush, 3.0),
     ] {
         let (mut h, pos) = gesture(preset, mode);
-        let before = h.state().settings.data.clone();
+        let before = h.state().model.settings.data.clone();
         let mut flip = false;
         group.bench_function(name, |b| {
             b.iter(|| {
@@ -184,7 +184,7 @@ fn gestures(c: &mut Criterion) {
             modifiers: Modifiers::NONE,
         });
         h.run_steps(2);
-        let after = &h.state().settings.data;
+        let after = &h.state().model.settings.data;
         assert!(
             after.drawn.is_some() && *after != before,
             "{name}: the release did not apply a drawing (no gesture was in progress)"

@@ -348,7 +348,7 @@ impl SidePanel {
 
     fn data_section(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         let pal = Palette::of_ui(ui);
-        let mut data = ctx.settings.data.clone();
+        let mut data = ctx.model.settings.data.clone();
         let current = data.spec.preset;
         let shown = if data.drawn.is_some() {
             "drawn by hand".to_owned()
@@ -484,7 +484,7 @@ impl SidePanel {
             &r,
         );
         self.clamps.show(ui, "bandwidth", data.bandwidth);
-        if data != ctx.settings.data {
+        if data != ctx.model.settings.data {
             commands.push(Command::SetData(data));
         }
         path_row(
@@ -502,12 +502,12 @@ impl SidePanel {
                 Command::PickFile(FileRequest::LoadData),
             ),
         );
-        error_line(ui, pal, ctx.notes.data_error.as_ref());
+        error_line(ui, pal, ctx.model.notes.data_error.as_ref());
     }
 
     fn schedule_section(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         let pal = Palette::of_ui(ui);
-        let mut s = ctx.settings.schedule.clone();
+        let mut s = ctx.model.settings.schedule.clone();
         let shown = match &s.custom {
             Some(_) => "custom".to_owned(),
             None => s.preset.name().to_owned(),
@@ -617,7 +617,7 @@ impl SidePanel {
             .on_hover_text(
                 "Lin et al. 2023: shift and scale sqrt(abar_t) so that abar_T = 0 exactly (SNR(T) = abar_T / (1 - abar_T) = 0), keeping abar_1. The prior matching term then vanishes and x_T carries no trace of x0; log-SNR(T) is -infinity.",
             );
-        if s != ctx.settings.schedule {
+        if s != ctx.model.settings.schedule {
             commands.push(Command::SetSchedule(s));
         }
         path_row(
@@ -646,9 +646,9 @@ impl SidePanel {
         {
             commands.push(Command::OverlaySchedule(PathBuf::from(path)));
         }
-        error_line(ui, pal, ctx.notes.schedule_error.as_ref());
-        wrapped(ui, &ctx.applied.schedule_label);
-        for f in &ctx.applied.findings {
+        error_line(ui, pal, ctx.model.notes.schedule_error.as_ref());
+        wrapped(ui, &ctx.model.applied.schedule_label);
+        for f in &ctx.model.applied.findings {
             let (colour, tag) = match f.severity {
                 Severity::Warning => (pal.warning, "Warning"),
                 Severity::Info => (pal.info, "Note"),
@@ -663,8 +663,8 @@ impl SidePanel {
     fn model_section(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         let pal = Palette::of_ui(ui);
         let trained = ctx.training.available(ctx.dim());
-        let s = ctx.settings;
-        let in_use = &ctx.applied.model.trained;
+        let s = &ctx.model.settings;
+        let in_use = &ctx.model.applied.model.trained;
         let shown = match in_use {
             Some((p, step, _)) => format!("trained {p} (step {step})"),
             None => s.model.name().to_owned(),
@@ -727,7 +727,7 @@ impl SidePanel {
                 commands.push(Command::UseNewerNetworks);
             }
         }
-        if let Some(note) = &ctx.notes.model_note {
+        if let Some(note) = &ctx.model.notes.model_note {
             wrapped(ui, RichText::new(note).color(pal.info));
         }
         wrapped(ui, "Reverse variance sigma_t^2");

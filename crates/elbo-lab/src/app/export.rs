@@ -21,9 +21,9 @@ use image::RgbaImage;
 
 use super::command::{Command, FileRequest};
 use super::inputs::Freshness;
+use super::model::{Model, StatusLine};
 use super::plot_util::plot_id;
 use super::settings::View;
-use super::{App, StatusLine};
 
 /// The scales a PNG or GIF can be captured at (pixels per point times this).
 pub const SCALES: [u32; 3] = [1, 2, 3];
@@ -515,16 +515,23 @@ impl ExportState {
     }
 }
 
-impl App {
+/// The export runs beside the model: it reads the zoom and t, pauses the timeline and
+/// leaves its messages in the notes; `freshness` says how a tab of a model stands.
+impl ExportState {
     /// Start an export (the [`Command::ExportPlot`] arm).
-    pub(super) fn start_export(&mut self, ctx: &egui::Context, request: ExportRequest) {
-        match self.try_start_export(ctx, request) {
+    pub(super) fn start_export(
+        &mut self,
+        ctx: &egui::Context,
+        request: ExportRequest,
+        model: &mut Model,
+    ) {
+        match self.try_start_export(ctx, request, model) {
             Ok(()) => {
-                let text = self.export.progress().map_or_else(String::new, |p| p.stage);
-                self.notes.status = Some(StatusLine::info(text));
+                let text = self.progress().map_or_else(String::new, |p| p.stage);
+                model.notes.status = Some(StatusLine::info(text));
                 ctx.request_repaint();
             }
-            Err(e) => self.notes.status = Some(StatusLine::error(format!("export: {e}"))),
+            Err(e) => model.notes.status = Some(StatusLine::error(format!("export: {e}"))),
         }
     }
 
@@ -532,13 +539,14 @@ impl App {
         &mut self,
         ctx: &egui::Context,
         request: ExportRequest,
+        model: &mut Model,
     ) -> Result<(), String> {
-        if self.export.job.is_some() {
+        if self.job.is_some() {
             return Err("an export is already running (cancel it first)".into());
         }
         let scale = check_scale(request.scale())?;
         let plan = match &request {
-            ExportRequest::Gif(r) => check_gif(r, self.steps(), self.settings.view)?,
+            ExportRequest::Gif(r) => check_gif(r, model.steps(), model.settings.view)?,
             ExportRequest::Png(_) => Vec::new(),
         };
         let plot = request.plot();
@@ -564,8 +572,8 @@ impl App {
             },
             ExportRequest::Png(_) => None,
         };
-        self.playing = false;
-        self.export.job = Some(Job {
+        model.playing = false;
+        self.job = Some(Job {
             request,
             path,
             scale,
@@ -574,7 +582,7 @@ impl App {
             size: ctx.content_rect().size(),
             last_rect: None,
             plan,
-            t_before: self.t(),
+            t_before: model.t(),
             done: 0,
             crop_size: None,
             encoder,
@@ -588,7 +596,7 @@ impl App {
 
     /// Cancel the running export (the [`Command::CancelExport`] arm).
     pub(super) fn cancel_export(&mut self) {
-        if let Some(job) = &mut self.export.job {
+        if let Some(job) = &mut self.job {
             if let Some(encoder) = job.encoder.take() {
                 drop(encoder);
             }
@@ -602,17 +610,22 @@ impl App {
 
     fn fail_export(&mut self, message: String) {
         self.cancel_export();
-        if let Some(job) = &mut self.export.job {
+        if let Some(job) = &mut self.job {
             job.outcome = Some(StatusLine::error(format!("export failed: {message}")));
         }
     }
 
     /// Advance the export before layout (from `poll_side_channels`): take the screenshot
     /// that came back, set the next t, wait for zoom and window size.
-    pub(super) fn poll_export(&mut self, ctx: &egui::Context) {
-        let Some(job) = &mut self.export.job else {
+    pub(super) fn poll_export(
+        &mut self,
+        ctx: &egui::Context,
+        model: &mut Model,
+        freshness: &dyn Fn(&Model, View) -> Freshness,
+    ) {
+        let Some(job) = &mut self.job else {
             // Drop screenshots of a cancelled export.
-            while self.export.shots.1.try_recv().is_ok() {}
+            while self.shots.1.try_recv().is_ok() {}
             return;
         };
         ctx.request_repaint();
@@ -621,7 +634,7 @@ impl App {
         job.frames_in_stage += 1;
         match job.stage {
             Stage::Scaling { resize_sent } => {
-                let zoom_ok = (ctx.zoom_factor() - self.settings.zoom * job.scale).abs() < 1e-3;
+                let zoom_ok = (ctx.zoom_factor() - model.settings.zoom * job.scale).abs() < 1e-3;
                 let size_ok = (ctx.content_rect().size() - job.size).length() < 1.0;
                 // The layout settled: the last two frames put the plot at the same place
                 // (a resize takes a frame to settle; text may be a point wider at 2x).
@@ -649,7 +662,7 @@ impl App {
             Stage::Capturing { awaiting } => {
                 if let Some(seq) = awaiting {
                     let mut shot = None;
-                    while let Ok(s) = self.export.shots.1.try_recv() {
+                    while let Ok(s) = self.shots.1.try_recv() {
                         if s.seq == seq {
                             shot = Some(s);
                         }
@@ -666,19 +679,19 @@ impl App {
                 }
             }
             Stage::Restoring { resize_sent } => {
-                let zoom_ok = (ctx.zoom_factor() - self.settings.zoom).abs() < 1e-3;
+                let zoom_ok = (ctx.zoom_factor() - model.settings.zoom).abs() < 1e-3;
                 let size_ok = (ctx.content_rect().size() - job.size).length() < 1.0;
                 if zoom_ok && !size_ok && !resize_sent {
                     ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(job.size));
                     job.stage = Stage::Restoring { resize_sent: true };
                 } else if zoom_ok && (size_ok || waited > RESIZE_WAIT) {
                     if job.is_gif() {
-                        self.settings.t = job.t_before;
+                        model.settings.t = job.t_before;
                     }
                     if job.encoder.is_some() {
                         job.set_stage(Stage::Encoding);
                     } else {
-                        self.finish_export();
+                        self.finish_export(model);
                     }
                 }
             }
@@ -703,7 +716,7 @@ impl App {
                             size[1]
                         )));
                         job.encoder = None;
-                        self.finish_export();
+                        self.finish_export(model);
                     }
                     Some(Err(e)) => {
                         let _ = std::fs::remove_file(&job.path);
@@ -712,7 +725,7 @@ impl App {
                             job.path.display()
                         )));
                         job.encoder = None;
-                        self.finish_export();
+                        self.finish_export(model);
                     }
                     None => {}
                 }
@@ -720,8 +733,8 @@ impl App {
         }
         // A GIF: show the frame's t, and note whether this frame's layout will draw it
         // with current results.
-        let view = self.settings.view;
-        let target = match &self.export.job {
+        let view = model.settings.view;
+        let target = match &self.job {
             Some(job) if job.stage == (Stage::Capturing { awaiting: None }) => {
                 Some((job.plan.get(job.done).copied(), job.since.elapsed()))
             }
@@ -729,12 +742,12 @@ impl App {
         };
         match target {
             Some((Some(t), waited)) => {
-                self.settings.t = t;
-                self.playing = false;
-                let ready = self.t() == t;
-                match self.freshness(view) {
+                model.settings.t = t;
+                model.playing = false;
+                let ready = model.t() == t;
+                match freshness(model, view) {
                     Freshness::Current => {
-                        if let Some(job) = &mut self.export.job {
+                        if let Some(job) = &mut self.job {
                             job.ready = ready;
                         }
                     }
@@ -748,22 +761,22 @@ impl App {
                 }
             }
             Some((None, _)) => {
-                if let Some(job) = &mut self.export.job {
+                if let Some(job) = &mut self.job {
                     job.ready = true;
                 }
             }
             None => {}
         }
-        if let Some(job) = &self.export.job {
-            let text = self.export.progress().map_or_else(String::new, |p| p.stage);
+        if let Some(job) = &self.job {
+            let text = self.progress().map_or_else(String::new, |p| p.stage);
             if job.outcome.is_none() {
-                self.notes.status = Some(StatusLine::info(text));
+                model.notes.status = Some(StatusLine::info(text));
             }
         }
     }
 
     fn take_shot(&mut self, ctx: &egui::Context, image: &egui::ColorImage) {
-        let Some(job) = &mut self.export.job else {
+        let Some(job) = &mut self.job else {
             return;
         };
         let plot = job.request.plot().to_owned();
@@ -820,9 +833,9 @@ impl App {
         }
     }
 
-    fn finish_export(&mut self) {
-        if let Some(job) = self.export.job.take() {
-            self.notes.status = Some(
+    fn finish_export(&mut self, model: &mut Model) {
+        if let Some(job) = self.job.take() {
+            model.notes.status = Some(
                 job.outcome
                     .unwrap_or_else(|| StatusLine::info("export finished")),
             );
@@ -832,15 +845,15 @@ impl App {
     /// After layout (end of `frame`): when this frame drew what the export waits for, ask
     /// for its screenshot.
     pub(super) fn export_after_layout(&mut self, ctx: &egui::Context) {
-        let Some(job) = &mut self.export.job else {
+        let Some(job) = &mut self.job else {
             return;
         };
         if !(job.ready && job.stage == (Stage::Capturing { awaiting: None })) {
             return;
         }
-        self.export.seq += 1;
-        let seq = self.export.seq;
-        let tx = self.export.shots.0.clone();
+        self.seq += 1;
+        let seq = self.seq;
+        let tx = self.shots.0.clone();
         let repaint = ctx.clone();
         ctx.request_screenshot(move |image| {
             let _ = tx.send(Shot { seq, image });
@@ -852,17 +865,17 @@ impl App {
     }
 
     /// The export dialog (File > Export plot for slides...).
-    pub(super) fn export_window(&mut self, ctx: &egui::Context) -> Vec<Command> {
+    pub(super) fn export_window(&mut self, ctx: &egui::Context, model: &mut Model) -> Vec<Command> {
         let mut commands = Vec::new();
-        if !self.export.open {
+        if !self.open {
             return commands;
         }
-        let view = self.settings.view;
-        let steps = self.steps();
-        let progress = self.export.progress();
-        let status = self.notes.status.clone();
+        let view = model.settings.view;
+        let steps = model.steps();
+        let progress = self.progress();
+        let status = model.notes.status.clone();
         let on_screen = plots_on_screen(ctx, view);
-        let s = &mut self.export;
+        let s = &mut *self;
         if s.from == 0 || s.from > steps || s.to == 0 || s.to > steps {
             // First use or a new T: the whole process, in its own direction.
             (s.from, s.to) = if view == View::Reverse {

@@ -8,12 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use egui::Context;
-
-use super::command::{Command, ModelChoice};
 use super::scene::Scene;
 use super::settings::{DataSettings, EvidenceStep, ScheduleSettings, Settings, View, ViewToggles};
-use super::{App, StatusLine};
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::BetaSchedule;
@@ -236,43 +232,6 @@ fn write_once(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-impl App {
-    /// Open step `index` of the lesson: its whole state, training settings included (the
-    /// window's theme, zoom and presenter mode stay); the shipped networks, loaded afresh
-    /// (a training run is reset), where it uses them.
-    pub(super) fn start_lesson(&mut self, ctx: &Context, index: usize) {
-        let all = lessons();
-        let Some(lesson) = all.get(index).cloned() else {
-            return;
-        };
-        self.lesson = Some(index);
-        let mut settings = lesson.scene.settings;
-        settings.dark = self.settings.dark;
-        settings.presenter = self.settings.presenter;
-        self.set_scene_settings(settings);
-        if let Some(p) = lesson.trained {
-            // The networks are evaluated against the lesson's data: build those first.
-            self.sync_inputs();
-            match lesson_weights_dir() {
-                Ok(dir) => self.apply(ctx, Command::LoadWeights(dir)),
-                Err(e) => self.notes.status = Some(StatusLine::error(e)),
-            }
-            self.apply(ctx, Command::SetModel(ModelChoice::Trained(p)));
-        }
-    }
-
-    /// Step the lesson by `delta` (no-op outside a lesson; stays at either end).
-    pub(super) fn step_lesson(&mut self, ctx: &Context, delta: isize) {
-        let Some(i) = self.lesson else {
-            return;
-        };
-        let next = i.saturating_add_signed(delta).min(lesson_count() - 1);
-        if next != i {
-            self.start_lesson(ctx, next);
-        }
-    }
 }
 
 #[cfg(test)]

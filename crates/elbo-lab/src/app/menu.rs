@@ -57,7 +57,7 @@ impl MenuBar {
                 if let Some(StatusLine {
                     text,
                     error: is_error,
-                }) = &ctx.notes.status
+                }) = &ctx.model.notes.status
                 {
                     let colour = status_colour(ui, *is_error);
                     ui.add(egui::Label::new(RichText::new(text).color(colour)).truncate())
@@ -65,7 +65,7 @@ impl MenuBar {
                 }
             });
         });
-        if !ctx.notes.restored.is_empty() {
+        if !ctx.model.notes.restored.is_empty() {
             ui.horizontal_wrapped(|ui| {
                 if ui
                     .button("Dismiss")
@@ -75,8 +75,11 @@ impl MenuBar {
                     commands.push(Command::DismissNotes);
                 }
                 ui.label(
-                    RichText::new(format!("Restored state: {}", ctx.notes.restored.join("; ")))
-                        .color(INFO_COLOUR),
+                    RichText::new(format!(
+                        "Restored state: {}",
+                        ctx.model.notes.restored.join("; ")
+                    ))
+                    .color(INFO_COLOUR),
                 );
             });
         }
@@ -196,7 +199,7 @@ impl MenuBar {
 fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     for view in View::ALL {
         if ui
-            .radio(ctx.settings.view == view, view.label())
+            .radio(ctx.model.settings.view == view, view.label())
             .on_hover_text(view.info().summary)
             .clicked()
         {
@@ -204,7 +207,7 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         }
     }
     ui.separator();
-    let mut presenter = ctx.settings.presenter;
+    let mut presenter = ctx.model.settings.presenter;
     if ui
         .checkbox(&mut presenter, "Presenter mode (F5)")
         .on_hover_text("For a projector: hides the side panel so the plots get the room")
@@ -212,7 +215,7 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     {
         commands.push(Command::SetPresenter(presenter));
     }
-    let mut side = ctx.settings.side_panel && !ctx.settings.presenter;
+    let mut side = ctx.model.settings.side_panel && !ctx.model.settings.presenter;
     if ui
         .checkbox(&mut side, "Side panel")
         .on_hover_text("The data, schedule and model controls on the left")
@@ -220,7 +223,7 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     {
         commands.push(Command::SetSidePanel(side));
     }
-    let mut legends = ctx.settings.toggles.legends;
+    let mut legends = ctx.model.settings.toggles.legends;
     if ui
         .checkbox(&mut legends, "Legends")
         .on_hover_text("Show the plots' legends (hide them to give the curves all the room)")
@@ -240,7 +243,7 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         }
     });
     ui.separator();
-    let mut dark = ctx.settings.dark;
+    let mut dark = ctx.model.settings.dark;
     if ui
         .checkbox(&mut dark, "Dark theme")
         .on_hover_text("Dark or light background; every colour keeps its meaning in both")
@@ -248,7 +251,7 @@ fn view_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     {
         commands.push(Command::SetDark(dark));
     }
-    let mut zoom = ctx.settings.zoom;
+    let mut zoom = ctx.model.settings.zoom;
     if ui
         .add(
             egui::Slider::new(&mut zoom, ZOOM_RANGE)
@@ -276,14 +279,14 @@ fn lessons_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     for (i, lesson) in super::lessons::lessons().iter().enumerate() {
         let title = lesson.scene.title.as_deref().unwrap_or_default();
         if ui
-            .radio(ctx.lesson == Some(i), format!("{}. {title}", i + 1))
+            .radio(ctx.window.lesson == Some(i), format!("{}. {title}", i + 1))
             .on_hover_text(lesson.scene.caption.join(" "))
             .clicked()
         {
             commands.push(Command::StartLesson(i));
         }
     }
-    if ctx.lesson.is_some() {
+    if ctx.window.lesson.is_some() {
         ui.separator();
         if ui
             .button("Exit lesson")

@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use super::lessons;
+use super::model::{Model, StatusLine};
 use super::settings::{Settings, View, ZOOM_RANGE};
-use super::{App, StatusLine, lessons};
 
 /// The key that marks a JSON file as a scene; its value is the format version.
 pub const SCENE_KEY: &str = "elbo_lab_scene";
@@ -324,9 +325,11 @@ pub struct Launch {
     pub presenter: bool,
 }
 
-impl App {
-    /// Apply what the command line asked for (see [`Launch`]).
-    pub fn launch(&mut self, launch: Launch) {
+impl Model {
+    /// Apply what the command line asked for (see [`Launch`]); returns whether a scene
+    /// was opened (which ends a lesson).
+    pub fn launch(&mut self, launch: Launch) -> bool {
+        let opened = launch.scene.is_some();
         if let Some((path, scene, notes)) = launch.scene {
             self.show_scene(&path, scene, notes);
         }
@@ -342,10 +345,11 @@ impl App {
         if launch.presenter {
             self.settings.presenter = true;
         }
+        opened
     }
 
     /// Take a scene's settings as the app's: the window's zoom and side panel stay.
-    pub(super) fn set_scene_settings(&mut self, mut settings: Settings) {
+    pub fn set_scene_settings(&mut self, mut settings: Settings) {
         settings.zoom = self.settings.zoom;
         settings.side_panel = self.settings.side_panel;
         // The overlaid schedules are the user's comparison, not part of a scene.
@@ -355,18 +359,24 @@ impl App {
     }
 
     /// Open a scene file: refused whole (the state unchanged) or taken with notes.
-    pub(super) fn open_scene(&mut self, path: &Path) {
+    /// Returns whether it was opened (which ends a lesson).
+    pub fn open_scene(&mut self, path: &Path) -> bool {
         match Scene::load(path) {
-            Ok((scene, notes)) => self.show_scene(path, scene, notes),
-            Err(e) => self.notes.status = Some(StatusLine::error(e.to_string())),
+            Ok((scene, notes)) => {
+                self.show_scene(path, scene, notes);
+                true
+            }
+            Err(e) => {
+                self.notes.status = Some(StatusLine::error(e.to_string()));
+                false
+            }
         }
     }
 
     fn show_scene(&mut self, path: &Path, scene: Scene, mut notes: Vec<String>) {
-        self.lesson = None;
         // Data the scene names but that do not build (a bad drawing, a file that is gone)
         // are refused when the inputs are rebuilt; say so with the scene's other notes.
-        if let Err(e) = super::build_data(&scene.settings.data) {
+        if let Err(e) = super::model::build_data(&scene.settings.data) {
             notes.push(format!(
                 "the scene's data were refused ({e}); the current data stay"
             ));
@@ -387,13 +397,11 @@ impl App {
         self.notes.restored.extend(notes);
     }
 
-    /// Save the current state as a scene file.
-    pub(super) fn save_scene(&mut self, path: &Path) {
+    /// Save the current state as a scene file (with the title and caption of the lesson
+    /// step `lesson`, when one is shown).
+    pub fn save_scene(&mut self, path: &Path, lesson: Option<usize>) {
         let mut scene = Scene::of(&self.settings);
-        if let Some(lesson) = self
-            .lesson
-            .and_then(|i| lessons::lessons().into_iter().nth(i))
-        {
+        if let Some(lesson) = lesson.and_then(|i| lessons::lessons().into_iter().nth(i)) {
             scene.title = lesson.scene.title;
             scene.caption = lesson.scene.caption;
         }

@@ -69,7 +69,7 @@ impl Timeline {
             let play_w = text_width(ui, "Play", &egui::TextStyle::Button)
                 .max(text_width(ui, "Pause", &egui::TextStyle::Button))
                 + pad;
-            let (play, tip) = if ctx.playing {
+            let (play, tip) = if ctx.model.playing {
                 ("Pause", "Stop playing (key Space).")
             } else {
                 (
@@ -130,10 +130,10 @@ impl Timeline {
         // Drop warnings whose field has moved on since.
         self.clamps.forget_moved("t", ctx.t as f64);
         self.clamps
-            .forget_moved("speed", f64::from(ctx.settings.speed));
+            .forget_moved("speed", f64::from(ctx.model.settings.speed));
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("speed");
-            let mut speed = ctx.settings.speed;
+            let mut speed = ctx.model.settings.speed;
             let tip = format!(
                 "Playback speed in timesteps per second ({} to {}, log scale). Play with key Space.",
                 SPEED_RANGE.start(),
@@ -174,7 +174,7 @@ impl Timeline {
                 &field,
             );
             ui.label("steps/s");
-            if speed != ctx.settings.speed {
+            if speed != ctx.model.settings.speed {
                 commands.push(Command::SetSpeed(speed));
             }
             ui.separator();
@@ -235,9 +235,9 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             None => "quick preview",
         };
         let n = if elbo.is_none() {
-            PREVIEW_SAMPLES.min(ctx.settings.samples)
+            PREVIEW_SAMPLES.min(ctx.model.settings.samples)
         } else {
-            ctx.settings.samples
+            ctx.model.settings.samples
         };
         ui.add(
             egui::Label::new(format!(

@@ -457,9 +457,19 @@ impl Training {
         }
     }
 
+    /// The rule for new data: a running training pauses (its networks are tied to the
+    /// data they were trained on). Returns the message for the status line when it paused.
+    pub fn on_new_data(&mut self) -> Option<StatusLine> {
+        if !self.running {
+            return None;
+        }
+        self.pause_for_new_data();
+        Some(StatusLine::info(PAUSED_FOR_DATA.to_owned()))
+    }
+
     /// Pause because the data changed under a running training: the networks are tied to
     /// the data they are trained on, so the status says why it stopped and what to do.
-    pub fn pause_for_new_data(&mut self) {
+    fn pause_for_new_data(&mut self) {
         self.pause();
         self.paused_for_data = true;
         self.status = Some(StatusLine::info(PAUSED_FOR_DATA.to_owned()));

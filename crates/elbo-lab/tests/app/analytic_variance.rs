@@ -51,7 +51,7 @@ fn the_elbo_tab_shows_the_three_nelbos() {
                 h.query_by_role_and_label(Role::RadioButton, "analytic")
                     .is_some()
             );
-            assert_eq!(h.state().settings.variance, VarianceType::Analytic);
+            assert_eq!(h.state().model.settings.variance, VarianceType::Analytic);
             let r = h.state().elbo().map(|e| e.result.clone()).expect("ELBO");
             assert_eq!(r.variance, VarianceType::Analytic);
             assert_eq!(r.method, method);
@@ -94,7 +94,10 @@ fn the_reverse_tab_runs_ddpm_under_analytic() {
     h.get_by_role_and_label(Role::Button, "analytic").click();
     h.run_steps(4);
     let app = h.state();
-    assert_eq!(app.settings.reverse.b.variance, VarianceType::Analytic);
+    assert_eq!(
+        app.model.settings.reverse.b.variance,
+        VarianceType::Analytic
+    );
     assert!(
         app.jobs.reverse.error().is_none(),
         "{:?}",

@@ -76,27 +76,27 @@ fn two_configs_are_overlaid_by_name_and_removed_one_by_one() {
     through_path_field(&mut h, &test_data(CIFAR), "Overlay in the Schedule tab");
     {
         let app = h.state();
-        let names: Vec<&str> = app.overlays.iter().map(|o| o.name.as_str()).collect();
-        assert_eq!(names, [SDXL, CIFAR], "{:?}", app.notes.overlay_error);
-        assert_eq!(app.settings.overlays.len(), 2);
+        let names: Vec<&str> = app.model.overlays.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, [SDXL, CIFAR], "{:?}", app.model.notes.overlay_error);
+        assert_eq!(app.model.settings.overlays.len(), 2);
         // The current schedule stays (T = 100, linear); the overlays have their own T.
         assert_eq!(app.steps(), 100);
-        assert!(app.settings.schedule.custom.is_none());
-        assert_eq!(app.overlays[0].schedule.steps(), 1000);
-        assert_eq!(app.overlays[1].schedule.steps(), 1000);
+        assert!(app.model.settings.schedule.custom.is_none());
+        assert_eq!(app.model.overlays[0].schedule.steps(), 1000);
+        assert_eq!(app.model.overlays[1].schedule.steps(), 1000);
         assert_eq!(
-            app.overlays[0].class_name.as_deref(),
+            app.model.overlays[0].class_name.as_deref(),
             Some("EulerAncestralDiscreteScheduler")
         );
         // SDXL: scaled_linear 0.00085..0.012, so beta_1 = 0.00085 and log-SNR(1) =
         // log(abar_1 / (1 - abar_1)) = log((1 - 0.00085) / 0.00085).
-        let s = &app.overlays[0].schedule;
+        let s = &app.model.overlays[0].schedule;
         assert!((s.beta(1) - 0.00085).abs() < 1e-12);
         let expected = ((1.0 - 0.00085_f64) / 0.00085).ln();
         assert!((s.log_snr(1).expect("defined") - expected).abs() < 1e-9);
         // CIFAR-10 DDPM: linear 1e-4..0.02, T read from "timesteps".
-        assert!((app.overlays[1].schedule.beta(1000) - 0.02).abs() < 1e-12);
-        assert_eq!(app.settings.view, View::Schedule);
+        assert!((app.model.overlays[1].schedule.beta(1000) - 0.02).abs() < 1e-12);
+        assert_eq!(app.model.settings.view, View::Schedule);
     }
     // Both are named in the legend (shortened to the legend's width) and in the list with
     // their class and T.
@@ -113,7 +113,7 @@ fn two_configs_are_overlaid_by_name_and_removed_one_by_one() {
     assert!(max_t >= 1000.0, "t axis ends at {max_t}");
     h.get_by_label("Normalised axis t / T").click();
     h.run_steps(3);
-    assert!(h.state().settings.toggles.normalised_t);
+    assert!(h.state().model.settings.toggles.normalised_t);
     let (min_x, max_x) = x_range(&h, "schedule_log_snr");
     assert!(
         min_x > -0.2 && (1.0..1.2).contains(&max_x),
@@ -122,9 +122,10 @@ fn two_configs_are_overlaid_by_name_and_removed_one_by_one() {
 
     // The same file again is refused with a message, not drawn twice.
     through_path_field(&mut h, &sdxl, "Overlay in the Schedule tab");
-    assert_eq!(h.state().overlays.len(), 2);
+    assert_eq!(h.state().model.overlays.len(), 2);
     assert!(
         h.state()
+            .model
             .notes
             .overlay_error
             .as_deref()
@@ -134,13 +135,19 @@ fn two_configs_are_overlaid_by_name_and_removed_one_by_one() {
     // Remove the first: the second stays, and the legend no longer names the first.
     h.get_by_label(&format!("Remove {SDXL}")).click();
     h.run_steps(2);
-    let names: Vec<String> = h.state().overlays.iter().map(|o| o.name.clone()).collect();
+    let names: Vec<String> = h
+        .state()
+        .model
+        .overlays
+        .iter()
+        .map(|o| o.name.clone())
+        .collect();
     assert_eq!(names, [CIFAR]);
     assert!(h.query_by_label(&shorten(SDXL, LEGEND_CHARS)).is_none());
     h.get_by_label(&format!("Remove {CIFAR}")).click();
     h.run_steps(2);
-    assert!(h.state().overlays.is_empty());
-    assert!(h.state().settings.overlays.is_empty());
+    assert!(h.state().model.overlays.is_empty());
+    assert!(h.state().model.settings.overlays.is_empty());
 }
 
 #[test]
@@ -150,8 +157,14 @@ fn a_bad_overlay_is_an_error_and_a_missing_saved_one_is_dropped_with_a_note() {
     std::fs::write(&bad, r#"{"beta_schedule": "wiggly"}"#).expect("write");
     let mut h = harness(small(View::Schedule));
     through_path_field(&mut h, &bad, "Overlay in the Schedule tab");
-    assert!(h.state().overlays.is_empty());
-    let e = h.state().notes.overlay_error.clone().expect("an error");
+    assert!(h.state().model.overlays.is_empty());
+    let e = h
+        .state()
+        .model
+        .notes
+        .overlay_error
+        .clone()
+        .expect("an error");
     assert!(e.contains("wiggly"), "{e}");
     let _ = h.get_by_label_contains("Error:");
 
@@ -160,12 +173,16 @@ fn a_bad_overlay_is_an_error_and_a_missing_saved_one_is_dropped_with_a_note() {
     s.overlays = vec![dir.path().join("gone.json"), test_data(CIFAR)];
     let h = harness(s);
     let app = h.state();
-    assert_eq!(app.overlays.len(), 1);
-    assert_eq!(app.settings.overlays, vec![test_data(CIFAR)]);
+    assert_eq!(app.model.overlays.len(), 1);
+    assert_eq!(app.model.settings.overlays, vec![test_data(CIFAR)]);
     assert!(
-        app.notes.restored.iter().any(|n| n.contains("gone.json")),
+        app.model
+            .notes
+            .restored
+            .iter()
+            .any(|n| n.contains("gone.json")),
         "{:?}",
-        app.notes.restored
+        app.model.notes.restored
     );
 }
 
@@ -185,12 +202,12 @@ fn a_dropped_config_is_overlaid_when_the_switch_says_so() {
     h.run_steps(1);
     h.get_by_label("Overlay dropped schedule files").click();
     h.run_steps(1);
-    assert!(h.state().settings.toggles.drop_overlays);
+    assert!(h.state().model.settings.toggles.drop_overlays);
     h.input_mut()
         .dropped_files
         .push(std::sync::Arc::new(Dropped(test_data(SDXL))));
     h.run_steps(2);
-    assert_eq!(h.state().overlays.len(), 1);
+    assert_eq!(h.state().model.overlays.len(), 1);
     assert_eq!(h.state().steps(), 100, "the current schedule stays");
 }
 
@@ -204,8 +221,9 @@ fn the_configs_prediction_type_is_highlighted_without_claiming_a_loss() {
     h.run_steps(2);
     let app = h.state();
     let config = app
+        .model
         .settings
-        .config_of(&app.applied.schedule_settings)
+        .config_of(&app.model.applied.schedule_settings)
         .expect("the loaded schedule has its config");
     assert_eq!(config.predicts(), Some(Parameterisation::V));
     assert_eq!(app.steps(), 1000);
@@ -213,7 +231,7 @@ fn the_configs_prediction_type_is_highlighted_without_claiming_a_loss() {
     let said = h.get_by_label_contains("This config's network predicts v");
     let text = format!("{:?}", said.accesskit_node().label());
     assert!(!text.to_lowercase().contains("loss"), "{text}");
-    assert!(!h.state().settings.toggles.show_v);
+    assert!(!h.state().model.settings.toggles.show_v);
     let _ = h.get_by_label("v-prediction: the config's network");
     assert!(
         h.query_by_label("eps-prediction: the config's network")
@@ -222,7 +240,7 @@ fn the_configs_prediction_type_is_highlighted_without_claiming_a_loss() {
 
     // An edit of the schedule (T) makes the config stale: no highlight any more.
     let ctx = h.ctx.clone();
-    let mut edited = h.state().settings.schedule.clone();
+    let mut edited = h.state().model.settings.schedule.clone();
     edited.steps = 500;
     h.state_mut()
         .apply(&ctx, elbo_lab::app::Command::SetSchedule(edited));
@@ -264,7 +282,7 @@ fn the_reverse_tab_takes_spacing_and_offset_from_the_config_unless_overridden() 
     // The user overrides: each setting's own spacing again.
     h.get_by_label("Spacing and offset from the config").click();
     h.run_steps(2);
-    assert!(!h.state().settings.reverse.use_config);
+    assert!(!h.state().model.settings.reverse.use_config);
     let job = h.state().reverse_job();
     assert_eq!(job.configs[1].spacing, Spacing::Trailing);
     assert_eq!(job.configs[1].steps_offset, 0);
@@ -274,7 +292,7 @@ fn the_reverse_tab_takes_spacing_and_offset_from_the_config_unless_overridden() 
     h.get_by_label("Spacing and offset from the config").click();
     through_path_field(&mut h, &test_data(SDXL), "Load schedule file");
     let job = h.state().reverse_job();
-    assert!(h.state().settings.reverse.use_config);
+    assert!(h.state().model.settings.reverse.use_config);
     assert_eq!(job.configs[0].spacing, Spacing::Linspace);
     assert_eq!(job.configs[1].spacing, Spacing::Linspace);
     let _ = h.get_by_label_contains("timestep_spacing = linspace");
@@ -292,7 +310,7 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
     h.run_steps(2);
     through_path_field(&mut h, &test_data(SDXL), "Overlay in the Schedule tab");
     through_path_field(&mut h, &test_data(CIFAR), "Overlay in the Schedule tab");
-    assert_eq!(h.state().overlays.len(), 2);
+    assert_eq!(h.state().model.overlays.len(), 2);
     assert_eq!(
         h.state().comparison_freshness(),
         None,
@@ -345,7 +363,7 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
     ];
     let config = CompareConfig {
         samples: 64,
-        seed: app.settings.seed,
+        seed: app.model.settings.seed,
         model: ModelKind::Optimal,
     };
     let expected = compare(app.data(), "bimodal", &entries, &config, Control::default())
@@ -378,7 +396,10 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
         h.get_by_label("Save the table").click();
         h.run_steps(2);
         let written = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("{format:?} not written ({e}): {:?}", h.state().notes.status)
+            panic!(
+                "{format:?} not written ({e}): {:?}",
+                h.state().model.notes.status
+            )
         });
         assert_eq!(written, expected.render(format), "{format:?}");
     }
@@ -413,6 +434,7 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
     );
     let (message, error) = h
         .state()
+        .model
         .notes
         .status
         .clone()

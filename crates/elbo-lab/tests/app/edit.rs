@@ -60,7 +60,7 @@ fn apply(h: &mut Harness<'static, App>, command: Command) {
 }
 
 fn data(h: &Harness<'static, App>) -> Arc<GaussianMixture> {
-    Arc::clone(&h.state().applied.inputs.data)
+    Arc::clone(&h.state().model.applied.inputs.data)
 }
 
 fn transform(h: &Harness<'static, App>, plot: &str) -> PlotTransform {
@@ -197,7 +197,7 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
 fn enter_edit(h: &mut Harness<'static, App>) {
     h.key_press(Key::E);
     h.run_steps(3);
-    assert_eq!(h.state().edit_mode, EditMode::Components);
+    assert_eq!(h.state().window.edit_mode, EditMode::Components);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -205,25 +205,25 @@ fn enter_edit(h: &mut Harness<'static, App>) {
 #[test]
 fn edit_mode_turns_on_by_key_and_button_and_off_by_esc_and_e() {
     let mut h = harness(small_1d());
-    assert_eq!(h.state().edit_mode, EditMode::Off);
+    assert_eq!(h.state().window.edit_mode, EditMode::Off);
     h.key_press(Key::E);
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Components);
+    assert_eq!(h.state().window.edit_mode, EditMode::Components);
     h.key_press(Key::Escape);
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Off);
+    assert_eq!(h.state().window.edit_mode, EditMode::Off);
     h.get_by_label("Edit components (E)").click();
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Components);
+    assert_eq!(h.state().window.edit_mode, EditMode::Components);
     h.key_press(Key::E);
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Off);
+    assert_eq!(h.state().window.edit_mode, EditMode::Off);
     h.key_press(Key::B);
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Brush);
+    assert_eq!(h.state().window.edit_mode, EditMode::Brush);
     h.get_by_label("Brush (B)").click();
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Off);
+    assert_eq!(h.state().window.edit_mode, EditMode::Off);
 
     // From the ELBO tab (no data plot) the edit mode opens the Forward tab, by key and by
     // the button, in 1D and 2D.
@@ -234,22 +234,22 @@ fn edit_mode_turns_on_by_key_and_button_and_off_by_esc_and_e() {
         });
         h.key_press(Key::E);
         h.run_steps(2);
-        assert_eq!(h.state().edit_mode, EditMode::Components);
-        assert_eq!(h.state().settings.view, View::Forward);
+        assert_eq!(h.state().window.edit_mode, EditMode::Components);
+        assert_eq!(h.state().model.settings.view, View::Forward);
         let mut h = harness(Settings {
             view: View::Elbo,
             ..s
         });
         h.get_by_label("Edit components (E)").click();
         h.run_steps(2);
-        assert_eq!(h.state().edit_mode, EditMode::Components);
-        assert_eq!(h.state().settings.view, View::Forward);
+        assert_eq!(h.state().window.edit_mode, EditMode::Components);
+        assert_eq!(h.state().model.settings.view, View::Forward);
     }
     // E with Ctrl held is not the edit mode.
     let mut h = harness(small_1d());
     h.key_press_modifiers(Modifiers::COMMAND, Key::E);
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Off);
+    assert_eq!(h.state().window.edit_mode, EditMode::Off);
 }
 
 #[test]
@@ -302,11 +302,18 @@ fn a_click_on_empty_plot_space_adds_a_component_there() {
             let want = before.weights()[k] * k0 as f64 / (k0 + 1) as f64;
             assert!(close(after.weights()[k], want, 1e-12), "{plot}: w{k}");
         }
-        let drawn = h.state().settings.data.drawn.clone().expect("drawn data");
+        let drawn = h
+            .state()
+            .model
+            .settings
+            .data
+            .drawn
+            .clone()
+            .expect("drawn data");
         assert_eq!(drawn.components.len(), k0 + 1);
         assert_eq!(
-            h.state().applied.data_settings,
-            h.state().settings.data,
+            h.state().model.applied.data_settings,
+            h.state().model.settings.data,
             "{plot}: the data were rebuilt from the drawing"
         );
         assert_eq!(
@@ -327,7 +334,7 @@ fn dragging_a_centre_moves_it_on_release_and_computes_nothing_before() {
         let mut h = harness(s);
         enter_edit(&mut h);
         let before = data(&h);
-        let settings_before = h.state().settings.data.clone();
+        let settings_before = h.state().model.settings.data.clone();
         let k = 0;
         let from = centre_of(&h, plot, k);
         let to = from + egui::vec2(60.0, if before.dim() == 2 { -40.0 } else { 0.0 });
@@ -340,8 +347,8 @@ fn dragging_a_centre_moves_it_on_release_and_computes_nothing_before() {
             Arc::ptr_eq(&data(&h), &before),
             "{plot}: the data changed mid-drag"
         );
-        assert_eq!(h.state().settings.data, settings_before);
-        assert_eq!(h.state().data_history.undo_len(), 0);
+        assert_eq!(h.state().model.settings.data, settings_before);
+        assert_eq!(h.state().model.data_history.undo_len(), 0);
         release(&mut h, to);
         let after = data(&h);
         assert!(!Arc::ptr_eq(&after, &before), "{plot}: applied on release");
@@ -357,9 +364,9 @@ fn dragging_a_centre_moves_it_on_release_and_computes_nothing_before() {
         assert_eq!(after.weights(), before.weights());
         assert_eq!(after.covs(), before.covs());
         assert_eq!(&after.means()[1..], &before.means()[1..]);
-        assert!(h.state().settings.data.drawn.is_some());
+        assert!(h.state().model.settings.data.drawn.is_some());
         assert_eq!(
-            h.state().data_history.undo_len(),
+            h.state().model.data_history.undo_len(),
             1,
             "one drag, one undo step"
         );
@@ -468,7 +475,7 @@ fn in_2d_an_axis_end_resizes_one_axis_and_a_diamond_turns_it() {
         a3.angle
     );
     assert!(close(a3.sd1, a2.sd1, 1e-9) && close(a3.sd2, a2.sd2, 1e-9));
-    assert_eq!(h.state().data_history.undo_len(), 2);
+    assert_eq!(h.state().model.data_history.undo_len(), 2);
 }
 
 #[test]
@@ -506,7 +513,7 @@ fn the_mouse_wheel_over_a_centre_scales_its_weight() {
             }
             assert_eq!(after.means(), before.means());
         }
-        assert_eq!(h.state().data_history.undo_len(), 2);
+        assert_eq!(h.state().model.data_history.undo_len(), 2);
     }
 }
 
@@ -552,7 +559,7 @@ fn delete_by_right_click_delete_key_and_list_button_but_never_the_last() {
     assert!(!d3.means().contains(&gone));
     assert_eq!(d3.weights(), &[1.0]);
     // The last one stays, with a message naming it.
-    let history = h.state().data_history.undo_len();
+    let history = h.state().model.data_history.undo_len();
     {
         let p = centre_of(&h, PLOT_2D, 0);
         click_with(&mut h, p, PointerButton::Secondary);
@@ -571,7 +578,7 @@ fn delete_by_right_click_delete_key_and_list_button_but_never_the_last() {
     h.get_by_role_and_label(Role::Button, "x").click();
     h.run_steps(3);
     assert!(Arc::ptr_eq(&data(&h), &d3));
-    assert_eq!(h.state().data_history.undo_len(), history);
+    assert_eq!(h.state().model.data_history.undo_len(), history);
 }
 
 fn ctrl_z(h: &mut Harness<'static, App>) {
@@ -587,8 +594,8 @@ fn ctrl_shift_z(h: &mut Harness<'static, App>) {
 /// The applied data and their settings, to compare states exactly.
 fn snapshot(h: &Harness<'static, App>) -> (DataSettings, GaussianMixture) {
     (
-        h.state().applied.data_settings.clone(),
-        (*h.state().applied.inputs.data).clone(),
+        h.state().model.applied.data_settings.clone(),
+        (*h.state().model.applied.inputs.data).clone(),
     )
 }
 
@@ -612,6 +619,7 @@ fn undo_and_redo_walk_through_edits_presets_files_and_scenes() {
     // A preset.
     let preset = h
         .state()
+        .model
         .settings
         .data
         .with_preset(DataSpec::new(DataPreset::Skewed));
@@ -625,6 +633,7 @@ fn undo_and_redo_walk_through_edits_presets_files_and_scenes() {
     apply(&mut h, Command::SaveScene(scene.clone()));
     let gaussian = h
         .state()
+        .model
         .settings
         .data
         .with_preset(DataSpec::new(DataPreset::Gaussian));
@@ -639,7 +648,7 @@ fn undo_and_redo_walk_through_edits_presets_files_and_scenes() {
     for w in states.windows(2) {
         assert_ne!(w[0], w[1], "every step changed the data");
     }
-    assert_eq!(h.state().data_history.undo_len(), states.len() - 1);
+    assert_eq!(h.state().model.data_history.undo_len(), states.len() - 1);
 
     // Back by Ctrl+Z and by the Undo button, alternately.
     for i in (0..states.len() - 1).rev() {
@@ -650,9 +659,9 @@ fn undo_and_redo_walk_through_edits_presets_files_and_scenes() {
             h.run_steps(3);
         }
         assert_eq!(snapshot(&h), states[i], "undo to state {i}");
-        assert_eq!(h.state().settings.data, states[i].0);
+        assert_eq!(h.state().model.settings.data, states[i].0);
     }
-    assert!(!h.state().data_history.can_undo());
+    assert!(!h.state().model.data_history.can_undo());
     // Forward by Ctrl+Shift+Z and by the Redo button.
     for (i, state) in states.iter().enumerate().skip(1) {
         if i % 2 == 0 {
@@ -663,7 +672,7 @@ fn undo_and_redo_walk_through_edits_presets_files_and_scenes() {
         }
         assert_eq!(snapshot(&h), *state, "redo to state {i}");
     }
-    assert!(!h.state().data_history.can_redo());
+    assert!(!h.state().model.data_history.can_redo());
     // Ctrl+Y redoes too.
     ctrl_z(&mut h);
     assert_eq!(snapshot(&h), states[4]);
@@ -683,7 +692,7 @@ fn ctrl_z_in_a_text_field_undoes_the_text_not_the_data() {
         click_at(&mut h, p);
     }
     let edited = snapshot(&h);
-    assert!(h.state().data_history.can_undo());
+    assert!(h.state().model.data_history.can_undo());
     h.get_by_role_and_label(Role::TextInput, "Data file path")
         .click();
     h.run_steps(2);
@@ -692,13 +701,13 @@ fn ctrl_z_in_a_text_field_undoes_the_text_not_the_data() {
     h.run_steps(2);
     ctrl_z(&mut h);
     assert_eq!(snapshot(&h), edited, "Ctrl+Z in a text field kept the data");
-    assert_eq!(h.state().data_history.undo_len(), 1);
+    assert_eq!(h.state().model.data_history.undo_len(), 1);
     // Away from the field, Ctrl+Z undoes the data.
     h.key_press(Key::Escape);
     h.run_steps(2);
     click_at(&mut h, Pos2::new(5.0, 1290.0));
     ctrl_z(&mut h);
-    assert_eq!(h.state().data_history.undo_len(), 0);
+    assert_eq!(h.state().model.data_history.undo_len(), 0);
     assert_ne!(snapshot(&h), edited);
 }
 
@@ -723,10 +732,10 @@ fn stroke_1d(h: &mut Harness<'static, App>, x0: f64, n: usize) -> Vec<f64> {
 #[test]
 fn a_brush_stroke_becomes_a_kernel_mixture_and_a_second_one_adds_to_it() {
     let mut h = harness(small_1d());
-    let bandwidth = h.state().settings.data.bandwidth;
+    let bandwidth = h.state().model.settings.data.bandwidth;
     h.key_press(Key::B);
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Brush);
+    assert_eq!(h.state().window.edit_mode, EditMode::Brush);
     let px = per_pixel(&h, PLOT_1D)[0];
     let xs1 = stroke_1d(&mut h, -2.0, 6);
     let d1 = data(&h);
@@ -752,7 +761,7 @@ fn a_brush_stroke_becomes_a_kernel_mixture_and_a_second_one_adds_to_it() {
     let d3 = data(&h);
     assert_eq!(d3.len(), xs3.len(), "a new drawing after an undo");
     // A bandwidth change shows in the next stroke's widths.
-    let mut s = h.state().settings.data.clone();
+    let mut s = h.state().model.settings.data.clone();
     s.bandwidth = 0.25;
     apply(&mut h, Command::SetData(s));
     let xs4 = stroke_1d(&mut h, -1.0, 2);
@@ -764,7 +773,7 @@ fn a_brush_stroke_becomes_a_kernel_mixture_and_a_second_one_adds_to_it() {
 #[test]
 fn a_brush_stroke_in_2d_paints_points_at_the_pointer() {
     let mut h = harness(small_2d());
-    let bandwidth = h.state().settings.data.bandwidth;
+    let bandwidth = h.state().model.settings.data.bandwidth;
     h.key_press(Key::B);
     h.run_steps(2);
     let tr = transform(&h, PLOT_2D);
@@ -804,7 +813,7 @@ fn an_edit_pauses_training_and_reset_trains_on_the_new_data() {
     // Edit mode from the Training tab opens the Forward tab; an added component.
     apply(&mut h, Command::SetView(View::Training));
     enter_edit(&mut h);
-    assert_eq!(h.state().settings.view, View::Forward);
+    assert_eq!(h.state().model.settings.view, View::Forward);
     let tr = transform(&h, PLOT_1D);
     let y = tr.value_from_position(tr.frame().center()).y;
     {
@@ -817,7 +826,7 @@ fn an_edit_pauses_training_and_reset_trains_on_the_new_data() {
     assert!(!app.training.running, "the edit paused training");
     assert!(app.training.paused_for_data);
     assert_eq!(
-        app.notes.status.as_ref().map(|s| s.text.as_str()),
+        app.model.notes.status.as_ref().map(|s| s.text.as_str()),
         Some(PAUSED_FOR_DATA)
     );
     let trained_on = app
@@ -856,7 +865,7 @@ fn app_nelbo(h: &mut Harness<'static, App>) -> f64 {
         let app = h.state();
         if let Some(e) = app.elbo()
             && !e.preview
-            && Arc::ptr_eq(&e.inputs.data, &app.applied.inputs.data)
+            && Arc::ptr_eq(&e.inputs.data, &app.model.applied.inputs.data)
         {
             return e.result.nelbo.mean;
         }
@@ -922,13 +931,13 @@ fn saved_drawn_data_report_the_apps_nelbo_through_the_cli() {
     });
     h.run_steps(3);
     assert_eq!(data(&h).len(), 3);
-    assert!(h.state().settings.data.drawn.is_some());
+    assert!(h.state().model.settings.data.drawn.is_some());
     let app_value = app_nelbo(&mut h);
     assert!(app_value.is_finite());
     // By the command.
     let path = dir.path().join("drawn.json");
     apply(&mut h, Command::SaveMixture(path.clone()));
-    let settings = h.state().settings.clone();
+    let settings = h.state().model.settings.clone();
     let text = std::fs::read_to_string(&path).expect("written");
     let back = elbo_core::mixture::parse_mixture_json(&text).expect("mixture JSON");
     assert_eq!(back.len(), 3);
@@ -950,6 +959,7 @@ fn saved_drawn_data_report_the_apps_nelbo_through_the_cli() {
     );
     let status = h
         .state()
+        .model
         .notes
         .status
         .clone()
@@ -963,6 +973,7 @@ fn saved_drawn_data_report_the_apps_nelbo_through_the_cli() {
     );
     let status = h
         .state()
+        .model
         .notes
         .status
         .clone()
@@ -1004,19 +1015,20 @@ fn a_bad_drawn_mixture_in_settings_or_a_scene_falls_back_with_a_note() {
         );
         let h = harness(restored);
         let app = h.state();
-        assert_eq!(app.settings.data, DataSettings::default(), "{what}");
+        assert_eq!(app.model.settings.data, DataSettings::default(), "{what}");
         assert_eq!(
-            *app.applied.inputs.data,
+            *app.model.applied.inputs.data,
             DataSpec::default().build().expect("default preset"),
             "{what}"
         );
         assert!(
-            app.notes
+            app.model
+                .notes
                 .restored
                 .iter()
                 .any(|n| n.contains("hand-drawn") && n.contains("default preset")),
             "{what}: {:?}",
-            app.notes.restored
+            app.model.notes.restored
         );
     }
 
@@ -1043,7 +1055,7 @@ fn a_bad_drawn_mixture_in_settings_or_a_scene_falls_back_with_a_note() {
     assert_eq!(snapshot(&h), before, "the bad drawing was not taken");
     let app = h.state();
     // The data error names the drawing and what is wrong with it (shown in the side panel).
-    let error = app.notes.data_error.clone().unwrap_or_default();
+    let error = app.model.notes.data_error.clone().unwrap_or_default();
     assert!(
         error.contains("hand-drawn")
             && error.contains("cov")
@@ -1117,7 +1129,7 @@ fn every_data_plot_edits_and_a_drag_on_one_is_not_ended_by_another() {
         let view = s.view;
         let mut h = harness(s);
         enter_edit(&mut h);
-        assert_eq!(h.state().settings.view, view, "{plot}: its tab stays");
+        assert_eq!(h.state().model.settings.view, view, "{plot}: its tab stays");
         let before = data(&h);
         let from = centre_of(&h, plot, 0);
         let to = from + egui::vec2(50.0, if before.dim() == 2 { 30.0 } else { 0.0 });
@@ -1137,7 +1149,11 @@ fn every_data_plot_edits_and_a_drag_on_one_is_not_ended_by_another() {
         if before.dim() == 2 {
             assert!((m[1] - goal.y).abs() <= px[1], "{plot}: {m:?} vs {goal:?}");
         }
-        assert_eq!(h.state().data_history.undo_len(), 1, "{plot}: one step");
+        assert_eq!(
+            h.state().model.data_history.undo_len(),
+            1,
+            "{plot}: one step"
+        );
         // A brush stroke there: nothing applied before the release, then one step.
         h.key_press(Key::B);
         h.run_steps(2);
@@ -1158,7 +1174,11 @@ fn every_data_plot_edits_and_a_drag_on_one_is_not_ended_by_another() {
             brushed(&moves, before.dim()).len(),
             "{plot}: a point every 5 screen points"
         );
-        assert_eq!(h.state().data_history.undo_len(), 2, "{plot}: one step");
+        assert_eq!(
+            h.state().model.data_history.undo_len(),
+            2,
+            "{plot}: one step"
+        );
     }
 }
 
@@ -1196,15 +1216,15 @@ fn typed_numbers_in_the_components_list_edit_the_data() {
     assert!(close(d1.weights()[0], 0.7, 1e-12), "{:?}", d1.weights());
     assert!(close(d1.weights()[1], 0.3, 1e-12), "{:?}", d1.weights());
     assert_eq!(d1.means(), d0.means());
-    assert!(h.state().settings.data.drawn.is_some());
-    assert_eq!(h.state().data_history.undo_len(), 1);
+    assert!(h.state().model.settings.data.drawn.is_some());
+    assert_eq!(h.state().model.data_history.undo_len(), 1);
     type_into_row(&mut h, "sd", 1, "0.5");
     let d2 = data(&h);
     assert!(close(d2.covs()[1].xx, 0.25, 1e-12), "{:?}", d2.covs());
     assert_eq!(d2.weights(), d1.weights());
     type_into_row(&mut h, "m", 0, "-1.5");
     assert_eq!(data(&h).means()[0][0], -1.5);
-    assert_eq!(h.state().data_history.undo_len(), 3);
+    assert_eq!(h.state().model.data_history.undo_len(), 3);
     // A negative sd is refused: the data stay, the message says why.
     let d3 = data(&h);
     type_into_row(&mut h, "sd", 0, "-1");
@@ -1215,7 +1235,7 @@ fn typed_numbers_in_the_components_list_edit_the_data() {
             .is_some(),
         "the refusal is shown"
     );
-    assert_eq!(h.state().data_history.undo_len(), 3);
+    assert_eq!(h.state().model.data_history.undo_len(), 3);
 }
 
 #[test]
@@ -1228,7 +1248,7 @@ fn esc_during_a_drag_or_a_stroke_cancels_it() {
     drag_hold(&mut h, from, &path(from, to, 4));
     h.key_press(Key::Escape);
     h.run_steps(2);
-    assert_eq!(h.state().edit_mode, EditMode::Off);
+    assert_eq!(h.state().window.edit_mode, EditMode::Off);
     release(&mut h, to);
     assert!(Arc::ptr_eq(&data(&h), &before), "Esc applied the drag");
     // Back in the edit mode nothing stale is applied.
@@ -1250,7 +1270,7 @@ fn esc_during_a_drag_or_a_stroke_cancels_it() {
     h.run_steps(2);
     release(&mut h, from + egui::vec2(80.0, 0.0));
     assert!(Arc::ptr_eq(&data(&h), &before), "Esc applied the stroke");
-    assert_eq!(h.state().data_history.undo_len(), 0);
+    assert_eq!(h.state().model.data_history.undo_len(), 0);
 }
 
 #[test]
@@ -1264,18 +1284,18 @@ fn a_drawing_survives_the_saved_settings_and_a_scene_exactly() {
     let drawn = snapshot(&h);
     assert!(drawn.0.drawn.is_some());
     // The settings as eframe saves them, restored into a new app.
-    let text = ron::to_string(&h.state().settings).expect("RON");
+    let text = ron::to_string(&h.state().model.settings).expect("RON");
     let (restored, notes) = elbo_lab::app::settings::restore(Some(&text));
     assert!(notes.is_empty(), "{notes:?}");
     let other = harness(restored);
     assert_eq!(snapshot(&other), drawn);
-    assert!(other.state().notes.restored.is_empty());
+    assert!(other.state().model.notes.restored.is_empty());
     // A scene, opened by another app on other data.
     apply(&mut h, Command::SaveScene(path.clone()));
     let mut other = harness(small_1d());
     apply(&mut other, Command::OpenScene(path));
     assert_eq!(snapshot(&other), drawn);
-    assert_eq!(other.state().notes.data_error, None);
+    assert_eq!(other.state().model.notes.data_error, None);
     // And one undo takes that app back to its own data.
     ctrl_z(&mut other);
     assert_eq!(data(&other).dim(), 1);

@@ -50,7 +50,7 @@ fn the_diffusion_step_shows_the_librarys_evidence() {
     h.get_by_label(EvidenceStep::Diffusion.label()).click();
     h.run_steps(3);
     assert_eq!(
-        h.state().settings.toggles.evidence_step,
+        h.state().model.settings.toggles.evidence_step,
         EvidenceStep::Diffusion
     );
     assert_eq!(h.state().freshness(View::Evidence), Freshness::Current);

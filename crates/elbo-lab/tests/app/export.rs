@@ -43,6 +43,7 @@ fn finish(h: &mut Harness<'static, App>) -> (String, bool) {
     }
     assert!(!h.state().export.is_busy(), "the export never finished");
     h.state()
+        .model
         .notes
         .status
         .clone()
@@ -245,6 +246,7 @@ fn bad_requests_say_why_and_write_nothing() {
         assert!(!h.state().export.is_busy(), "{command:?} started");
         let (status, is_error) = h
             .state()
+            .model
             .notes
             .status
             .clone()
@@ -273,6 +275,7 @@ fn bad_requests_say_why_and_write_nothing() {
     );
     let (status, is_error) = h
         .state()
+        .model
         .notes
         .status
         .clone()

@@ -194,7 +194,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
             if rng.random_bool(0.3) {
                 spec.width = rng.random_range(0.2..=3.0);
             }
-            let data = h.state().settings.data.with_preset(spec);
+            let data = h.state().model.settings.data.with_preset(spec);
             apply(h, Command::SetData(data))
         }
         40..=43 => {
@@ -211,7 +211,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 0 | 1 => apply(h, Command::LoadSchedule(path)),
                 2 => apply(h, Command::OverlaySchedule(path)),
                 3 => {
-                    let n = h.state().overlays.len();
+                    let n = h.state().model.overlays.len();
                     apply(h, Command::RemoveOverlay(rng.random_range(0..=n + 1)))
                 }
                 4 => apply(
@@ -422,7 +422,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                     // A plot of the open tab as PNG, or its GIF over t (the capture waits
                     // for screenshots, which a headless frame may never send: it must give up
                     // cleanly).
-                    let view = h.state().settings.view;
+                    let view = h.state().model.settings.view;
                     let plots = view.plots();
                     match plots.choose(rng) {
                         Some((plot, _)) if rng.random_bool(0.5) => {
@@ -600,6 +600,7 @@ fn save_data(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> 
     let app = h.state();
     let shown = path.display().to_string();
     let Some((status, error)) = app
+        .model
         .notes
         .status
         .clone()
@@ -642,7 +643,7 @@ fn data_plot(
     rng: &mut StdRng,
 ) -> Option<(&'static str, egui_plot::PlotTransform)> {
     let app = h.state();
-    let view = app.settings.view;
+    let view = app.model.settings.view;
     let dim = app.data().dim();
     if !view.shows_data(&app.view_ctx()) {
         return None;
@@ -728,7 +729,7 @@ fn plot_pointer(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
         return edit_key(h, rng);
     };
     let mut prefix = String::new();
-    if h.state().edit_mode == EditMode::Off && rng.random_bool(0.8) {
+    if h.state().window.edit_mode == EditMode::Off && rng.random_bool(0.8) {
         let key = if rng.random_bool(0.7) { Key::E } else { Key::B };
         h.key_press(key);
         h.run_steps(1);
@@ -740,7 +741,7 @@ fn plot_pointer(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
     };
     let tr = memory.transform();
     let from = plot_target(h.state(), &tr, rng);
-    let mode = format!("{:?}", h.state().edit_mode);
+    let mode = format!("{:?}", h.state().window.edit_mode);
     h.event(Event::PointerMoved(from));
     h.run_steps(1);
     let what = match rng.random_range(0..10) {
@@ -810,7 +811,8 @@ fn plot_pointer(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
 /// The hand-drawn components in use, if the data are a drawing (a new drawing is a new
 /// pointer).
 fn drawn_ptr(app: &App) -> Option<*const Vec<elbo_core::mixture::Component>> {
-    app.applied
+    app.model
+        .applied
         .data_settings
         .drawn
         .as_ref()
@@ -833,7 +835,7 @@ fn build_data(s: &DataSettings) -> Result<GaussianMixture, String> {
 /// state is the data applied (unless it cannot be built: the last build failed), and the
 /// settings are the applied ones.
 fn check_data(app: &App, action: &str) {
-    let data = &app.applied.inputs.data;
+    let data = &app.model.applied.inputs.data;
     assert!(
         matches!(data.dim(), 1 | 2) && !data.is_empty(),
         "the data in use have dimension {} and {} components (after {action})",
@@ -849,9 +851,9 @@ fn check_data(app: &App, action: &str) {
         (sum - 1.0).abs() < 1e-9 && data.weights().iter().all(|w| w.is_finite() && *w >= 0.0),
         "the weights of the data in use sum to {sum} (after {action})"
     );
-    let s = &app.settings.data;
+    let s = &app.model.settings.data;
     assert_eq!(
-        s, &app.applied.data_settings,
+        s, &app.model.applied.data_settings,
         "the data settings are not the applied ones after the frame (after {action})"
     );
     if let Some(d) = &s.drawn
@@ -866,13 +868,13 @@ fn check_data(app: &App, action: &str) {
         (data.dim(), data.len()),
         "the data in use are not those of the settings (after {action})"
     );
-    let current = app.data_history.current();
-    if current != &app.applied.data_settings {
+    let current = app.model.data_history.current();
+    if current != &app.model.applied.data_settings {
         assert!(
             build_data(current).is_err(),
             "the undo history's current state is not the applied data, and it builds (after {action}): history {}, applied {}",
             current.label(),
-            app.applied.data_settings.label()
+            app.model.applied.data_settings.label()
         );
     }
 }
@@ -953,8 +955,8 @@ fn vae_slider(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
 /// always show current results or a computing state: a tab's work is asked for while it is
 /// open (see `Tab::wants`), so a closed tab has none of its own to check.
 fn check(app: &App, action: &str) {
-    let mut views = vec![app.settings.view];
-    if app.settings.view != View::Elbo {
+    let mut views = vec![app.model.settings.view];
+    if app.model.settings.view != View::Elbo {
         views.push(View::Elbo);
     }
     for view in views {
@@ -965,7 +967,7 @@ fn check(app: &App, action: &str) {
             "{view:?} shows no result of the current inputs and nothing is computing (after {action})"
         );
     }
-    let s = &app.settings;
+    let s = &app.model.settings;
     assert!(
         (1..=app.steps()).contains(&s.t),
         "t = {} outside 1..={}",
@@ -978,7 +980,7 @@ fn check(app: &App, action: &str) {
         s.zoom
     );
     assert_eq!(
-        app.applied.inputs.model.dim(),
+        app.model.applied.inputs.model.dim(),
         app.data().dim(),
         "the model in use is of another dimension than the data"
     );
@@ -1001,10 +1003,10 @@ fn check(app: &App, action: &str) {
         }
         assert_eq!(app.data().dim(), 1, "evidence results on 2D data");
     }
-    let drawn: Vec<&PathBuf> = app.overlays.iter().map(|o| &o.path).collect();
+    let drawn: Vec<&PathBuf> = app.model.overlays.iter().map(|o| &o.path).collect();
     let listed: Vec<&PathBuf> = s.overlays.iter().collect();
     assert_eq!(drawn, listed, "the overlays drawn are not the ones listed");
-    for o in &app.overlays {
+    for o in &app.model.overlays {
         assert!(o.schedule.steps() >= 1, "overlay {} has no steps", o.name);
     }
 }
@@ -1071,12 +1073,12 @@ fn random_walk_over_the_app() {
             }
         }
         dims[h.state().data().dim() - 1] = true;
-        views_seen.insert(h.state().settings.view);
+        views_seen.insert(h.state().model.settings.view);
         guard.done = i + 1;
     }
     // Pause (a playing timeline asks for new fields every frame), let every queued job
     // finish: then every view is current (or shows its error).
-    if h.state().playing {
+    if h.state().model.playing {
         let ctx = h.ctx.clone();
         h.state_mut().apply(&ctx, Command::TogglePlay);
     }

@@ -158,21 +158,21 @@ fn a_typed_beta_start_below_its_range_is_clamped_and_says_so() {
     let mut h = harness_sized(small(), [1280.0, 1400.0]);
     h.run_steps(2);
     type_into(&mut h, "beta_start", "-1");
-    assert_eq!(h.state().settings.schedule.beta_start, 1e-6);
+    assert_eq!(h.state().model.settings.schedule.beta_start, 1e-6);
     let message = "beta_start -1 is below 1e-6: clamped to 1e-6";
     let _ = h.get_by_label(message);
     // Kept over frames, until the next edit of that field.
     h.run_steps(3);
     let _ = h.get_by_label(message);
     type_into(&mut h, "beta_start", "0.0002");
-    assert_eq!(h.state().settings.schedule.beta_start, 2e-4);
+    assert_eq!(h.state().model.settings.schedule.beta_start, 2e-4);
     assert!(h.query_by_label(message).is_none());
     // Above the range, and not a number.
     type_into(&mut h, "beta_end", "5");
-    assert_eq!(h.state().settings.schedule.beta_end, 0.999);
+    assert_eq!(h.state().model.settings.schedule.beta_end, 0.999);
     let _ = h.get_by_label("beta_end 5 is above 0.999: clamped to 0.999");
     type_into(&mut h, "beta_end", "abc");
-    assert_eq!(h.state().settings.schedule.beta_end, 0.999);
+    assert_eq!(h.state().model.settings.schedule.beta_end, 0.999);
     let _ = h.get_by_label_contains("\"abc\" is not a number: kept 0.999");
 }
 
@@ -184,7 +184,7 @@ fn a_typed_t_beyond_big_t_is_clamped_and_says_so() {
     assert_eq!(h.state().t(), 100);
     let _ = h.get_by_label_contains("t 5000 is above 100: clamped to 100");
     type_into(&mut h, "speed", "0");
-    assert_eq!(h.state().settings.speed, 1.0);
+    assert_eq!(h.state().model.settings.speed, 1.0);
     let _ = h.get_by_label_contains("speed 0 is below 1: clamped to 1");
 }
 
@@ -200,20 +200,20 @@ fn reset_puts_one_section_back() {
     // Sections in order: Data, Schedule, Model. Reset the schedule only.
     resets[1].click();
     h.run_steps(2);
-    let st = &h.state().settings;
+    let st = &h.state().model.settings;
     assert_eq!(st.schedule.steps, 1000);
     assert_eq!(st.seed, 7);
     assert_eq!(st.data.spec.width, 2.0);
     let resets: Vec<_> = h.get_all_by_role_and_label(Role::Button, "Reset").collect();
     resets[2].click();
     h.run_steps(2);
-    assert_eq!(h.state().settings.seed, 0);
-    assert_eq!(h.state().settings.data.spec.width, 2.0);
+    assert_eq!(h.state().model.settings.seed, 0);
+    assert_eq!(h.state().model.settings.data.spec.width, 2.0);
     let resets: Vec<_> = h.get_all_by_role_and_label(Role::Button, "Reset").collect();
     resets[0].click();
     h.run_steps(2);
     assert_eq!(
-        h.state().settings.data.spec.width,
+        h.state().model.settings.data.spec.width,
         Settings::default().data.spec.width
     );
 }

@@ -69,19 +69,19 @@ fn f5_hides_the_side_panel_and_the_controls_button_brings_it_back() {
     assert!(h.query_by_label("Hide controls").is_some());
     h.key_press(Key::F5);
     h.run_steps(4);
-    assert!(h.state().settings.presenter);
+    assert!(h.state().model.settings.presenter);
     assert!(
         h.query_by_label("Data preset").is_none(),
         "side panel still shown"
     );
     h.get_by_label("Controls").click();
     h.run_steps(4);
-    assert!(!h.state().settings.presenter);
-    assert!(h.state().settings.side_panel);
+    assert!(!h.state().model.settings.presenter);
+    assert!(h.state().model.settings.side_panel);
     assert!(h.query_by_label("Data preset").is_some());
     h.get_by_label("Hide controls").click();
     h.run_steps(4);
-    assert!(!h.state().settings.side_panel);
+    assert!(!h.state().model.settings.side_panel);
     assert!(h.query_by_label("Data preset").is_none());
 }
 
@@ -94,15 +94,15 @@ fn f1_opens_help_on_the_open_tab_and_escape_closes_it() {
     );
     h.key_press(Key::F1);
     h.run_steps(2);
-    assert!(h.state().help_open);
+    assert!(h.state().window.help_open);
     assert!(h.query_by_label_contains("This tab: Schedule").is_some());
     assert!(h.query_by_label_contains("eq. 33").is_some());
     h.key_press(Key::Escape);
     h.run_steps(2);
-    assert!(!h.state().help_open);
+    assert!(!h.state().window.help_open);
     h.get_by_label("?").click();
     h.run_steps(2);
-    assert!(h.state().help_open);
+    assert!(h.state().window.help_open);
 }
 
 #[test]
@@ -116,20 +116,23 @@ fn reset_puts_one_section_back_and_keeps_the_rest() {
     h.state_mut().apply(&ctx, Command::Reset(ResetScope::Data));
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.settings.data, Settings::default().data);
+    assert_eq!(app.model.settings.data, Settings::default().data);
     assert_eq!(app.data().dim(), 1);
     assert_eq!(
-        app.settings.schedule.steps, 200,
+        app.model.settings.schedule.steps, 200,
         "the schedule is not reset"
     );
-    assert_eq!(app.settings.seed, 7);
+    assert_eq!(app.model.settings.seed, 7);
     h.state_mut().apply(&ctx, Command::Reset(ResetScope::All));
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.settings.schedule.steps, 1000);
-    assert_eq!(app.settings.seed, 0);
-    assert!(!app.settings.dark, "the theme is the lecturer's, not reset");
-    assert_eq!(app.settings.view, View::Elbo, "the open tab stays");
+    assert_eq!(app.model.settings.schedule.steps, 1000);
+    assert_eq!(app.model.settings.seed, 0);
+    assert!(
+        !app.model.settings.dark,
+        "the theme is the lecturer's, not reset"
+    );
+    assert_eq!(app.model.settings.view, View::Elbo, "the open tab stays");
 }
 
 /// The controls a user operates.
@@ -201,7 +204,7 @@ fn plots_cut(h: &Harness<'_, App>, view: View, min_h: f32, what: &str) -> Vec<St
     }
     // The Evidence tab's grid steps draw no plot on 2D data: they say why instead.
     let grid_step_on_2d = view == View::Evidence
-        && h.state().settings.toggles.evidence_step != EvidenceStep::Vae
+        && h.state().model.settings.toggles.evidence_step != EvidenceStep::Vae
         && h.state().data().dim() == 2;
     if seen == 0 && !grid_step_on_2d {
         cut.push(format!("{what}: no plot of the tab was drawn"));
@@ -270,7 +273,7 @@ fn every_lesson_step_fits_the_projector() {
         h.state_mut().apply(&ctx, Command::StartLesson(i));
         h.run_steps(4);
         let view = lesson.scene.settings.view;
-        assert_eq!(h.state().settings.view, view);
+        assert_eq!(h.state().model.settings.view, view);
         let what = format!("lesson step {} ({view:?})", i + 1);
         outside.extend(outside_the_window(&h, &what));
         outside.extend(plots_cut(&h, view, MIN_PLOT_FRAME, &what));
@@ -346,10 +349,10 @@ fn comparing(size: [f32; 2], zoom: f32, presenter: bool, gpu: bool) -> Harness<'
     h.state_mut().apply(&ctx, Command::ShowComparison(true));
     h.run_steps(4);
     assert_eq!(
-        h.state().overlays.len(),
+        h.state().model.overlays.len(),
         2,
         "{:?}",
-        h.state().notes.overlay_error
+        h.state().model.notes.overlay_error
     );
     assert_eq!(
         h.state().comparison_freshness(),

@@ -30,7 +30,7 @@ fn reverse_tab_samples_and_follows_the_controls() {
     h.run_steps(3);
     {
         let app = h.state();
-        assert_eq!(app.settings.view, View::Reverse);
+        assert_eq!(app.model.settings.view, View::Reverse);
         let shown = app.jobs.reverse.runs().expect("runs arrived");
         let runs = &shown.runs;
         // Defaults: 1000 DDPM steps clipped to T = 100, and 10 DDIM steps; states x_T..x_0.
@@ -49,7 +49,7 @@ fn reverse_tab_samples_and_follows_the_controls() {
     h.get_by_role_and_label(Role::Slider, "Steps A")
         .set_value_accesskit(20.0);
     h.run_steps(3);
-    assert_eq!(h.state().settings.reverse.a.steps, 20);
+    assert_eq!(h.state().model.settings.reverse.a.steps, 20);
     let runs = &h.state().jobs.reverse.runs().expect("runs").runs;
     assert_eq!(runs[0].timesteps.len(), 21);
 
@@ -57,7 +57,7 @@ fn reverse_tab_samples_and_follows_the_controls() {
     h.run_steps(2);
     h.get_by_label("DDPM").click();
     h.run_steps(3);
-    assert_eq!(h.state().settings.reverse.b.kind, SamplerKind::Ddpm);
+    assert_eq!(h.state().model.settings.reverse.b.kind, SamplerKind::Ddpm);
     let configs = h
         .state()
         .jobs
@@ -72,5 +72,5 @@ fn reverse_tab_samples_and_follows_the_controls() {
 
     h.get_by_label("Show trajectories").click();
     h.run_steps(1);
-    assert!(!h.state().settings.reverse.show_trajectories);
+    assert!(!h.state().model.settings.reverse.show_trajectories);
 }

@@ -71,7 +71,7 @@ fn a_2d_preset_under_older_1d_reverse_runs_does_not_crash() {
     assert_eq!(h.state().freshness(View::Reverse), Freshness::Current);
     // And back to 1D, again with the 2D runs pending replacement.
     let ctx = h.ctx.clone();
-    let mut data = h.state().settings.data.clone();
+    let mut data = h.state().model.settings.data.clone();
     data.spec = elbo_core::presets::DataSpec::new(DataPreset::Bimodal);
     h.state_mut().apply(&ctx, Command::SetData(data));
     h.run_steps(3);
@@ -90,17 +90,22 @@ fn a_missing_saved_data_file_resets_the_data_only() {
     s.zoom = 1.5;
     let h = harness(s, Mode::Inline);
     let app = h.state();
-    assert_eq!(app.settings.data.file, None);
-    assert_eq!(app.settings.seed, 7);
-    assert_eq!(app.settings.schedule.steps, 123);
-    assert_eq!(app.settings.view, View::Schedule);
-    assert_eq!(app.settings.zoom, 1.5);
-    assert_eq!(app.notes.restored.len(), 1, "{:?}", app.notes.restored);
-    assert!(app.notes.restored[0].contains("points.csv"));
+    assert_eq!(app.model.settings.data.file, None);
+    assert_eq!(app.model.settings.seed, 7);
+    assert_eq!(app.model.settings.schedule.steps, 123);
+    assert_eq!(app.model.settings.view, View::Schedule);
+    assert_eq!(app.model.settings.zoom, 1.5);
+    assert_eq!(
+        app.model.notes.restored.len(),
+        1,
+        "{:?}",
+        app.model.notes.restored
+    );
+    assert!(app.model.notes.restored[0].contains("points.csv"));
     let mut h = h;
     h.get_by_label("Dismiss").click();
     h.run_steps(2);
-    assert!(h.state().notes.restored.is_empty());
+    assert!(h.state().model.notes.restored.is_empty());
 }
 
 /// Defect: a bad zoom factor in egui's restored memory made every start panic.
@@ -116,15 +121,20 @@ fn a_bad_restored_zoom_factor_is_reset() {
         h.run_steps(2);
         assert_eq!(h.ctx.zoom_factor(), 1.0, "zoom {bad}");
         assert!(
-            h.state().notes.restored.iter().any(|n| n.contains("zoom")),
+            h.state()
+                .model
+                .notes
+                .restored
+                .iter()
+                .any(|n| n.contains("zoom")),
             "zoom {bad}: {:?}",
-            h.state().notes.restored
+            h.state().model.notes.restored
         );
     }
 }
 
 fn model_ptr(app: &App) -> *const () {
-    Arc::as_ptr(&app.applied.inputs.model) as *const ()
+    Arc::as_ptr(&app.model.applied.inputs.model) as *const ()
 }
 
 /// Defect: with a trained model picked, every training snapshot restarted the reverse
@@ -160,7 +170,7 @@ fn training_offers_newer_networks_and_restarts_nothing() {
     h.get_by_label("trained eps").click();
     h.run_steps(2);
     assert_eq!(
-        h.state().applied.model.trained.as_ref().map(|t| t.0),
+        h.state().model.applied.model.trained.as_ref().map(|t| t.0),
         Some(Parameterisation::Eps)
     );
     let frozen = model_ptr(h.state());
@@ -184,7 +194,7 @@ fn training_offers_newer_networks_and_restarts_nothing() {
     let app = h.state();
     assert_ne!(model_ptr(app), frozen);
     assert_eq!(
-        app.applied.model.trained.as_ref().map(|t| t.1),
+        app.model.applied.model.trained.as_ref().map(|t| t.1),
         Some(app.training.models_step)
     );
     assert_eq!(app.freshness(View::Reverse), Freshness::Current);
@@ -195,5 +205,5 @@ fn training_offers_newer_networks_and_restarts_nothing() {
         Command::SetModel(ModelChoice::Kind(elbo_core::denoiser::ModelKind::Optimal)),
     );
     h.run_steps(1);
-    assert!(h.state().applied.model.trained.is_none());
+    assert!(h.state().model.applied.model.trained.is_none());
 }

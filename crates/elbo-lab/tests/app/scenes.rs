@@ -32,15 +32,15 @@ fn assert_step(h: &Harness<'static, App>, i: usize) {
     let want = &lessons()[i];
     let s = &want.scene.settings;
     let app = h.state();
-    assert_eq!(app.lesson, Some(i));
-    assert_eq!(app.settings.view, s.view, "step {i}");
+    assert_eq!(app.window.lesson, Some(i));
+    assert_eq!(app.model.settings.view, s.view, "step {i}");
     assert_eq!(app.t(), s.t, "step {i}");
-    assert_eq!(app.settings.data, s.data, "step {i}");
-    assert_eq!(app.applied.data_settings, s.data, "step {i}");
-    assert_eq!(app.applied.schedule_settings, s.schedule, "step {i}");
-    assert_eq!(app.settings.toggles, s.toggles, "step {i}");
-    assert_eq!(app.settings.model, s.model, "step {i}");
-    assert_eq!(app.settings.trained_model, want.trained, "step {i}");
+    assert_eq!(app.model.settings.data, s.data, "step {i}");
+    assert_eq!(app.model.applied.data_settings, s.data, "step {i}");
+    assert_eq!(app.model.applied.schedule_settings, s.schedule, "step {i}");
+    assert_eq!(app.model.settings.toggles, s.toggles, "step {i}");
+    assert_eq!(app.model.settings.model, s.model, "step {i}");
+    assert_eq!(app.model.settings.trained_model, want.trained, "step {i}");
     let title = want.scene.title.as_deref().expect("a title");
     h.get_by_label(title);
     h.get_by_label(&format!("{} / {}", i + 1, lesson_count()));
@@ -52,7 +52,7 @@ fn every_lesson_step_loads_renders_and_pages() {
     // Outside a lesson the clicker keys do nothing.
     h.key_press(Key::PageDown);
     h.run_steps(2);
-    assert_eq!(h.state().lesson, None);
+    assert_eq!(h.state().window.lesson, None);
     // The Lessons menu starts one.
     h.get_by_label("Lessons").click();
     h.run_steps(2);
@@ -79,7 +79,7 @@ fn every_lesson_step_loads_renders_and_pages() {
     // At the end PageDown stays; PageUp goes back; the arrow button too.
     h.key_press(Key::PageDown);
     h.run_steps(2);
-    assert_eq!(h.state().lesson, Some(lesson_count() - 1));
+    assert_eq!(h.state().window.lesson, Some(lesson_count() - 1));
     h.key_press(Key::PageUp);
     h.run_steps(3);
     assert_step(&h, lesson_count() - 2);
@@ -91,9 +91,9 @@ fn every_lesson_step_loads_renders_and_pages() {
     assert_step(&h, lesson_count() - 2);
     h.get_by_label("Exit lesson").click();
     h.run_steps(2);
-    assert_eq!(h.state().lesson, None);
+    assert_eq!(h.state().window.lesson, None);
     assert_eq!(
-        h.state().settings.view,
+        h.state().model.settings.view,
         lessons()[lesson_count() - 2].scene.settings.view
     );
 }
@@ -108,7 +108,7 @@ fn a_lesson_keeps_the_window_settings() {
         ..Settings::default()
     });
     apply(&mut h, Command::StartLesson(2));
-    let s = &h.state().settings;
+    let s = &h.state().model.settings;
     assert!(!s.dark && s.presenter);
     assert_eq!(s.zoom, 1.5);
     assert_eq!(s.view, View::Params);
@@ -208,13 +208,13 @@ fn caption_terminal_snr() {
     assert!((s.log_snr(1000).expect("finite") + 5.4).abs() < 0.05);
     assert!((a.sqrt() - 0.07).abs() < 0.005);
     assert_eq!(
-        h.state().settings.schedule.preset,
+        h.state().model.settings.schedule.preset,
         BetaSchedule::ScaledLinear
     );
     h.key_press(Key::PageDown);
     h.run_steps(3);
     let s = h.state().schedule().clone();
-    assert!(h.state().settings.schedule.rescale_zero_snr);
+    assert!(h.state().model.settings.schedule.rescale_zero_snr);
     assert_eq!(s.abar(1000), 0.0);
     assert_eq!(s.beta(1000), 1.0);
     assert_eq!(s.log_snr(1000), None);
@@ -227,7 +227,7 @@ fn caption_cosine_against_linear() {
     let mut h = harness(Settings::default());
     apply(&mut h, Command::StartLesson(index_of("Cosine")));
     let app = h.state();
-    assert!(app.settings.toggles.overlay_presets);
+    assert!(app.model.settings.toggles.overlay_presets);
     let cosine = app.schedule().clone();
     let linear = elbo_lab::app::settings::ScheduleSettings::default()
         .spec()
@@ -265,7 +265,7 @@ fn caption_ddim_against_ddpm() {
         h.run_steps(1);
     }
     let app = h.state();
-    assert_eq!(app.settings.data.spec.preset, DataPreset::TwoMoons);
+    assert_eq!(app.model.settings.data.spec.preset, DataPreset::TwoMoons);
     let shown = app.jobs.reverse.runs().expect("reverse runs");
     let data = app.data();
     let gap = |side: usize| {
@@ -302,10 +302,11 @@ fn caption_x0_network() {
         h.run_steps(1);
     }
     let app = h.state();
-    assert_eq!(app.settings.view, View::Training);
-    assert_eq!(app.settings.trained_model, Some(Parameterisation::X0));
+    assert_eq!(app.model.settings.view, View::Training);
+    assert_eq!(app.model.settings.trained_model, Some(Parameterisation::X0));
     assert!(
-        app.applied
+        app.model
+            .applied
             .model
             .trained
             .as_ref()
@@ -370,7 +371,7 @@ fn scene_round_trip_through_a_file() {
         ..Settings::default()
     });
     apply(&mut other, Command::OpenScene(path.clone()));
-    let back = &other.state().settings;
+    let back = &other.state().model.settings;
     assert_eq!(
         *back,
         Settings {
@@ -379,7 +380,7 @@ fn scene_round_trip_through_a_file() {
         }
     );
     assert_eq!(other.state().steps(), 200);
-    assert!(other.state().notes.restored.is_empty());
+    assert!(other.state().model.notes.restored.is_empty());
     // A dropped scene file is recognised as a scene.
     assert_eq!(classify_dropped(&path), Command::OpenScene(path.clone()));
     let (scene, notes) = Scene::load(&path).expect("a scene");
@@ -413,9 +414,10 @@ fn a_bad_scene_is_refused_or_partly_loaded_with_notes() {
         ),
     ] {
         apply(&mut h, Command::OpenScene(write(name, text)));
-        assert_eq!(h.state().settings, start, "{name}");
+        assert_eq!(h.state().model.settings, start, "{name}");
         let (status, is_error) = h
             .state()
+            .model
             .notes
             .status
             .clone()
@@ -424,7 +426,7 @@ fn a_bad_scene_is_refused_or_partly_loaded_with_notes() {
         assert!(is_error && status.contains(says), "{name}: {status}");
     }
     apply(&mut h, Command::OpenScene(dir.path().join("missing.json")));
-    assert_eq!(h.state().settings, start);
+    assert_eq!(h.state().model.settings, start);
     // Partly loaded: the good fields are taken, each bad one named.
     let partial = write(
         "partial.json",
@@ -433,12 +435,12 @@ fn a_bad_scene_is_refused_or_partly_loaded_with_notes() {
     );
     apply(&mut h, Command::OpenScene(partial));
     let app = h.state();
-    assert_eq!(app.settings.seed, 8);
+    assert_eq!(app.model.settings.seed, 8);
     assert_eq!(app.steps(), 50);
-    assert_eq!(app.settings.samples, Settings::default().samples);
-    assert_eq!(app.settings.view, View::Forward);
-    assert_eq!(app.settings.speed, Settings::default().speed);
-    let notes = app.notes.restored.join("\n");
+    assert_eq!(app.model.settings.samples, Settings::default().samples);
+    assert_eq!(app.model.settings.view, View::Forward);
+    assert_eq!(app.model.settings.speed, Settings::default().speed);
+    let notes = app.model.notes.restored.join("\n");
     for part in [
         "dropped 'samples' (expected a whole number, found the text \"many\")",
         "dropped 'view'",
@@ -448,8 +450,9 @@ fn a_bad_scene_is_refused_or_partly_loaded_with_notes() {
     ] {
         assert!(notes.contains(part), "{part} in\n{notes}");
     }
-    assert_eq!(app.notes.restored.len(), 5, "{notes}");
+    assert_eq!(app.model.notes.restored.len(), 5, "{notes}");
     let (status, is_error) = app
+        .model
         .notes
         .status
         .clone()
@@ -474,11 +477,11 @@ fn launch_applies_scene_then_tab_zoom_presenter() {
     });
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.settings.seed, 5);
-    assert_eq!(app.settings.view, View::Schedule);
-    assert_eq!(app.settings.zoom, 1.75);
-    assert!(app.settings.presenter);
-    assert_eq!(app.notes.restored, vec!["scene: a note".to_owned()]);
+    assert_eq!(app.model.settings.seed, 5);
+    assert_eq!(app.model.settings.view, View::Schedule);
+    assert_eq!(app.model.settings.zoom, 1.75);
+    assert!(app.model.settings.presenter);
+    assert_eq!(app.model.notes.restored, vec!["scene: a note".to_owned()]);
     assert!((h.ctx.zoom_factor() - 1.75).abs() < 1e-6);
 }
 

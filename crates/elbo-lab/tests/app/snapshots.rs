@@ -144,7 +144,7 @@ fn the_edit_mode() {
             &data,
             "a click on a centre selects, no edit"
         );
-        assert_eq!(h.state().edit_mode, EditMode::Components);
+        assert_eq!(h.state().window.edit_mode, EditMode::Components);
         results.add(h.try_snapshot(name));
     }
     results.unwrap();

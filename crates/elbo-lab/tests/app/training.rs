@@ -110,8 +110,11 @@ fn a_trained_network_can_be_picked_as_the_model() {
     h.get_by_label("trained eps").click();
     h.run_steps(3);
     let app = h.state();
-    assert_eq!(app.settings.trained_model, Some(Parameterisation::Eps));
-    assert_eq!(app.applied.inputs.model.name(), "trained eps");
+    assert_eq!(
+        app.model.settings.trained_model,
+        Some(Parameterisation::Eps)
+    );
+    assert_eq!(app.model.applied.inputs.model.name(), "trained eps");
     assert_eq!(
         app.elbo().map(|e| e.result.model.as_str()),
         Some("trained eps")

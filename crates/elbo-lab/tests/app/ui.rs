@@ -31,7 +31,7 @@ fn switching_the_data_preset_rebuilds_the_data() {
     h.get_by_label("two-moons (2D)").click();
     h.run_steps(2);
     let app = h.state();
-    assert_eq!(app.settings.data.spec.preset, DataPreset::TwoMoons);
+    assert_eq!(app.model.settings.data.spec.preset, DataPreset::TwoMoons);
     assert_eq!(app.data().dim(), 2);
     assert_eq!(app.elbo().map(|e| e.result.dim), Some(2));
 }
@@ -44,7 +44,7 @@ fn switching_the_schedule_and_t_rebuilds_the_schedule() {
     h.get_by_label("squaredcos_cap_v2").click();
     h.run_steps(2);
     assert_eq!(
-        h.state().applied.schedule_settings.preset,
+        h.state().model.applied.schedule_settings.preset,
         BetaSchedule::SquaredcosCapV2
     );
     h.get_by_role_and_label(Role::Slider, "T")
@@ -63,11 +63,11 @@ fn play_and_step_move_t() {
     assert_eq!(h.state().t(), 2);
     h.get_by_label("Play").click();
     h.run_steps(2);
-    assert!(h.state().playing);
+    assert!(h.state().model.playing);
     assert!(h.state().t() > 2, "t = {}", h.state().t());
     h.get_by_label("Pause").click();
     h.run_steps(1);
-    assert!(!h.state().playing);
+    assert!(!h.state().model.playing);
     let t = h.state().t();
     h.get_by_label("Step back").click();
     h.run_steps(1);
@@ -91,10 +91,10 @@ fn keyboard_plays_and_steps() {
     assert_eq!(h.state().t(), 1);
     h.key_press(egui::Key::Space);
     h.run_steps(1);
-    assert!(h.state().playing);
+    assert!(h.state().model.playing);
     h.key_press(egui::Key::Plus);
     h.run_steps(1);
-    assert!((h.state().settings.zoom - 1.25).abs() < 1e-6);
+    assert!((h.state().model.settings.zoom - 1.25).abs() < 1e-6);
 }
 
 #[test]
@@ -115,10 +115,15 @@ fn a_bad_file_shows_an_error_and_the_old_data_stay() {
     h.get_by_label("Load data file").click();
     h.run_steps(2);
     let app = h.state();
-    let error = app.notes.data_error.clone().expect("an error is shown");
+    let error = app
+        .model
+        .notes
+        .data_error
+        .clone()
+        .expect("an error is shown");
     assert!(error.contains("weight"), "{error}");
     assert_eq!(app.data(), &before);
-    assert!(app.settings.data.file.is_none());
+    assert!(app.model.settings.data.file.is_none());
     // The error is on screen, in the controls.
     let _ = h.get_by_label_contains("Error:");
 }
@@ -141,7 +146,8 @@ fn a_bad_schedule_file_keeps_the_schedule() {
     h.run_steps(2);
     let app = h.state();
     assert!(
-        app.notes
+        app.model
+            .notes
             .schedule_error
             .as_deref()
             .is_some_and(|e| e.contains("wiggly"))
@@ -154,10 +160,10 @@ fn the_parameterisation_view_toggles_v() {
     let mut h = harness(small());
     h.get_by_label("Parameterisations").click();
     h.run_steps(2);
-    assert_eq!(h.state().settings.view, View::Params);
+    assert_eq!(h.state().model.settings.view, View::Params);
     h.get_by_label("Show v-prediction column").click();
     h.run_steps(2);
-    assert!(h.state().settings.toggles.show_v);
+    assert!(h.state().model.settings.toggles.show_v);
     let _ = h.get_by_label("v-prediction");
 }
 

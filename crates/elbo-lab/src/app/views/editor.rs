@@ -107,7 +107,7 @@ impl DataEditor {
     /// Follow the current data: a new mixture (an edit applied, a preset, a file, undo)
     /// replaces the draft and ends any drag.
     pub fn sync(&mut self, ctx: &ViewCtx<'_>) {
-        let data = &ctx.applied.inputs.data;
+        let data = &ctx.model.applied.inputs.data;
         if self.base.as_ref().is_some_and(|b| Arc::ptr_eq(b, data)) {
             return;
         }
@@ -131,7 +131,7 @@ impl DataEditor {
     /// `plot` as a data plot: in an edit mode it does not pan, zoom or scroll (a press
     /// edits the data instead).
     pub fn setup<'a>(&self, plot: Plot<'a>, ctx: &ViewCtx<'_>) -> Plot<'a> {
-        if ctx.edit_mode == EditMode::Off {
+        if ctx.window.edit_mode == EditMode::Off {
             return plot;
         }
         plot.allow_drag(false)
@@ -145,7 +145,7 @@ impl DataEditor {
     /// handles and, while it differs from the data, the draft's density (1D). Nothing in
     /// view mode.
     pub fn draw(&self, p: &mut PlotUi<'_>, ctx: &ViewCtx<'_>) {
-        if ctx.edit_mode == EditMode::Off {
+        if ctx.window.edit_mode == EditMode::Off {
             return;
         }
         let Some(draft) = &self.draft else { return };
@@ -156,9 +156,9 @@ impl DataEditor {
             // The axes hold still under the pointer while the shape changes.
             p.set_auto_bounds(false);
         }
-        let pal = Palette::of(ctx.settings.dark);
+        let pal = Palette::of(ctx.model.settings.dark);
         let colour = pal.param.x0;
-        match ctx.edit_mode {
+        match ctx.window.edit_mode {
             EditMode::Components => {
                 if draft.dim() == 1 {
                     self.draw_1d(p, draft, colour);
@@ -336,7 +336,7 @@ impl DataEditor {
                 .allow_hover(false),
         );
         if draft.dim() == 1 && !self.stroke.is_empty() {
-            let h = ctx.settings.data.bandwidth;
+            let h = ctx.model.settings.data.bandwidth;
             let n = points.len() as f64;
             let bounds = p.plot_bounds();
             let (lo, hi) = (bounds.min()[0], bounds.max()[0]);
@@ -355,7 +355,7 @@ impl DataEditor {
     /// Every point of the drawing a stroke would build: the painting the current data came
     /// from (if they did) and the stroke in progress.
     fn brush_points(&self, ctx: &ViewCtx<'_>) -> Vec<[f64; 2]> {
-        let mut points = match (&self.painting, &ctx.applied.data_settings.drawn) {
+        let mut points = match (&self.painting, &ctx.model.applied.data_settings.drawn) {
             (Some((made, pts)), Some(drawn)) if Arc::ptr_eq(made, &drawn.components) => pts.clone(),
             _ => Vec::new(),
         };
@@ -367,14 +367,14 @@ impl DataEditor {
     /// scrolling edit the draft; a release (or a click) applies it.
     pub fn respond(&mut self, ui: &Ui, resp: &PlotResponse<()>, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
-        if ctx.edit_mode == EditMode::Off
+        if ctx.window.edit_mode == EditMode::Off
             || ctx.dim() != self.draft.as_ref().map_or(0, |d| d.dim())
             // A drag or stroke belongs to the plot it started on (the Reverse tab has two).
             || self.owner.is_some_and(|o| o != resp.response.id)
         {
             return commands;
         }
-        match ctx.edit_mode {
+        match ctx.window.edit_mode {
             EditMode::Components => self.respond_components(ui, resp, ctx, &mut commands),
             EditMode::Brush => self.respond_brush(ui, resp, ctx, &mut commands),
             EditMode::Off => {}
@@ -533,9 +533,9 @@ impl DataEditor {
             self.stroke.clear();
             self.owner = None;
             let rows: Vec<Vec<f64>> = points.iter().map(|q| q[..ctx.dim()].to_vec()).collect();
-            match EditableMixture::from_points(&rows, ctx.settings.data.bandwidth) {
+            match EditableMixture::from_points(&rows, ctx.model.settings.data.bandwidth) {
                 Ok(m) => {
-                    let data = ctx.applied.data_settings.with_drawn(&m.to_mixture());
+                    let data = ctx.model.applied.data_settings.with_drawn(&m.to_mixture());
                     if let Some(drawn) = &data.drawn {
                         self.painting = Some((Arc::clone(&drawn.components), points));
                     }
@@ -620,7 +620,10 @@ impl DataEditor {
         }
         if let Some(draft) = &self.draft {
             commands.push(Command::SetData(
-                ctx.applied.data_settings.with_drawn(&draft.to_mixture()),
+                ctx.model
+                    .applied
+                    .data_settings
+                    .with_drawn(&draft.to_mixture()),
             ));
         }
     }
@@ -633,7 +636,9 @@ impl DataEditor {
             self.grab = None;
             self.owner = None;
             self.stroke.clear();
-            self.draft = Some(EditableMixture::from_mixture(&ctx.applied.inputs.data));
+            self.draft = Some(EditableMixture::from_mixture(
+                &ctx.model.applied.inputs.data,
+            ));
             self.dirty = false;
         }
         // A drag or stroke whose button is up is over, wherever the pointer is (its plot may
@@ -647,7 +652,7 @@ impl DataEditor {
             }
             self.owner = None;
         }
-        if ctx.edit_mode != EditMode::Components || ui.ctx().egui_wants_keyboard_input() {
+        if ctx.window.edit_mode != EditMode::Components || ui.ctx().egui_wants_keyboard_input() {
             return commands;
         }
         let delete =
@@ -663,8 +668,8 @@ impl DataEditor {
     pub fn hint(&self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let pal = Palette::of_ui(ui);
-        let view = ctx.settings.view;
-        if ctx.edit_mode != EditMode::Off && !view.shows_data(ctx) {
+        let view = ctx.model.settings.view;
+        if ctx.window.edit_mode != EditMode::Off && !view.shows_data(ctx) {
             // A tab without a plot of p0: say where the data can be drawn.
             ui.horizontal(|ui| {
                 ui.label(
@@ -681,7 +686,7 @@ impl DataEditor {
             });
             return commands;
         }
-        let (short, long) = match ctx.edit_mode {
+        let (short, long) = match ctx.window.edit_mode {
             EditMode::Off => return commands,
             EditMode::Components => (
                 "Editing p0: click adds a component, drag moves or resizes it, the wheel sets its weight, right-click deletes. Ctrl+Z undoes, Esc leaves.",
@@ -711,7 +716,7 @@ impl DataEditor {
                 (EditMode::Components, "E", "Edit the data on the plots: add, move, resize, rotate, reweight and delete components (key E)"),
                 (EditMode::Brush, "B", "Paint points on the plots; each stroke becomes a kernel density mixture with the bandwidth h below (key B)"),
             ] {
-                let on = ctx.edit_mode == mode;
+                let on = ctx.window.edit_mode == mode;
                 if ui
                     .selectable_label(on, format!("{} ({key})", mode.label()))
                     .on_hover_text(tip)
@@ -721,7 +726,7 @@ impl DataEditor {
                 }
             }
             if ui
-                .add_enabled(ctx.data_history.can_undo(), egui::Button::new("Undo"))
+                .add_enabled(ctx.model.data_history.can_undo(), egui::Button::new("Undo"))
                 .on_hover_text("Undo the last change of the data: an edit, a preset, a file or a scene (Ctrl+Z)")
                 .on_disabled_hover_text("Nothing to undo")
                 .clicked()
@@ -729,7 +734,7 @@ impl DataEditor {
                 commands.push(Command::UndoData);
             }
             if ui
-                .add_enabled(ctx.data_history.can_redo(), egui::Button::new("Redo"))
+                .add_enabled(ctx.model.data_history.can_redo(), egui::Button::new("Redo"))
                 .on_hover_text("Redo the last undone change of the data (Ctrl+Shift+Z)")
                 .on_disabled_hover_text("Nothing to redo")
                 .clicked()

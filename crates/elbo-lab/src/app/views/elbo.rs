@@ -69,7 +69,7 @@ impl ElboView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let width = ui.available_width();
-        let mut toggles = ctx.settings.toggles.clone();
+        let mut toggles = ctx.model.settings.toggles.clone();
         let elbo = ctx.elbo();
         ui.horizontal_wrapped(|ui| {
             ui.checkbox(&mut toggles.log_y, "Log y axis").on_hover_text(
@@ -98,12 +98,12 @@ impl ElboView {
             }
             // Said in L_0's legend entry when the legend is shown.
             if let Some(note) = l0_note(ctx, elbo.as_ref().map(|e| e.value))
-                && !ctx.settings.toggles.legends
+                && !ctx.model.settings.toggles.legends
             {
                 ui.label(note).on_hover_text(L0_NOTE_TIP);
             }
         });
-        if toggles != ctx.settings.toggles {
+        if toggles != ctx.model.settings.toggles {
             commands.push(Command::SetToggles(toggles));
         }
         let current = elbo.as_ref().is_none_or(|e| e.current);
@@ -150,7 +150,7 @@ const L0_NOTE_TIP: &str = "A density can exceed 1: L_0 is a negative log density
 /// "L_0 < 0, not drawn" when the log axis cannot show L_0.
 fn l0_note(ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) -> Option<String> {
     let l0 = elbo?.result.reconstruction_loss.mean;
-    (ctx.settings.toggles.log_y && l0 <= 0.0)
+    (ctx.model.settings.toggles.log_y && l0 <= 0.0)
         .then(|| format!("L_0 = {} <= 0: not drawn on the log axis", sci(l0)))
 }
 
@@ -183,7 +183,7 @@ fn value_pm(mean: f64, err: f64, closed_form: bool, method: Method) -> String {
 }
 
 fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<LegendEntry> {
-    let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
+    let eq45 = ctx.model.settings.toggles.elbo_form == ElboForm::Consistency;
     let quadrature = elbo.is_some_and(|e| e.result.method == Method::Quadrature);
     let mut entries = vec![if quadrature {
         LegendEntry::styled("$L_{t-1}$", pal.denoising, LineStyle::Solid).tip(
@@ -238,10 +238,14 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
 fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f32) -> Vec<Command> {
     let pal = Palette::of_ui(ui);
     let t = ctx.t;
-    let log = ctx.settings.toggles.log_y;
-    let eq45 = ctx.settings.toggles.elbo_form == ElboForm::Consistency;
+    let log = ctx.model.settings.toggles.log_y;
+    let eq45 = ctx.model.settings.toggles.elbo_form == ElboForm::Consistency;
     let top = ui.cursor().top();
-    legend_row(ui, ctx.settings.toggles.legends, &legend(ctx, pal, elbo));
+    legend_row(
+        ui,
+        ctx.model.settings.toggles.legends,
+        &legend(ctx, pal, elbo),
+    );
     // Never more than the room there is (a short projector window): the plots shrink
     // together, the lower one keeping enough for its tick labels and axis name.
     let rest = (h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y)
@@ -559,7 +563,7 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
                 }
             });
         ui.label("The consistency form averages over two random variables per term, so its Monte Carlo error is much larger.");
-    } else if ctx.settings.toggles.elbo_form == ElboForm::Consistency {
+    } else if ctx.model.settings.toggles.elbo_form == ElboForm::Consistency {
         ui.label(RichText::new("Computing the eq. 45 terms...").color(pal.info));
     }
     if r.nelbo.mean < r.data_entropy.mean - 3.0 * (r.gap.stderr + 1e-12) {

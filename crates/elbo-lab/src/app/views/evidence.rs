@@ -69,7 +69,7 @@ const LOWER_OPEN_MIN_HEIGHT: f32 = 520.0;
 /// log-SNR step, on 1D data (the VAE is computed on the UI thread; on 2D data the other
 /// steps say why they need 1D data).
 fn needs_results(ctx: &ViewCtx<'_>) -> bool {
-    ctx.dim() == 1 && ctx.settings.toggles.evidence_step != EvidenceStep::Vae
+    ctx.dim() == 1 && ctx.model.settings.toggles.evidence_step != EvidenceStep::Vae
 }
 
 impl Tab for EvidenceView {
@@ -109,7 +109,7 @@ impl Tab for EvidenceView {
     }
 
     fn shows_data(ctx: &ViewCtx<'_>) -> bool {
-        ctx.dim() == 1 && ctx.settings.toggles.evidence_step == EvidenceStep::Diffusion
+        ctx.dim() == 1 && ctx.model.settings.toggles.evidence_step == EvidenceStep::Diffusion
     }
 
     fn wants(&self, ctx: &ViewCtx<'_>) -> Vec<Want> {
@@ -128,7 +128,7 @@ impl Tab for EvidenceView {
 impl EvidenceView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, editor: &mut DataEditor) -> Vec<Command> {
         let mut commands = Vec::new();
-        let step = ctx.settings.toggles.evidence_step;
+        let step = ctx.model.settings.toggles.evidence_step;
         ui.horizontal_wrapped(|ui| {
             for s in EvidenceStep::ALL {
                 if ui
@@ -137,7 +137,7 @@ impl EvidenceView {
                     .clicked()
                     && s != step
                 {
-                    let mut toggles = ctx.settings.toggles.clone();
+                    let mut toggles = ctx.model.settings.toggles.clone();
                     toggles.evidence_step = s;
                     commands.push(Command::SetToggles(toggles));
                 }
@@ -209,7 +209,7 @@ fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         .on_hover_text("Replace the data by the bimodal 1D preset (two modes at -1 and +1); the schedule and model stay")
         .clicked()
     {
-        commands.push(Command::SetData(ctx.applied.data_settings.with_preset(
+        commands.push(Command::SetData(ctx.model.applied.data_settings.with_preset(
             elbo_core::presets::DataSpec::new(elbo_core::presets::DataPreset::Bimodal),
         )));
     }
@@ -321,7 +321,7 @@ fn diffusion(
             s.error(EvidencePart::Sweep),
         )
     });
-    let legends = ctx.settings.toggles.legends;
+    let legends = ctx.model.settings.toggles.legends;
     let view_h = ui.available_height();
     // The plots take half a tall view and all of a short one (the lower section then
     // starts folded).
@@ -633,7 +633,7 @@ fn sweep_part(
     let top = ui.cursor().top();
     legend_row(
         ui,
-        ctx.settings.toggles.legends,
+        ctx.model.settings.toggles.legends,
         &[
             LegendEntry::line("NELBO - $H(p_0)$", pal.total)
                 .tip("How far the bound is from the data entropy at each T: KL + mean gap"),
@@ -692,7 +692,7 @@ fn log_snr(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     };
     ui.label("Optimal denoiser, fixed_small: each L_{t-1} per unit of log-SNR")
         .on_hover_text("L_{t-1} = 1/2 (SNR_{t-1} - SNR_t) mmse(SNR_t) covers the log-SNR interval from lambda_t to lambda_{t-1}; divided by its width and drawn at its middle it is a loss density that does not depend on how finely the schedule steps. Right: NELBO(T) of schedules made from four log-SNR shapes with this schedule's endpoints, minus their common limit.");
-    let legends = ctx.settings.toggles.legends;
+    let legends = ctx.model.settings.toggles.legends;
     let h = ui.available_height() - 6.0;
     two_plots(
         ui,
@@ -731,7 +731,7 @@ fn curve_style(
         None => (
             pal.total,
             LineStyle::Solid,
-            format!("{} (now)", ctx.applied.schedule_label),
+            format!("{} (now)", ctx.model.applied.schedule_label),
         ),
     }
 }

@@ -101,7 +101,7 @@ impl ForwardView {
         let gap = ui.spacing().item_spacing.x;
         // While the data are edited on a narrow window (a projector with the side panel
         // open) the plots take the formulas' column: the shape being drawn needs the room.
-        let formulas = ctx.edit_mode == EditMode::Off || avail >= EDIT_FORMULAS_MIN_WIDTH;
+        let formulas = ctx.window.edit_mode == EditMode::Off || avail >= EDIT_FORMULAS_MIN_WIDTH;
         let text_w = if formulas {
             (avail * 0.3).clamp(*TEXT_WIDTH.start(), *TEXT_WIDTH.end())
         } else {
@@ -150,7 +150,7 @@ fn plots_1d(
     let pal = Palette::of_ui(ui);
     // On a short window the density at t needs a larger share (its legend sits above it),
     // and so does it while the data are edited on it.
-    let share = if ctx.edit_mode != EditMode::Off {
+    let share = if ctx.window.edit_mode != EditMode::Off {
         0.4
     } else if h < 360.0 {
         0.45
@@ -195,7 +195,7 @@ fn plots_1d(
     let field = ctx.field();
     let plot_h = legend_row_within(
         ui,
-        ctx.settings.toggles.legends,
+        ctx.model.settings.toggles.legends,
         &[
             LegendEntry::line("data $p_0$ (the $x_0$)", pal.param.x0),
             LegendEntry::line("$\\mathcal{N}(0, 1)$ (the $\\epsilon$)", pal.param.eps),
@@ -335,7 +335,7 @@ fn coefficients(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32, commands: &mut V
     };
     let plot_h = legend_row_within(
         ui,
-        ctx.settings.toggles.legends,
+        ctx.model.settings.toggles.legends,
         &[
             LegendEntry::line("signal $\\sqrt{\\bar\\alpha_t}$", pal.param.x0),
             LegendEntry::line("noise $\\sqrt{1 - \\bar\\alpha_t}$", pal.param.eps),

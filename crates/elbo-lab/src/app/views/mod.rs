@@ -30,10 +30,10 @@ use super::jobs::evidence::EvidenceKey;
 use super::jobs::forward::{FieldKey, FieldView, StaticShown, StaticsKey};
 use super::jobs::reverse::{ReverseJob, ReverseResult};
 use super::menu::MenuBar;
-use super::settings::{Settings, View};
+use super::model::Model;
+use super::settings::View;
 use super::timeline::Timeline;
 use super::training::Training;
-use super::{Applied, Notes};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::schedule::NoiseSchedule;
 pub use tab::{Tab, TabInfo, Tabs};
@@ -43,58 +43,55 @@ pub const STALE_OPACITY: f32 = 0.35;
 
 /// Everything a view may read, nothing it may change.
 pub struct ViewCtx<'a> {
-    /// The settings (what the controls show).
-    pub settings: &'a Settings,
-    /// The current inputs and what was derived from them.
-    pub applied: &'a Applied,
-    /// The schedules overlaid in the Schedule tab.
-    pub overlays: &'a [super::Overlay],
-    /// Errors and notes.
-    pub notes: &'a Notes,
-    /// The current timestep (1..=T).
-    pub t: usize,
-    /// True while the timeline plays.
-    pub playing: bool,
+    /// The settings, inputs, overlays, history, notes and timeline.
+    pub model: &'a Model,
     /// Every job and its latest result.
     pub jobs: &'a Jobs,
     /// Training state and trained networks.
     pub training: &'a Training,
+    /// The current timestep (1..=T).
+    pub t: usize,
+    /// The windows over the tabs, the lesson bar and the edit mode.
+    pub window: &'a WindowState,
+}
+
+/// What the window shows over and beside the tabs (not saved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowState {
     /// The About window is open.
     pub about_open: bool,
-    /// The help overlay is open.
+    /// The help window is open.
     pub help_open: bool,
     /// The step of the built-in lesson shown in the lesson bar, if one runs.
     pub lesson: Option<usize>,
     /// What a press on a data plot does.
     pub edit_mode: editor::EditMode,
-    /// The data settings applied so far, for undo and redo.
-    pub data_history: &'a elbo_core::edit::History<super::settings::DataSettings>,
 }
 
 impl<'a> ViewCtx<'a> {
     /// The current inputs.
     pub fn inputs(&self) -> &'a Inputs {
-        &self.applied.inputs
+        &self.model.applied.inputs
     }
 
     /// The current data.
     pub fn data(&self) -> &'a GaussianMixture {
-        &self.applied.inputs.data
+        &self.model.applied.inputs.data
     }
 
     /// The current schedule.
     pub fn schedule(&self) -> &'a NoiseSchedule {
-        &self.applied.inputs.schedule
+        &self.model.applied.inputs.schedule
     }
 
     /// T of the current schedule.
     pub fn steps(&self) -> usize {
-        self.applied.inputs.steps()
+        self.model.applied.inputs.steps()
     }
 
     /// The current data dimension.
     pub fn dim(&self) -> usize {
-        self.applied.inputs.dim()
+        self.model.applied.inputs.dim()
     }
 
     /// The ELBO estimate to draw (any T: it is drawn over its own timesteps).
@@ -165,9 +162,11 @@ impl<'a> ViewCtx<'a> {
     pub fn reverse_job(&self) -> ReverseJob {
         ReverseJob {
             inputs: self.inputs().clone(),
-            configs: self.settings.reverse.clamped(
+            configs: self.model.settings.reverse.clamped(
                 self.steps(),
-                self.settings.config_of(&self.applied.schedule_settings),
+                self.model
+                    .settings
+                    .config_of(&self.model.applied.schedule_settings),
             ),
             sizes: self.jobs.options.reverse_sizes,
         }
@@ -176,8 +175,8 @@ impl<'a> ViewCtx<'a> {
     /// What the Evidence tab's results must be of.
     pub fn evidence_key(&self) -> EvidenceKey {
         EvidenceKey::new(
-            self.applied,
-            self.settings.variance,
+            &self.model.applied,
+            self.model.settings.variance,
             self.jobs.options.evidence_detail,
         )
     }
@@ -185,7 +184,11 @@ impl<'a> ViewCtx<'a> {
     /// The comparison of the current schedule, the drawn presets and every overlay on the
     /// current data.
     pub fn compare_key(&self) -> CompareKey {
-        CompareKey::new(self.settings, self.applied, self.overlays)
+        CompareKey::new(
+            &self.model.settings,
+            &self.model.applied,
+            &self.model.overlays,
+        )
     }
 }
 
@@ -229,13 +232,13 @@ impl Views {
         let mut commands = Vec::new();
         self.editor.sync(ctx);
         commands.extend(self.editor.keys(ui, ctx));
-        let freshness = self.tabs.freshness(ctx.settings.view, ctx);
+        let freshness = self.tabs.freshness(ctx.model.settings.view, ctx);
         egui::Panel::top("menu").show(ui, |ui| commands.extend(self.menu.ui(ui, ctx, freshness)));
-        if let Some(step) = ctx.lesson {
+        if let Some(step) = ctx.window.lesson {
             egui::Panel::top("lesson_bar")
                 .show(ui, |ui| commands.extend(super::lesson_bar::ui(ui, step)));
         }
-        let side_shown = ctx.settings.side_panel && !ctx.settings.presenter;
+        let side_shown = ctx.model.settings.side_panel && !ctx.model.settings.presenter;
         // The panel can also be dragged closed (and open again) by its edge.
         let mut expanded = side_shown;
         egui::Panel::left("controls")
@@ -280,7 +283,7 @@ impl Views {
                     commands.push(Command::SetSidePanel(true));
                 }
                 for view in View::ALL {
-                    let selected = ctx.settings.view == view;
+                    let selected = ctx.model.settings.view == view;
                     let text = if short {
                         view.short_label()
                     } else {
@@ -316,13 +319,13 @@ impl Views {
             });
             ui.separator();
             commands.extend(self.editor.hint(ui, ctx));
-            let view = ctx.settings.view;
+            let view = ctx.model.settings.view;
             commands.extend(self.tabs.ui(view, ui, ctx, &mut self.editor));
         });
-        if ctx.help_open {
-            commands.extend(super::help::show(ui.ctx(), ctx.settings.view));
+        if ctx.window.help_open {
+            commands.extend(super::help::show(ui.ctx(), ctx.model.settings.view));
         }
-        if ctx.about_open {
+        if ctx.window.about_open {
             commands.extend(self.menu.about(ui.ctx()));
         }
         commands
@@ -332,7 +335,7 @@ impl Views {
 /// The window's width in points at the user's zoom (settings), whatever the zoom of this
 /// frame.
 fn window_width(ui: &Ui, ctx: &ViewCtx<'_>) -> f32 {
-    let zoom = ctx.settings.zoom;
+    let zoom = ctx.model.settings.zoom;
     let w = ui.ctx().content_rect().width();
     if zoom.is_finite() && zoom > 0.0 {
         w * ui.ctx().zoom_factor() / zoom

@@ -77,7 +77,7 @@ impl Tab for ParamsView {
 
 impl ParamsView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
-        let mut toggles = ctx.settings.toggles.clone();
+        let mut toggles = ctx.model.settings.toggles.clone();
         ui.horizontal_wrapped(|ui| {
             ui.checkbox(&mut toggles.show_v, "Show v-prediction column")
                 .on_hover_text(
@@ -100,11 +100,11 @@ impl ParamsView {
         let predicts = predicted(ui, ctx);
         legend_row(
             ui,
-            ctx.settings.toggles.legends,
+            ctx.model.settings.toggles.legends,
             &legend(ctx, Palette::of_ui(ui)),
         );
         let shown: &[Parameterisation] =
-            if ctx.settings.toggles.show_v || predicts == Some(Parameterisation::V) {
+            if ctx.model.settings.toggles.show_v || predicts == Some(Parameterisation::V) {
                 &Parameterisation::ALL
             } else {
                 &Parameterisation::ALL[..3]
@@ -123,7 +123,7 @@ impl ParamsView {
                 });
             }
         });
-        if toggles != ctx.settings.toggles {
+        if toggles != ctx.model.settings.toggles {
             commands.push(Command::SetToggles(toggles));
         }
         commands
@@ -176,7 +176,10 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
 /// The parameterisation the loaded scheduler config's `prediction_type` names, said in one
 /// line (a config records what the network outputs, not how its loss was weighted).
 fn predicted(ui: &mut Ui, ctx: &ViewCtx<'_>) -> Option<Parameterisation> {
-    let config = ctx.settings.config_of(&ctx.applied.schedule_settings)?;
+    let config = ctx
+        .model
+        .settings
+        .config_of(&ctx.model.applied.schedule_settings)?;
     let written = config.prediction_type.as_deref()?;
     let pal = Palette::of_ui(ui);
     let p = config.predicts();
@@ -295,7 +298,7 @@ fn column(
             }
         });
     });
-    let log = ctx.settings.toggles.log_y;
+    let log = ctx.model.settings.toggles.log_y;
     let elbo = ctx.elbo();
     let mut commands = Vec::new();
     dimmed_unless(ui, elbo.as_ref().is_none_or(|e| e.current), |ui| {

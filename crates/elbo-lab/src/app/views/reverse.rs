@@ -190,7 +190,7 @@ impl ReverseView {
                     ui,
                     shown.as_ref().map(|s| s.value),
                     quality_h,
-                    ctx.settings.toggles.legends,
+                    ctx.model.settings.toggles.legends,
                 );
             }
         });
@@ -206,9 +206,12 @@ impl ReverseView {
     ) {
         let colours = side_colours(ui);
         let pal = Palette::of_ui(ui);
-        let mut settings = ctx.settings.reverse.clone();
+        let mut settings = ctx.model.settings.reverse.clone();
         let t_max = steps.max(1);
-        let config = ctx.settings.config_of(&ctx.applied.schedule_settings);
+        let config = ctx
+            .model
+            .settings
+            .config_of(&ctx.model.applied.schedule_settings);
         let resolved = settings.resolve(steps, config);
         if let Some(cfg) = config {
             match ConfigSampling::of(cfg) {
@@ -430,7 +433,7 @@ impl ReverseView {
                 tex::show(ui, f);
             });
         }
-        if settings != ctx.settings.reverse {
+        if settings != ctx.model.settings.reverse {
             commands.push(Command::SetReverse(settings));
         }
     }
@@ -475,7 +478,7 @@ fn particles_plot(
     );
     let h = (h - caption.rect.height() - ui.spacing().item_spacing.y).max(60.0);
     let run = shown.map(|s| &s.value.runs[side]);
-    let show_trajectories = ctx.settings.reverse.show_trajectories;
+    let show_trajectories = ctx.model.settings.reverse.show_trajectories;
     // The river behind a 1D run only when it is of the run's data and schedule.
     let river = ctx
         .jobs

@@ -126,7 +126,7 @@ impl Tab for ScheduleView {
 impl ScheduleView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let width = ui.available_width();
-        let mut toggles = ctx.settings.toggles.clone();
+        let mut toggles = ctx.model.settings.toggles.clone();
         let mut commands = Vec::new();
         ui.horizontal_wrapped(|ui| {
             ui.checkbox(
@@ -162,7 +162,7 @@ impl ScheduleView {
             {
                 commands.push(Command::ShowComparison(true));
             }
-            if ctx.overlays.len() > 1
+            if ctx.model.overlays.len() > 1
                 && ui
                     .button("Remove all")
                     .on_hover_text("Remove every overlaid schedule file from the plots.")
@@ -172,8 +172,8 @@ impl ScheduleView {
             }
         });
         overlay_list(ui, ctx, &mut commands);
-        let current = &ctx.applied.schedule_settings;
-        if ctx.settings.toggles.overlay_presets {
+        let current = &ctx.model.applied.schedule_settings;
+        if ctx.model.settings.toggles.overlay_presets {
             if self.others.as_ref().is_none_or(|(s, _)| s != current) {
                 self.others = Some((current.clone(), other_presets(current, ctx.steps())));
             }
@@ -183,12 +183,12 @@ impl ScheduleView {
         let others: &[Drawn] = self.others.as_ref().map_or(&[], |(_, o)| o.as_slice());
         legend_row(
             ui,
-            ctx.settings.toggles.legends,
+            ctx.model.settings.toggles.legends,
             &legend(ctx, Palette::of_ui(ui), others),
         );
         let gap = ui.spacing().item_spacing;
         let h = ui.available_height();
-        let x_axis = x_name(ctx.settings.toggles.normalised_t);
+        let x_axis = x_name(ctx.model.settings.toggles.normalised_t);
         let mut series = |ui: &mut Ui, i: usize, w: f32, h: f32, x_label: &str| {
             commands.extend(series_plot(ui, ctx, others, i, w, h, x_label));
         };
@@ -260,7 +260,7 @@ impl ScheduleView {
                     text(ui, ctx);
                 });
         }
-        if toggles != ctx.settings.toggles {
+        if toggles != ctx.model.settings.toggles {
             commands.push(Command::SetToggles(toggles));
         }
         commands
@@ -281,7 +281,7 @@ fn look(
 
 /// The legend of the schedule plots: the selected schedule, the overlaid presets, t.
 fn legend(ctx: &ViewCtx<'_>, pal: &Palette, others: &[Drawn]) -> Vec<LegendEntry> {
-    let settings = &ctx.applied.schedule_settings;
+    let settings = &ctx.model.applied.schedule_settings;
     let current_preset = settings.custom.is_none().then_some(settings.preset);
     let mut entries: Vec<LegendEntry> = Vec::new();
     let current_name = match current_preset {
@@ -291,7 +291,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, others: &[Drawn]) -> Vec<LegendEntry
     let (c, style, _) = look(pal, current_preset, true);
     entries.push(LegendEntry::styled(current_name, c, style).tip(format!(
         "{}{}",
-        ctx.applied.schedule_label,
+        ctx.model.applied.schedule_label,
         current_preset.map_or(String::new(), |p| format!("\n{}", p.formula()))
     )));
     for (preset, label, _) in others {
@@ -302,7 +302,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, others: &[Drawn]) -> Vec<LegendEntry
             preset.map_or(String::new(), |p| format!("\n{}", p.formula()))
         )));
     }
-    for (i, o) in ctx.overlays.iter().enumerate() {
+    for (i, o) in ctx.model.overlays.iter().enumerate() {
         let (c, style) = pal.overlay(i);
         entries.push(LegendEntry::styled(o.name.clone(), c, style).tip(overlay_tip(o)));
     }
@@ -331,7 +331,7 @@ fn overlay_list(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         ui.text_style_height(&egui::TextStyle::Button) + 2.0 * ui.spacing().button_padding.y;
     let row_h = button_h.max(ui.spacing().interact_size.y) + ui.spacing().item_spacing.y;
     let mut rows = |ui: &mut Ui| {
-        for (i, o) in ctx.overlays.iter().enumerate() {
+        for (i, o) in ctx.model.overlays.iter().enumerate() {
             ui.horizontal(|ui| {
                 let r = ui
                     .button("Remove")
@@ -361,7 +361,7 @@ fn overlay_list(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     };
     // Many overlays scroll in three rows (one on a short view): the plots keep the room.
     let max_rows = if ui.available_height() < 450.0 { 2 } else { 3 };
-    if ctx.overlays.len() > max_rows {
+    if ctx.model.overlays.len() > max_rows {
         egui::ScrollArea::vertical()
             .id_salt("schedule_overlays")
             .max_height(max_rows as f32 * row_h)
@@ -370,7 +370,7 @@ fn overlay_list(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
     } else {
         rows(ui);
     }
-    if let Some(e) = &ctx.notes.overlay_error {
+    if let Some(e) = &ctx.model.notes.overlay_error {
         ui.add(
             egui::Label::new(egui::RichText::new(format!("Error: {e}")).color(pal.error)).wrap(),
         );
@@ -388,10 +388,10 @@ fn series_plot(
     x_label: &str,
 ) -> Option<Command> {
     let pal = Palette::of_ui(ui);
-    let settings = &ctx.applied.schedule_settings;
+    let settings = &ctx.model.applied.schedule_settings;
     let current_preset = settings.custom.is_none().then_some(settings.preset);
     let (id, label, f) = SERIES[i];
-    let norm = ctx.settings.toggles.normalised_t;
+    let norm = ctx.model.settings.toggles.normalised_t;
     let steps = ctx.steps();
     let resp = plot(&format!("schedule_{id}"), x_label, label)
         .height(h)
@@ -406,7 +406,7 @@ fn series_plot(
                         .width(width),
                 );
             }
-            for (k, o) in ctx.overlays.iter().enumerate() {
+            for (k, o) in ctx.model.overlays.iter().enumerate() {
                 let (c, style) = pal.overlay(k);
                 p.line(
                     Line::new(o.name.clone(), curve(&o.schedule, f, norm))
@@ -418,7 +418,7 @@ fn series_plot(
             let (c, style, width) = look(pal, current_preset, true);
             p.line(
                 Line::new(
-                    ctx.applied.schedule_label.clone(),
+                    ctx.model.applied.schedule_label.clone(),
                     curve(ctx.schedule(), f, norm),
                 )
                 .color(c)
@@ -461,9 +461,9 @@ fn other_presets(current: &ScheduleSettings, steps: usize) -> Vec<Drawn> {
 fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let s = ctx.schedule();
     let t = ctx.t;
-    let settings = &ctx.applied.schedule_settings;
-    ui.strong(&ctx.applied.schedule_label);
-    if let Some(c) = ctx.settings.config_of(settings) {
+    let settings = &ctx.model.applied.schedule_settings;
+    ui.strong(&ctx.model.applied.schedule_label);
+    if let Some(c) = ctx.model.settings.config_of(settings) {
         let mut said = format!("From {}", c.name);
         if let Some(class) = &c.class_name {
             said.push_str(&format!(" ({class})"));
@@ -643,7 +643,7 @@ fn compare_window(
             let outcome = ctx.jobs.compare.of(key).and_then(|s| s.outcome.as_ref());
             ui.add(egui::Label::new(compare_header(ctx, key)).wrap());
             export.ui(ui, outcome.is_some_and(Result::is_ok), &mut commands);
-            if let Some(StatusLine { text, error }) = &ctx.notes.status {
+            if let Some(StatusLine { text, error }) = &ctx.model.notes.status {
                 let colour = if *error { pal.error } else { pal.info };
                 ui.add(egui::Label::new(egui::RichText::new(text).color(colour)).wrap());
             }
@@ -700,17 +700,17 @@ fn compare_header(ctx: &ViewCtx<'_>, key: &CompareKey) -> String {
         key.entries.len(),
         key.data_source,
         key.data.dim(),
-        if ctx.settings.toggles.overlay_presets {
+        if ctx.model.settings.toggles.overlay_presets {
             "the other presets and the overlaid schedule files"
         } else {
             "the overlaid schedule files"
         },
         key.config.model.name(),
-        ctx.settings.variance.name(),
+        ctx.model.settings.variance.name(),
         key.config.samples,
         key.config.seed,
     );
-    if ctx.applied.model.trained.is_some() {
+    if ctx.model.applied.model.trained.is_some() {
         text.push_str(&format!(
             " A trained network belongs to the schedule it was trained with: the table uses the {} model.",
             key.config.model.name()

@@ -117,7 +117,7 @@ impl TrainingView {
                 ui.separator();
                 legend_row(
                     ui,
-                    ctx.settings.toggles.legends,
+                    ctx.model.settings.toggles.legends,
                     &legend(ctx, Palette::of_ui(ui)),
                 );
                 let used = ui.cursor().top() - top;
@@ -140,7 +140,7 @@ impl TrainingView {
 
     fn controls(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         let running = ctx.training.running;
-        let mut s = ctx.settings.training.clone();
+        let mut s = ctx.model.settings.training.clone();
         ui.horizontal_wrapped(|ui| {
             let busy = running || ctx.training.steps_done > 0;
             let frozen = if busy {
@@ -225,7 +225,7 @@ impl TrainingView {
                     MAX_STEPS_RANGE.end()
                 ));
         });
-        if s != ctx.settings.training {
+        if s != ctx.model.settings.training {
             commands.push(Command::SetTraining(s));
         }
         ui.horizontal_wrapped(|ui| {
@@ -406,7 +406,7 @@ fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         ui,
         &format!(
             "{}. With the optimal denoiser every parameterisation gives the same ELBO; trained networks differ in where their errors land.",
-            loss_text(ctx.settings.training.loss)
+            loss_text(ctx.model.settings.training.loss)
         ),
     );
 }
