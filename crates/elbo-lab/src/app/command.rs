@@ -11,9 +11,10 @@ use elbo_core::denoiser::ModelKind;
 use elbo_core::param::Parameterisation;
 use elbo_core::schedule::VarianceType;
 
-use super::jobs::reverse::ReverseSettings;
-use super::settings::{DataSettings, ScheduleSettings, View, ViewToggles};
-use super::training::TrainingSettings;
+use super::export::request::ExportRequest;
+use super::settings::{
+    DataSettings, ReverseSettings, ScheduleSettings, TrainingSettings, View, ViewToggles,
+};
 
 /// A file or folder to ask the user for in a native dialog, and what it is for.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +34,7 @@ pub enum FileRequest {
     /// A scene to open (true), or where to save one (false).
     Scene(bool),
     /// Where to write a plot export for slides.
-    ExportPlot(super::export::ExportRequest),
+    ExportPlot(ExportRequest),
     /// Where to save the comparison table, in this format.
     SaveComparison(elbo_core::compare::TableFormat),
 }
@@ -100,9 +101,9 @@ pub enum Command {
     /// Ask for a file or folder in a native dialog, then carry out what it is for.
     PickFile(FileRequest),
     /// Enter the edit mode `mode` of the data plots (or leave it: [`EditMode::Off`]).
-    SetEditMode(super::views::editor::EditMode),
+    SetEditMode(EditMode),
     /// Enter the edit mode `mode`, or leave it if it is on (keys E and B).
-    ToggleEditMode(super::views::editor::EditMode),
+    ToggleEditMode(EditMode),
     /// Undo the last change of the data (an edit, a preset, a file, a scene; Ctrl+Z).
     UndoData,
     /// Redo the last undone change of the data (Ctrl+Shift+Z, Ctrl+Y).
@@ -194,7 +195,7 @@ pub enum Command {
     /// Open or close the "Export for slides" dialog (a plot as PNG, a GIF over t).
     ShowExportDialog(bool),
     /// Export a plot as PNG or the current view over t as GIF (to the request's path).
-    ExportPlot(super::export::ExportRequest),
+    ExportPlot(ExportRequest),
     /// Stop the running plot export (its unfinished file is removed).
     CancelExport,
     /// Open or close the Schedule tab's comparison table.
@@ -203,4 +204,27 @@ pub enum Command {
     SaveComparison(PathBuf, elbo_core::compare::TableFormat),
     /// Copy the comparison table of the current schedules to the clipboard.
     CopyComparison(elbo_core::compare::TableFormat),
+}
+
+/// What a press on a data plot does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EditMode {
+    /// The plots pan and zoom as usual.
+    #[default]
+    Off,
+    /// Add, move, resize, rotate, reweight and delete components (key E).
+    Components,
+    /// Paint points that become a kernel density mixture (key B).
+    Brush,
+}
+
+impl EditMode {
+    /// The name on its toggle button.
+    pub fn label(self) -> &'static str {
+        match self {
+            EditMode::Off => "View",
+            EditMode::Components => "Edit components",
+            EditMode::Brush => "Brush",
+        }
+    }
 }

@@ -25,7 +25,7 @@ pub const ANALYTIC_TIP: &str = "analytic (Bao et al. 2022, Analytic-DPM): for t 
 use super::command::{Command, FileRequest, ModelChoice};
 use super::palette::Palette;
 use super::settings::{MAX_APP_STEPS, MAX_SEED, ResetScope, SAMPLE_RANGE};
-use super::views::ViewCtx;
+use super::views::ctx::ViewCtx;
 
 /// Red for inline errors (retired: use [`Palette::error`]; kept while other files use it).
 pub const ERROR_COLOUR: Color32 = super::palette::ERROR;

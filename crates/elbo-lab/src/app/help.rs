@@ -5,6 +5,11 @@ use egui::{RichText, Ui};
 use super::command::Command;
 use super::settings::View;
 
+/// The window title: the app and the paper it follows.
+pub const TITLE: &str =
+    "ELBO Lab: the ELBO of a diffusion model (Luo 2022, Understanding Diffusion Models)";
+/// The paper.
+pub const PAPER: &str = "Calvin Luo (2022), \"Understanding Diffusion Models: A Unified Perspective\", arXiv:2208.11970";
 /// Every key the app answers, with what it does (the same commands as the buttons).
 pub const KEYS: [(&str, &str); 18] = [
     ("Space", "play / pause the timeline"),

@@ -2,14 +2,16 @@
 
 use std::path::PathBuf;
 
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
 
 use super::command::{Command, ExportKind, FileRequest};
-use super::controls::{ERROR_COLOUR, INFO_COLOUR};
+use super::controls::INFO_COLOUR;
+use super::help::PAPER;
 use super::inputs::Freshness;
+use super::model::StatusLine;
+use super::palette::status_colour;
 use super::settings::{ResetScope, View, ZOOM_RANGE};
-use super::views::ViewCtx;
-use super::{PAPER, StatusLine};
+use super::views::ctx::ViewCtx;
 
 /// The menu bar; it owns the export path typed in the File menu.
 pub struct MenuBar {
@@ -53,7 +55,7 @@ impl MenuBar {
             // Right to left: the computing note at the right edge, the status left of it,
             // cut short (whole in its tooltip) rather than pushed off the window.
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                super::views::computing_note(ui, freshness);
+                super::views::ctx::computing_note(ui, freshness);
                 if let Some(StatusLine {
                     text,
                     error: is_error,
@@ -295,14 +297,5 @@ fn lessons_menu(ui: &mut Ui, ctx: &ViewCtx<'_>, commands: &mut Vec<Command>) {
         {
             commands.push(Command::ExitLesson);
         }
-    }
-}
-
-/// A colour for a status line.
-pub fn status_colour(ui: &Ui, is_error: bool) -> Color32 {
-    if is_error {
-        ERROR_COLOUR
-    } else {
-        ui.visuals().text_color()
     }
 }

@@ -1,17 +1,23 @@
-//! The desktop app (eframe/egui/egui_plot) over the core.
+//! The desktop app (eframe/egui/egui_plot) over the core: this file is the shell.
 //!
 //! ```text
+//! App { model, jobs, training, export, window, views, shell }
 //! App::frame:
 //!   poll:    every job (jobs/: ELBO, river and particles, fields, reverse, evidence,
-//!            comparison), training and the file dialogs, whatever tab is open
-//!   layout:  the menu, side panel, timeline and open view draw from a read-only ViewCtx
-//!            and return Commands; apply() carries them out
-//!   inputs:  sync_inputs() rebuilds the Inputs from the settings (the last valid stay)
-//!   request: ask each job for the key the current inputs, t and tab need; poll again, so
-//!            inline work (tests) is drawn in the same frame
+//!            comparison), training, the file dialog and the export, once
+//!   layout:  the menu, side panel, timeline and open tab draw from a read-only ViewCtx
+//!            (the Model, Jobs, training, t and the WindowState) and return Commands;
+//!            the Model carries out its own (Model::apply), the shell the rest
+//!   inputs:  Model::sync_inputs rebuilds the Inputs from the settings (the last valid
+//!            stay) and says what changed; the ELBO job and training react
+//!   request: the open tab says what work it wants (Tab::wants), the shell asks the jobs
+//!            for it and for the ELBO; poll again, so inline work (tests) is drawn at once
 //! ```
-//! Every result carries the key it was computed from and is drawn through it only (see
-//! `jobs/mod.rs` and `inputs.rs`); trained networks reach the views as frozen snapshots.
+//! Layers, each using only those below it (`tests/cli/modules.rs` checks there is no
+//! import circle): settings, inputs, command; model, scene, jobs, training; views::ctx and
+//! the tabs and panels on it; views (the layout); this shell. Every result carries the key
+//! it was computed from and is drawn through it only (see `jobs/job.rs` and `inputs.rs`);
+//! trained networks reach the views as frozen snapshots.
 
 pub mod command;
 pub mod compute;
@@ -46,6 +52,7 @@ use elbo_core::report::Report;
 use elbo_core::schedule::NoiseSchedule;
 
 pub use command::{Command, ExportKind, FileRequest, ModelChoice};
+pub use help::{PAPER, TITLE};
 pub use inputs::{Depends, Freshness, Inputs};
 use jobs::elbo::ElboKey;
 use jobs::reverse::ReverseJob;
@@ -56,11 +63,6 @@ use settings::{Settings, View, ZOOM_RANGE};
 use views::editor::EditMode;
 use views::{ViewCtx, Views, WindowState};
 
-/// The window title: the app and the paper it follows.
-pub const TITLE: &str =
-    "ELBO Lab: the ELBO of a diffusion model (Luo 2022, Understanding Diffusion Models)";
-/// The paper.
-pub const PAPER: &str = "Calvin Luo (2022), \"Understanding Diffusion Models: A Unified Perspective\", arXiv:2208.11970";
 /// The persistence key of [`Settings`].
 pub const STORAGE_KEY: &str = "elbo_lab_settings";
 
@@ -367,7 +369,13 @@ impl App {
                 );
             }
             Command::SaveWeights(dir) => self.training.save(&dir),
-            Command::SaveScene(path) => self.model.save_scene(&path, self.window.lesson),
+            Command::SaveScene(path) => {
+                let lesson = self
+                    .window
+                    .lesson
+                    .and_then(|i| lessons::lessons().into_iter().nth(i));
+                self.model.save_scene(&path, lesson.map(|l| l.scene));
+            }
             Command::OpenScene(path) => self.open_scene(&path),
             Command::StartLesson(n) => self.start_lesson(ctx, n),
             Command::NextLesson => self.step_lesson(ctx, 1),

@@ -219,6 +219,15 @@ impl Palette {
     }
 }
 
+/// A colour for a status line.
+pub fn status_colour(ui: &egui::Ui, is_error: bool) -> Color32 {
+    if is_error {
+        ERROR
+    } else {
+        ui.visuals().text_color()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::lessons;
 use super::model::{Model, StatusLine};
 use super::settings::{Settings, View, ZOOM_RANGE};
 
@@ -397,13 +396,13 @@ impl Model {
         self.notes.restored.extend(notes);
     }
 
-    /// Save the current state as a scene file (with the title and caption of the lesson
-    /// step `lesson`, when one is shown).
-    pub fn save_scene(&mut self, path: &Path, lesson: Option<usize>) {
+    /// Save the current state as a scene file (with the title and caption of `lesson`, the
+    /// scene of the lesson step shown, if any).
+    pub fn save_scene(&mut self, path: &Path, lesson: Option<Scene>) {
         let mut scene = Scene::of(&self.settings);
-        if let Some(lesson) = lesson.and_then(|i| lessons::lessons().into_iter().nth(i)) {
-            scene.title = lesson.scene.title;
-            scene.caption = lesson.scene.caption;
+        if let Some(lesson) = lesson {
+            scene.title = lesson.title;
+            scene.caption = lesson.caption;
         }
         self.notes.status = Some(match scene.save(path) {
             Ok(()) => StatusLine::info(format!("saved the scene {}", path.display())),

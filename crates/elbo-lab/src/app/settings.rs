@@ -9,11 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use elbo_core::denoiser::ModelKind;
 use elbo_core::mixture::{Component, GaussianMixture, MixtureError};
+use elbo_core::param::Parameterisation;
 use elbo_core::presets::DataSpec;
 use elbo_core::report::DEFAULT_BANDWIDTH;
+use elbo_core::sampler::{SamplerConfig, SamplerKind, Spacing};
 use elbo_core::schedule::{
     BetaSchedule, BetaSource, DEFAULT_BETA_END, DEFAULT_BETA_START, ScheduleSpec, VarianceType,
 };
+use elbo_train::{TrainConfig, TrainLoss};
 
 /// Largest T the app offers.
 pub const MAX_APP_STEPS: usize = 4000;
@@ -389,7 +392,7 @@ pub struct Settings {
     /// The model.
     pub model: ModelKind,
     /// The reverse view's sampler settings.
-    pub reverse: super::jobs::reverse::ReverseSettings,
+    pub reverse: ReverseSettings,
     /// A trained network picked instead of `model` (not persisted: networks live in memory).
     #[serde(skip)]
     pub trained_model: Option<elbo_core::param::Parameterisation>,
@@ -412,7 +415,7 @@ pub struct Settings {
     /// Zoom factor (projector mode above 1).
     pub zoom: f32,
     /// The Training view's settings.
-    pub training: super::training::TrainingSettings,
+    pub training: TrainingSettings,
     /// Presenter mode: the side panel hidden, the plots given the room.
     pub presenter: bool,
     /// The side panel is shown (outside presenter mode).
@@ -694,6 +697,275 @@ pub fn restore(text: Option<&str>) -> (Settings, Vec<String>) {
     let (settings, more) = out.validated();
     notes.extend(more);
     (settings, notes)
+}
+
+// ------------------------------------------------------------------------------------------
+// The Reverse tab's samplers and the Training tab's settings
+// ------------------------------------------------------------------------------------------
+
+/// The reverse view's settings (persisted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReverseSettings {
+    /// The left setting.
+    pub a: SamplerConfig,
+    /// The right setting.
+    pub b: SamplerConfig,
+    /// Draw the trajectories of a few particles.
+    pub show_trajectories: bool,
+    /// Take `timestep_spacing` and `steps_offset` from the loaded scheduler config, when it
+    /// sets them (false: the user overrides them with each setting's own).
+    pub use_config: bool,
+}
+
+impl Default for ReverseSettings {
+    fn default() -> Self {
+        ReverseSettings {
+            a: SamplerConfig {
+                kind: SamplerKind::Ddpm,
+                steps: 1000,
+                spacing: Spacing::Trailing,
+                ..SamplerConfig::default()
+            },
+            b: SamplerConfig {
+                kind: SamplerKind::Ddim,
+                steps: 10,
+                eta: 0.0,
+                spacing: Spacing::Trailing,
+                ..SamplerConfig::default()
+            },
+            show_trajectories: true,
+            use_config: true,
+        }
+    }
+}
+
+/// What a scheduler config says about sampling: its `timestep_spacing` and `steps_offset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigSampling {
+    /// The file name of the config.
+    pub name: String,
+    /// The spacing: the config's `timestep_spacing`, or diffusers' default `leading` when
+    /// the config gives only `steps_offset`; None when its `timestep_spacing` is not one of
+    /// linspace, leading, trailing (each setting then keeps its own).
+    pub spacing: Option<Spacing>,
+    /// `steps_offset` (0 when the config has none).
+    pub offset: usize,
+    /// Where the spacing came from, in words.
+    pub spacing_source: String,
+    /// Where the offset came from, in words.
+    pub offset_source: String,
+}
+
+impl ConfigSampling {
+    /// The sampling a config sets; None when it sets neither `timestep_spacing` nor
+    /// `steps_offset`.
+    pub fn of(config: &ScheduleConfig) -> Option<Self> {
+        if config.timestep_spacing.is_none() && config.steps_offset.is_none() {
+            return None;
+        }
+        let (spacing, spacing_source) = match config.timestep_spacing.as_deref() {
+            Some(name) => match Spacing::ALL.into_iter().find(|s| s.name() == name.trim()) {
+                Some(s) => (Some(s), format!("timestep_spacing = {name}")),
+                None => (
+                    None,
+                    format!(
+                        "timestep_spacing = \"{name}\" is not linspace, leading or trailing: each setting keeps its own spacing"
+                    ),
+                ),
+            },
+            None => (
+                Some(Spacing::Leading),
+                "no timestep_spacing: diffusers' default, leading".to_owned(),
+            ),
+        };
+        let offset_source = match config.steps_offset {
+            Some(n) => format!("steps_offset = {n}"),
+            None => "no steps_offset: 0".to_owned(),
+        };
+        Some(ConfigSampling {
+            name: config.name.clone(),
+            spacing,
+            offset: config.steps_offset.unwrap_or(0),
+            spacing_source,
+            offset_source,
+        })
+    }
+}
+
+/// One setting as the job runs it, and where its spacing and offset came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolved {
+    /// The setting the job runs (K clamped to 1..=T, eta to [0, 1], the offset valid).
+    pub config: SamplerConfig,
+    /// True when the spacing is the config's.
+    pub spacing_from_config: bool,
+    /// True when the offset is the config's.
+    pub offset_from_config: bool,
+    /// The offset asked for when it had to be lowered: with leading spacing the largest
+    /// timestep `(K - 1) (T div K) + offset` must stay at most T - 1.
+    pub offset_lowered_from: Option<usize>,
+}
+
+/// The largest `steps_offset` leading spacing with K of T steps takes (diffusers'
+/// 0-based timesteps stay at most T - 1).
+pub fn max_leading_offset(train_steps: usize, steps: usize) -> usize {
+    let (t, k) = (train_steps.max(1), steps.clamp(1, train_steps.max(1)));
+    (t - 1) - (k - 1) * (t / k)
+}
+
+impl ReverseSettings {
+    /// The two settings as the job runs them on a schedule of `steps` timesteps, with the
+    /// spacing and offset of `config` unless [`ReverseSettings::use_config`] is off.
+    ///
+    /// Before scheduler configs were read here the offset was always 0 (the tab had no
+    /// offset control, and an offset of 1 with K = T runs past T - 1). Now it is the
+    /// config's (or the user's), lowered to the largest valid one when K is too large for
+    /// it, and the view says so (diffusers itself would index past its last timestep).
+    pub fn resolve(&self, steps: usize, config: Option<&ScheduleConfig>) -> [Resolved; 2] {
+        let sampling = config
+            .filter(|_| self.use_config)
+            .and_then(ConfigSampling::of);
+        [self.a, self.b].map(|mut c| {
+            c.steps = c.steps.clamp(1, steps.max(1));
+            c.eta = if c.eta.is_finite() {
+                c.eta.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let (mut spacing_from_config, mut offset_from_config) = (false, false);
+            if let Some(s) = &sampling {
+                if let Some(spacing) = s.spacing {
+                    c.spacing = spacing;
+                    spacing_from_config = true;
+                }
+                c.steps_offset = s.offset;
+                offset_from_config = true;
+            }
+            let mut offset_lowered_from = None;
+            if c.spacing == Spacing::Leading {
+                let max = max_leading_offset(steps, c.steps);
+                if c.steps_offset > max {
+                    offset_lowered_from = Some(c.steps_offset);
+                    c.steps_offset = max;
+                }
+            } else {
+                // Only leading spacing reads the offset: 0 keeps equal jobs equal.
+                c.steps_offset = 0;
+                offset_from_config = false;
+            }
+            Resolved {
+                config: c,
+                spacing_from_config,
+                offset_from_config,
+                offset_lowered_from,
+            }
+        })
+    }
+
+    /// The two settings as the job runs them (see [`ReverseSettings::resolve`]).
+    pub fn clamped(&self, steps: usize, config: Option<&ScheduleConfig>) -> [SamplerConfig; 2] {
+        self.resolve(steps, config).map(|r| r.config)
+    }
+}
+
+/// The training settings the view edits (persisted with the app's settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainingSettings {
+    /// Loss weighting.
+    pub loss: TrainLoss,
+    /// Batch size.
+    pub batch: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Also train a v-prediction network.
+    pub include_v: bool,
+    /// Steps between evaluations.
+    pub eval_every: usize,
+    /// Monte Carlo samples of each evaluation.
+    pub eval_samples: usize,
+    /// Pause automatically after this many steps.
+    pub max_steps: usize,
+}
+
+impl Default for TrainingSettings {
+    fn default() -> Self {
+        TrainingSettings {
+            loss: TrainLoss::Simple,
+            batch: 256,
+            lr: 1e-3,
+            seed: 0,
+            include_v: false,
+            eval_every: 500,
+            eval_samples: 256,
+            max_steps: 20_000,
+        }
+    }
+}
+
+/// Batch sizes the view offers.
+pub const BATCH_RANGE: std::ops::RangeInclusive<usize> = 16..=4096;
+/// Learning rates the view offers.
+pub const LR_RANGE: std::ops::RangeInclusive<f64> = 1e-5..=1e-1;
+/// Steps between evaluations the view offers.
+pub const EVAL_EVERY_RANGE: std::ops::RangeInclusive<usize> = 50..=100_000;
+/// Evaluation sample counts the view offers.
+pub const EVAL_SAMPLES_RANGE: std::ops::RangeInclusive<usize> = 64..=16_384;
+/// Step caps the view offers.
+pub const MAX_STEPS_RANGE: std::ops::RangeInclusive<usize> = 1..=10_000_000;
+
+impl TrainingSettings {
+    /// The settings with every number inside the range the view offers (a saved state may
+    /// hold anything); returns the names of the fields that had to change.
+    pub fn validated(mut self) -> (Self, Vec<&'static str>) {
+        let d = TrainingSettings::default();
+        let mut fixed = Vec::new();
+        if !BATCH_RANGE.contains(&self.batch) {
+            self.batch = d.batch;
+            fixed.push("batch");
+        }
+        if !(self.lr.is_finite() && LR_RANGE.contains(&self.lr)) {
+            self.lr = d.lr;
+            fixed.push("learning rate");
+        }
+        if !EVAL_EVERY_RANGE.contains(&self.eval_every) {
+            self.eval_every = d.eval_every;
+            fixed.push("evaluate every");
+        }
+        if !EVAL_SAMPLES_RANGE.contains(&self.eval_samples) {
+            self.eval_samples = d.eval_samples;
+            fixed.push("evaluation samples");
+        }
+        if !MAX_STEPS_RANGE.contains(&self.max_steps) {
+            self.max_steps = d.max_steps;
+            fixed.push("stop after steps");
+        }
+        (self, fixed)
+    }
+
+    /// The trainer's configuration of these settings with the model's `variance`.
+    pub fn config(&self, variance: VarianceType) -> TrainConfig {
+        let mut params = vec![
+            Parameterisation::X0,
+            Parameterisation::Eps,
+            Parameterisation::Score,
+        ];
+        if self.include_v {
+            params.push(Parameterisation::V);
+        }
+        TrainConfig {
+            params,
+            batch: self.batch,
+            lr: self.lr,
+            seed: self.seed,
+            loss: self.loss,
+            variance,
+            ..TrainConfig::default()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::controls::{ClampNotes, Typed};
 use super::palette::Palette;
 use super::plot_util::{opt, sci, text_width};
 use super::settings::SPEED_RANGE;
-use super::views::ViewCtx;
+use super::views::ctx::ViewCtx;
 
 /// Width of a monospace text of `chars` characters.
 fn mono_width(ui: &Ui, chars: usize) -> f32 {

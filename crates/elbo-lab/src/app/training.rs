@@ -16,19 +16,17 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use elbo_core::elbo::{Control, ElboConfig};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::param::Parameterisation;
 use elbo_core::schedule::{NoiseSchedule, VarianceType};
-use elbo_train::{
-    Evaluation, StepLosses, TrainConfig, TrainLoss, TrainedDenoiser, Trainer, evaluate, load_all,
-    save_all,
-};
+use elbo_train::{Evaluation, StepLosses, TrainedDenoiser, Trainer, evaluate, load_all, save_all};
 
-use super::StatusLine;
 use super::jobs::{JobContext, Mode, Worker};
+use super::model::StatusLine;
+pub use super::settings::{
+    BATCH_RANGE, EVAL_EVERY_RANGE, EVAL_SAMPLES_RANGE, LR_RANGE, MAX_STEPS_RANGE, TrainingSettings,
+};
 
 /// Steps per frame in synchronous mode.
 pub const SYNC_STEPS_PER_FRAME: usize = 2;
@@ -38,104 +36,6 @@ pub const SYNC_STEPS_PER_FRAME: usize = 2;
 pub const PAUSED_FOR_DATA: &str = "training paused: the data changed, and a network is tied to the data it was trained on. Reset the networks to train on the new data, or resume on the old data (Ctrl+Z brings them back)";
 /// How long the thread trains before it sends a batch of losses.
 const SEND_EVERY: Duration = Duration::from_millis(50);
-
-/// The training settings the view edits (persisted with the app's settings).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TrainingSettings {
-    /// Loss weighting.
-    pub loss: TrainLoss,
-    /// Batch size.
-    pub batch: usize,
-    /// Learning rate.
-    pub lr: f64,
-    /// Seed.
-    pub seed: u64,
-    /// Also train a v-prediction network.
-    pub include_v: bool,
-    /// Steps between evaluations.
-    pub eval_every: usize,
-    /// Monte Carlo samples of each evaluation.
-    pub eval_samples: usize,
-    /// Pause automatically after this many steps.
-    pub max_steps: usize,
-}
-
-impl Default for TrainingSettings {
-    fn default() -> Self {
-        TrainingSettings {
-            loss: TrainLoss::Simple,
-            batch: 256,
-            lr: 1e-3,
-            seed: 0,
-            include_v: false,
-            eval_every: 500,
-            eval_samples: 256,
-            max_steps: 20_000,
-        }
-    }
-}
-
-/// Batch sizes the view offers.
-pub const BATCH_RANGE: std::ops::RangeInclusive<usize> = 16..=4096;
-/// Learning rates the view offers.
-pub const LR_RANGE: std::ops::RangeInclusive<f64> = 1e-5..=1e-1;
-/// Steps between evaluations the view offers.
-pub const EVAL_EVERY_RANGE: std::ops::RangeInclusive<usize> = 50..=100_000;
-/// Evaluation sample counts the view offers.
-pub const EVAL_SAMPLES_RANGE: std::ops::RangeInclusive<usize> = 64..=16_384;
-/// Step caps the view offers.
-pub const MAX_STEPS_RANGE: std::ops::RangeInclusive<usize> = 1..=10_000_000;
-
-impl TrainingSettings {
-    /// The settings with every number inside the range the view offers (a saved state may
-    /// hold anything); returns the names of the fields that had to change.
-    pub fn validated(mut self) -> (Self, Vec<&'static str>) {
-        let d = TrainingSettings::default();
-        let mut fixed = Vec::new();
-        if !BATCH_RANGE.contains(&self.batch) {
-            self.batch = d.batch;
-            fixed.push("batch");
-        }
-        if !(self.lr.is_finite() && LR_RANGE.contains(&self.lr)) {
-            self.lr = d.lr;
-            fixed.push("learning rate");
-        }
-        if !EVAL_EVERY_RANGE.contains(&self.eval_every) {
-            self.eval_every = d.eval_every;
-            fixed.push("evaluate every");
-        }
-        if !EVAL_SAMPLES_RANGE.contains(&self.eval_samples) {
-            self.eval_samples = d.eval_samples;
-            fixed.push("evaluation samples");
-        }
-        if !MAX_STEPS_RANGE.contains(&self.max_steps) {
-            self.max_steps = d.max_steps;
-            fixed.push("stop after steps");
-        }
-        (self, fixed)
-    }
-
-    fn config(&self, variance: VarianceType) -> TrainConfig {
-        let mut params = vec![
-            Parameterisation::X0,
-            Parameterisation::Eps,
-            Parameterisation::Score,
-        ];
-        if self.include_v {
-            params.push(Parameterisation::V);
-        }
-        TrainConfig {
-            params,
-            batch: self.batch,
-            lr: self.lr,
-            seed: self.seed,
-            loss: self.loss,
-            variance,
-            ..TrainConfig::default()
-        }
-    }
-}
 
 enum ToTrainer {
     Start(Box<Trainer>, usize, usize),

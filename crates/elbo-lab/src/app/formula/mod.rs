@@ -34,10 +34,6 @@ pub use parser::parse;
 pub use plain_text::plain;
 pub use tree::{Accent, Class, Node, Parsed, Style};
 pub use widget::{
-    Formula, RichLaid, base_size, cached_count, layout, layout_rich, paint, rich, show,
+    Formula, MIN_FIT_SCALE, RichLaid, SCALE_OVER_BODY, base_size, cached_count, layout,
+    layout_rich, paint, rich, show,
 };
-
-/// The formula size over the Body text size: Ubuntu Light math reads small beside text.
-pub const SCALE_OVER_BODY: f32 = 1.1;
-/// A formula too wide for its space is scaled down, but never below this fraction.
-pub const MIN_FIT_SCALE: f32 = 0.6;

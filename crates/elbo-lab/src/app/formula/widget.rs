@@ -11,7 +11,11 @@ use egui::{
 
 use super::layout::{Item, Laid, layout_uncached};
 use super::plain_text::plain;
-use super::{MIN_FIT_SCALE, SCALE_OVER_BODY};
+
+/// The formula size over the Body text size: Ubuntu Light math reads small beside text.
+pub const SCALE_OVER_BODY: f32 = 1.1;
+/// A formula too wide for its space is scaled down, but never below this fraction.
+pub const MIN_FIT_SCALE: f32 = 0.6;
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {

@@ -14,9 +14,10 @@ use elbo_core::elbo::{Control, ElboError};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::schedule::{BetaSchedule, short_schedule_name};
 
+use super::super::model::{Applied, Overlay};
 use super::super::settings::Settings;
-use super::super::{Applied, Overlay};
-use super::{Job, JobContext, JobKey, JobResult, Mode, Status};
+use super::job::{Job, JobKey, JobResult, Status};
+use super::worker::{JobContext, Mode};
 
 /// Which line of the Schedule tab a row is (it takes that line's colour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

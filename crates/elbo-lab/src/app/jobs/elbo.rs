@@ -16,7 +16,8 @@ use elbo_core::param::{Parameterisation, PerParam};
 
 use super::super::compute::PREVIEW_SAMPLES;
 use super::super::inputs::{Depends, Inputs};
-use super::{Job, JobContext, JobKey, JobResult, Mode, Status};
+use super::job::{Job, JobKey, JobResult, Status};
+use super::worker::{JobContext, Mode};
 
 /// What an ELBO table is computed from: every input (data, schedule, model, method, N,
 /// seed, variance).

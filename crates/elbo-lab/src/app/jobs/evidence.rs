@@ -19,10 +19,11 @@ use elbo_core::evidence::{
 };
 use elbo_core::schedule::{BetaSchedule, NoiseSchedule, VarianceType};
 
-use super::super::Applied;
 use super::super::inputs::{Depends, Inputs};
+use super::super::model::Applied;
 use super::super::settings::ScheduleSettings;
-use super::{Job, JobContext, JobKey, JobResult, Mode, Status};
+use super::job::{Job, JobKey, JobResult, Status};
+use super::worker::{JobContext, Mode};
 
 /// The T of the decomposition against T (the current schedule's family), full detail.
 pub const SWEEP_STEPS: [usize; 10] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];

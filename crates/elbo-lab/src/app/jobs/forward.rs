@@ -9,7 +9,9 @@
 
 use super::super::compute::{self, Field, Particles, River};
 use super::super::inputs::{Depends, Inputs};
-use super::{Job, JobContext, JobKey, JobResult, LazyTexture, Mode, Status};
+use super::job::{Job, JobKey, JobResult, Status};
+use super::texture::LazyTexture;
+use super::worker::{JobContext, Mode};
 
 /// What the river and the particles are computed from: the data, the schedule, the view
 /// box and the seed (not the model).

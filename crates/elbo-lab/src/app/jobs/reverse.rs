@@ -3,15 +3,16 @@
 //! view draws. The view itself is `views/reverse.rs`.
 
 use egui::ColorImage;
-use serde::{Deserialize, Serialize};
 
 use super::super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
 use super::super::inputs::{Depends, Inputs};
-use super::super::settings::ScheduleConfig;
-use super::{Job, JobContext, JobKey, JobResult, LazyTexture, Mode, Status};
+pub use super::super::settings::{ConfigSampling, Resolved, ReverseSettings, max_leading_offset};
+use super::job::{Job, JobKey, JobResult, Status};
+use super::texture::LazyTexture;
+use super::worker::{JobContext, Mode};
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::sampler::{
-    QualityPoint, SampleControl, SampleRun, SamplerConfig, SamplerKind, Spacing, initial_noise,
+    QualityPoint, SampleControl, SampleRun, SamplerConfig, Spacing, initial_noise,
     quality_step_counts, quality_vs_steps, sample_with_data,
 };
 
@@ -47,172 +48,6 @@ impl ReverseSizes {
         particles: 64,
         quality_particles: 64,
     };
-}
-
-/// The reverse view's settings (persisted).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ReverseSettings {
-    /// The left setting.
-    pub a: SamplerConfig,
-    /// The right setting.
-    pub b: SamplerConfig,
-    /// Draw the trajectories of a few particles.
-    pub show_trajectories: bool,
-    /// Take `timestep_spacing` and `steps_offset` from the loaded scheduler config, when it
-    /// sets them (false: the user overrides them with each setting's own).
-    pub use_config: bool,
-}
-
-impl Default for ReverseSettings {
-    fn default() -> Self {
-        ReverseSettings {
-            a: SamplerConfig {
-                kind: SamplerKind::Ddpm,
-                steps: 1000,
-                spacing: Spacing::Trailing,
-                ..SamplerConfig::default()
-            },
-            b: SamplerConfig {
-                kind: SamplerKind::Ddim,
-                steps: 10,
-                eta: 0.0,
-                spacing: Spacing::Trailing,
-                ..SamplerConfig::default()
-            },
-            show_trajectories: true,
-            use_config: true,
-        }
-    }
-}
-
-/// What a scheduler config says about sampling: its `timestep_spacing` and `steps_offset`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfigSampling {
-    /// The file name of the config.
-    pub name: String,
-    /// The spacing: the config's `timestep_spacing`, or diffusers' default `leading` when
-    /// the config gives only `steps_offset`; None when its `timestep_spacing` is not one of
-    /// linspace, leading, trailing (each setting then keeps its own).
-    pub spacing: Option<Spacing>,
-    /// `steps_offset` (0 when the config has none).
-    pub offset: usize,
-    /// Where the spacing came from, in words.
-    pub spacing_source: String,
-    /// Where the offset came from, in words.
-    pub offset_source: String,
-}
-
-impl ConfigSampling {
-    /// The sampling a config sets; None when it sets neither `timestep_spacing` nor
-    /// `steps_offset`.
-    pub fn of(config: &ScheduleConfig) -> Option<Self> {
-        if config.timestep_spacing.is_none() && config.steps_offset.is_none() {
-            return None;
-        }
-        let (spacing, spacing_source) = match config.timestep_spacing.as_deref() {
-            Some(name) => match Spacing::ALL.into_iter().find(|s| s.name() == name.trim()) {
-                Some(s) => (Some(s), format!("timestep_spacing = {name}")),
-                None => (
-                    None,
-                    format!(
-                        "timestep_spacing = \"{name}\" is not linspace, leading or trailing: each setting keeps its own spacing"
-                    ),
-                ),
-            },
-            None => (
-                Some(Spacing::Leading),
-                "no timestep_spacing: diffusers' default, leading".to_owned(),
-            ),
-        };
-        let offset_source = match config.steps_offset {
-            Some(n) => format!("steps_offset = {n}"),
-            None => "no steps_offset: 0".to_owned(),
-        };
-        Some(ConfigSampling {
-            name: config.name.clone(),
-            spacing,
-            offset: config.steps_offset.unwrap_or(0),
-            spacing_source,
-            offset_source,
-        })
-    }
-}
-
-/// One setting as the job runs it, and where its spacing and offset came from.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Resolved {
-    /// The setting the job runs (K clamped to 1..=T, eta to [0, 1], the offset valid).
-    pub config: SamplerConfig,
-    /// True when the spacing is the config's.
-    pub spacing_from_config: bool,
-    /// True when the offset is the config's.
-    pub offset_from_config: bool,
-    /// The offset asked for when it had to be lowered: with leading spacing the largest
-    /// timestep `(K - 1) (T div K) + offset` must stay at most T - 1.
-    pub offset_lowered_from: Option<usize>,
-}
-
-/// The largest `steps_offset` leading spacing with K of T steps takes (diffusers'
-/// 0-based timesteps stay at most T - 1).
-pub fn max_leading_offset(train_steps: usize, steps: usize) -> usize {
-    let (t, k) = (train_steps.max(1), steps.clamp(1, train_steps.max(1)));
-    (t - 1) - (k - 1) * (t / k)
-}
-
-impl ReverseSettings {
-    /// The two settings as the job runs them on a schedule of `steps` timesteps, with the
-    /// spacing and offset of `config` unless [`ReverseSettings::use_config`] is off.
-    ///
-    /// Before scheduler configs were read here the offset was always 0 (the tab had no
-    /// offset control, and an offset of 1 with K = T runs past T - 1). Now it is the
-    /// config's (or the user's), lowered to the largest valid one when K is too large for
-    /// it, and the view says so (diffusers itself would index past its last timestep).
-    pub fn resolve(&self, steps: usize, config: Option<&ScheduleConfig>) -> [Resolved; 2] {
-        let sampling = config
-            .filter(|_| self.use_config)
-            .and_then(ConfigSampling::of);
-        [self.a, self.b].map(|mut c| {
-            c.steps = c.steps.clamp(1, steps.max(1));
-            c.eta = if c.eta.is_finite() {
-                c.eta.clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
-            let (mut spacing_from_config, mut offset_from_config) = (false, false);
-            if let Some(s) = &sampling {
-                if let Some(spacing) = s.spacing {
-                    c.spacing = spacing;
-                    spacing_from_config = true;
-                }
-                c.steps_offset = s.offset;
-                offset_from_config = true;
-            }
-            let mut offset_lowered_from = None;
-            if c.spacing == Spacing::Leading {
-                let max = max_leading_offset(steps, c.steps);
-                if c.steps_offset > max {
-                    offset_lowered_from = Some(c.steps_offset);
-                    c.steps_offset = max;
-                }
-            } else {
-                // Only leading spacing reads the offset: 0 keeps equal jobs equal.
-                c.steps_offset = 0;
-                offset_from_config = false;
-            }
-            Resolved {
-                config: c,
-                spacing_from_config,
-                offset_from_config,
-                offset_lowered_from,
-            }
-        })
-    }
-
-    /// The two settings as the job runs them (see [`ReverseSettings::resolve`]).
-    pub fn clamped(&self, steps: usize, config: Option<&ScheduleConfig>) -> [SamplerConfig; 2] {
-        self.resolve(steps, config).map(|r| r.config)
-    }
 }
 
 /// What a reverse job computes from: the inputs (data, schedule, model, seed, plotting box)
@@ -442,6 +277,7 @@ pub fn state_index(timesteps: &[usize], t: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::settings::ScheduleConfig;
     use crate::app::settings::ScheduleSettings;
 
     fn config(spacing: Option<&str>, offset: Option<usize>) -> ScheduleConfig {

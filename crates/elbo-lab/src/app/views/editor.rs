@@ -22,35 +22,14 @@ use egui_plot::{
     Line, LineStyle, Plot, PlotPoint, PlotPoints, PlotResponse, PlotTransform, PlotUi, Points,
 };
 
-use super::ViewCtx;
+use super::ctx::ViewCtx;
 use crate::app::command::Command;
 use crate::app::palette::Palette;
 use crate::app::settings::View;
 use elbo_core::edit::{Axes, EditableMixture, Handle};
 use elbo_core::mixture::{Component, GaussianMixture};
 
-/// What a press on a data plot does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EditMode {
-    /// The plots pan and zoom as usual.
-    #[default]
-    Off,
-    /// Add, move, resize, rotate, reweight and delete components (key E).
-    Components,
-    /// Paint points that become a kernel density mixture (key B).
-    Brush,
-}
-
-impl EditMode {
-    /// The name on its toggle button.
-    pub fn label(self) -> &'static str {
-        match self {
-            EditMode::Off => "View",
-            EditMode::Components => "Edit components",
-            EditMode::Brush => "Brush",
-        }
-    }
-}
+pub use super::super::command::EditMode;
 
 /// Least screen distance (points) of a width or rotation handle from its centre: the
 /// handles of a narrow component sit further out than 1 sd (see [`lever`]).

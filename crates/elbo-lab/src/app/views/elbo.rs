@@ -18,9 +18,9 @@ use super::super::plot_util::{
     pm_exact, quadrature_pm, sci, signed, t_marker, within_visible,
 };
 use super::super::settings::ElboForm;
+use super::ctx::{ViewCtx, dimmed_unless, formula_column};
 use super::editor::DataEditor;
 use super::tab::{PlotName, Tab, TabInfo};
-use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// Below this width (points) the totals go under the plots instead of beside them.
 const STACK_BELOW: f32 = 560.0;

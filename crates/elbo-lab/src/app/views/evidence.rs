@@ -24,10 +24,10 @@ use super::super::plot_util::{
     LegendEntry, legend_row, log_log_plot, log_points, plot, quadrature_pm, sci, within_visible,
 };
 use super::super::settings::EvidenceStep;
+use super::ctx::{AutoFold, ViewCtx, dimmed_unless};
 use super::editor::DataEditor;
 use super::tab::{PlotName, Tab, TabInfo};
 use super::vae_panel::VaePanel;
-use super::{AutoFold, ViewCtx, dimmed_unless};
 
 /// The hover text of a step's selector.
 fn step_tip(step: EvidenceStep) -> &'static str {

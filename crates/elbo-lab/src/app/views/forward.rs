@@ -12,9 +12,9 @@ use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row_within, plane_plot, plot, sci, t_marker,
     x_tick_overhang,
 };
+use super::ctx::{ViewCtx, dimmed_unless, formula_column};
 use super::editor::{DataEditor, EditMode};
 use super::tab::{PlotName, Tab, TabInfo};
-use super::{ViewCtx, dimmed_unless, formula_column};
 
 /// The formula column's width: a share of the view, within these bounds.
 const TEXT_WIDTH: std::ops::RangeInclusive<f32> = 220.0..=320.0;

@@ -6,6 +6,7 @@
 //! indexed with the current one; a result of older inputs is drawn dimmed under a
 //! "computing" note, and one of another dimension not at all.
 
+pub mod ctx;
 pub mod editor;
 pub mod elbo;
 pub mod evidence;
@@ -17,200 +18,21 @@ pub mod tab;
 pub mod training;
 pub mod vae_panel;
 
-use egui::{RichText, Ui};
+use egui::Ui;
 
 use super::command::Command;
 use super::controls::SidePanel;
-use super::inputs::{Depends, Freshness, Inputs};
-use super::jobs::Jobs;
-pub use super::jobs::Shown;
-use super::jobs::compare::CompareKey;
-use super::jobs::elbo::{ElboKey, ElboShown};
-use super::jobs::evidence::EvidenceKey;
-use super::jobs::forward::{FieldKey, FieldView, StaticShown, StaticsKey};
-use super::jobs::reverse::{ReverseJob, ReverseResult};
+use super::inputs::Freshness;
+use super::jobs::{Want, worst};
 use super::menu::MenuBar;
-use super::model::Model;
 use super::settings::View;
 use super::timeline::Timeline;
-use super::training::Training;
-use elbo_core::mixture::GaussianMixture;
-use elbo_core::schedule::NoiseSchedule;
-pub use tab::{Tab, TabInfo, Tabs};
-
-/// Opacity of a result drawn while the current one is computed.
-pub const STALE_OPACITY: f32 = 0.35;
-
-/// Everything a view may read, nothing it may change.
-pub struct ViewCtx<'a> {
-    /// The settings, inputs, overlays, history, notes and timeline.
-    pub model: &'a Model,
-    /// Every job and its latest result.
-    pub jobs: &'a Jobs,
-    /// Training state and trained networks.
-    pub training: &'a Training,
-    /// The current timestep (1..=T).
-    pub t: usize,
-    /// The windows over the tabs, the lesson bar and the edit mode.
-    pub window: &'a WindowState,
-}
-
-/// What the window shows over and beside the tabs (not saved).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct WindowState {
-    /// The About window is open.
-    pub about_open: bool,
-    /// The help window is open.
-    pub help_open: bool,
-    /// The step of the built-in lesson shown in the lesson bar, if one runs.
-    pub lesson: Option<usize>,
-    /// What a press on a data plot does.
-    pub edit_mode: editor::EditMode,
-}
-
-impl<'a> ViewCtx<'a> {
-    /// The current inputs.
-    pub fn inputs(&self) -> &'a Inputs {
-        &self.model.applied.inputs
-    }
-
-    /// The current data.
-    pub fn data(&self) -> &'a GaussianMixture {
-        &self.model.applied.inputs.data
-    }
-
-    /// The current schedule.
-    pub fn schedule(&self) -> &'a NoiseSchedule {
-        &self.model.applied.inputs.schedule
-    }
-
-    /// T of the current schedule.
-    pub fn steps(&self) -> usize {
-        self.model.applied.inputs.steps()
-    }
-
-    /// The current data dimension.
-    pub fn dim(&self) -> usize {
-        self.model.applied.inputs.dim()
-    }
-
-    /// The ELBO estimate to draw (any T: it is drawn over its own timesteps).
-    pub fn elbo(&self) -> Option<Shown<'a, ElboShown>> {
-        self.jobs.elbo.table().map(|e| Shown {
-            value: e,
-            current: e.inputs.covers(self.inputs(), Depends::All),
-        })
-    }
-
-    /// The river and particles to draw: only of data of the current dimension.
-    pub fn statics(&self) -> Option<Shown<'a, StaticShown>> {
-        self.jobs
-            .statics
-            .shown_any()
-            .filter(|s| s.inputs.dim() == self.dim())
-            .map(|s| Shown {
-                value: s,
-                current: s.inputs.covers(self.inputs(), Depends::DataSchedule),
-            })
-    }
-
-    /// The fields to draw: only of data of the current dimension. They are current when
-    /// of the current inputs; while the timeline plays they may trail t by a frame (their
-    /// labels say their t), which is not drawn dimmed.
-    pub fn field(&self) -> Option<Shown<'a, FieldView>> {
-        self.jobs
-            .fields
-            .shown_any()
-            .filter(|f| f.field.inputs.dim() == self.dim())
-            .map(|f| Shown {
-                value: f,
-                current: f.field.inputs.covers(self.inputs(), Depends::Model),
-            })
-    }
-
-    /// The reverse runs to draw: only of data of the current dimension.
-    pub fn reverse(&self) -> Option<Shown<'a, ReverseResult>> {
-        self.jobs
-            .reverse
-            .runs()
-            .filter(|r| r.job.inputs.dim() == self.dim())
-            .map(|r| Shown {
-                value: r,
-                current: r.job.same_as(&self.reverse_job()),
-            })
-    }
-
-    /// The ELBO table of the current inputs.
-    pub fn elbo_key(&self) -> ElboKey {
-        ElboKey(self.inputs().clone())
-    }
-
-    /// The river and particles of the current inputs.
-    pub fn statics_key(&self) -> StaticsKey {
-        StaticsKey(self.inputs().clone())
-    }
-
-    /// The fields of the current inputs at the current t.
-    pub fn field_key(&self) -> FieldKey {
-        FieldKey {
-            inputs: self.inputs().clone(),
-            t: self.t,
-        }
-    }
-
-    /// The reverse runs the current inputs and settings ask for.
-    pub fn reverse_job(&self) -> ReverseJob {
-        ReverseJob {
-            inputs: self.inputs().clone(),
-            configs: self.model.settings.reverse.clamped(
-                self.steps(),
-                self.model
-                    .settings
-                    .config_of(&self.model.applied.schedule_settings),
-            ),
-            sizes: self.jobs.options.reverse_sizes,
-        }
-    }
-
-    /// What the Evidence tab's results must be of.
-    pub fn evidence_key(&self) -> EvidenceKey {
-        EvidenceKey::new(
-            &self.model.applied,
-            self.model.settings.variance,
-            self.jobs.options.evidence_detail,
-        )
-    }
-
-    /// The comparison of the current schedule, the drawn presets and every overlay on the
-    /// current data.
-    pub fn compare_key(&self) -> CompareKey {
-        CompareKey::new(
-            &self.model.settings,
-            &self.model.applied,
-            &self.model.overlays,
-        )
-    }
-}
-
-/// Draw `add` dimmed when `current` is false (a result of older inputs).
-pub fn dimmed_unless<R>(ui: &mut Ui, current: bool, add: impl FnOnce(&mut Ui) -> R) -> R {
-    ui.scope(|ui| {
-        if !current {
-            ui.multiply_opacity(STALE_OPACITY);
-        }
-        add(ui)
-    })
-    .inner
-}
-
-/// The "computing" note at the right of the menu bar (so nothing below it moves).
-pub fn computing_note(ui: &mut Ui, freshness: Freshness) {
-    if freshness == Freshness::Computing {
-        ui.label(RichText::new("computing...").italics())
-            .on_hover_text("The results for the current settings are being computed; dimmed plots show the previous settings' results until then");
-        ui.spinner();
-    }
-}
+pub use ctx::{
+    AutoFold, STALE_OPACITY, Shown, ViewCtx, WindowState, computing_note, dimmed_unless,
+    formula_column,
+};
+use editor::DataEditor;
+pub use tab::{PlotName, Tab, TabInfo};
 
 /// The least width (points) the side panel leaves to the open tab.
 const MIN_CENTRAL_WIDTH: f32 = 420.0;
@@ -357,44 +179,127 @@ fn tabs_fit(ui: &Ui, controls_button: bool) -> bool {
     needed <= ui.available_width()
 }
 
-/// A foldable section of a view that follows the window's height (open when the view's
-/// height is at least `min_height` points, folded on a short projector window) until the
-/// user opens or closes it; from then on it stays as they left it.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AutoFold {
-    chosen: bool,
+macro_rules! registry {
+    ($($variant:ident => $module:ident :: $ty:ident,)*) => {
+        /// Every tab, one field each (named as its module), owning its own state.
+        #[derive(Default)]
+        pub struct Tabs {
+            $(
+                #[doc = concat!("The `", stringify!($module), "` tab.")]
+                pub $module: $module::$ty,
+            )*
+        }
+
+        impl Tabs {
+            /// Draw the tab `view`.
+            pub fn ui(
+                &mut self,
+                view: View,
+                ui: &mut Ui,
+                ctx: &ViewCtx<'_>,
+                editor: &mut DataEditor,
+            ) -> Vec<Command> {
+                match view {
+                    $(View::$variant => self.$module.ui(ui, ctx, editor),)*
+                }
+            }
+
+            /// The work the tab `view` wants.
+            pub fn wants(&self, view: View, ctx: &ViewCtx<'_>) -> Vec<Want> {
+                match view {
+                    $(View::$variant => self.$module.wants(ctx),)*
+                }
+            }
+        }
+
+        impl View {
+            /// The tab's names and help.
+            pub fn info(self) -> &'static TabInfo {
+                match self {
+                    $(View::$variant => &<$module::$ty as Tab>::INFO,)*
+                }
+            }
+
+            /// The plots the tab can show.
+            pub fn plots(self) -> Vec<PlotName> {
+                match self {
+                    $(View::$variant => <$module::$ty as Tab>::plots(),)*
+                }
+            }
+
+            /// Whether the tab shows p0 in data coordinates now.
+            pub fn shows_data(self, ctx: &ViewCtx<'_>) -> bool {
+                match self {
+                    $(View::$variant => <$module::$ty as Tab>::shows_data(ctx),)*
+                }
+            }
+        }
+    };
 }
 
-impl AutoFold {
-    /// Show the section `title` (hover text `tip`) with `add` as its body, in a view
-    /// `view_height` points tall.
-    pub fn show(
-        &mut self,
-        ui: &mut Ui,
-        title: &str,
-        tip: &str,
-        (view_height, min_height): (f32, f32),
-        add: impl FnOnce(&mut Ui),
-    ) {
-        let tall = view_height >= min_height;
-        let header = egui::CollapsingHeader::new(title)
-            .id_salt(title)
-            .open((!self.chosen).then_some(tall))
-            .show_unindented(ui, add)
-            .header_response;
-        if header.clicked() {
-            self.chosen = true;
-        }
-        header.on_hover_text(tip);
+crate::with_tabs!(registry);
+
+impl Tabs {
+    /// How the tab `view` stands against the current inputs: the least fresh of the work
+    /// it wants.
+    pub fn freshness(&self, view: View, ctx: &ViewCtx<'_>) -> Freshness {
+        worst(
+            self.wants(view, ctx)
+                .iter()
+                .map(|want| ctx.jobs.freshness(want)),
+        )
     }
 }
 
-/// A right-hand text column for formulas, with a fixed width.
-pub fn formula_column(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
-    ui.vertical(|ui| {
-        ui.set_width(width);
-        egui::ScrollArea::vertical()
-            .id_salt("formulas")
-            .show(ui, add);
-    });
+impl View {
+    /// The tab's label.
+    pub fn label(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The tab's label on a narrow window.
+    pub fn short_label(self) -> &'static str {
+        self.info().short_name
+    }
+
+    /// The tab's lower-case name (command line, file names).
+    pub fn slug(self) -> &'static str {
+        self.info().slug
+    }
+
+    /// The tab called `name` on the command line: its slug or an alias, in any case.
+    pub fn from_name(name: &str) -> Option<View> {
+        let wanted = name.trim().to_ascii_lowercase();
+        View::ALL.into_iter().find(|v| {
+            let info = v.info();
+            info.slug == wanted || info.aliases.contains(&wanted.as_str())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tab_has_distinct_names_help_and_plots() {
+        for (i, view) in View::ALL.into_iter().enumerate() {
+            let info = view.info();
+            assert!(info.help.len() > 150, "{view:?}");
+            assert!(!info.summary.is_empty(), "{view:?}");
+            assert!(info.short_name.len() <= info.name.len(), "{view:?}");
+            assert_eq!(View::from_name(info.slug), Some(view));
+            assert!(!view.plots().is_empty(), "{view:?}");
+            for other in &View::ALL[i + 1..] {
+                assert_ne!(info.slug, other.slug());
+                assert_ne!(info.name, other.label());
+                assert!(!other.info().aliases.contains(&info.slug));
+            }
+        }
+        assert!(View::Elbo.info().help.contains("eq. 58"));
+        assert!(View::Schedule.info().help.contains("eq. 33"));
+        assert_eq!(View::from_name("Parameterisations"), Some(View::Params));
+        assert_eq!(View::from_name(" ELBO "), Some(View::Elbo));
+        assert_eq!(View::from_name("nonsense"), None);
+    }
 }

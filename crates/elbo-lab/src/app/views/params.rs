@@ -16,9 +16,9 @@ use super::super::plot_util::{
     LegendEntry, band, box_image, clicked_t, legend_row, maybe_log, opt, plane_plot, plot,
     plot_maybe_log, sci, t_marker, within_visible, x_tick_overhang,
 };
+use super::ctx::{ViewCtx, dimmed_unless};
 use super::editor::DataEditor;
 use super::tab::{PlotName, Tab, TabInfo};
-use super::{ViewCtx, dimmed_unless};
 use elbo_core::param::{Parameterisation, PerParam};
 
 const TITLES: PerParam<&str> = PerParam {

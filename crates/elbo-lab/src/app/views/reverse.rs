@@ -20,10 +20,10 @@ use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row, plane_plot, plot, sci, t_marker,
 };
+use super::ctx::{AutoFold, Shown, ViewCtx, dimmed_unless};
 use super::editor::DataEditor;
 use super::forward::{INK_OVER_IMAGE, fit_to_screen, name_t_plot};
 use super::tab::{PlotName, Tab, TabInfo};
-use super::{AutoFold, Shown, ViewCtx, dimmed_unless};
 use elbo_core::sampler::{SampleRun, SamplerConfig, SamplerKind, Spacing, quality_step_counts};
 use elbo_core::schedule::VarianceType;
 

@@ -9,21 +9,20 @@ use egui_plot::{Line, LineStyle};
 use elbo_core::compare::{CompareTable, TableFormat};
 use elbo_core::schedule::{BetaSchedule, Finding, NoiseSchedule, Severity};
 
-use super::super::Overlay;
-use super::super::StatusLine;
 use super::super::command::{Command, FileRequest};
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::jobs::Progress;
 use super::super::jobs::Want;
 use super::super::jobs::compare::{CompareKey, RowKind};
+use super::super::model::{Overlay, StatusLine};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, legend_row, opt, plot, sci, t_at, t_marker, within_visible,
 };
 use super::super::settings::ScheduleSettings;
+use super::ctx::{ViewCtx, formula_column};
 use super::editor::DataEditor;
 use super::tab::{PlotName, Tab, TabInfo};
-use super::{ViewCtx, formula_column};
 
 /// Below this width (points) the formulas go under the plots instead of beside them.
 const STACK_BELOW: f32 = 560.0;

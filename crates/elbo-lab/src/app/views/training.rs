@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use egui::{RichText, Ui};
 use egui_plot::{HLine, Line, LineStyle};
 
-use super::super::StatusLine;
 use super::super::command::{Command, FileRequest};
 use super::super::formula as tex;
 use super::super::jobs::Want;
+use super::super::model::StatusLine;
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, pm, t_marker,
@@ -19,9 +19,9 @@ use super::super::plot_util::{
 use super::super::training::{
     BATCH_RANGE, EVAL_EVERY_RANGE, EVAL_SAMPLES_RANGE, LR_RANGE, MAX_STEPS_RANGE,
 };
+use super::ctx::{AutoFold, ViewCtx};
 use super::editor::DataEditor;
 use super::tab::{PlotName, Tab, TabInfo};
-use super::{AutoFold, ViewCtx};
 use elbo_core::param::Parameterisation;
 use elbo_train::TrainLoss;
 

@@ -10,7 +10,6 @@
 //! thread. Every export takes a typed path; the native save dialog is optional.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
@@ -25,12 +24,16 @@ use super::model::{Model, StatusLine};
 use super::plot_util::plot_id;
 use super::settings::View;
 
-/// The scales a PNG or GIF can be captured at (pixels per point times this).
-pub const SCALES: [u32; 3] = [1, 2, 3];
-/// The most frames a GIF may have.
-pub const MAX_FRAMES: usize = 500;
-/// The range of the delay between GIF frames, in milliseconds.
-pub const DELAY_RANGE: std::ops::RangeInclusive<u32> = 20..=2000;
+mod gif_writer;
+pub mod request;
+
+pub use gif_writer::GifWriter;
+use gif_writer::{Encoder, EncoderMessage};
+use request::check_scale;
+pub use request::{
+    DELAY_RANGE, ExportRequest, GifRequest, MAX_FRAMES, PngRequest, SCALES, check_gif,
+    suggested_name, t_plan,
+};
 
 /// How long the window may take to reach its capture size (or its old size) before the
 /// export goes on without it.
@@ -137,244 +140,10 @@ pub fn crop(
     Ok(out)
 }
 
-/// An animated GIF written frame by frame: loops forever, `delay_ms` between frames (GIF
-/// counts in hundredths of a second), every frame the first frame's size.
-pub struct GifWriter<W: Write> {
-    writer: Option<W>,
-    encoder: Option<gif::Encoder<W>>,
-    delay_ms: u32,
-    size: [u32; 2],
-    frames: usize,
-}
-
-impl<W: Write> GifWriter<W> {
-    /// Start a GIF on `writer` (nothing is written before the first frame).
-    pub fn new(writer: W, delay_ms: u32) -> Self {
-        GifWriter {
-            writer: Some(writer),
-            encoder: None,
-            delay_ms: delay_ms.clamp(*DELAY_RANGE.start(), *DELAY_RANGE.end()),
-            size: [0, 0],
-            frames: 0,
-        }
-    }
-
-    /// Append a frame (the first one sets the GIF's size; the others must have it).
-    pub fn add(&mut self, frame: RgbaImage) -> Result<(), String> {
-        let (w, h) = frame.dimensions();
-        let too_big = |v: u32| {
-            u16::try_from(v).map_err(|_| {
-                format!("a GIF frame is at most 65535 px wide and high ({w} x {h} px)")
-            })
-        };
-        let (w16, h16) = (too_big(w)?, too_big(h)?);
-        if let Some(writer) = self.writer.take() {
-            let mut encoder =
-                gif::Encoder::new(writer, w16, h16, &[]).map_err(|e| e.to_string())?;
-            encoder
-                .set_repeat(gif::Repeat::Infinite)
-                .map_err(|e| e.to_string())?;
-            self.encoder = Some(encoder);
-            self.size = [w, h];
-        }
-        if [w, h] != self.size {
-            return Err(format!(
-                "frame {} is {w} x {h} px, the GIF {} x {} px",
-                self.frames + 1,
-                self.size[0],
-                self.size[1]
-            ));
-        }
-        let encoder = self
-            .encoder
-            .as_mut()
-            .ok_or("the GIF was already finished")?;
-        let mut pixels = frame.into_raw();
-        // Speed 10 of 1..=30: a good palette for plots in a fraction of speed 1's time.
-        let mut f = gif::Frame::from_rgba_speed(w16, h16, &mut pixels, 10);
-        f.delay = (self.delay_ms / 10).max(1) as u16;
-        encoder.write_frame(&f).map_err(|e| e.to_string())?;
-        self.frames += 1;
-        Ok(())
-    }
-
-    /// The frames written so far.
-    pub fn frames(&self) -> usize {
-        self.frames
-    }
-
-    /// Write the GIF's end; give back the writer.
-    pub fn finish(mut self) -> Result<W, String> {
-        match self.encoder.take() {
-            Some(encoder) => encoder.into_inner().map_err(|e| e.to_string()),
-            None => Err("a GIF needs at least one frame".into()),
-        }
-    }
-}
-
-/// A PNG of one plot.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PngRequest {
-    /// Where to write (".png" is added when the name has no extension).
-    pub path: PathBuf,
-    /// The plot's id name (see [`View::plots`]).
-    pub plot: String,
-    /// 1, 2 or 3: the image has this many times the window's pixels per point.
-    pub scale: u32,
-}
-
-/// An animated GIF of the current view (Forward or Reverse) over t.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GifRequest {
-    /// Where to write (".gif" is added when the name has no extension).
-    pub path: PathBuf,
-    /// The plot's id name (see [`View::plots`]).
-    pub plot: String,
-    /// 1, 2 or 3, as for a PNG.
-    pub scale: u32,
-    /// The first t (1..=T).
-    pub from: usize,
-    /// The last t (1..=T); below `from` the GIF runs t down (the generative direction).
-    pub to: usize,
-    /// How many frames (1..=[`MAX_FRAMES`]); t is spread evenly over the range.
-    pub frames: usize,
-    /// Milliseconds between frames ([`DELAY_RANGE`]).
-    pub delay_ms: u32,
-}
-
-/// What to export.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ExportRequest {
-    /// A PNG of one plot.
-    Png(PngRequest),
-    /// An animated GIF over t.
-    Gif(GifRequest),
-}
-
-impl ExportRequest {
-    /// The same request writing to `path`.
-    pub fn with_path(mut self, path: PathBuf) -> Self {
-        match &mut self {
-            ExportRequest::Png(r) => r.path = path,
-            ExportRequest::Gif(r) => r.path = path,
-        }
-        self
-    }
-
-    fn path(&self) -> PathBuf {
-        let (path, ext) = match self {
-            ExportRequest::Png(r) => (&r.path, "png"),
-            ExportRequest::Gif(r) => (&r.path, "gif"),
-        };
-        if path.extension().is_none() {
-            path.with_extension(ext)
-        } else {
-            path.clone()
-        }
-    }
-
-    fn plot(&self) -> &str {
-        match self {
-            ExportRequest::Png(r) => &r.plot,
-            ExportRequest::Gif(r) => &r.plot,
-        }
-    }
-
-    fn scale(&self) -> u32 {
-        match self {
-            ExportRequest::Png(r) => r.scale,
-            ExportRequest::Gif(r) => r.scale,
-        }
-    }
-}
-
-/// The t of each of `frames` frames from `from` to `to`, evenly spread (rounded).
-pub fn t_plan(from: usize, to: usize, frames: usize) -> Vec<usize> {
-    if frames == 1 {
-        return vec![from];
-    }
-    let (a, b) = (from as f64, to as f64);
-    (0..frames)
-        .map(|i| (a + (b - a) * i as f64 / (frames - 1) as f64).round() as usize)
-        .collect()
-}
-
-/// Check a GIF request against T and the current view; the t of each frame.
-pub fn check_gif(r: &GifRequest, steps: usize, view: View) -> Result<Vec<usize>, String> {
-    if !matches!(view, View::Forward | View::Reverse) {
-        return Err("a GIF shows the Forward or the Reverse tab: open one of them first".into());
-    }
-    if r.frames == 0 {
-        return Err("a GIF needs at least 1 frame (0 asked)".into());
-    }
-    if r.frames > MAX_FRAMES {
-        return Err(format!("at most {MAX_FRAMES} frames ({} asked)", r.frames));
-    }
-    for (what, t) in [("from", r.from), ("to", r.to)] {
-        if !(1..=steps).contains(&t) {
-            return Err(format!("t {what} = {t} is outside 1..={steps}"));
-        }
-    }
-    if r.from == r.to && r.frames > 1 {
-        return Err(format!(
-            "the t range is empty (from = to = {}): pick two different t",
-            r.from
-        ));
-    }
-    Ok(t_plan(r.from, r.to, r.frames))
-}
-
-fn check_scale(scale: u32) -> Result<f32, String> {
-    if SCALES.contains(&scale) {
-        Ok(scale as f32)
-    } else {
-        Err(format!("the scale must be 1x, 2x or 3x ({scale}x asked)"))
-    }
-}
-
 /// A screenshot coming back, tagged with the request it answers.
 struct Shot {
     seq: u64,
     image: Arc<egui::ColorImage>,
-}
-
-enum EncoderMessage {
-    Frame(RgbaImage),
-    Finish,
-}
-
-/// The thread that writes a GIF as its frames arrive.
-struct Encoder {
-    frames: Sender<EncoderMessage>,
-    done: Receiver<Result<usize, String>>,
-}
-
-impl Encoder {
-    fn spawn(file: File, delay_ms: u32) -> Result<Self, String> {
-        let (tx, rx) = channel::<EncoderMessage>();
-        let (done_tx, done) = channel();
-        std::thread::Builder::new()
-            .name("elbo-lab-gif".into())
-            .spawn(move || {
-                let result = (|| {
-                    let mut gif = GifWriter::new(BufWriter::new(file), delay_ms);
-                    loop {
-                        match rx.recv() {
-                            Ok(EncoderMessage::Frame(f)) => gif.add(f)?,
-                            Ok(EncoderMessage::Finish) => break,
-                            Err(_) => return Err("cancelled".to_owned()),
-                        }
-                    }
-                    let frames = gif.frames();
-                    let mut writer = gif.finish()?;
-                    writer.flush().map_err(|e| e.to_string())?;
-                    Ok(frames)
-                })();
-                let _ = done_tx.send(result);
-            })
-            .map_err(|e| format!("could not start the GIF encoder: {e}"))?;
-        Ok(Encoder { frames: tx, done })
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1092,19 +861,10 @@ impl ExportState {
             }
         });
         if let Some(StatusLine { text, error }) = status {
-            let colour = super::menu::status_colour(ui, error);
+            let colour = super::palette::status_colour(ui, error);
             ui.label(egui::RichText::new(text).color(colour));
         }
     }
-}
-
-/// The file name a save dialog proposes for a request.
-pub fn suggested_name(request: &ExportRequest) -> String {
-    let p = request.path();
-    p.file_name().map_or_else(
-        || "elbo-lab".to_owned(),
-        |n| n.to_string_lossy().into_owned(),
-    )
 }
 
 #[cfg(test)]

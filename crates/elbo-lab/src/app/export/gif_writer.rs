@@ -1,0 +1,123 @@
+//! The GIF writer and the thread that encodes a GIF as its frames arrive.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use image::RgbaImage;
+
+use super::request::DELAY_RANGE;
+
+/// An animated GIF written frame by frame: loops forever, `delay_ms` between frames (GIF
+/// counts in hundredths of a second), every frame the first frame's size.
+pub struct GifWriter<W: Write> {
+    writer: Option<W>,
+    encoder: Option<gif::Encoder<W>>,
+    delay_ms: u32,
+    size: [u32; 2],
+    frames: usize,
+}
+
+impl<W: Write> GifWriter<W> {
+    /// Start a GIF on `writer` (nothing is written before the first frame).
+    pub fn new(writer: W, delay_ms: u32) -> Self {
+        GifWriter {
+            writer: Some(writer),
+            encoder: None,
+            delay_ms: delay_ms.clamp(*DELAY_RANGE.start(), *DELAY_RANGE.end()),
+            size: [0, 0],
+            frames: 0,
+        }
+    }
+
+    /// Append a frame (the first one sets the GIF's size; the others must have it).
+    pub fn add(&mut self, frame: RgbaImage) -> Result<(), String> {
+        let (w, h) = frame.dimensions();
+        let too_big = |v: u32| {
+            u16::try_from(v).map_err(|_| {
+                format!("a GIF frame is at most 65535 px wide and high ({w} x {h} px)")
+            })
+        };
+        let (w16, h16) = (too_big(w)?, too_big(h)?);
+        if let Some(writer) = self.writer.take() {
+            let mut encoder =
+                gif::Encoder::new(writer, w16, h16, &[]).map_err(|e| e.to_string())?;
+            encoder
+                .set_repeat(gif::Repeat::Infinite)
+                .map_err(|e| e.to_string())?;
+            self.encoder = Some(encoder);
+            self.size = [w, h];
+        }
+        if [w, h] != self.size {
+            return Err(format!(
+                "frame {} is {w} x {h} px, the GIF {} x {} px",
+                self.frames + 1,
+                self.size[0],
+                self.size[1]
+            ));
+        }
+        let encoder = self
+            .encoder
+            .as_mut()
+            .ok_or("the GIF was already finished")?;
+        let mut pixels = frame.into_raw();
+        // Speed 10 of 1..=30: a good palette for plots in a fraction of speed 1's time.
+        let mut f = gif::Frame::from_rgba_speed(w16, h16, &mut pixels, 10);
+        f.delay = (self.delay_ms / 10).max(1) as u16;
+        encoder.write_frame(&f).map_err(|e| e.to_string())?;
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// The frames written so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Write the GIF's end; give back the writer.
+    pub fn finish(mut self) -> Result<W, String> {
+        match self.encoder.take() {
+            Some(encoder) => encoder.into_inner().map_err(|e| e.to_string()),
+            None => Err("a GIF needs at least one frame".into()),
+        }
+    }
+}
+
+pub(super) enum EncoderMessage {
+    Frame(RgbaImage),
+    Finish,
+}
+
+/// The thread that writes a GIF as its frames arrive.
+pub(super) struct Encoder {
+    pub(super) frames: Sender<EncoderMessage>,
+    pub(super) done: Receiver<Result<usize, String>>,
+}
+
+impl Encoder {
+    pub(super) fn spawn(file: File, delay_ms: u32) -> Result<Self, String> {
+        let (tx, rx) = channel::<EncoderMessage>();
+        let (done_tx, done) = channel();
+        std::thread::Builder::new()
+            .name("elbo-lab-gif".into())
+            .spawn(move || {
+                let result = (|| {
+                    let mut gif = GifWriter::new(BufWriter::new(file), delay_ms);
+                    loop {
+                        match rx.recv() {
+                            Ok(EncoderMessage::Frame(f)) => gif.add(f)?,
+                            Ok(EncoderMessage::Finish) => break,
+                            Err(_) => return Err("cancelled".to_owned()),
+                        }
+                    }
+                    let frames = gif.frames();
+                    let mut writer = gif.finish()?;
+                    writer.flush().map_err(|e| e.to_string())?;
+                    Ok(frames)
+                })();
+                let _ = done_tx.send(result);
+            })
+            .map_err(|e| format!("could not start the GIF encoder: {e}"))?;
+        Ok(Encoder { frames: tx, done })
+    }
+}

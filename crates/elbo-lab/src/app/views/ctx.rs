@@ -1,0 +1,235 @@
+//! What every tab and panel draws from ([`ViewCtx`], read-only) and the small pieces they
+//! share: dimming a result of older inputs, the "computing" note, foldable sections and
+//! the formula column.
+
+use egui::{RichText, Ui};
+
+use super::super::command::EditMode;
+use super::super::inputs::{Depends, Freshness, Inputs};
+use super::super::jobs::Jobs;
+pub use super::super::jobs::Shown;
+use super::super::jobs::compare::CompareKey;
+use super::super::jobs::elbo::{ElboKey, ElboShown};
+use super::super::jobs::evidence::EvidenceKey;
+use super::super::jobs::forward::{FieldKey, FieldView, StaticShown, StaticsKey};
+use super::super::jobs::reverse::{ReverseJob, ReverseResult};
+use super::super::model::Model;
+use super::super::training::Training;
+use elbo_core::mixture::GaussianMixture;
+use elbo_core::schedule::NoiseSchedule;
+
+/// Opacity of a result drawn while the current one is computed.
+pub const STALE_OPACITY: f32 = 0.35;
+
+/// Everything a view may read, nothing it may change.
+pub struct ViewCtx<'a> {
+    /// The settings, inputs, overlays, history, notes and timeline.
+    pub model: &'a Model,
+    /// Every job and its latest result.
+    pub jobs: &'a Jobs,
+    /// Training state and trained networks.
+    pub training: &'a Training,
+    /// The current timestep (1..=T).
+    pub t: usize,
+    /// The windows over the tabs, the lesson bar and the edit mode.
+    pub window: &'a WindowState,
+}
+
+/// What the window shows over and beside the tabs (not saved).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WindowState {
+    /// The About window is open.
+    pub about_open: bool,
+    /// The help window is open.
+    pub help_open: bool,
+    /// The step of the built-in lesson shown in the lesson bar, if one runs.
+    pub lesson: Option<usize>,
+    /// What a press on a data plot does.
+    pub edit_mode: EditMode,
+}
+
+impl<'a> ViewCtx<'a> {
+    /// The current inputs.
+    pub fn inputs(&self) -> &'a Inputs {
+        &self.model.applied.inputs
+    }
+
+    /// The current data.
+    pub fn data(&self) -> &'a GaussianMixture {
+        &self.model.applied.inputs.data
+    }
+
+    /// The current schedule.
+    pub fn schedule(&self) -> &'a NoiseSchedule {
+        &self.model.applied.inputs.schedule
+    }
+
+    /// T of the current schedule.
+    pub fn steps(&self) -> usize {
+        self.model.applied.inputs.steps()
+    }
+
+    /// The current data dimension.
+    pub fn dim(&self) -> usize {
+        self.model.applied.inputs.dim()
+    }
+
+    /// The ELBO estimate to draw (any T: it is drawn over its own timesteps).
+    pub fn elbo(&self) -> Option<Shown<'a, ElboShown>> {
+        self.jobs.elbo.table().map(|e| Shown {
+            value: e,
+            current: e.inputs.covers(self.inputs(), Depends::All),
+        })
+    }
+
+    /// The river and particles to draw: only of data of the current dimension.
+    pub fn statics(&self) -> Option<Shown<'a, StaticShown>> {
+        self.jobs
+            .statics
+            .shown_any()
+            .filter(|s| s.inputs.dim() == self.dim())
+            .map(|s| Shown {
+                value: s,
+                current: s.inputs.covers(self.inputs(), Depends::DataSchedule),
+            })
+    }
+
+    /// The fields to draw: only of data of the current dimension. They are current when
+    /// of the current inputs; while the timeline plays they may trail t by a frame (their
+    /// labels say their t), which is not drawn dimmed.
+    pub fn field(&self) -> Option<Shown<'a, FieldView>> {
+        self.jobs
+            .fields
+            .shown_any()
+            .filter(|f| f.field.inputs.dim() == self.dim())
+            .map(|f| Shown {
+                value: f,
+                current: f.field.inputs.covers(self.inputs(), Depends::Model),
+            })
+    }
+
+    /// The reverse runs to draw: only of data of the current dimension.
+    pub fn reverse(&self) -> Option<Shown<'a, ReverseResult>> {
+        self.jobs
+            .reverse
+            .runs()
+            .filter(|r| r.job.inputs.dim() == self.dim())
+            .map(|r| Shown {
+                value: r,
+                current: r.job.same_as(&self.reverse_job()),
+            })
+    }
+
+    /// The ELBO table of the current inputs.
+    pub fn elbo_key(&self) -> ElboKey {
+        ElboKey(self.inputs().clone())
+    }
+
+    /// The river and particles of the current inputs.
+    pub fn statics_key(&self) -> StaticsKey {
+        StaticsKey(self.inputs().clone())
+    }
+
+    /// The fields of the current inputs at the current t.
+    pub fn field_key(&self) -> FieldKey {
+        FieldKey {
+            inputs: self.inputs().clone(),
+            t: self.t,
+        }
+    }
+
+    /// The reverse runs the current inputs and settings ask for.
+    pub fn reverse_job(&self) -> ReverseJob {
+        ReverseJob {
+            inputs: self.inputs().clone(),
+            configs: self.model.settings.reverse.clamped(
+                self.steps(),
+                self.model
+                    .settings
+                    .config_of(&self.model.applied.schedule_settings),
+            ),
+            sizes: self.jobs.options.reverse_sizes,
+        }
+    }
+
+    /// What the Evidence tab's results must be of.
+    pub fn evidence_key(&self) -> EvidenceKey {
+        EvidenceKey::new(
+            &self.model.applied,
+            self.model.settings.variance,
+            self.jobs.options.evidence_detail,
+        )
+    }
+
+    /// The comparison of the current schedule, the drawn presets and every overlay on the
+    /// current data.
+    pub fn compare_key(&self) -> CompareKey {
+        CompareKey::new(
+            &self.model.settings,
+            &self.model.applied,
+            &self.model.overlays,
+        )
+    }
+}
+
+/// Draw `add` dimmed when `current` is false (a result of older inputs).
+pub fn dimmed_unless<R>(ui: &mut Ui, current: bool, add: impl FnOnce(&mut Ui) -> R) -> R {
+    ui.scope(|ui| {
+        if !current {
+            ui.multiply_opacity(STALE_OPACITY);
+        }
+        add(ui)
+    })
+    .inner
+}
+
+/// The "computing" note at the right of the menu bar (so nothing below it moves).
+pub fn computing_note(ui: &mut Ui, freshness: Freshness) {
+    if freshness == Freshness::Computing {
+        ui.label(RichText::new("computing...").italics())
+            .on_hover_text("The results for the current settings are being computed; dimmed plots show the previous settings' results until then");
+        ui.spinner();
+    }
+}
+
+/// A foldable section of a view that follows the window's height (open when the view's
+/// height is at least `min_height` points, folded on a short projector window) until the
+/// user opens or closes it; from then on it stays as they left it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AutoFold {
+    chosen: bool,
+}
+
+impl AutoFold {
+    /// Show the section `title` (hover text `tip`) with `add` as its body, in a view
+    /// `view_height` points tall.
+    pub fn show(
+        &mut self,
+        ui: &mut Ui,
+        title: &str,
+        tip: &str,
+        (view_height, min_height): (f32, f32),
+        add: impl FnOnce(&mut Ui),
+    ) {
+        let tall = view_height >= min_height;
+        let header = egui::CollapsingHeader::new(title)
+            .id_salt(title)
+            .open((!self.chosen).then_some(tall))
+            .show_unindented(ui, add)
+            .header_response;
+        if header.clicked() {
+            self.chosen = true;
+        }
+        header.on_hover_text(tip);
+    }
+}
+
+/// A right-hand text column for formulas, with a fixed width.
+pub fn formula_column(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
+    ui.vertical(|ui| {
+        ui.set_width(width);
+        egui::ScrollArea::vertical()
+            .id_salt("formulas")
+            .show(ui, add);
+    });
+}
