@@ -1,6 +1,7 @@
 //! The analytic reverse variance (Bao et al. 2022) in the app: the side panel, the ELBO tab
 //! and the Reverse tab.
 
+use crate::common::app;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -25,13 +26,12 @@ fn settings(preset: DataPreset, method: Method) -> Settings {
 }
 
 fn harness(s: Settings, size: [f32; 2], zoom: f32) -> Harness<'static, App> {
-    let mut h = Harness::builder()
-        .with_size([size[0] / zoom, size[1] / zoom])
-        .with_pixels_per_point(zoom)
-        .wgpu()
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
-    h.run_steps(6);
-    h
+    app(s)
+        .pixels(size[0], size[1])
+        .zoom(zoom)
+        .gpu(true)
+        .steps(6)
+        .build()
 }
 
 /// The side panel's radio picks analytic; the ELBO tab then lists the three NELBOs,

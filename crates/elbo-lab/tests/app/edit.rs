@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::common::app;
 use egui::accesskit::Role;
 use egui::{Event, Key, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
@@ -46,11 +47,7 @@ fn small_2d() -> Settings {
 
 /// A tall window, so that the side panel's editor rows are on screen without scrolling.
 fn harness(settings: Settings) -> Harness<'static, App> {
-    let mut h = Harness::builder()
-        .with_size([1280.0, 1300.0])
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings));
-    h.run_steps(4);
-    h
+    app(settings).pixels(1280.0, 1300.0).steps(4).build()
 }
 
 fn apply(h: &mut Harness<'static, App>, command: Command) {

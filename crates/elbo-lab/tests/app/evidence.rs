@@ -2,6 +2,7 @@
 //! results are drawn only while they belong to the current inputs, and on 2D data its grid
 //! steps say why they need 1D data.
 
+use crate::common::app;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use elbo_core::continuous::log_snr_terms;
@@ -31,11 +32,7 @@ fn harness(s: Settings, mode: Mode, detail: EvidenceDetail) -> Harness<'static, 
         reverse_sizes: ReverseSizes::LIGHT,
         evidence_detail: detail,
     };
-    let mut h = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| App::with_options(&cc.egui_ctx, s, options));
-    h.run_steps(3);
-    h
+    app(s).options(options).steps(3).build()
 }
 
 #[test]

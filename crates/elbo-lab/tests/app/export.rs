@@ -3,6 +3,7 @@
 //! chosen scale, a GIF has exactly the frames asked for, each the plot's size, and bad
 //! requests say why without panicking.
 
+use crate::common::app;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use elbo_core::presets::{DataPreset, DataSpec};
@@ -18,12 +19,7 @@ fn harness(view: View) -> Harness<'static, App> {
     s.samples = 64;
     s.t = 40;
     s.view = view;
-    let mut h = Harness::builder()
-        .with_size([1024.0, 768.0])
-        .wgpu()
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
-    h.run_steps(3);
-    h
+    app(s).pixels(1024.0, 768.0).gpu(true).steps(3).build()
 }
 
 fn apply(h: &mut Harness<'static, App>, command: Command) {

@@ -2,6 +2,7 @@
 //! module per concern. Snapshots are in tests/snapshots/.
 
 mod analytic_variance;
+mod common;
 mod configs;
 mod edit;
 mod evidence;
@@ -16,6 +17,7 @@ mod robust;
 mod scenes;
 mod snapshots;
 mod snr_settings;
+mod tabs;
 mod training;
 mod ui;
 mod vae;

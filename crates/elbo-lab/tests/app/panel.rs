@@ -2,6 +2,7 @@
 //! control, clamped input that says so, Reset per section, a click on a t plot moving the
 //! timeline, and nothing cut at projector sizes.
 
+use crate::common::app;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -18,9 +19,7 @@ fn small() -> Settings {
 }
 
 fn harness_sized(settings: Settings, size: [f32; 2]) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(size)
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings))
+    app(settings).pixels(size[0], size[1]).build()
 }
 
 /// Roles of the widgets a user acts on.

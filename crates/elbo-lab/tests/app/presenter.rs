@@ -4,6 +4,7 @@
 //! every tab in presenter mode at 1024x768 zoom 1.5 (light and dark for two of them).
 //! `UPDATE_SNAPSHOTS=1 cargo test -p elbo-lab --test app presenter` rewrites the references.
 
+use crate::common::{app, builder};
 use egui::Key;
 use egui::accesskit::Role;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -26,15 +27,8 @@ fn settings(preset: DataPreset, view: View) -> Settings {
 
 /// An app in a window of `size` pixels at `zoom` (a lecturer's zoom on a 1-pixel-per-point
 /// screen): egui lays out `size / zoom` points at `zoom` pixels per point.
-fn builder(size: [f32; 2], zoom: f32) -> egui_kittest::HarnessBuilder<App> {
-    Harness::builder()
-        .with_size([size[0] / zoom, size[1] / zoom])
-        .with_pixels_per_point(zoom)
-}
-
 fn harness(s: Settings, size: [f32; 2], zoom: f32) -> Harness<'static, App> {
-    let mut h = builder(size, zoom).build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
-    h.run_steps(4);
+    let h = app(s).pixels(size[0], size[1]).zoom(zoom).steps(4).build();
     assert!((h.ctx.pixels_per_point() - zoom).abs() < 1e-6);
     h
 }

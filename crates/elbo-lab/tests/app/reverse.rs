@@ -2,6 +2,7 @@
 //! rendering): it samples with two settings from the same x_T, reacts to the sampler and
 //! step controls, and fills the quality-vs-steps figure.
 
+use crate::common::app;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -18,9 +19,7 @@ fn small() -> Settings {
 }
 
 fn harness(settings: Settings) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings))
+    app(settings).build()
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::common::app;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -27,9 +28,7 @@ fn harness(settings: Settings, mode: Mode) -> Harness<'static, App> {
         reverse_sizes: ReverseSizes::LIGHT,
         evidence_detail: EvidenceDetail::Light,
     };
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| App::with_options(&cc.egui_ctx, settings, options))
+    app(settings).options(options).build()
 }
 
 fn reverse_dim(app: &App) -> Option<usize> {

@@ -3,6 +3,7 @@
 //! ones the app computes for that step; a scene survives a save and a load; a bad scene is
 //! refused or partly loaded with a note naming what was dropped.
 
+use crate::common::app;
 use egui::Key;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -16,9 +17,7 @@ use elbo_lab::app::settings::{Settings, View};
 use elbo_lab::app::{App, Command, classify_dropped};
 
 fn harness(settings: Settings) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1024.0, 768.0])
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings))
+    app(settings).pixels(1024.0, 768.0).build()
 }
 
 fn apply(h: &mut Harness<'static, App>, command: Command) {

@@ -1,6 +1,7 @@
 //! Start, pause and reset training through the Training view's labelled buttons (egui_kittest,
 //! synchronous mode: the trainer takes a few steps per frame, no threads, no timing).
 
+use crate::common::app;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -18,15 +19,11 @@ fn small() -> Settings {
 }
 
 fn harness() -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_eframe(|cc| {
-            let mut settings = small();
-            settings.training.batch = 32;
-            settings.training.eval_every = 4;
-            settings.training.eval_samples = 64;
-            App::for_test(&cc.egui_ctx, settings)
-        })
+    let mut settings = small();
+    settings.training.batch = 32;
+    settings.training.eval_every = 4;
+    settings.training.eval_samples = 64;
+    app(settings).build()
 }
 
 #[test]

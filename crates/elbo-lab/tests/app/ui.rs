@@ -1,5 +1,6 @@
 //! Drive the app through its labelled widgets (egui_kittest, no rendering) and check its state.
 
+use crate::common::app;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -17,9 +18,7 @@ fn small() -> Settings {
 }
 
 fn harness(settings: Settings) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, settings))
+    app(settings).build()
 }
 
 #[test]
