@@ -3,7 +3,8 @@
 //! Everything that lists tabs is derived from that list: the `View` enum (settings.rs),
 //! the tab row, the View menu, the help window, the plots "Export for slides" offers, where
 //! the data editor works, the command line's `--tab` names and the tests' tab lists.
-//! Adding a tab is one file implementing [`Tab`] and one line in the list.
+//! Adding a tab is one file implementing [`Tab`] (declared in `views/mod.rs`) and one line
+//! in the list.
 
 use egui::Ui;
 
