@@ -24,15 +24,13 @@ use elbo_train::{Evaluation, StepLosses, TrainedDenoiser, Trainer, evaluate, loa
 
 use super::jobs::{JobContext, Mode, Worker};
 use super::model::StatusLine;
-pub use super::settings::{
-    BATCH_RANGE, EVAL_EVERY_RANGE, EVAL_SAMPLES_RANGE, LR_RANGE, MAX_STEPS_RANGE, TrainingSettings,
-};
+use super::settings::TrainingSettings;
 
 /// Steps per frame in synchronous mode.
 pub const SYNC_STEPS_PER_FRAME: usize = 2;
 
 /// What the training says when the data changed under it (see
-/// [`Training::pause_for_new_data`]).
+/// [`Training::on_new_data`]).
 pub const PAUSED_FOR_DATA: &str = "training paused: the data changed, and a network is tied to the data it was trained on. Reset the networks to train on the new data, or resume on the old data (Ctrl+Z brings them back)";
 /// How long the thread trains before it sends a batch of losses.
 const SEND_EVERY: Duration = Duration::from_millis(50);

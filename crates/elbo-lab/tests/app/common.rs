@@ -6,6 +6,12 @@ use egui_kittest::{Harness, HarnessBuilder};
 use elbo_lab::app::settings::Settings;
 use elbo_lab::app::{App, AppOptions, Mode};
 
+/// The app's status line as (text, is_error); panics when there is none.
+pub fn status_line(h: &Harness<'_, App>) -> (String, bool) {
+    let line = h.state().model.notes.status.clone().expect("a status");
+    (line.text, line.error)
+}
+
 /// A harness of the app being set up: 1280x800 pixels at zoom 1, not rendered, jobs
 /// inline, no frame run.
 pub struct AppHarness {

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::app;
+use crate::common::{app, status_line};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
@@ -431,14 +431,7 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
         &ctx,
         elbo_lab::app::Command::SaveComparison(bad.clone(), TableFormat::Csv),
     );
-    let (message, error) = h
-        .state()
-        .model
-        .notes
-        .status
-        .clone()
-        .map(|s| (s.text, s.error))
-        .expect("a status");
+    let (message, error) = status_line(&h);
     assert!(error && message.contains("could not write"), "{message}");
     h.state_mut()
         .apply(&ctx, elbo_lab::app::Command::ShowComparison(false));

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::common::app;
+use crate::common::{app, status_line};
 use egui::accesskit::Role;
 use egui::{Event, Key, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
@@ -954,28 +954,14 @@ fn saved_drawn_data_report_the_apps_nelbo_through_the_cli() {
         std::fs::read_to_string(&typed).expect("written by the button"),
         text
     );
-    let status = h
-        .state()
-        .model
-        .notes
-        .status
-        .clone()
-        .map(|s| (s.text, s.error))
-        .expect("a status");
+    let status = status_line(&h);
     assert!(!status.1 && status.0.contains("3 components"), "{status:?}");
     // A path that cannot be written says so.
     apply(
         &mut h,
         Command::SaveMixture(dir.path().join("no/such/dir/x.json")),
     );
-    let status = h
-        .state()
-        .model
-        .notes
-        .status
-        .clone()
-        .map(|s| (s.text, s.error))
-        .expect("a status");
+    let status = status_line(&h);
     assert!(
         status.1 && status.0.contains("could not write"),
         "{status:?}"

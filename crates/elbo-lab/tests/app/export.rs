@@ -3,7 +3,7 @@
 //! chosen scale, a GIF has exactly the frames asked for, each the plot's size, and bad
 //! requests say why without panicking.
 
-use crate::common::app;
+use crate::common::{app, status_line};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use elbo_core::presets::{DataPreset, DataSpec};
@@ -38,13 +38,7 @@ fn finish(h: &mut Harness<'static, App>) -> (String, bool) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     assert!(!h.state().export.is_busy(), "the export never finished");
-    h.state()
-        .model
-        .notes
-        .status
-        .clone()
-        .map(|s| (s.text, s.error))
-        .expect("a status")
+    status_line(h)
 }
 
 /// (width, height) of each frame of a GIF file.
@@ -240,14 +234,7 @@ fn bad_requests_say_why_and_write_nothing() {
     for (command, expected) in cases {
         apply(&mut h, command.clone());
         assert!(!h.state().export.is_busy(), "{command:?} started");
-        let (status, is_error) = h
-            .state()
-            .model
-            .notes
-            .status
-            .clone()
-            .map(|s| (s.text, s.error))
-            .expect("a status");
+        let (status, is_error) = status_line(&h);
         assert!(
             is_error && status.contains(expected),
             "{command:?}: {status}"
@@ -269,14 +256,7 @@ fn bad_requests_say_why_and_write_nothing() {
             ..gif_request(dir.path().join("a.gif"), 1, 100, 5)
         })),
     );
-    let (status, is_error) = h
-        .state()
-        .model
-        .notes
-        .status
-        .clone()
-        .map(|s| (s.text, s.error))
-        .expect("a status");
+    let (status, is_error) = status_line(&h);
     assert!(
         is_error && status.contains("Forward or the Reverse"),
         "{status}"

@@ -40,12 +40,12 @@ use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::sampler::{SamplerKind, Spacing};
 use elbo_core::schedule::{BetaSchedule, VarianceType};
 use elbo_lab::app::jobs::evidence::EvidenceDetail;
-use elbo_lab::app::jobs::reverse::{ReverseSettings, ReverseSizes};
+use elbo_lab::app::jobs::reverse::ReverseSizes;
 use elbo_lab::app::plot_util::plot_id;
 use elbo_lab::app::settings::{
-    DataSettings, ElboForm, EvidenceStep, ResetScope, ScheduleSettings, Settings, View, ViewToggles,
+    DataSettings, ElboForm, EvidenceStep, ResetScope, ReverseSettings, ScheduleSettings, Settings,
+    TrainingSettings, View, ViewToggles,
 };
-use elbo_lab::app::training::TrainingSettings;
 use elbo_lab::app::views::editor::EditMode;
 use elbo_lab::app::{
     App, AppOptions, Command, FileRequest, Freshness, Mode, ModelChoice, export, lessons,

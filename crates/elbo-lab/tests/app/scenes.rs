@@ -3,7 +3,7 @@
 //! ones the app computes for that step; a scene survives a save and a load; a bad scene is
 //! refused or partly loaded with a note naming what was dropped.
 
-use crate::common::app;
+use crate::common::{app, status_line};
 use egui::Key;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -414,14 +414,7 @@ fn a_bad_scene_is_refused_or_partly_loaded_with_notes() {
     ] {
         apply(&mut h, Command::OpenScene(write(name, text)));
         assert_eq!(h.state().model.settings, start, "{name}");
-        let (status, is_error) = h
-            .state()
-            .model
-            .notes
-            .status
-            .clone()
-            .map(|s| (s.text, s.error))
-            .expect("a status");
+        let (status, is_error) = status_line(&h);
         assert!(is_error && status.contains(says), "{name}: {status}");
     }
     apply(&mut h, Command::OpenScene(dir.path().join("missing.json")));

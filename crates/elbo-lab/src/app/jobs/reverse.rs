@@ -6,7 +6,7 @@ use egui::ColorImage;
 
 use super::super::compute::{DENSITY_PIXELS, colour_image, pixel_centres};
 use super::super::inputs::{Depends, Inputs};
-pub use super::super::settings::{ConfigSampling, Resolved, ReverseSettings, max_leading_offset};
+use super::super::settings::max_leading_offset;
 use super::job::{Job, JobKey, JobResult, Status};
 use super::texture::LazyTexture;
 use super::worker::{JobContext, Mode};
@@ -277,8 +277,8 @@ pub fn state_index(timesteps: &[usize], t: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::settings::ScheduleConfig;
     use crate::app::settings::ScheduleSettings;
+    use crate::app::settings::{ConfigSampling, ReverseSettings, ScheduleConfig};
 
     fn config(spacing: Option<&str>, offset: Option<usize>) -> ScheduleConfig {
         ScheduleConfig {

@@ -13,13 +13,12 @@ use super::super::controls::{ANALYTIC_TIP, ClampNotes, Typed};
 use super::super::formula::{self as tex, catalogue};
 use super::super::inputs::Depends;
 use super::super::jobs::Want;
-use super::super::jobs::reverse::{
-    ConfigSampling, ReverseResult, TRAJECTORIES, max_leading_offset, state_index,
-};
+use super::super::jobs::reverse::{ReverseResult, TRAJECTORIES, state_index};
 use super::super::palette::Palette;
 use super::super::plot_util::{
     LegendEntry, box_image, clicked_t, legend_row, plane_plot, plot, sci, t_marker,
 };
+use super::super::settings::{ConfigSampling, max_leading_offset};
 use super::ctx::{AutoFold, Shown, ViewCtx, dimmed_unless};
 use super::editor::DataEditor;
 use super::forward::{INK_OVER_IMAGE, fit_to_screen, name_t_plot};

@@ -16,7 +16,7 @@ use super::super::plot_util::{
     LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, pm, t_marker,
     within_visible,
 };
-use super::super::training::{
+use super::super::settings::{
     BATCH_RANGE, EVAL_EVERY_RANGE, EVAL_SAMPLES_RANGE, LR_RANGE, MAX_STEPS_RANGE,
 };
 use super::ctx::{AutoFold, ViewCtx};
