@@ -18,7 +18,7 @@ pub mod denoiser;
 pub mod edit;
 pub mod elbo;
 pub mod evidence;
-pub mod io_limits;
+pub mod files;
 mod kernel;
 pub mod mixture;
 pub mod normal;

@@ -714,10 +714,12 @@ pub fn parse_points_csv(text: &str) -> Result<Vec<Vec<f64>>, MixtureError> {
 /// as mixture JSON.
 pub fn load_mixture_file(path: &Path, bandwidth: f64) -> Result<GaussianMixture, MixtureError> {
     let shown = path.display().to_string();
-    let text = crate::io_limits::read_text_capped(path, crate::io_limits::MAX_INPUT_FILE_BYTES)
-        .map_err(|e| MixtureError::File {
-            path: shown.clone(),
-            why: e.to_string(),
+    let text =
+        crate::files::read_text_capped(path, crate::files::MAX_INPUT_FILE_BYTES).map_err(|e| {
+            MixtureError::File {
+                path: shown.clone(),
+                why: e.to_string(),
+            }
         })?;
     let is_csv = path
         .extension()

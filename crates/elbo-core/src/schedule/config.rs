@@ -213,10 +213,12 @@ pub fn short_schedule_name(name: &str) -> String {
 /// Read a schedule file: a diffusers `scheduler_config.json` (a JSON object), a JSON array
 /// of betas, or betas one per line (blank lines and `#` comments skipped).
 pub fn load_schedule_file(path: &Path) -> Result<LoadedSchedule, ScheduleError> {
-    let text = crate::io_limits::read_text_capped(path, crate::io_limits::MAX_INPUT_FILE_BYTES)
-        .map_err(|e| ScheduleError::File {
-            path: path.display().to_string(),
-            why: e.to_string(),
+    let text =
+        crate::files::read_text_capped(path, crate::files::MAX_INPUT_FILE_BYTES).map_err(|e| {
+            ScheduleError::File {
+                path: path.display().to_string(),
+                why: e.to_string(),
+            }
         })?;
     let mut loaded = parse_schedule_text(&text).map_err(|e| match e {
         ScheduleError::File { why, .. } => ScheduleError::File {

@@ -69,9 +69,8 @@ pub const STORAGE_KEY: &str = "elbo_lab_settings";
 /// Open the desktop app (the saved state is checked first: see [`persist`]), then apply
 /// what the command line asked for ([`scene::Launch`]).
 pub fn run_native(launch: scene::Launch) -> anyhow::Result<()> {
-    let notes = persist::state_file()
-        .map(|path| persist::sanitise_file(&path))
-        .unwrap_or_default();
+    let files = persist::StateFiles::of_app();
+    let notes = files.as_ref().map(persist::prepare).unwrap_or_default();
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(TITLE)
@@ -79,6 +78,8 @@ pub fn run_native(launch: scene::Launch) -> anyhow::Result<()> {
             .with_min_inner_size([800.0, 500.0])
             .with_drag_and_drop(true),
         persist_window: true,
+        // eframe writes its copy in place; ours is written atomically (see `persist`).
+        persistence_path: files.as_ref().map(|f| f.scratch.clone()),
         ..Default::default()
     };
     eframe::run_native(
@@ -86,6 +87,7 @@ pub fn run_native(launch: scene::Launch) -> anyhow::Result<()> {
         options,
         Box::new(move |cc| {
             let mut app = App::new(cc, notes);
+            app.shell.state_files = files;
             app.launch(launch);
             Ok(Box::new(app))
         }),
@@ -120,12 +122,16 @@ struct Shell {
     screenshots: (Sender<String>, Receiver<String>),
     fullscreen: bool,
     placed: bool,
+    /// Where the state is saved (None in tests: nothing is written).
+    state_files: Option<persist::StateFiles>,
+    /// The state last written, so an unchanged state is not written again.
+    saved_state: Option<persist::StateMap>,
 }
 
 impl App {
     /// The app as eframe creates it: settings from storage, each part checked and falling
     /// back to its default alone (with a note), workers on their own threads. `notes` are
-    /// what [`persist::sanitise_file`] repaired before the window opened.
+    /// what [`persist::prepare`] recovered or repaired before the window opened.
     pub fn new(cc: &eframe::CreationContext<'_>, notes: Vec<String>) -> Self {
         let saved = cc.storage.and_then(|s| s.get_string(STORAGE_KEY));
         let (settings, mut restored) = settings::restore(saved.as_deref());
@@ -166,6 +172,8 @@ impl App {
                 screenshots: channel(),
                 fullscreen: false,
                 placed: false,
+                state_files: None,
+                saved_state: None,
             },
             model,
         };
@@ -710,6 +718,26 @@ impl eframe::App for App {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.model.settings);
+        let Some(files) = &self.shell.state_files else {
+            return;
+        };
+        // eframe has just put egui's memory and the window geometry in `storage`: the
+        // whole state goes to our own file, atomically, when it changed.
+        let state: persist::StateMap = [persist::EGUI_MEMORY_KEY, persist::WINDOW_KEY, STORAGE_KEY]
+            .into_iter()
+            .filter_map(|k| storage.get_string(k).map(|v| (k.to_owned(), v)))
+            .collect();
+        if self.shell.saved_state.as_ref() == Some(&state) {
+            return;
+        }
+        match persist::write_state(files, &state) {
+            Ok(()) => self.shell.saved_state = Some(state),
+            Err(e) => {
+                self.model.notes.status = Some(StatusLine::error(format!(
+                    "the app's state could not be saved: {e}"
+                )))
+            }
+        }
     }
 }
 

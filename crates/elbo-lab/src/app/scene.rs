@@ -253,7 +253,7 @@ impl Scene {
 
     /// Read a scene file (at most [`MAX_SCENE_BYTES`]).
     pub fn load(path: &Path) -> Result<(Scene, Vec<String>), SceneError> {
-        let text = elbo_core::io_limits::read_text_capped(path, MAX_SCENE_BYTES).map_err(|e| {
+        let text = elbo_core::files::read_text_capped(path, MAX_SCENE_BYTES).map_err(|e| {
             SceneError::Read {
                 path: path.display().to_string(),
                 why: e.to_string(),
