@@ -380,18 +380,13 @@ fn config_keys_and_their_errors() {
     assert_eq!(s.betas(), &[0.1, 0.2, 0.3]);
     // Bad config values name the key.
     let e = parse_schedule_text(r#"{"num_train_timesteps": 0}"#).expect_err("T = 0");
-    assert!(e.to_string().contains("T = 0"), "{e}");
-    let loaded = parse_schedule_text(r#"{"beta_start": 1.5}"#).expect("parses");
-    let e = loaded.spec.build().expect_err("beta_start 1.5");
+    assert!(e.to_string().contains("num_train_timesteps = 0"), "{e}");
+    let e = parse_schedule_text(r#"{"beta_start": 1.5}"#).expect_err("beta_start 1.5");
     assert!(e.to_string().contains("beta_start = 1.5"), "{e}");
     let e = parse_schedule_text(r#"{"beta_end": "big"}"#).expect_err("not a number");
     assert!(e.to_string().contains("beta_end"), "{e}");
-    let e = parse_schedule_text(r#"{"trained_betas": [0.1, 1.5]}"#)
-        .expect("parses")
-        .spec
-        .build()
-        .expect_err("trained beta 1.5");
-    assert!(e.to_string().contains("betas[1] (t = 2) = 1.5"), "{e}");
+    let e = parse_schedule_text(r#"{"trained_betas": [0.1, 1.5]}"#).expect_err("trained beta 1.5");
+    assert!(e.to_string().contains("trained_betas[1] = 1.5"), "{e}");
 }
 
 fn write_temp(contents: &str) -> tempfile::NamedTempFile {

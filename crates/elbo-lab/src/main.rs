@@ -7,6 +7,10 @@ fn main() -> std::process::ExitCode {
     use elbo_lab::cli;
 
     let args = cli::Cli::parse();
+    // Before anything runs in parallel, in the app as in every subcommand.
+    if let Err(e) = cli::start_thread_pool() {
+        return cli::finish(Err(e));
+    }
     let outcome = match args.command {
         Some(command) => cli::run(command),
         None => args.app.launch().and_then(elbo_lab::app::run_native),

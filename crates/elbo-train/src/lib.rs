@@ -40,9 +40,14 @@ use elbo_core::elbo::{
 };
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::param::{Coeffs, Parameterisation, Weights};
-use elbo_core::schedule::{NoiseSchedule, VarianceType};
+use elbo_core::schedule::{NoiseSchedule, VarianceType, number_text};
 
 pub use net::{Architecture, EMBED_DIM, Mlp, Scaling};
+
+/// The largest weights file [`TrainedDenoiser::load`] reads (64 MiB). ELBO Lab's MLPs
+/// (3 hidden layers of 128, f32) take well under 1 MiB, so this is room for far larger
+/// networks, and a file of gigabytes is refused by its size before it is read.
+pub const MAX_WEIGHTS_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Share of the uniform distribution mixed into the importance-sampling distribution, so
 /// every t keeps a chance of being drawn.
@@ -372,36 +377,66 @@ impl TrainedDenoiser {
             "scaling.std".into(),
             Tensor::from_vec(vec![self.scaling.std], 1, &Device::Cpu)?,
         );
-        candle_core::safetensors::save(&tensors, path)?;
-        Ok(())
+        let bad = |why: String| TrainError::BadWeights {
+            path: path.display().to_string(),
+            why,
+        };
+        let bytes = safetensors::serialize(&tensors, None).map_err(|e| bad(e.to_string()))?;
+        // A temporary file beside the target, renamed over it: a crash leaves the old
+        // weights or the new ones, never a torn file.
+        elbo_core::files::write_atomic(path, bytes).map_err(|e| bad(format!("cannot write: {e}")))
     }
 
     /// Load a network saved by [`TrainedDenoiser::save`] for `dim`-dimensional data.
     ///
+    /// Only a regular file of at most [`MAX_WEIGHTS_BYTES`] is read (a FIFO, a device or a
+    /// folder is refused by its kind without blocking, a larger file by its size before a
+    /// byte is read). Every tensor must hold floating-point numbers (an integer tensor is
+    /// not silently converted), and the input normalisation must be usable: `scaling.std`
+    /// positive with a normal square, `scaling.mean` finite and not subnormal.
+    ///
     /// # Errors
-    /// The file is missing, unreadable or not a network for these data
-    /// ([`TrainError::BadWeights`]), or one of its tensors holds a NaN or infinite value
-    /// ([`TrainError::NonFiniteWeights`], naming the file and the tensor).
+    /// The file is missing, unreadable, too large, not a regular file or not a network for
+    /// these data, or a tensor has a non-float dtype or an unusable normalisation constant
+    /// ([`TrainError::BadWeights`], naming the file and the tensor), or one of its tensors
+    /// holds a NaN or infinite value ([`TrainError::NonFiniteWeights`], naming the file and
+    /// the tensor).
     pub fn load(path: &Path, param: Parameterisation, dim: usize) -> Result<Self, TrainError> {
         let bad = |why: String| TrainError::BadWeights {
             path: path.display().to_string(),
             why,
         };
-        let tensors =
-            candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| bad(e.to_string()))?;
+        let bytes = elbo_core::files::read_bytes_capped(path, MAX_WEIGHTS_BYTES)
+            .map_err(|e| bad(e.to_string()))?;
+        let file = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
         // Every tensor, in name order (so the error names the same one each time).
-        let mut names: Vec<&String> = tensors.keys().collect();
-        names.sort();
-        for name in names {
-            let found = net::first_non_finite(&tensors[name]).map_err(|e| bad(e.to_string()))?;
+        let mut views = file.tensors();
+        views.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut tensors = std::collections::HashMap::new();
+        for (name, view) in views {
+            use candle_core::safetensors::Load;
+            use safetensors::Dtype;
+            if !matches!(
+                view.dtype(),
+                Dtype::F16 | Dtype::BF16 | Dtype::F32 | Dtype::F64
+            ) {
+                return Err(bad(format!(
+                    "tensor {name} holds {:?} values: network weights are floating-point numbers (F16, BF16, F32 or F64)",
+                    view.dtype()
+                )));
+            }
+            let tensor = view.load(&Device::Cpu).map_err(|e| bad(e.to_string()))?;
+            let found = net::first_non_finite(&tensor).map_err(|e| bad(e.to_string()))?;
             if let Some((index, value)) = found {
                 return Err(TrainError::NonFiniteWeights {
                     path: path.display().to_string(),
-                    tensor: name.clone(),
+                    tensor: name,
                     index,
                     value,
                 });
             }
+            tensors.insert(name, tensor);
         }
         let mlp = Mlp::from_named(&tensors, dim).map_err(bad)?;
         let read = |name: &str, len: usize| -> Result<Vec<f64>, TrainError> {
@@ -420,8 +455,19 @@ impl TrainedDenoiser {
         };
         let mean = read("scaling.mean", 2)?;
         let std = read("scaling.std", 1)?;
-        if std[0] <= 0.0 {
-            return Err(bad(format!("scaling.std = {} must be positive", std[0])));
+        // The network's inputs are (x - m) / sqrt(abar s^2 + 1 - abar): a zero, subnormal
+        // or huge s (or a subnormal m) validates as a number but scores nonsense.
+        if !(std[0] > 0.0 && (std[0] * std[0]).is_normal()) {
+            return Err(bad(format!(
+                "tensor scaling.std = {} is not a usable scale: it must be positive with a normal square (about 1.5e-154 to 1.3e154)",
+                number_text(std[0])
+            )));
+        }
+        if let Some((j, m)) = mean.iter().enumerate().find(|(_, m)| m.is_subnormal()) {
+            return Err(bad(format!(
+                "tensor scaling.mean[{j}] = {} is subnormal: not a data mean",
+                number_text(*m)
+            )));
         }
         Ok(TrainedDenoiser {
             param,
@@ -1058,5 +1104,184 @@ mod tests {
             );
             assert!(!path.exists());
         }
+    }
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A valid eps network for 1D data, saved in a fresh folder: (folder, path, tensors).
+    fn saved() -> (
+        tempfile::TempDir,
+        std::path::PathBuf,
+        HashMap<String, Tensor>,
+    ) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("eps.safetensors");
+        let (mlp, _) = Mlp::init(Architecture::standard(1), 0).expect("init");
+        let net = TrainedDenoiser {
+            param: Parameterisation::Eps,
+            mlp,
+            scaling: Scaling {
+                mean: [0.5, 0.0],
+                std: 0.5,
+            },
+            dim: 1,
+            label: "trained eps".into(),
+        };
+        net.save(&path).expect("saves");
+        let tensors = candle_core::safetensors::load(&path, &Device::Cpu).expect("reads");
+        (dir, path, tensors)
+    }
+
+    /// Replace one tensor of the file at `path` and load it.
+    fn load_with(
+        path: &Path,
+        tensors: &HashMap<String, Tensor>,
+        name: &str,
+        tensor: Tensor,
+    ) -> Result<TrainedDenoiser, TrainError> {
+        let mut tensors = tensors.clone();
+        tensors.insert(name.into(), tensor);
+        candle_core::safetensors::save(&tensors, path).expect("writes");
+        TrainedDenoiser::load(path, Parameterisation::Eps, 1)
+    }
+
+    #[test]
+    fn a_saved_network_loads_back() {
+        let (_dir, path, tensors) = saved();
+        let net = TrainedDenoiser::load(&path, Parameterisation::Eps, 1).expect("loads");
+        assert_eq!(net.scaling().std, 0.5);
+        assert_eq!(tensors["layers.0.weight"].dtype(), DType::F32);
+        assert_eq!(tensors["scaling.std"].dtype(), DType::F64);
+    }
+
+    /// The defect: integer tensors were silently converted to floats and scored.
+    #[test]
+    fn integer_tensors_are_refused_naming_the_tensor() {
+        let (_dir, path, tensors) = saved();
+        let weight = tensors["layers.1.weight"]
+            .to_dtype(DType::I64)
+            .expect("as integers");
+        let e = load_with(&path, &tensors, "layers.1.weight", weight).expect_err("I64 weights");
+        let text = e.to_string();
+        assert!(
+            text.contains("eps.safetensors")
+                && text.contains("tensor layers.1.weight holds I64 values")
+                && text.contains("floating-point"),
+            "{text}"
+        );
+        let std = Tensor::from_vec(vec![1u8], 1, &Device::Cpu).expect("tensor");
+        let e = load_with(&path, &tensors, "scaling.std", std).expect_err("U8 scale");
+        assert!(
+            e.to_string().contains("tensor scaling.std holds U8 values"),
+            "{e}"
+        );
+    }
+
+    /// The defect: a `scaling.std` of 5e-324 (or 0) loaded and scored NELBO 1966.
+    #[test]
+    fn unusable_normalisation_constants_are_refused_naming_the_tensor() {
+        let (_dir, path, tensors) = saved();
+        let f64s = |v: Vec<f64>| {
+            let n = v.len();
+            Tensor::from_vec(v, n, &Device::Cpu).expect("tensor")
+        };
+        for (std, shown) in [
+            (5e-324, "5e-324"),
+            (0.0, "0"),
+            (1e-200, "1e-200"),
+            (1e200, "1e200"),
+        ] {
+            let e = load_with(&path, &tensors, "scaling.std", f64s(vec![std]))
+                .expect_err("unusable scale");
+            assert!(
+                e.to_string().contains(&format!(
+                    "tensor scaling.std = {shown} is not a usable scale"
+                )),
+                "{e}"
+            );
+        }
+        let e = load_with(&path, &tensors, "scaling.mean", f64s(vec![1e-310, 0.0]))
+            .expect_err("subnormal mean");
+        assert!(
+            e.to_string()
+                .contains("tensor scaling.mean[0] = 1e-310 is subnormal"),
+            "{e}"
+        );
+        let e = load_with(&path, &tensors, "scaling.std", f64s(vec![f64::INFINITY]))
+            .expect_err("infinite scale");
+        assert!(
+            matches!(&e, TrainError::NonFiniteWeights { tensor, .. } if tensor == "scaling.std"),
+            "{e}"
+        );
+    }
+
+    /// The defect: a file of gigabytes was read whole before it was refused, and a FIFO
+    /// blocked the load forever.
+    #[test]
+    fn only_a_regular_file_within_the_cap_is_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let big = dir.path().join("eps.safetensors");
+        let file = std::fs::File::create(&big).expect("create");
+        // Sparse: no disk space and no memory, only the length.
+        file.set_len(MAX_WEIGHTS_BYTES + 1).expect("set length");
+        let e = TrainedDenoiser::load(&big, Parameterisation::Eps, 1).expect_err("too large");
+        assert!(
+            e.to_string()
+                .ends_with("eps.safetensors: larger than the 64 MiB limit for this file"),
+            "{e}"
+        );
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("x0.safetensors");
+            let status = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .expect("mkfifo runs");
+            assert!(status.success());
+            let e = TrainedDenoiser::load(&fifo, Parameterisation::X0, 1).expect_err("a FIFO");
+            assert!(
+                e.to_string()
+                    .ends_with("x0.safetensors: not a regular file but a named pipe (FIFO)"),
+                "{e}"
+            );
+            let e = TrainedDenoiser::load(Path::new("/dev/zero"), Parameterisation::X0, 1)
+                .expect_err("a device");
+            assert!(
+                e.to_string()
+                    .ends_with("not a regular file but a character device"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn saving_replaces_the_file_whole() {
+        let (dir, path, _) = saved();
+        // A second name for the old file keeps the old contents: the new weights are a
+        // new file renamed over the name, not the old one rewritten in place.
+        let old = dir.path().join("old.safetensors");
+        std::fs::hard_link(&path, &old).expect("hard link");
+        let before = std::fs::read(&old).expect("read");
+        let (mlp, _) = Mlp::init(Architecture::standard(1), 1).expect("init");
+        let other = TrainedDenoiser {
+            param: Parameterisation::Eps,
+            mlp,
+            scaling: Scaling {
+                mean: [0.25, 0.0],
+                std: 2.0,
+            },
+            dim: 1,
+            label: "trained eps".into(),
+        };
+        other.save(&path).expect("saves");
+        assert_eq!(std::fs::read(&old).expect("read"), before);
+        let back = TrainedDenoiser::load(&path, Parameterisation::Eps, 1).expect("loads");
+        assert_eq!(back.scaling().std, 2.0);
+        let names = std::fs::read_dir(dir.path()).expect("list").count();
+        assert_eq!(names, 2, "no temporary file is left");
     }
 }

@@ -18,6 +18,58 @@ pub const DEFAULT_BETA_END: f64 = 0.02;
 /// The cap diffusers puts on cosine betas (`max_beta` in `betas_for_alpha_bar`).
 pub const COSINE_MAX_BETA: f64 = 0.999;
 
+/// The smallest `beta_start` or `beta_end` a config or a flag may give. `1 - beta` holds
+/// beta to 16 digits at 0.01 but only to 4 at 1e-12, and below 1.1e-16 it rounds to 1 (the
+/// ELBO then comes out infinite or NaN, and a subnormal beta such as 5e-324 is NaN at
+/// once); real schedules start at 1e-4 or so.
+pub const MIN_BETA: f64 = 1e-12;
+
+/// The range of a number a schedule is built from (a config key or a flag), with why it
+/// is bounded: a value outside it gives a schedule whose ELBO f64 cannot compute, or none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamRange {
+    /// The smallest value allowed.
+    pub min: f64,
+    /// The largest value allowed.
+    pub max: f64,
+    /// Why the range ends where it does (after "outside [min, max]: ").
+    pub why: &'static str,
+}
+
+impl ParamRange {
+    /// Whether `value` is a finite number in `[min, max]` (never NaN).
+    pub fn contains(&self, value: f64) -> bool {
+        value.is_finite() && self.min <= value && value <= self.max
+    }
+
+    /// `outside [min, max]: why`, the reason a value was refused.
+    pub fn refusal(&self) -> String {
+        format!(
+            "outside [{}, {}]: {}",
+            number_text(self.min),
+            number_text(self.max),
+            self.why
+        )
+    }
+}
+
+/// The range of `beta_start` and `beta_end` (see [`MIN_BETA`]).
+pub const BETA_RANGE: ParamRange = ParamRange {
+    min: MIN_BETA,
+    max: 1.0,
+    why: "a beta is a variance fraction in (0, 1], and below 1e-12 f64 keeps too few of its digits in 1 - beta for the ELBO",
+};
+
+/// A number as a person would write it: the shortest digits that read back to it, in
+/// exponent form when it is very small or very large (`1e-308`, not 300 zeros).
+pub fn number_text(value: f64) -> String {
+    if value != 0.0 && value.is_finite() && !(1e-4..1e16).contains(&value.abs()) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
 /// What can go wrong when building a schedule. Each message names the field and the value.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum ScheduleError {
@@ -234,5 +286,20 @@ mod tests {
         assert_eq!(v[0], 1e-4);
         assert_eq!(v[999], 0.02);
         assert_eq!(linspace(3.0, 5.0, 1), vec![3.0]);
+    }
+
+    #[test]
+    fn numbers_read_as_written() {
+        assert_eq!(number_text(1e-308), "1e-308");
+        assert_eq!(number_text(5e-324), "5e-324");
+        assert_eq!(number_text(1e300), "1e300");
+        assert_eq!(number_text(0.002), "0.002");
+        assert_eq!(number_text(80.0), "80");
+        assert_eq!(number_text(0.0), "0");
+        assert_eq!(number_text(f64::NEG_INFINITY), "-inf");
+        assert!(!BETA_RANGE.contains(f64::NAN));
+        assert!(!BETA_RANGE.contains(5e-324));
+        assert!(BETA_RANGE.contains(1e-12) && BETA_RANGE.contains(1.0));
+        assert!(BETA_RANGE.refusal().starts_with("outside [1e-12, 1]: "));
     }
 }

@@ -8,8 +8,16 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    BetaSchedule, BetaSource, DEFAULT_BETA_END, DEFAULT_BETA_START, EdmSigmas, MAX_STEPS,
-    NoiseSchedule, ScheduleError, ScheduleSpec, SnrProcess,
+    BETA_RANGE, BetaSchedule, BetaSource, DEFAULT_BETA_END, DEFAULT_BETA_START, EdmSigmas,
+    MAX_STEPS, NoiseSchedule, ParamRange, ScheduleError, ScheduleSpec, SnrProcess, number_text,
+};
+
+/// The range of an EDM config's `sigma_data`. It scales the network, not the process, so
+/// ELBO Lab does not use it, but a value outside this range is a broken config.
+pub const SIGMA_DATA_RANGE: ParamRange = ParamRange {
+    min: 1e-6,
+    max: 1e6,
+    why: "the data's standard deviation (real configs use 0.5)",
 };
 
 /// The noise variance choice of the reverse model (diffusers `variance_type`).
@@ -231,8 +239,10 @@ pub fn load_schedule_file(path: &Path) -> Result<LoadedSchedule, ScheduleError> 
     Ok(loaded)
 }
 
-/// Parse the contents of a schedule file (see [`load_schedule_file`]).
+/// Parse the contents of a schedule file (see [`load_schedule_file`]). A leading UTF-8 byte
+/// order mark is ignored.
 pub fn parse_schedule_text(text: &str) -> Result<LoadedSchedule, ScheduleError> {
+    let text = crate::files::strip_bom(text);
     let trimmed = text.trim_start();
     let file_err = |why: String| ScheduleError::File {
         path: "schedule".into(),
@@ -285,6 +295,16 @@ fn config_error(key: &str, v: &serde_json::Value, why: &str) -> ScheduleError {
     }
 }
 
+/// A config number outside its range: the key, the value (`1e-308`, not 300 digits) and
+/// the range with why.
+fn out_of_range(key: &str, value: f64, range: &ParamRange) -> ScheduleError {
+    ScheduleError::Config {
+        key: key.into(),
+        value: number_text(value),
+        why: range.refusal(),
+    }
+}
+
 /// A config's number at `key`, `default` when absent or null.
 fn config_f64(
     obj: &serde_json::Map<String, serde_json::Value>,
@@ -299,6 +319,22 @@ fn config_f64(
     }
 }
 
+/// A config's number at `key` (`default` when absent or null) that must lie in `range`;
+/// the error names the key and the value as written.
+fn config_f64_in(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+    default: f64,
+    range: &ParamRange,
+) -> Result<f64, ScheduleError> {
+    let value = config_f64(obj, key, default)?;
+    if range.contains(value) {
+        Ok(value)
+    } else {
+        Err(out_of_range(key, value, range))
+    }
+}
+
 /// Interpret a diffusers `scheduler_config.json` (as `DDPMScheduler` reads it). Unknown keys
 /// are ignored.
 pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedule, ScheduleError> {
@@ -307,24 +343,34 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
         why: "a scheduler config must be a JSON object".into(),
     })?;
     let bad = config_error;
-    let get_f64 = |key: &str, default: f64| config_f64(obj, key, default);
     let steps = match obj
         .get("num_train_timesteps")
         .or_else(|| obj.get("timesteps"))
     {
         None | Some(serde_json::Value::Null) => 1000,
         Some(v) => {
+            let key = if obj.contains_key("num_train_timesteps") {
+                "num_train_timesteps"
+            } else {
+                "timesteps"
+            };
             let n = v
                 .as_i64()
-                .ok_or_else(|| bad("num_train_timesteps", v, "expected a whole number"))?;
-            if n < 1 || n as usize > MAX_STEPS {
-                return Err(ScheduleError::BadSteps(n));
+                .ok_or_else(|| bad(key, v, "expected a whole number"))?;
+            match usize::try_from(n) {
+                Ok(n @ 1..=MAX_STEPS) => n,
+                _ => {
+                    return Err(bad(
+                        key,
+                        v,
+                        &format!("the number of steps T must be between 1 and {MAX_STEPS}"),
+                    ));
+                }
             }
-            n as usize
         }
     };
-    let beta_start = get_f64("beta_start", DEFAULT_BETA_START)?;
-    let beta_end = get_f64("beta_end", DEFAULT_BETA_END)?;
+    let beta_start = config_f64_in(obj, "beta_start", DEFAULT_BETA_START, &BETA_RANGE)?;
+    let beta_end = config_f64_in(obj, "beta_end", DEFAULT_BETA_END, &BETA_RANGE)?;
     let rescale_zero_snr = match obj.get("rescale_betas_zero_snr") {
         None | Some(serde_json::Value::Null) => false,
         Some(v) => v
@@ -366,9 +412,16 @@ pub fn parse_diffusers_config(value: &serde_json::Value) -> Result<LoadedSchedul
         Some(serde_json::Value::Array(items)) if !items.is_empty() => {
             let betas = items
                 .iter()
-                .map(|v| {
-                    v.as_f64()
-                        .ok_or_else(|| bad("trained_betas", v, "expected numbers"))
+                .enumerate()
+                .map(|(i, v)| {
+                    let key = format!("trained_betas[{i}]");
+                    match v.as_f64() {
+                        None => Err(bad(&key, v, "expected a number")),
+                        Some(b) if !BETA_RANGE.contains(b) => {
+                            Err(out_of_range(&key, b, &BETA_RANGE))
+                        }
+                        Some(b) => Ok(b),
+                    }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             BetaSource::Custom { betas }
@@ -529,7 +582,7 @@ fn parse_snr_config(
             let sigma_min = get_f64("sigma_min", 0.002)?;
             let sigma_max = get_f64("sigma_max", 80.0)?;
             let rho = get_f64("rho", 7.0)?;
-            let sigma_data = get_f64("sigma_data", 0.5)?;
+            let sigma_data = config_f64_in(obj, "sigma_data", 0.5, &SIGMA_DATA_RANGE)?;
             let sigmas = match obj.get("sigma_schedule") {
                 None | Some(serde_json::Value::Null) => EdmSigmas::Karras,
                 Some(v) => match v.as_str() {
@@ -583,4 +636,120 @@ fn parse_snr_config(
         name: None,
         notes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defect: a config starting with a byte order mark did not start with `{`, so it
+    /// was read as betas one per line ("line 1: ... is not a number").
+    #[test]
+    fn a_byte_order_mark_is_ignored_in_any_schedule_text() {
+        let config = "\u{feff}{\"beta_schedule\": \"linear\", \"num_train_timesteps\": 10}";
+        let loaded = parse_schedule_text(config).expect("a config with a BOM");
+        assert!(loaded.is_config);
+        assert_eq!(loaded.spec.num_steps(), 10);
+        let loaded = parse_schedule_text("\u{feff}[0.1, 0.2]").expect("a JSON list with a BOM");
+        assert_eq!(loaded.spec, ScheduleSpec::custom(vec![0.1, 0.2]));
+        let loaded = parse_schedule_text("\u{feff}0.1\n0.2\n").expect("lines with a BOM");
+        assert_eq!(loaded.spec, ScheduleSpec::custom(vec![0.1, 0.2]));
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_ignored_in_a_schedule_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("bom.scheduler_config.json");
+        std::fs::write(&path, "\u{feff}{\"_class_name\": \"DDPMScheduler\"}").expect("write");
+        let loaded = load_schedule_file(&path).expect("reads");
+        assert!(loaded.is_config);
+        assert_eq!(loaded.class_name.as_deref(), Some("DDPMScheduler"));
+    }
+
+    /// The defect: values far out of range passed the loader and failed in the build with
+    /// "log abar (t = 1) = -0e0 ..." (or a NaN NELBO), naming no key.
+    #[test]
+    fn every_numeric_key_is_checked_naming_the_key_and_the_value() {
+        let flow = r#""_class_name": "FlowMatchEulerDiscreteScheduler""#;
+        let edm = r#""_class_name": "EDMEulerScheduler""#;
+        let wuerstchen = r#""_class_name": "DDPMWuerstchenScheduler""#;
+        let cases = [
+            (
+                flow,
+                r#""shift": 1e-308"#,
+                "shift = 1e-308: outside [0.001, 1000]",
+            ),
+            (
+                flow,
+                r#""shift": 1e308"#,
+                "shift = 1e308: outside [0.001, 1000]",
+            ),
+            (
+                edm,
+                r#""sigma_max": 1e300"#,
+                "sigma_max = 1e300: outside [0.001, 100000]",
+            ),
+            (
+                edm,
+                r#""sigma_min": 1e-308"#,
+                "sigma_min = 1e-308: outside [1e-5, 100]",
+            ),
+            (
+                edm,
+                r#""sigma_min": 0"#,
+                "sigma_min = 0: outside [1e-5, 100]",
+            ),
+            (edm, r#""rho": 1e308"#, "rho = 1e308: outside [1, 100]"),
+            (edm, r#""rho": 1e-308"#, "rho = 1e-308: outside [1, 100]"),
+            (
+                edm,
+                r#""sigma_data": 1e-308"#,
+                "sigma_data = 1e-308: outside [1e-6, 1000000]",
+            ),
+            (wuerstchen, r#""s": 1e300"#, "s = 1e300: outside [0, 1]"),
+            (
+                wuerstchen,
+                r#""scaler": 1e300"#,
+                "scaler = 1e300: outside [0.1, 2]",
+            ),
+            (
+                wuerstchen,
+                r#""scaler": 10"#,
+                "scaler = 10: outside [0.1, 2]",
+            ),
+            (
+                r#""beta_schedule": "linear""#,
+                r#""beta_start": 5e-324"#,
+                "beta_start = 5e-324: outside [1e-12, 1]",
+            ),
+            (
+                r#""beta_schedule": "linear""#,
+                r#""beta_end": 1e300"#,
+                "beta_end = 1e300: outside [1e-12, 1]",
+            ),
+            (
+                r#""beta_schedule": "linear""#,
+                r#""trained_betas": [0.1, 5e-324]"#,
+                "trained_betas[1] = 5e-324: outside [1e-12, 1]",
+            ),
+            (
+                r#""beta_schedule": "linear""#,
+                r#""num_train_timesteps": 0"#,
+                "num_train_timesteps = 0: the number of steps T must be between 1 and 100000",
+            ),
+            (
+                r#""beta_schedule": "linear""#,
+                r#""timesteps": 1000000"#,
+                "timesteps = 1000000: the number of steps T must be between 1 and 100000",
+            ),
+        ];
+        for (class, key, want) in cases {
+            let text = format!("{{{class}, {key}}}");
+            let e = parse_schedule_text(&text).expect_err(&text).to_string();
+            assert!(
+                e.starts_with(&format!("scheduler config: {want}")),
+                "{text}: {e}"
+            );
+        }
+    }
 }

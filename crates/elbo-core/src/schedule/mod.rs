@@ -13,8 +13,8 @@ mod snr;
 mod spec;
 
 pub use beta::{
-    BetaSchedule, BetaSource, COSINE_MAX_BETA, DEFAULT_BETA_END, DEFAULT_BETA_START, EdmSigmas,
-    MAX_STEPS, ScheduleError,
+    BETA_RANGE, BetaSchedule, BetaSource, COSINE_MAX_BETA, DEFAULT_BETA_END, DEFAULT_BETA_START,
+    EdmSigmas, MAX_STEPS, MIN_BETA, ParamRange, ScheduleError, number_text,
 };
 pub use config::{
     BETA_CLASSES, LoadedSchedule, PredictionType, SNR_CLASSES, VarianceType, load_schedule_file,
@@ -24,5 +24,8 @@ pub use findings::{
     FIRST_STEP_SCALE_WARN, Finding, LOG_SNR_STEP_WARN, SCALED_LINEAR_ENDPOINTS, Severity,
     TERMINAL_ABAR_WARN, TERMINAL_SIGNAL_WARN, sanity_findings, spec_findings,
 };
-pub use snr::{SnrProcess, SnrShape, log_abar_from_log_snr};
+pub use snr::{
+    MIN_SIGMA_RATIO, RHO_RANGE, SCALER_RANGE, SHIFT_RANGE, SIGMA_MAX_RANGE, SIGMA_MIN_RANGE,
+    SnrProcess, SnrShape, WUERSTCHEN_S_RANGE, log_abar_from_log_snr,
+};
 pub use spec::{NoiseSchedule, ScheduleSpec, rescale_zero_terminal_snr};

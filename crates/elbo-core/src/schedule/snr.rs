@@ -5,7 +5,54 @@
 use serde::{Deserialize, Serialize};
 
 use super::beta::linspace;
-use super::{EdmSigmas, ScheduleError};
+use super::{EdmSigmas, ParamRange, ScheduleError, number_text};
+
+/// The range of a flow-matching config's `shift` (real configs: 1 to 12). Far outside
+/// it the first step's SNR overflows (a tiny shift) or every step is pure noise.
+pub const SHIFT_RANGE: ParamRange = ParamRange {
+    min: 1e-3,
+    max: 1e3,
+    why: "the shifted sigmas must stay apart in f64 at every step (real configs use 1 to 12)",
+};
+
+/// The range of an EDM config's `sigma_min` (real configs: 0.002 to 0.03).
+pub const SIGMA_MIN_RANGE: ParamRange = ParamRange {
+    min: 1e-5,
+    max: 1e2,
+    why: "the first step's noise level (real configs use 0.002 to 0.03)",
+};
+
+/// The range of an EDM config's `sigma_max` (real configs: 14.6 to 700).
+pub const SIGMA_MAX_RANGE: ParamRange = ParamRange {
+    min: 1e-3,
+    max: 1e5,
+    why: "the last step's noise level (real configs use 14.6 to 700)",
+};
+
+/// How much larger than `sigma_min` an EDM config's `sigma_max` must be at least, so that
+/// the sigmas of T = 100000 steps still differ in f64.
+pub const MIN_SIGMA_RATIO: f64 = 1.01;
+
+/// The range of an EDM config's `rho` (Karras spacing; real configs: 7).
+pub const RHO_RANGE: ParamRange = ParamRange {
+    min: 1.0,
+    max: 100.0,
+    why: "Karras et al. use 7; a smaller rho cancels sigma_min away in f64, a larger one merges the sigmas",
+};
+
+/// The range of a Wuerstchen config's `s` (real configs: 0.008).
+pub const WUERSTCHEN_S_RANGE: ParamRange = ParamRange {
+    min: 0.0,
+    max: 1.0,
+    why: "the cosine's offset (real configs use 0.008); a large s flattens the cosine until abar stops falling",
+};
+
+/// The range of a Wuerstchen config's `scaler` (real configs: 1).
+pub const SCALER_RANGE: ParamRange = ParamRange {
+    min: 0.1,
+    max: 2.0,
+    why: "the time warp of the cosine (real configs use 1); far from 1 the last steps merge in f64",
+};
 
 /// A diffusion process given by its signal-to-noise ratio per training step rather than by
 /// betas (see [`BetaSource::Snr`](super::BetaSource::Snr)). The formulas follow diffusers'
@@ -168,50 +215,64 @@ impl SnrProcess {
         }
     }
 
-    /// Check the parameters; each error names the config key.
+    /// Check the parameters against their documented ranges ([`SHIFT_RANGE`],
+    /// [`SIGMA_MIN_RANGE`], [`SIGMA_MAX_RANGE`], [`MIN_SIGMA_RATIO`], [`RHO_RANGE`],
+    /// [`WUERSTCHEN_S_RANGE`], [`SCALER_RANGE`]): inside them the schedule builds for every
+    /// T up to [`MAX_STEPS`](super::MAX_STEPS). Each error names the config key and its
+    /// value.
     pub fn validate(&self) -> Result<(), ScheduleError> {
-        let bad = |key: &str, value: f64, why: &str| {
-            Err(ScheduleError::Config {
-                key: key.into(),
-                value: value.to_string(),
-                why: why.into(),
-            })
+        let check = |key: &str, value: f64, range: &ParamRange| {
+            if range.contains(value) {
+                Ok(())
+            } else {
+                Err(ScheduleError::Config {
+                    key: key.into(),
+                    value: number_text(value),
+                    why: range.refusal(),
+                })
+            }
         };
         match *self {
-            SnrProcess::FlowMatch { shift, .. } => {
-                if !(shift.is_finite() && shift > 0.0) {
-                    return bad("shift", shift, "must be a positive number");
-                }
-            }
+            SnrProcess::FlowMatch { shift, .. } => check("shift", shift, &SHIFT_RANGE),
             SnrProcess::Edm {
                 sigma_min,
                 sigma_max,
                 rho,
                 sigmas,
             } => {
-                if !(sigma_min.is_finite() && sigma_min > 0.0) {
-                    return bad("sigma_min", sigma_min, "must be a positive number");
+                check("sigma_min", sigma_min, &SIGMA_MIN_RANGE)?;
+                check("sigma_max", sigma_max, &SIGMA_MAX_RANGE)?;
+                if sigma_max < MIN_SIGMA_RATIO * sigma_min {
+                    return Err(ScheduleError::Config {
+                        key: "sigma_max".into(),
+                        value: number_text(sigma_max),
+                        why: format!(
+                            "must be at least {MIN_SIGMA_RATIO} sigma_min = {}: the noise must grow from step to step",
+                            number_text(MIN_SIGMA_RATIO * sigma_min)
+                        ),
+                    });
                 }
-                if !(sigma_max.is_finite() && sigma_max > sigma_min) {
-                    return bad("sigma_max", sigma_max, "must be a number above sigma_min");
+                if sigmas == EdmSigmas::Karras {
+                    check("rho", rho, &RHO_RANGE)?;
                 }
-                if sigmas == EdmSigmas::Karras && !(rho.is_finite() && rho > 0.0) {
-                    return bad("rho", rho, "must be a positive number");
-                }
+                Ok(())
             }
             SnrProcess::WuerstchenCosine { s, scaler } => {
-                if !(s.is_finite() && s >= 0.0) {
-                    return bad("s", s, "must be a number >= 0");
-                }
-                if !(scaler.is_finite() && scaler > 0.0) {
-                    return bad("scaler", scaler, "must be a positive number");
-                }
+                check("s", s, &WUERSTCHEN_S_RANGE)?;
+                check("scaler", scaler, &SCALER_RANGE)
             }
             SnrProcess::Shape {
                 log_snr_first,
                 log_snr_last,
                 ..
             } => {
+                let bad = |key: &str, value: f64, why: &str| {
+                    Err(ScheduleError::Config {
+                        key: key.into(),
+                        value: number_text(value),
+                        why: why.into(),
+                    })
+                };
                 if !log_snr_last.is_finite() {
                     return bad("log_snr_last", log_snr_last, "must be a finite number");
                 }
@@ -222,9 +283,9 @@ impl SnrProcess {
                         "must be a finite number above log_snr_last",
                     );
                 }
+                Ok(())
             }
         }
-        Ok(())
     }
 
     /// The log-SNR `lambda_t` for t = 1..=T (`-inf` where the SNR is 0).
@@ -330,5 +391,123 @@ pub fn log_abar_from_log_snr(lambda: f64) -> f64 {
         -(-lambda).exp().ln_1p()
     } else {
         lambda - lambda.exp().ln_1p()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schedule::{BetaSource, MAX_STEPS, ScheduleSpec};
+
+    /// Every process at the corners of its documented ranges.
+    fn corners() -> Vec<SnrProcess> {
+        let ends = |r: &ParamRange, typical: f64| [r.min, typical, r.max];
+        let mut out = Vec::new();
+        for shift in ends(&SHIFT_RANGE, 3.0) {
+            out.push(SnrProcess::FlowMatch {
+                shift,
+                dynamic_shifting: false,
+            });
+        }
+        for sigma_min in ends(&SIGMA_MIN_RANGE, 0.002) {
+            let lowest = (MIN_SIGMA_RATIO * sigma_min).max(SIGMA_MAX_RANGE.min);
+            for sigma_max in [lowest, 80f64.max(lowest), SIGMA_MAX_RANGE.max] {
+                for rho in ends(&RHO_RANGE, 7.0) {
+                    for sigmas in [EdmSigmas::Karras, EdmSigmas::Exponential] {
+                        out.push(SnrProcess::Edm {
+                            sigma_min,
+                            sigma_max,
+                            rho,
+                            sigmas,
+                        });
+                    }
+                }
+            }
+        }
+        for s in ends(&WUERSTCHEN_S_RANGE, 0.008) {
+            for scaler in ends(&SCALER_RANGE, 1.0) {
+                out.push(SnrProcess::WuerstchenCosine { s, scaler });
+            }
+        }
+        out
+    }
+
+    /// The ranges are honest: at every corner the schedule builds for every T, with a
+    /// finite SNR at t = 1 (the defect: `shift` 1e-308, `sigma_max` 1e300, `rho` 1e308
+    /// passed validation and failed in the build, naming no key).
+    #[test]
+    fn every_value_in_range_builds_for_every_t() {
+        for process in corners() {
+            process.validate().expect("in range");
+            for steps in [1, 2, 3, 10, 1000, MAX_STEPS] {
+                let spec = ScheduleSpec {
+                    source: BetaSource::Snr { process },
+                    steps,
+                    rescale_zero_snr: false,
+                };
+                let schedule = spec
+                    .build()
+                    .unwrap_or_else(|e| panic!("{process:?} at T = {steps}: {e}"));
+                if steps > 1 {
+                    assert!(
+                        schedule.log_snr(1).is_some_and(f64::is_finite),
+                        "{process:?} at T = {steps}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn values_out_of_range_name_the_key_and_the_value() {
+        let edm = |sigma_min: f64, sigma_max: f64, rho: f64| SnrProcess::Edm {
+            sigma_min,
+            sigma_max,
+            rho,
+            sigmas: EdmSigmas::Karras,
+        };
+        let cases = [
+            (
+                SnrProcess::FlowMatch {
+                    shift: 1e-308,
+                    dynamic_shifting: false,
+                },
+                "scheduler config: shift = 1e-308: outside [0.001, 1000]",
+            ),
+            (
+                edm(0.002, 1e300, 7.0),
+                "scheduler config: sigma_max = 1e300: outside [0.001, 100000]",
+            ),
+            (
+                edm(0.002, 80.0, 1e308),
+                "scheduler config: rho = 1e308: outside [1, 100]",
+            ),
+            (
+                edm(1e-100, 80.0, 7.0),
+                "scheduler config: sigma_min = 1e-100: outside [1e-5, 100]",
+            ),
+            (
+                edm(1.0, 1.001, 7.0),
+                "scheduler config: sigma_max = 1.001: must be at least 1.01 sigma_min",
+            ),
+            (
+                SnrProcess::WuerstchenCosine {
+                    s: 0.008,
+                    scaler: 10.0,
+                },
+                "scheduler config: scaler = 10: outside [0.1, 2]",
+            ),
+            (
+                SnrProcess::WuerstchenCosine {
+                    s: f64::NAN,
+                    scaler: 1.0,
+                },
+                "scheduler config: s = NaN: outside [0, 1]",
+            ),
+        ];
+        for (process, want) in cases {
+            let e = process.validate().expect_err("out of range").to_string();
+            assert!(e.starts_with(want), "{e}");
+        }
     }
 }

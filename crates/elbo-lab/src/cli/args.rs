@@ -10,13 +10,14 @@ use clap::{Args, ValueEnum};
 
 use elbo_core::denoiser::{Denoiser, ModelKind};
 use elbo_core::elbo::{ElboError, MAX_SAMPLES, Method};
+use elbo_core::files::{ReadError, read_text_capped, regular_file_len};
 use elbo_core::mixture::{GaussianMixture, load_mixture_file};
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec, MAX_COMPONENTS, MIN_COMPONENTS, PresetError};
 use elbo_core::report::DEFAULT_BANDWIDTH;
 use elbo_core::schedule::{
-    BetaSchedule, BetaSource, NoiseSchedule, ScheduleError, ScheduleSpec, VarianceType,
-    load_schedule_file,
+    BETA_RANGE, BetaSchedule, BetaSource, NoiseSchedule, ScheduleError, ScheduleSpec, VarianceType,
+    load_schedule_file, number_text,
 };
 use elbo_train::{TrainedDenoiser, weights_file_name};
 
@@ -26,30 +27,30 @@ use super::output::warn;
 #[derive(Debug, Args, Clone)]
 pub struct Common {
     /// Data: a preset name (see `elbo-lab presets`) or a file: mixture JSON or CSV of points.
-    #[arg(long, default_value = "bimodal")]
-    pub data: String,
+    #[arg(long, default_value = "bimodal", value_name = "PRESET|FILE")]
+    pub data: PathBuf,
     /// Components for shape presets (two-moons, swiss-roll, ...).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub components: Option<usize>,
     /// Multiply every preset component's standard deviation.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub width: Option<f64>,
     /// Kernel bandwidth h for a CSV of points (each point becomes N(x_i, h^2 I));
     /// default 0.1.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub bandwidth: Option<f64>,
     /// Schedule: a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) or a file:
     /// a diffusers scheduler_config.json, a JSON array of betas, or one beta per line.
-    #[arg(long)]
-    pub schedule: Option<String>,
+    #[arg(long, value_name = "PRESET|FILE")]
+    pub schedule: Option<PathBuf>,
     /// Number of timesteps T (overrides a config's num_train_timesteps).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     pub steps: Option<usize>,
-    /// beta_start (overrides a config's value).
-    #[arg(long, allow_negative_numbers = true)]
+    /// beta_start (overrides a config's value), 1e-12 to 1.
+    #[arg(long, value_name = "B", allow_hyphen_values = true)]
     pub beta_start: Option<f64>,
-    /// beta_end (overrides a config's value).
-    #[arg(long, allow_negative_numbers = true)]
+    /// beta_end (overrides a config's value), 1e-12 to 1.
+    #[arg(long, value_name = "B", allow_hyphen_values = true)]
     pub beta_end: Option<f64>,
     /// Rescale to zero terminal SNR (Lin et al. 2023).
     #[arg(long)]
@@ -148,7 +149,8 @@ impl WeightsArgs {
     /// schedule than `data_label` and `schedule`.
     ///
     /// # Errors
-    /// One line naming the file and the problem: it is missing or a directory, its name
+    /// One line naming the file and the problem: it is missing, a directory, not a regular
+    /// file (a FIFO, a device) or larger than `elbo_train::MAX_WEIGHTS_BYTES`, its name
     /// does not say the parameterisation and `--param` was not given, or it is not a
     /// network for `data`'s dimension (or not an ELBO Lab network at all).
     pub fn model(
@@ -178,8 +180,14 @@ impl WeightsArgs {
                     .display()
             );
         }
-        if !path.is_file() {
-            anyhow::bail!("--weights {shown}: no such file");
+        // The kind before a byte is read (the load checks it again, and the size): a FIFO
+        // or a device is named as such, not as a missing file.
+        match regular_file_len(path) {
+            Ok(_) => {}
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                anyhow::bail!("--weights: {shown}: no such file")
+            }
+            Err(e) => anyhow::bail!("--weights: {shown}: {e}"),
         }
         let by_name = param_from_file_name(path);
         let param = match (self.param, by_name) {
@@ -212,10 +220,16 @@ impl WeightsArgs {
     }
 }
 
+/// The largest `summary.json` read beside a `--weights` file (1 MiB): `train` writes a few
+/// kilobytes.
+pub const MAX_SUMMARY_BYTES: u64 = 1024 * 1024;
+
 /// What the `summary.json` beside a weights file (written by `elbo-lab train`) records that
 /// differs from the data and schedule the network is scored on, one note each; nothing when
-/// there is no summary or it matches. An unreadable summary is itself a note: it is only
-/// a hint, never needed.
+/// there is no summary or it matches. A summary that is there but cannot be read (not a
+/// regular file, larger than [`MAX_SUMMARY_BYTES`], not UTF-8, not JSON) is itself a note
+/// saying why: it is only a hint, never needed, and it is never waited for (a FIFO is
+/// refused by its kind).
 fn summary_notes(weights: &Path, data_label: &str, schedule_label: &str) -> Vec<String> {
     let Some(dir) = weights.parent() else {
         return Vec::new();
@@ -226,17 +240,20 @@ fn summary_notes(weights: &Path, data_label: &str, schedule_label: &str) -> Vec<
         dir
     };
     let path = dir.join("summary.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return Vec::new();
+    let unknown = |why: String| {
+        vec![format!(
+            "{} could not be read ({why}); the network's training settings are unknown",
+            path.display()
+        )]
+    };
+    let text = match read_text_capped(&path, MAX_SUMMARY_BYTES) {
+        Ok(text) => text,
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => return unknown(e.to_string()),
     };
     let doc: serde_json::Value = match serde_json::from_str(&text) {
         Ok(doc) => doc,
-        Err(e) => {
-            return vec![format!(
-                "{} is not a training summary ({e}); the network's training settings are unknown",
-                path.display()
-            )];
-        }
+        Err(e) => return unknown(format!("not a training summary: {e}")),
     };
     let settings = &doc["settings"];
     let shown = weights.display();
@@ -327,7 +344,9 @@ impl Common {
     /// Resolve `--data` (with `--components`, `--width`, `--bandwidth`) to a mixture and a
     /// label. A flag that does not apply to the data is ignored with a warning.
     pub fn resolve_data(&self) -> Result<(GaussianMixture, String)> {
-        if let Ok(preset) = DataPreset::parse(&self.data) {
+        // A name that is not UTF-8 can only be a file.
+        let preset = self.data.to_str().map(DataPreset::parse);
+        if let Some(Ok(preset)) = preset {
             if self.bandwidth.is_some() {
                 warn(&format!(
                     "--bandwidth applies to a CSV of points; ignored for the {preset} preset"
@@ -366,11 +385,11 @@ impl Common {
             let data = spec.build().context("data")?;
             return Ok((data, preset.name().to_string()));
         }
-        let path = Path::new(&self.data);
+        let path = self.data.as_path();
+        let shown = path.display();
         if !path.exists() {
             anyhow::bail!(
-                "data: unknown data preset '{}': not a preset (run `elbo-lab presets`) and no such file",
-                self.data
+                "data: unknown data preset '{shown}': not a preset (run `elbo-lab presets`) and no such file"
             );
         }
         if self.components.is_some() || self.width.is_some() {
@@ -383,23 +402,25 @@ impl Common {
         } else {
             if self.bandwidth.is_some() {
                 warn(&format!(
-                    "--bandwidth applies to a CSV of points; ignored for the mixture file {}",
-                    self.data
+                    "--bandwidth applies to a CSV of points; ignored for the mixture file {shown}"
                 ));
             }
             DEFAULT_BANDWIDTH
         };
         let data = load_mixture_file(path, bandwidth).context("data")?;
-        Ok((data, self.data.clone()))
+        Ok((data, shown.to_string()))
     }
 
     /// Resolve `--schedule` and its overrides.
     pub fn resolve_schedule(&self) -> Result<ResolvedSchedule> {
-        let name = self.schedule.as_deref().unwrap_or("linear");
-        let (mut spec, loaded) = match BetaSchedule::parse(name) {
-            Ok(preset) => (ScheduleSpec::preset(preset, 1000), None),
-            Err(_) => {
-                let path = Path::new(name);
+        self.check_beta_flags()?;
+        let path = self.schedule.as_deref().unwrap_or(Path::new("linear"));
+        let name = path.display().to_string();
+        // A name that is not UTF-8 can only be a file.
+        let preset = path.to_str().map(BetaSchedule::parse);
+        let (mut spec, loaded) = match preset {
+            Some(Ok(preset)) => (ScheduleSpec::preset(preset, 1000), None),
+            _ => {
                 if !path.exists() {
                     anyhow::bail!(
                         "schedule: unknown schedule '{name}': not a preset (linear, scaled_linear, squaredcos_cap_v2, sigmoid) and no such file"
@@ -497,12 +518,26 @@ impl Common {
             steps_offset: loaded.as_ref().and_then(|l| l.steps_offset),
             timestep_spacing: loaded.as_ref().and_then(|l| l.timestep_spacing.clone()),
             class_name: loaded.as_ref().and_then(|l| l.class_name.clone()),
-            name: loaded
-                .as_ref()
-                .and_then(|l| l.name.clone())
-                .unwrap_or_else(|| name.to_string()),
+            name: loaded.as_ref().and_then(|l| l.name.clone()).unwrap_or(name),
             notes: loaded.map(|l| l.notes).unwrap_or_default(),
         })
+    }
+}
+
+impl Common {
+    /// `--beta-start` and `--beta-end`, when given, must lie in [`BETA_RANGE`] (as a config's
+    /// `beta_start` and `beta_end` must): a subnormal beta such as 5e-324 gives a NaN
+    /// NELBO, and the error then would blame the model instead of the flag.
+    fn check_beta_flags(&self) -> Result<()> {
+        for (flag, value) in [
+            ("--beta-start", self.beta_start),
+            ("--beta-end", self.beta_end),
+        ] {
+            if let Some(b) = value.filter(|b| !BETA_RANGE.contains(*b)) {
+                anyhow::bail!("{flag} {} is {}", number_text(b), BETA_RANGE.refusal());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -521,14 +556,9 @@ fn check_bandwidth(h: f64) -> Result<()> {
     if h.is_finite() && h > 0.0 && (h * h).is_normal() {
         return Ok(());
     }
-    // f64's Display writes 1e-300 as 300 digits; use the exponent form for such values.
-    let shown = if h != 0.0 && h.is_finite() && !(1e-4..1e16).contains(&h.abs()) {
-        format!("{h:e}")
-    } else {
-        format!("{h}")
-    };
     anyhow::bail!(
-        "--bandwidth {shown} is out of range: it must be a positive number whose square, the kernel variance, is a normal float (about 1.5e-154 to 1.3e154)"
+        "--bandwidth {} is out of range: it must be a positive number whose square, the kernel variance, is a normal float (about 1.5e-154 to 1.3e154)",
+        number_text(h)
     )
 }
 
@@ -544,7 +574,7 @@ pub struct AppArgs {
     #[arg(long, value_name = "NAME", value_parser = parse_tab)]
     pub tab: Option<crate::app::settings::View>,
     /// Zoom factor of the whole window, 0.5 to 4 (1.5 or 1.75 for a projector).
-    #[arg(long, value_name = "Z", value_parser = parse_zoom, allow_negative_numbers = true)]
+    #[arg(long, value_name = "Z", value_parser = parse_zoom, allow_hyphen_values = true)]
     pub zoom: Option<f32>,
     /// Start in presenter mode (side panel hidden; F5 toggles it).
     #[arg(long)]
@@ -688,6 +718,50 @@ mod weights_args_tests {
         std::fs::write(dir.path().join("summary.json"), "{ not json").expect("write");
         let notes = summary_notes(&weights, "bimodal", "linear 0.0001..0.02, T = 50");
         assert_eq!(notes.len(), 1);
-        assert!(notes[0].contains("is not a training summary"), "{notes:?}");
+        assert!(
+            notes[0].contains("could not be read (not a training summary: "),
+            "{notes:?}"
+        );
+    }
+
+    /// The defect: a summary.json that could not be read was ignored without a word (and
+    /// a FIFO hung the command, /dev/zero filled gigabytes of memory).
+    #[test]
+    fn a_summary_that_cannot_be_read_is_noted_with_why() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let weights = dir.path().join("eps.safetensors");
+        let summary = dir.path().join("summary.json");
+        let why = |label: &str| {
+            let notes = summary_notes(&weights, "bimodal", "linear, T = 50");
+            assert_eq!(notes.len(), 1, "{label}: {notes:?}");
+            assert!(
+                notes[0].contains("summary.json could not be read (")
+                    && notes[0].ends_with("the network's training settings are unknown"),
+                "{label}: {notes:?}"
+            );
+            notes[0].clone()
+        };
+        std::fs::write(&summary, [0xff, 0xfe, b'{']).expect("write");
+        assert!(why("not UTF-8").contains("(not UTF-8 text)"));
+        std::fs::File::create(&summary)
+            .and_then(|f| f.set_len(MAX_SUMMARY_BYTES + 1))
+            .expect("a sparse file");
+        assert!(why("too large").contains("(larger than the 1 MiB limit for this file)"));
+        std::fs::remove_file(&summary).expect("remove");
+        std::fs::create_dir(&summary).expect("a folder");
+        assert!(why("a folder").contains("(not a regular file but a folder)"));
+        std::fs::remove_dir(&summary).expect("remove");
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/dev/zero", &summary).expect("link");
+            assert!(why("a device").contains("(not a regular file but a character device)"));
+            std::fs::remove_file(&summary).expect("remove");
+            let status = std::process::Command::new("mkfifo")
+                .arg(&summary)
+                .status()
+                .expect("mkfifo runs");
+            assert!(status.success());
+            assert!(why("a FIFO").contains("(not a regular file but a named pipe (FIFO))"));
+        }
     }
 }

@@ -31,17 +31,17 @@ pub struct CompareCmd {
     /// The schedules: presets (linear, scaled_linear, squaredcos_cap_v2, sigmoid) or files
     /// (a diffusers scheduler_config.json, betas). Differences are to the first.
     #[arg(required = true, value_name = "SCHEDULE")]
-    schedules: Vec<String>,
+    schedules: Vec<PathBuf>,
     #[command(flatten)]
     common: Common,
     /// The model whose NELBO is computed under each schedule.
     #[arg(long, value_enum, default_value = "optimal")]
     model: ModelArg,
     /// Monte Carlo samples N, the same (x0, eps) pairs for every schedule.
-    #[arg(long, default_value_t = 2048, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 2048, allow_hyphen_values = true)]
     samples: usize,
     /// Seed of the shared draw.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     seed: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]

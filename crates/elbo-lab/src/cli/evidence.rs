@@ -32,10 +32,10 @@ pub struct EvidenceCmd {
     #[command(flatten)]
     weights: WeightsArgs,
     /// Points of the per-x0 table (`points`), uniform over the data's range.
-    #[arg(long, default_value_t = DEFAULT_TABLE_POINTS, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DEFAULT_TABLE_POINTS, allow_hyphen_values = true)]
     grid: usize,
     /// Propagation grid nodes per reverse-step sd (finer is slower and more exact).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     points_per_sd: Option<f64>,
     /// The coarse settings of the app's preview (faster, larger error estimates).
     #[arg(long)]

@@ -17,7 +17,7 @@ mod train;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 /// ELBO Lab: the evidence lower bound of a diffusion model, term by term, on exact toy data.
@@ -91,6 +91,62 @@ pub fn finish(outcome: Result<()>) -> ExitCode {
     }
 }
 
+/// The most worker threads ELBO Lab starts, whatever `RAYON_NUM_THREADS` asks: more than
+/// a few per core only costs memory and start-up time (100,000 threads took minutes to
+/// start, or made rayon panic when the system refused one).
+pub const MAX_THREADS: usize = 256;
+
+/// How many worker threads to start for `RAYON_NUM_THREADS = requested` on a machine with
+/// `cores` cores, and a note to print when the request is not followed as given.
+///
+/// Absent, empty or 0: `cores` (rayon's default). Not a whole number: `cores`, with a note.
+/// Above the cap, `4 x cores` but at most [`MAX_THREADS`]: the cap, with a note.
+pub fn thread_count(requested: Option<&std::ffi::OsStr>, cores: usize) -> (usize, Option<String>) {
+    let cores = cores.max(1);
+    let cap = cores.saturating_mul(4).min(MAX_THREADS);
+    let Some(requested) = requested else {
+        return (cores, None);
+    };
+    let text = requested.to_string_lossy();
+    match text.trim().parse::<usize>() {
+        _ if text.trim().is_empty() => (cores, None),
+        Ok(0) => (cores, None),
+        Ok(n) if n > cap => (
+            cap,
+            Some(format!(
+                "note: RAYON_NUM_THREADS={n} is more than {cap} worker threads (4 per core, at most {MAX_THREADS}); using {cap}"
+            )),
+        ),
+        Ok(n) => (n, None),
+        Err(_) => (
+            cores,
+            Some(format!(
+                "note: RAYON_NUM_THREADS={text} is not a whole number of threads; using {cores}, one per core"
+            )),
+        ),
+    }
+}
+
+/// Start rayon's global thread pool with a bounded number of threads (see
+/// [`thread_count`]), before anything uses it, saying on standard error when
+/// `RAYON_NUM_THREADS` was not followed as given. Call it first thing in `main`.
+///
+/// # Errors
+/// One line when the threads cannot be started (the system refused them), instead of the
+/// panic rayon would raise at the first parallel loop.
+pub fn start_thread_pool() -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let (threads, note) = thread_count(std::env::var_os("RAYON_NUM_THREADS").as_deref(), cores);
+    if let Some(note) = note {
+        output::note(&format!("{note}\n"));
+    }
+    // An explicit count: rayon would otherwise read RAYON_NUM_THREADS itself.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .with_context(|| format!("cannot start {threads} worker threads"))
+}
+
 /// Whether an error comes from writing to a pipe whose reader has gone.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
@@ -133,6 +189,30 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
         let e = anyhow::Error::new(Embeds(io)).context("cannot save");
         assert_eq!(error_line(&e), "cannot save: network: denied");
+    }
+
+    #[test]
+    fn the_thread_count_is_bounded_and_a_bad_request_is_noted() {
+        use std::ffi::OsStr;
+        let count = |v: Option<&str>, cores| thread_count(v.map(OsStr::new), cores);
+        assert_eq!(count(None, 2), (2, None));
+        assert_eq!(count(Some("0"), 2), (2, None));
+        assert_eq!(count(Some(""), 2), (2, None));
+        assert_eq!(count(Some("3"), 2), (3, None));
+        assert_eq!(count(Some("8"), 2), (8, None));
+        let (n, note) = count(Some("100000"), 2);
+        assert_eq!(n, 8);
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "note: RAYON_NUM_THREADS=100000 is more than 8 worker threads (4 per core, at most 256); using 8"
+            )
+        );
+        assert_eq!(count(Some("100000"), 128).0, MAX_THREADS);
+        let (n, note) = count(Some("many"), 2);
+        assert_eq!(n, 2);
+        assert!(note.is_some_and(|n| n.contains("RAYON_NUM_THREADS=many is not a whole number")),);
+        assert_eq!(count(Some("-1"), 4).0, 4);
     }
 
     #[test]

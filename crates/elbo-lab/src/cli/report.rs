@@ -37,10 +37,10 @@ pub struct ReportCmd {
     method: MethodArg,
     /// Monte Carlo samples N (the same N pairs serve every t; under quadrature only the
     /// eq. 45 form uses them).
-    #[arg(long, default_value_t = 4096, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 4096, allow_hyphen_values = true)]
     samples: usize,
     /// Seed of every random draw.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     seed: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]

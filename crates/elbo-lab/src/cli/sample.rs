@@ -59,13 +59,13 @@ pub struct SampleCmd {
     #[arg(long, value_enum, default_value = "optimal")]
     model: ModelArg,
     /// Number of sampling steps K (1..=T).
-    #[arg(long, default_value_t = 50, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 50, allow_hyphen_values = true)]
     sampling_steps: usize,
     /// Sampler.
     #[arg(long, value_enum, default_value = "ddpm")]
     sampler: SamplerArg,
     /// DDIM's eta in [0, 1] (0 deterministic, 1 the DDPM posterior variance); default 0.
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     eta: Option<f64>,
     /// Which K of the T timesteps (diffusers' timestep_spacing; default: the scheduler
     /// config's, else leading).
@@ -73,13 +73,13 @@ pub struct SampleCmd {
     spacing: Option<SpacingArg>,
     /// diffusers' steps_offset for leading spacing (default: the scheduler config's, else
     /// 0, diffusers' default; SD configs use 1).
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_hyphen_values = true)]
     steps_offset: Option<usize>,
     /// Number of samples N (1 to 1,000,000).
-    #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1000, allow_hyphen_values = true)]
     count: usize,
     /// Seed of x_T, of the noise on the way and of the fresh data samples.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     seed: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]

@@ -73,16 +73,16 @@ pub struct TrainCmd {
     #[command(flatten)]
     common: Common,
     /// Training steps (each one AdamW step of every network on one shared batch).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, allow_hyphen_values = true)]
     train_steps: usize,
     /// Batch size.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, allow_hyphen_values = true)]
     batch: usize,
     /// Loss weighting over t.
     #[arg(long, value_enum, default_value = "simple")]
     loss: LossArg,
     /// AdamW learning rate.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 1e-3, allow_hyphen_values = true)]
     lr: f64,
     /// The networks to train, comma separated.
     #[arg(
@@ -93,10 +93,10 @@ pub struct TrainCmd {
     )]
     params: Vec<ParamArg>,
     /// Seed of the initial weights, the batches and the evaluation samples.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     seed: u64,
     /// Monte Carlo samples of the final ELBO evaluation.
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, allow_hyphen_values = true)]
     samples: usize,
     /// Output directory (created if missing).
     #[arg(long)]
@@ -258,7 +258,7 @@ pub fn run(cmd: TrainCmd) -> Result<()> {
         "networks": networks,
     });
     let path = cmd.out.join("summary.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
+    elbo_core::files::write_atomic(&path, serde_json::to_string_pretty(&summary)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     if !cmd.quiet {
         eprintln!(

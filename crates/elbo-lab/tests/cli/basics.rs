@@ -351,8 +351,14 @@ fn bad_inputs_fail_with_one_line_naming_the_problem() {
         &["report", "--steps", "0", "--samples", "8", "-q"],
         &["T = 0"],
     );
-    fails(&report(&["--beta-start", "1.5"]), &["beta_start = 1.5"]);
-    fails(&report(&["--beta-end", "NaN"]), &["beta_end = NaN"]);
+    fails(
+        &report(&["--beta-start", "1.5"]),
+        &["--beta-start 1.5 is outside"],
+    );
+    fails(
+        &report(&["--beta-end", "NaN"]),
+        &["--beta-end NaN is outside"],
+    );
     fails(
         &["report", "--samples", "0", "--steps", "5", "-q"],
         &["N = 0"],

@@ -581,7 +581,7 @@ fn negative_numbers_reach_the_validators() {
         ),
         (
             &["report", "--samples", "8", "-q", "--beta-end", "-0.1"],
-            "beta_end = -0.1",
+            "--beta-end -0.1 is outside",
         ),
         (
             &[

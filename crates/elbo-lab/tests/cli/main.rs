@@ -9,6 +9,7 @@ mod edit;
 mod errors;
 mod evidence;
 mod evidence_trained;
+mod hostile;
 mod modules;
 mod numerics;
 mod sample;
