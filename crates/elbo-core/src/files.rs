@@ -143,8 +143,23 @@ pub struct AtomicFile {
 impl AtomicFile {
     /// Start writing `path` (its folder must exist). An existing target keeps its
     /// permissions; a new one gets the usual ones (read-write for the user, subject to the
-    /// umask), not the temporary file's private ones.
+    /// umask), not the temporary file's private ones. A link to a file replaces the file
+    /// it points to (the link stays). Anything at `path` that is not a regular file (a
+    /// folder, a device such as `/dev/null`, a named pipe) is refused by its kind: it is
+    /// never replaced by a file.
     pub fn create(path: &Path) -> io::Result<Self> {
+        let path = &match std::fs::metadata(path) {
+            Ok(meta) => match kind_of(meta.file_type()) {
+                None => std::fs::canonicalize(path)?,
+                Some(kind) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("not a regular file but {kind}"),
+                    ));
+                }
+            },
+            Err(_) => path.to_path_buf(),
+        };
         let folder = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -293,6 +308,31 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.json")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_atomic_write_goes_through_links_and_never_replaces_a_device() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("real.csv");
+        let link = dir.path().join("link.csv");
+        std::fs::write(&file, "old").expect("write");
+        std::os::unix::fs::symlink(&file, &link).expect("link");
+        write_atomic(&link, "new").expect("writes");
+        assert!(
+            link.symlink_metadata()
+                .expect("meta")
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), "new");
+        for (path, kind) in [
+            (Path::new("/dev/null"), "a character device"),
+            (dir.path(), "a folder"),
+        ] {
+            let e = write_atomic(path, "x").expect_err("refused");
+            assert_eq!(e.to_string(), format!("not a regular file but {kind}"));
+        }
     }
 
     #[cfg(unix)]

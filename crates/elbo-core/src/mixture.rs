@@ -629,6 +629,7 @@ fn parse_cov(cov: &[Vec<f64>], dim: usize, field: &str) -> Result<Sym2, MixtureE
 
 /// Parse a mixture from JSON text: `{ "components": [...] }`, or a report with a `data` field.
 pub fn parse_mixture_json(text: &str) -> Result<GaussianMixture, MixtureError> {
+    let text = crate::files::strip_bom(text);
     let file_err = |why: String| MixtureError::File {
         path: "mixture".into(),
         why,
@@ -662,6 +663,7 @@ pub fn parse_mixture_json(text: &str) -> Result<GaussianMixture, MixtureError> {
 /// Parse points from CSV text (an optional header row; one point per row, 1 or 2 numeric
 /// columns).
 pub fn parse_points_csv(text: &str) -> Result<Vec<Vec<f64>>, MixtureError> {
+    let text = crate::files::strip_bom(text);
     let file_err = |why: String| MixtureError::File {
         path: "points".into(),
         why,

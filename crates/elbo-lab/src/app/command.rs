@@ -39,6 +39,21 @@ pub enum FileRequest {
     SaveComparison(elbo_core::compare::TableFormat),
 }
 
+impl FileRequest {
+    /// Whether the request opens a save dialog for a file (which asks itself before it
+    /// returns one that exists). A folder picked to save weights into is not one.
+    pub fn saves(&self) -> bool {
+        matches!(
+            self,
+            FileRequest::SaveMixture
+                | FileRequest::Export(_)
+                | FileRequest::Scene(false)
+                | FileRequest::ExportPlot(_)
+                | FileRequest::SaveComparison(_)
+        )
+    }
+}
+
 /// What an export writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportKind {
@@ -196,7 +211,8 @@ pub enum Command {
     ShowExportDialog(bool),
     /// Export a plot as PNG or the current view over t as GIF (to the request's path).
     ExportPlot(ExportRequest),
-    /// Stop the running plot export (its unfinished file is removed).
+    /// Stop the running plot export (nothing is written: a file at its path stays as it
+    /// was).
     CancelExport,
     /// Open or close the Schedule tab's comparison table.
     ShowComparison(bool),
@@ -204,6 +220,32 @@ pub enum Command {
     SaveComparison(PathBuf, elbo_core::compare::TableFormat),
     /// Copy the comparison table of the current schedules to the clipboard.
     CopyComparison(elbo_core::compare::TableFormat),
+    /// Carry out a save that the user agreed may replace the files it writes (a native
+    /// save dialog asks itself; a typed path is asked about first: see
+    /// [`Command::writes`]).
+    Confirmed(Box<Command>),
+}
+
+impl Command {
+    /// The files this command writes (each replaced whole, atomically), so that the app
+    /// can ask before one that exists is replaced. Empty for every command that writes
+    /// nothing.
+    pub fn writes(&self) -> Vec<PathBuf> {
+        match self {
+            Command::SaveMixture(p)
+            | Command::ExportCsv(p)
+            | Command::ExportJson(p)
+            | Command::Screenshot(p)
+            | Command::SaveScene(p)
+            | Command::SaveComparison(p, _) => vec![p.clone()],
+            Command::ExportPlot(request) => vec![request.path()],
+            Command::SaveWeights(dir) => elbo_core::param::Parameterisation::ALL
+                .into_iter()
+                .map(|p| dir.join(elbo_train::weights_file_name(p)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// What a press on a data plot does.

@@ -7,8 +7,19 @@ use super::command::{Command, ExportKind, FileRequest};
 use super::export;
 
 /// Ask the user for the file or folder `request` needs (blocking); the command to carry
-/// out with it, or None when the dialog was cancelled.
+/// out with it, or None when the dialog was cancelled. A save dialog asks itself before it
+/// returns an existing file, so its saves are not asked about again.
 pub fn pick(request: FileRequest) -> Option<Command> {
+    let saves = request.saves();
+    let command = pick_unconfirmed(request)?;
+    Some(if saves {
+        Command::Confirmed(Box::new(command))
+    } else {
+        command
+    })
+}
+
+fn pick_unconfirmed(request: FileRequest) -> Option<Command> {
     let dialog = rfd::FileDialog::new();
     match request {
         FileRequest::LoadData => dialog

@@ -35,6 +35,7 @@ pub mod model;
 pub mod palette;
 pub mod persist;
 pub mod plot_util;
+pub mod replace;
 pub mod scene;
 pub mod settings;
 pub mod timeline;
@@ -47,6 +48,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use egui::{Key, Modifiers};
 
 use elbo_core::compare::TableFormat;
+use elbo_core::files::write_atomic;
 use elbo_core::mixture::GaussianMixture;
 use elbo_core::report::Report;
 use elbo_core::schedule::NoiseSchedule;
@@ -59,6 +61,7 @@ use jobs::reverse::ReverseJob;
 pub use jobs::{AppOptions, Mode};
 use jobs::{Jobs, Want, compare, evidence};
 pub use model::{Applied, AppliedModel, Model, Notes, Overlay, StatusLine};
+use replace::ReplacePrompt;
 use settings::{Settings, View, ZOOM_RANGE};
 use views::editor::EditMode;
 use views::{ViewCtx, Views, WindowState};
@@ -86,9 +89,8 @@ pub fn run_native(launch: scene::Launch) -> anyhow::Result<()> {
         "elbo-lab",
         options,
         Box::new(move |cc| {
-            let mut app = App::new(cc, notes);
+            let mut app = App::new(cc, notes, launch);
             app.shell.state_files = files;
-            app.launch(launch);
             Ok(Box::new(app))
         }),
     )
@@ -126,18 +128,55 @@ struct Shell {
     state_files: Option<persist::StateFiles>,
     /// The state last written, so an unchanged state is not written again.
     saved_state: Option<persist::StateMap>,
+    /// A save waiting for the user's answer on replacing existing files.
+    replace: Option<ReplacePrompt>,
+    /// Files to read and the command line's request, once the first frame is drawn.
+    pending: Option<(model::PendingFiles, scene::Launch)>,
+    /// A frame has been drawn.
+    drawn: bool,
 }
 
 impl App {
     /// The app as eframe creates it: settings from storage, each part checked and falling
-    /// back to its default alone (with a note), workers on their own threads. `notes` are
-    /// what [`persist::prepare`] recovered or repaired before the window opened.
-    pub fn new(cc: &eframe::CreationContext<'_>, notes: Vec<String>) -> Self {
+    /// back to its default alone (with a note), workers on their own threads, then what
+    /// the command line asked for. `notes` are what [`persist::prepare`] recovered or
+    /// repaired before the window opened. See [`App::restoring`].
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        notes: Vec<String>,
+        launch: scene::Launch,
+    ) -> Self {
         let saved = cc.storage.and_then(|s| s.get_string(STORAGE_KEY));
         let (settings, mut restored) = settings::restore(saved.as_deref());
         restored.splice(0..0, notes);
-        let mut app = Self::with_options(&cc.egui_ctx, settings, AppOptions::new(Mode::Thread));
+        let mut app = Self::restoring(
+            &cc.egui_ctx,
+            settings,
+            launch,
+            AppOptions::new(Mode::Thread),
+        );
         app.model.notes.restored.splice(0..0, restored);
+        app
+    }
+
+    /// An app from restored `settings` and the command line's `launch` that draws its
+    /// first frame before it reads a file: the data file and the overlaid schedules the
+    /// settings name, and the scene the command line names, are read once that frame is
+    /// drawn (a slow or huge file then never leaves a window that does not draw). The
+    /// tab, zoom and presenter mode asked for apply from the first frame.
+    pub fn restoring(
+        ctx: &egui::Context,
+        mut settings: Settings,
+        launch: scene::Launch,
+        options: AppOptions,
+    ) -> Self {
+        let files = model::PendingFiles::take(&mut settings);
+        let mut app = Self::with_options(ctx, settings, options);
+        app.model.launch(scene::Launch {
+            scene: None,
+            ..launch.clone()
+        });
+        app.shell.pending = Some((files, launch));
         app
     }
 
@@ -174,6 +213,9 @@ impl App {
                 placed: false,
                 state_files: None,
                 saved_state: None,
+                replace: None,
+                pending: None,
+                drawn: false,
             },
             model,
         };
@@ -331,8 +373,19 @@ impl App {
         }
     }
 
-    /// Apply a command from a view, a panel, a key or the menu.
+    /// Apply a command from a view, a panel, a key or the menu. A save onto a file that
+    /// exists waits for the user's answer first (see [`replace`]).
     pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
+        let command = match command {
+            Command::Confirmed(command) => *command,
+            command => match ReplacePrompt::check(command) {
+                Ok(command) => command,
+                Err(prompt) => {
+                    self.shell.replace = Some(prompt);
+                    return;
+                }
+            },
+        };
         let Err(command) = self.model.apply(command) else {
             return;
         };
@@ -464,7 +517,7 @@ impl App {
             self.model.notes.status = Some(StatusLine::error(NO_TABLE_YET.to_owned()));
             return;
         };
-        self.model.notes.status = Some(match std::fs::write(path, table.render(format)) {
+        self.model.notes.status = Some(match write_atomic(path, table.render(format)) {
             Ok(()) => StatusLine::info(format!("wrote {}", path.display())),
             Err(e) => StatusLine::error(format!("could not write {}: {e}", path.display())),
         });
@@ -499,7 +552,7 @@ impl App {
         } else {
             ""
         };
-        self.model.notes.status = Some(match std::fs::write(path, text) {
+        self.model.notes.status = Some(match write_atomic(path, text) {
             Ok(()) => StatusLine::info(format!("wrote {}{preview}", path.display())),
             Err(e) => StatusLine::error(format!("could not write {}: {e}", path.display())),
         });
@@ -672,11 +725,63 @@ impl App {
         }
     }
 
+    /// Once a frame is drawn: read the files the restored state names, then open the
+    /// scene the command line names (see [`App::restoring`]).
+    fn read_pending_files(&mut self, ctx: &egui::Context) {
+        if !self.shell.drawn {
+            self.shell.drawn = true;
+            if self.shell.pending.is_some() {
+                ctx.request_repaint();
+            }
+            return;
+        }
+        let Some((files, launch)) = self.shell.pending.take() else {
+            return;
+        };
+        self.model.load_files(files);
+        if launch.scene.is_some() {
+            self.launch(launch);
+        }
+    }
+
+    /// Whether files named by the restored state or the command line wait for the first
+    /// frame to be drawn.
+    pub fn files_pending(&self) -> bool {
+        self.shell.pending.is_some()
+    }
+
+    /// The save waiting for the user's answer on replacing existing files, if any.
+    pub fn waiting_save(&self) -> Option<&ReplacePrompt> {
+        self.shell.replace.as_ref()
+    }
+
+    /// Ask about the save waiting to replace existing files; the save, once agreed to.
+    fn replace_prompt(&mut self, ctx: &egui::Context) -> Option<Command> {
+        let answer = self.shell.replace.as_ref()?.show(ctx)?;
+        let prompt = self.shell.replace.take()?;
+        match answer {
+            replace::Answer::Replace => Some(Command::Confirmed(Box::new(prompt.command))),
+            replace::Answer::Keep => {
+                let kept: Vec<String> = prompt
+                    .files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect();
+                self.model.notes.status = Some(StatusLine::info(format!(
+                    "kept {}: nothing was written",
+                    kept.join(", ")
+                )));
+                None
+            }
+        }
+    }
+
     /// One frame of the whole UI (what `eframe::App::ui` runs): take what the workers
     /// sent, lay out (views return commands), apply the commands, rebuild the inputs, move
     /// the timeline, ask for the work the new state needs.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.read_pending_files(&ctx);
         self.poll_workers();
         // Training and its evaluations (inline, it also takes this frame's training steps).
         self.training.poll(&ctx);
@@ -687,6 +792,7 @@ impl App {
         commands.extend(views.ui(ui, &self.view_ctx()));
         self.views = views;
         commands.extend(self.export.export_window(&ctx, &mut self.model));
+        commands.extend(self.replace_prompt(&ctx));
         self.export.export_after_layout(&ctx);
         if !commands.is_empty() {
             // Layout drew the state before the commands: draw the state after them.
@@ -777,13 +883,19 @@ pub fn classify_dropped(path: &Path) -> Command {
         return Command::LoadData(path.to_path_buf());
     }
     // The first 64 KiB tell: the loader reads (and checks) the whole file afterwards.
+    // Only a regular file is opened (a dropped FIFO must not hang the window); anything
+    // else goes to the data loader, which says what it is.
     let mut head = Vec::new();
-    if let Ok(f) = std::fs::File::open(path) {
-        let _ = f.take(64 * 1024).read_to_end(&mut head);
+    match elbo_core::files::open_regular(path) {
+        Ok(f) => {
+            let _ = f.take(64 * 1024).read_to_end(&mut head);
+        }
+        Err(_) => return Command::LoadData(path.to_path_buf()),
     }
     let text = String::from_utf8_lossy(&head);
+    let text = elbo_core::files::strip_bom(&text);
     let trimmed = text.trim_start();
-    if scene::looks_like_scene(&text) {
+    if scene::looks_like_scene(text) {
         return Command::OpenScene(path.to_path_buf());
     }
     let is_data = if trimmed.starts_with('{') {
@@ -807,7 +919,5 @@ fn save_png(path: &Path, image: &egui::ColorImage) -> Result<(), String> {
     let rgba: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
     let buffer = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
         .ok_or_else(|| "the screenshot has an inconsistent size".to_owned())?;
-    buffer
-        .save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| format!("could not write {}: {e}", path.display()))
+    export::write_png(path, &buffer)
 }

@@ -20,8 +20,8 @@ use elbo_train::TrainedDenoiser;
 use super::command::{Command, ModelChoice};
 use super::inputs::{self, Inputs};
 use super::settings::{
-    self, DataSettings, ElboForm, ScheduleConfig, ScheduleSettings, Settings, View, ZOOM_RANGE,
-    ZOOM_STEP,
+    self, DataSettings, ElboForm, MAX_OVERLAYS, ScheduleConfig, ScheduleSettings, Settings, View,
+    ZOOM_RANGE, ZOOM_STEP,
 };
 
 /// Finds the newest trained network of a parameterisation for data of a dimension, with
@@ -101,6 +101,31 @@ impl Model {
         model
     }
 
+    /// Read the files a restored state named (see [`PendingFiles`]): data that do not
+    /// load leave the preset in place, an overlay that does not load is dropped, each
+    /// with a note as at start.
+    pub fn load_files(&mut self, files: PendingFiles) {
+        if let Some(data) = files.data {
+            match build_data(&data) {
+                Ok(_) => self.settings.data = data,
+                Err(e) => self.notes.restored.push(format!(
+                    "the saved data ({}) could not be loaded: {e}; the preset {} is used",
+                    data.label(),
+                    self.settings.data.label()
+                )),
+            }
+        }
+        for path in files.overlays {
+            if !self.settings.overlays.contains(&path)
+                && self.settings.overlays.len() < MAX_OVERLAYS
+            {
+                self.settings.overlays.push(path);
+            }
+        }
+        let dropped = self.sync_overlays();
+        self.notes.restored.extend(dropped);
+    }
+
     /// Move the playing timeline on by `dt` seconds (the generative direction, from T
     /// down, in the Reverse tab). Returns whether it plays.
     pub fn advance_time(&mut self, dt: f32) -> bool {
@@ -167,6 +192,12 @@ impl Model {
     }
 
     fn add_overlay(&mut self, path: &Path) {
+        if self.settings.overlays.len() >= MAX_OVERLAYS {
+            self.notes.overlay_error = Some(format!(
+                "at most {MAX_OVERLAYS} schedules can be overlaid: remove one first"
+            ));
+            return;
+        }
         let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if self.settings.overlays.contains(&path) {
             self.notes.overlay_error = Some(format!("{} is already overlaid", path.display()));
@@ -423,7 +454,7 @@ impl Model {
             },
             Command::SaveMixture(path) => {
                 let text = self.applied.inputs.data.to_json();
-                self.notes.status = Some(match std::fs::write(&path, text) {
+                self.notes.status = Some(match elbo_core::files::write_atomic(&path, text) {
                     Ok(()) => StatusLine::info(format!(
                         "wrote the data ({} components) to {}: `elbo-lab report --data {}` reads it",
                         self.applied.inputs.data.len(),
@@ -613,6 +644,32 @@ pub struct Notes {
     pub status: Option<StatusLine>,
     /// What was repaired in the saved state at start.
     pub restored: Vec<String>,
+}
+
+/// The files a restored state names (its data file and overlaid schedules), taken out of
+/// the settings so that the window draws before they are read ([`Model::load_files`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PendingFiles {
+    /// Data settings that read a file.
+    pub data: Option<DataSettings>,
+    /// The overlaid schedules.
+    pub overlays: Vec<PathBuf>,
+}
+
+impl PendingFiles {
+    /// Take the files out of `settings`: data read from a file give way to the preset
+    /// they keep (a drawing, which holds its components, stays), the overlays are emptied.
+    pub fn take(settings: &mut Settings) -> Self {
+        let data = (settings.data.drawn.is_none() && settings.data.file.is_some()).then(|| {
+            let data = settings.data.clone();
+            settings.data = data.with_preset(data.spec);
+            data
+        });
+        PendingFiles {
+            data,
+            overlays: std::mem::take(&mut settings.overlays),
+        }
+    }
 }
 
 pub(super) fn build_data(settings: &DataSettings) -> Result<GaussianMixture, String> {

@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::model::{Model, StatusLine};
-use super::settings::{Settings, View, ZOOM_RANGE};
+use super::settings::{MAX_LABEL_BYTES, Settings, View, ZOOM_RANGE, cut_text};
 
 /// The key that marks a JSON file as a scene; its value is the format version.
 pub const SCENE_KEY: &str = "elbo_lab_scene";
@@ -30,6 +30,8 @@ pub const SCENE_VERSION: u64 = 1;
 /// The largest scene file read: a hand-drawn mixture at the cap of 20,000 2D components
 /// takes about 5 MB of pretty JSON, custom betas far less.
 pub const MAX_SCENE_BYTES: u64 = 16 * 1024 * 1024;
+/// Longest caption line read from a scene, in bytes (two or three sentences).
+pub const MAX_CAPTION_BYTES: usize = 1000;
 
 /// A saved state: the settings, the trained network in use, a title and a caption.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -178,6 +180,7 @@ impl Scene {
     /// a note for each field dropped or value reset; refuses text that is not a scene or
     /// is of a newer version. Fields absent from the text keep their defaults.
     pub fn parse(text: &str) -> Result<(Scene, Vec<String>), SceneError> {
+        let text = elbo_core::files::strip_bom(text);
         let value: Value = serde_json::from_str(text).map_err(|e| {
             let mut why = e.to_string();
             why.truncate(120);
@@ -205,11 +208,18 @@ impl Scene {
                 match name {
                     SCENE_KEY => {}
                     "title" => match value.as_str() {
-                        Some(t) => scene.title = Some(t.trim().to_owned()),
+                        Some(t) => {
+                            scene.title = Some(capped(name, t.trim(), MAX_LABEL_BYTES, &mut notes))
+                        }
                         None => notes.push(dropped(name, "a text in quotes", value)),
                     },
                     "caption" => match caption(value) {
-                        Some(lines) => scene.caption = lines,
+                        Some(lines) => {
+                            scene.caption = lines
+                                .iter()
+                                .map(|l| capped(name, l, MAX_CAPTION_BYTES, &mut notes))
+                                .collect();
+                        }
                         None => notes.push(dropped(name, "one or two lines of text", value)),
                     },
                     _ => notes.push(format!("scene: ignored unknown field '{name}'")),
@@ -264,9 +274,20 @@ impl Scene {
 
     /// Write the scene to a file.
     pub fn save(&self, path: &Path) -> Result<(), String> {
-        std::fs::write(path, self.to_json())
+        elbo_core::files::write_atomic(path, self.to_json())
             .map_err(|e| format!("could not write the scene {}: {e}", path.display()))
     }
+}
+
+/// `text` cut to `max` bytes, with a note naming the field when it was longer.
+fn capped(name: &str, text: &str, max: usize, notes: &mut Vec<String>) -> String {
+    if text.len() > max {
+        notes.push(format!(
+            "scene: '{name}' is {} bytes long, over the {max}-byte limit; cut short",
+            text.len()
+        ));
+    }
+    cut_text(text, max)
 }
 
 /// A note for a field of the wrong kind.
@@ -372,13 +393,33 @@ impl Model {
         }
     }
 
-    fn show_scene(&mut self, path: &Path, scene: Scene, mut notes: Vec<String>) {
-        // Data the scene names but that do not build (a bad drawing, a file that is gone)
-        // are refused when the inputs are rebuilt; say so with the scene's other notes.
+    fn show_scene(&mut self, path: &Path, mut scene: Scene, mut notes: Vec<String>) {
+        // Data or a schedule the scene names but that do not build (a bad drawing, a file
+        // that is gone, a preset with 10^9 components) are refused here, and the current
+        // ones stay, as the note says.
         if let Err(e) = super::model::build_data(&scene.settings.data) {
             notes.push(format!(
                 "the scene's data were refused ({e}); the current data stay"
             ));
+            scene.settings.data = self.settings.data.clone();
+        }
+        let steps = match scene.settings.schedule.spec().build() {
+            Ok(schedule) => schedule.steps(),
+            Err(e) => {
+                notes.push(format!(
+                    "the scene's schedule was refused ({e}); the current schedule stays"
+                ));
+                scene.settings.schedule = self.settings.schedule.clone();
+                scene.settings.schedule_config = self.settings.schedule_config.clone();
+                self.steps()
+            }
+        };
+        if scene.settings.t > steps {
+            notes.push(format!(
+                "scene: t = {} is beyond T = {steps}; t = {steps} is shown",
+                scene.settings.t
+            ));
+            scene.settings.t = steps;
         }
         self.set_scene_settings(scene.settings);
         let name = scene

@@ -25,6 +25,94 @@ pub const DEFAULT_SAMPLES: usize = 2048;
 /// Sample counts the app offers.
 pub const SAMPLE_RANGE: std::ops::RangeInclusive<usize> = 64..=65_536;
 
+/// Paths as the saved state and scenes keep them: as text when they are UTF-8 (readable and
+/// editable), otherwise as their bytes, so that a file whose name is not UTF-8 stays usable
+/// (serde's own form refuses such a path, and the whole state would not be saved).
+mod saved_path {
+    use std::path::{Path, PathBuf};
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Saved {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    fn saved(path: &Path) -> Saved {
+        match path.to_str() {
+            Some(text) => Saved::Text(text.to_owned()),
+            #[cfg(unix)]
+            None => Saved::Bytes(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()).to_vec()),
+            #[cfg(not(unix))]
+            None => Saved::Text(path.to_string_lossy().into_owned()),
+        }
+    }
+
+    fn path(saved: Saved) -> PathBuf {
+        match saved {
+            Saved::Text(text) => PathBuf::from(text),
+            #[cfg(unix)]
+            Saved::Bytes(bytes) => {
+                PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&bytes))
+            }
+            #[cfg(not(unix))]
+            Saved::Bytes(bytes) => PathBuf::from(String::from_utf8_lossy(&bytes).into_owned()),
+        }
+    }
+
+    /// Write an optional path.
+    pub fn write_option<S: Serializer>(p: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
+        p.as_deref().map(saved).serialize(s)
+    }
+
+    /// Read an optional path.
+    pub fn read_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+        Ok(Option::<Saved>::deserialize(d)?.map(path))
+    }
+
+    /// Write a list of paths.
+    pub fn write_list<S: Serializer>(p: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(p.iter().map(|p| saved(p)))
+    }
+
+    /// Read a list of paths.
+    pub fn read_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+        Ok(Vec::<Saved>::deserialize(d)?
+            .into_iter()
+            .map(path)
+            .collect())
+    }
+
+    #[cfg(all(test, unix))]
+    mod tests {
+        use super::super::Settings;
+        use std::os::unix::ffi::OsStrExt;
+        use std::path::PathBuf;
+
+        #[test]
+        fn a_path_that_is_not_utf8_is_saved_and_read_back() {
+            let odd = PathBuf::from(std::ffi::OsStr::from_bytes(b"/tmp/data-\xff.json"));
+            let mut s = Settings::default();
+            s.data.file = Some(odd.clone());
+            s.overlays = vec![odd.clone(), PathBuf::from("/tmp/plain.json")];
+            // Before: serde refused the path and nothing at all was saved.
+            let text = ron::to_string(&s).expect("saves");
+            let back: Settings = ron::from_str(&text).expect("reads");
+            assert_eq!(back.data.file, Some(odd.clone()));
+            assert_eq!(back.overlays, s.overlays);
+            let json = serde_json::to_string(&s).expect("saves as JSON");
+            assert!(
+                json.contains("\"/tmp/plain.json\""),
+                "UTF-8 paths stay text"
+            );
+            let back: Settings = serde_json::from_str(&json).expect("reads");
+            assert_eq!(back.data.file, Some(odd));
+        }
+    }
+}
+
 /// Where the data come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -32,6 +120,10 @@ pub struct DataSettings {
     /// The preset and its parameters (used when `file` is None).
     pub spec: DataSpec,
     /// A mixture JSON or a CSV of points.
+    #[serde(
+        serialize_with = "saved_path::write_option",
+        deserialize_with = "saved_path::read_option"
+    )]
     pub file: Option<PathBuf>,
     /// Kernel bandwidth of CSV points and of brush strokes.
     pub bandwidth: f64,
@@ -422,6 +514,10 @@ pub struct Settings {
     pub side_panel: bool,
     /// Schedule files overlaid in the Schedule tab, in the order they were added (each is
     /// read again at start; one that no longer loads is dropped with a note).
+    #[serde(
+        serialize_with = "saved_path::write_list",
+        deserialize_with = "saved_path::read_list"
+    )]
     pub overlays: Vec<PathBuf>,
     /// What the diffusers config of the loaded schedule said (prediction type, spacing).
     pub schedule_config: Option<ScheduleConfig>,
@@ -459,6 +555,15 @@ pub const ZOOM_RANGE: std::ops::RangeInclusive<f32> = 0.5..=4.0;
 pub const ZOOM_STEP: f32 = 0.25;
 /// Playback speeds the timeline offers, in timesteps per second.
 pub const SPEED_RANGE: std::ops::RangeInclusive<f32> = 1.0..=2000.0;
+/// Longest path read from a saved state or a scene, in bytes (Linux's PATH_MAX).
+pub const MAX_PATH_BYTES: usize = 4096;
+/// Longest label read from a saved state or a scene, in bytes (a name shown in a legend or
+/// a status line, never a paragraph).
+pub const MAX_LABEL_BYTES: usize = 300;
+/// Most schedules overlaid in the Schedule tab (each is read from disk at start, and the
+/// plot's legend has room for no more).
+pub const MAX_OVERLAYS: usize = 16;
+
 /// Largest seed the controls offer.
 pub const MAX_SEED: u64 = u32::MAX as u64;
 
@@ -600,8 +705,86 @@ impl Settings {
         for f in fixed {
             note(&format!("training {f}"));
         }
+        notes.extend(self.cap_texts());
         (self, notes)
     }
+}
+
+impl Settings {
+    /// Every path and label put under its cap ([`MAX_PATH_BYTES`], [`MAX_LABEL_BYTES`])
+    /// and the overlays under [`MAX_OVERLAYS`]: a path too long is dropped (a cut path
+    /// names another file), a label too long is cut. A note names each field.
+    fn cap_texts(&mut self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let mut label = |what: &str, text: &mut String| {
+            if text.len() > MAX_LABEL_BYTES {
+                notes.push(format!(
+                    "saved {what} is {} bytes long, over the {MAX_LABEL_BYTES}-byte limit for a label; cut short",
+                    text.len()
+                ));
+                *text = cut_text(text, MAX_LABEL_BYTES);
+            }
+        };
+        if let Some(d) = &mut self.data.drawn {
+            label("drawing's 'from'", &mut d.from);
+        }
+        if let Some(c) = &mut self.schedule.custom {
+            label("custom betas' label", &mut c.label);
+        }
+        if let Some(c) = &mut self.schedule_config {
+            label("scheduler config's name", &mut c.name);
+            for (what, field) in [
+                ("scheduler config's _class_name", &mut c.class_name),
+                ("scheduler config's prediction_type", &mut c.prediction_type),
+                (
+                    "scheduler config's timestep_spacing",
+                    &mut c.timestep_spacing,
+                ),
+            ] {
+                if let Some(text) = field {
+                    label(what, text);
+                }
+            }
+        }
+        let path_ok = |p: &std::path::Path| p.as_os_str().len() <= MAX_PATH_BYTES;
+        let too_long = |what: &str, p: &std::path::Path| {
+            format!(
+                "saved {what} is {} bytes long, over the {MAX_PATH_BYTES}-byte limit for a path; dropped",
+                p.as_os_str().len()
+            )
+        };
+        if let Some(file) = self.data.file.take_if(|f| !path_ok(f)) {
+            notes.push(too_long("data file path", &file));
+        }
+        let before = self.overlays.len();
+        self.overlays.retain(|p| path_ok(p));
+        if self.overlays.len() < before {
+            notes.push(format!(
+                "saved overlay paths: {} over the {MAX_PATH_BYTES}-byte limit for a path; dropped",
+                before - self.overlays.len()
+            ));
+        }
+        if self.overlays.len() > MAX_OVERLAYS {
+            notes.push(format!(
+                "saved overlays: {} schedules, more than the {MAX_OVERLAYS} the Schedule tab shows; the first {MAX_OVERLAYS} kept",
+                self.overlays.len()
+            ));
+            self.overlays.truncate(MAX_OVERLAYS);
+        }
+        notes
+    }
+}
+
+/// `text` cut to at most `max` bytes (at a character boundary), ending in an ellipsis.
+pub fn cut_text(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// The saved settings with each field kept as raw RON text, read one by one.

@@ -956,6 +956,28 @@ fn saved_drawn_data_report_the_apps_nelbo_through_the_cli() {
     );
     let status = status_line(&h);
     assert!(!status.1 && status.0.contains("3 components"), "{status:?}");
+    // Onto a file that exists: the app asks first; "Keep the file" writes nothing,
+    // "Replace" replaces it whole.
+    std::fs::write(&typed, "the user's own notes").expect("write");
+    h.get_by_label("Save data").click();
+    // The question is a modal window: laid out unseen on its first frame, then shown.
+    h.run_steps(4);
+    let waiting = h.state().waiting_save().expect("asks before replacing");
+    assert_eq!(waiting.files, vec![typed.clone()]);
+    h.get_by_label("Keep the file").click();
+    h.run_steps(2);
+    assert!(h.state().waiting_save().is_none());
+    assert_eq!(
+        std::fs::read_to_string(&typed).expect("kept"),
+        "the user's own notes"
+    );
+    let status = status_line(&h);
+    assert!(!status.1 && status.0.starts_with("kept "), "{status:?}");
+    h.get_by_label("Save data").click();
+    h.run_steps(4);
+    h.get_by_label("Replace").click();
+    h.run_steps(2);
+    assert_eq!(std::fs::read_to_string(&typed).expect("replaced"), text);
     // A path that cannot be written says so.
     apply(
         &mut h,
@@ -1037,8 +1059,10 @@ fn a_bad_drawn_mixture_in_settings_or_a_scene_falls_back_with_a_note() {
     apply(&mut h, Command::OpenScene(path));
     assert_eq!(snapshot(&h), before, "the bad drawing was not taken");
     let app = h.state();
-    // The data error names the drawing and what is wrong with it (shown in the side panel).
-    let error = app.model.notes.data_error.clone().unwrap_or_default();
+    // The scene's note names the drawing and what is wrong with it, and that the current
+    // data stay (shown under the menu).
+    let error = app.model.notes.restored.join("\n");
+    assert!(error.contains("the current data stay"), "{error:?}");
     assert!(
         error.contains("hand-drawn")
             && error.contains("cov")

@@ -263,31 +263,67 @@ fn bad_requests_say_why_and_write_nothing() {
     );
 }
 
-#[test]
-fn cancel_stops_the_gif_removes_its_file_and_restores_t() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut h = harness(View::Forward);
-    let t_before = h.state().t();
-    let path = dir.path().join("long.gif");
-    apply(
-        &mut h,
-        Command::ExportPlot(ExportRequest::Gif(GifRequest {
-            scale: 2,
-            ..gif_request(path.clone(), 1, 100, 60)
-        })),
-    );
+/// Start a long GIF export to `path` at 2x, cancel it while it captures, wait for it to
+/// restore the window.
+fn start_and_cancel(h: &mut Harness<'static, App>, path: &std::path::Path) {
+    let export = Command::ExportPlot(ExportRequest::Gif(GifRequest {
+        scale: 2,
+        ..gif_request(path.to_path_buf(), 1, 100, 60)
+    }));
+    // Agreed to replace (a file there would be asked about first).
+    apply(h, Command::Confirmed(Box::new(export)));
     h.run_steps(5);
     assert!(h.state().export.is_busy());
     // While capturing at 2x the zoom is raised.
     assert!((h.ctx.zoom_factor() - 2.0).abs() < 1e-6);
-    apply(&mut h, Command::CancelExport);
-    let (status, is_error) = finish(&mut h);
+    apply(h, Command::CancelExport);
+    let (status, is_error) = finish(h);
     assert!(!is_error && status.contains("cancelled"), "{status}");
     h.step();
+    // The encoder's thread drops its unfinished file.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+}
+
+#[test]
+fn cancel_stops_the_gif_keeps_what_was_there_and_restores_t() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(View::Forward);
+    let t_before = h.state().t();
+    let path = dir.path().join("long.gif");
+    start_and_cancel(&mut h, &path);
     assert!((h.ctx.zoom_factor() - 1.0).abs() < 1e-6);
     assert_eq!(h.state().t(), t_before);
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    assert!(!path.exists(), "the unfinished GIF was removed");
+    assert!(!path.exists(), "no unfinished GIF is left");
+    // A file that was there before stays byte for byte (it was deleted before the fix),
+    // and no temporary file is left beside it.
+    std::fs::write(&path, b"last week's GIF").expect("write");
+    start_and_cancel(&mut h, &path);
+    assert_eq!(std::fs::read(&path).expect("kept"), b"last week's GIF");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("long.gif")]);
+}
+
+#[test]
+fn an_export_onto_an_existing_file_asks_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut h = harness(View::Forward);
+    let path = dir.path().join("plot.png");
+    std::fs::write(&path, b"a slide").expect("write");
+    apply(&mut h, png_request(path.clone(), "river", 1));
+    let waiting = h.state().waiting_save().expect("asks");
+    assert_eq!(waiting.files, vec![path.clone()]);
+    assert!(!h.state().export.is_busy());
+    // The question is a modal window: laid out unseen on its first frame, then shown.
+    h.run_steps(3);
+    h.get_by_label("Replace").click();
+    h.run_steps(2);
+    let (status, is_error) = finish(&mut h);
+    assert!(!is_error && status.starts_with("wrote"), "{status}");
+    let png = image::open(&path).expect("a PNG now");
+    assert!(png.width() > 100);
 }
 
 #[test]

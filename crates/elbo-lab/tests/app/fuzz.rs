@@ -164,7 +164,30 @@ fn small_settings() -> Settings {
 }
 
 /// One random action; returns its description for the failure message.
+/// A save onto a file that exists asks first (a modal window over the app): answer it by
+/// its buttons, "Replace" or "Keep the file" at random, and check the question went away.
+fn answer_replace(h: &mut Harness<'static, App>, rng: &mut StdRng) -> Option<String> {
+    let files = h.state().waiting_save()?.files.clone();
+    // Laid out unseen on its first frame, then shown.
+    h.run_steps(3);
+    let label = if rng.random_bool(0.5) {
+        "Replace"
+    } else {
+        "Keep the file"
+    };
+    h.get_by_role_and_label(Role::Button, label).click();
+    h.run_steps(2);
+    assert!(
+        h.state().waiting_save().is_none(),
+        "{label} left the question open"
+    );
+    Some(format!("answered {label} for {files:?}"))
+}
+
 fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String {
+    if let Some(answered) = answer_replace(h, rng) {
+        return answered;
+    }
     let ctx = h.ctx.clone();
     let apply = |h: &mut Harness<'static, App>, c: Command| {
         let text = format!("{c:?}");
@@ -593,12 +616,37 @@ fn save_data(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> 
     else {
         return "edit no save button".into();
     };
-    let _ = std::fs::remove_file(files.exports.with_extension("mixture.json"));
+    // Half the time onto the file of an earlier save (the app then asks first).
+    if rng.random_bool(0.5) {
+        let _ = std::fs::remove_file(files.exports.with_extension("mixture.json"));
+    }
     // Through AccessKit: the button may be scrolled out of the side panel's view.
     button.click_accesskit();
     h.run_steps(1);
-    let app = h.state();
     let shown = path.display().to_string();
+    // Onto a file that exists: the app asks first.
+    if let Some(waiting) = h.state().waiting_save() {
+        assert_eq!(
+            waiting.files,
+            vec![path.clone()],
+            "asked about another file"
+        );
+        // The question is a modal window: laid out unseen on its first frame, then shown.
+        h.run_steps(3);
+        if rng.random_bool(0.5) {
+            h.get_by_label("Keep the file").click();
+            h.run_steps(2);
+            let (status, error) = crate::common::status_line(h);
+            assert!(
+                !error && status.starts_with("kept ") && status.contains(&shown),
+                "keeping {shown}: {status:?}"
+            );
+            return format!("edit save {shown}: asked, kept");
+        }
+        h.get_by_label("Replace").click();
+        h.run_steps(2);
+    }
+    let app = h.state();
     let Some((status, error)) = app
         .model
         .notes
@@ -1082,19 +1130,26 @@ fn random_walk_over_the_app() {
         let ctx = h.ctx.clone();
         h.state_mut().apply(&ctx, Command::TogglePlay);
     }
-    h.step();
-    h.state().run_pending_jobs();
-    h.step();
-    h.state().run_pending_jobs();
-    h.step();
-    let app = h.state();
-    for view in [View::Forward, View::Elbo, View::Params] {
-        let f = app.freshness(view);
+    // A tab asks for its work while it is open: open each in turn, let the work finish.
+    let settle = |h: &mut Harness<'static, App>| {
+        h.step();
+        h.state().run_pending_jobs();
+        h.step();
+        h.state().run_pending_jobs();
+        h.step();
+    };
+    let last_view = h.state().model.settings.view;
+    for view in [View::Forward, View::Elbo, View::Params, last_view] {
+        let ctx = h.ctx.clone();
+        h.state_mut().apply(&ctx, Command::SetView(view));
+        settle(&mut h);
+        let f = h.state().freshness(view);
         assert!(
             matches!(f, Freshness::Current | Freshness::Failed),
             "{view:?} is {f:?} after all work finished"
         );
     }
+    let app = h.state();
     if let Some(f) = app.comparison_freshness() {
         assert!(
             matches!(f, Freshness::Current | Freshness::Failed),

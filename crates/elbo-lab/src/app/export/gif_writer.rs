@@ -1,7 +1,8 @@
 //! The GIF writer and the thread that encodes a GIF as its frames arrive.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
+
+use elbo_core::files::AtomicFile;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use image::RgbaImage;
@@ -95,14 +96,16 @@ pub(super) struct Encoder {
 }
 
 impl Encoder {
-    pub(super) fn spawn(file: File, delay_ms: u32) -> Result<Self, String> {
+    /// Encode the frames sent to it into `file`, committed (renamed over its target) only
+    /// when every frame is in: a cancelled or failed export leaves the target as it was.
+    pub(super) fn spawn(file: AtomicFile, delay_ms: u32) -> Result<Self, String> {
         let (tx, rx) = channel::<EncoderMessage>();
         let (done_tx, done) = channel();
         std::thread::Builder::new()
             .name("elbo-lab-gif".into())
             .spawn(move || {
                 let result = (|| {
-                    let mut gif = GifWriter::new(BufWriter::new(file), delay_ms);
+                    let mut gif = GifWriter::new(file, delay_ms);
                     loop {
                         match rx.recv() {
                             Ok(EncoderMessage::Frame(f)) => gif.add(f)?,
@@ -111,8 +114,7 @@ impl Encoder {
                         }
                     }
                     let frames = gif.frames();
-                    let mut writer = gif.finish()?;
-                    writer.flush().map_err(|e| e.to_string())?;
+                    gif.finish()?.commit().map_err(|e| e.to_string())?;
                     Ok(frames)
                 })();
                 let _ = done_tx.send(result);

@@ -13,13 +13,13 @@
 //! asked for and its checks, `capture.rs` finds a plot on screen and crops it,
 //! `gif_writer.rs` encodes a GIF on its own thread, `window.rs` is the dialog.
 
-use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::time::{Duration, Instant};
 
 use egui::{Rect, Vec2};
+use elbo_core::files::{AtomicFile, write_atomic};
 
 use super::inputs::Freshness;
 use super::model::{Model, StatusLine};
@@ -193,6 +193,18 @@ impl ExportState {
     }
 }
 
+/// Write `image` as a PNG file, atomically (see [`elbo_core::files::write_atomic`]).
+///
+/// # Errors
+/// One line naming the file and what failed.
+pub fn write_png(path: &Path, image: &image::RgbaImage) -> Result<(), String> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .and_then(|()| Ok(write_atomic(path, bytes.into_inner())?))
+        .map_err(|e| format!("could not write {}: {e}", path.display()))
+}
+
 /// The export runs beside the model: it reads the zoom and t, pauses the timeline and
 /// leaves its messages in the notes; `freshness` says how a tab of a model stands.
 impl ExportState {
@@ -237,17 +249,12 @@ impl ExportState {
         if path.as_os_str().is_empty() {
             return Err("no file name: type a path".into());
         }
-        // Fail now, not after the capture, when the file cannot be written.
-        let file =
-            File::create(&path).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+        // Fail now, not after the capture, when the file cannot be written. The export
+        // writes beside its target and replaces it only when complete.
+        let file = AtomicFile::create(&path)
+            .map_err(|e| format!("could not write {}: {e}", path.display()))?;
         let encoder = match &request {
-            ExportRequest::Gif(r) => match Encoder::spawn(file, r.delay_ms) {
-                Ok(e) => Some(e),
-                Err(e) => {
-                    let _ = std::fs::remove_file(&path);
-                    return Err(e);
-                }
-            },
+            ExportRequest::Gif(r) => Some(Encoder::spawn(file, r.delay_ms)?),
             ExportRequest::Png(_) => None,
         };
         model.playing = false;
@@ -275,10 +282,9 @@ impl ExportState {
     /// Cancel the running export (the [`Command::CancelExport`] arm).
     pub(super) fn cancel_export(&mut self) {
         if let Some(job) = &mut self.job {
-            if let Some(encoder) = job.encoder.take() {
-                drop(encoder);
-            }
-            let _ = std::fs::remove_file(&job.path);
+            // The encoder's thread sees the channel close and drops its unfinished file:
+            // whatever was at the path before stays.
+            job.encoder = None;
             job.outcome = Some(StatusLine::info("export cancelled"));
             if !matches!(job.stage, Stage::Restoring { .. }) {
                 job.set_stage(Stage::Restoring { resize_sent: false });
@@ -397,7 +403,6 @@ impl ExportState {
                         self.finish_export(model);
                     }
                     Some(Err(e)) => {
-                        let _ = std::fs::remove_file(&job.path);
                         job.outcome = Some(StatusLine::error(format!(
                             "could not write {}: {e}",
                             job.path.display()
@@ -473,9 +478,7 @@ impl ExportState {
         let size = job.crop_size.unwrap_or_default();
         match (&job.request, &job.encoder) {
             (ExportRequest::Png(_), _) => {
-                let result = cropped
-                    .save_with_format(&job.path, image::ImageFormat::Png)
-                    .map_err(|e| format!("could not write {}: {e}", job.path.display()));
+                let result = write_png(&job.path, &cropped);
                 match result {
                     Ok(()) => {
                         job.done = 1;

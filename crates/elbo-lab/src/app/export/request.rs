@@ -61,7 +61,9 @@ impl ExportRequest {
         self
     }
 
-    pub(super) fn path(&self) -> PathBuf {
+    /// The file the export writes: the request's path, with the format's extension when
+    /// it has none.
+    pub fn path(&self) -> PathBuf {
         let (path, ext) = match self {
             ExportRequest::Png(r) => (&r.path, "png"),
             ExportRequest::Gif(r) => (&r.path, "gif"),
