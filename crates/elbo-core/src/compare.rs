@@ -2,6 +2,11 @@
 //! its log-SNR range, terminal abar, prior term, NELBO and the paired difference to the
 //! first schedule. The CLI's `elbo-lab compare` prints this table; the app can export it.
 //!
+//! By default every NELBO is computed by quadrature ([`Method::Quadrature`], as `report`
+//! and the app's ELBO tab do), so one schedule has one NELBO everywhere; a difference is
+//! then exact up to the two quadrature error estimates. Paired Monte Carlo is there on
+//! request ([`Method::MonteCarlo`]):
+//!
 //! Pairing (common random numbers): every schedule is evaluated on the same N pairs
 //! `(x0_i, eps_i)` (one draw from the seed). The NELBO of a schedule is the mean of the
 //! per-sample totals `n_i = L_0 + sum_{t>=2} L_{t-1} + L_T`, each evaluated at
@@ -16,8 +21,8 @@ use thiserror::Error;
 
 use crate::denoiser::ModelKind;
 use crate::elbo::{
-    Control, ElboConfig, ElboError, Estimate, McSamples, check_samples, compute_elbo_per_sample,
-    moments,
+    Control, ElboConfig, ElboError, ElboResult, Estimate, McSamples, Method, check_samples,
+    compute_elbo, compute_elbo_per_sample, moments,
 };
 use crate::mixture::GaussianMixture;
 use crate::schedule::{Finding, ScheduleError, ScheduleSpec, VarianceType, spec_findings};
@@ -37,12 +42,15 @@ pub struct CompareEntry {
     pub notes: Vec<String>,
 }
 
-/// Monte Carlo settings of a comparison.
+/// Settings of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompareConfig {
-    /// N, the number of `(x0, eps)` pairs shared by every schedule.
+    /// How each NELBO is computed: quadrature (the default, as everywhere else) or Monte
+    /// Carlo on `(x0, eps)` pairs shared by every schedule.
+    pub method: Method,
+    /// N, the number of `(x0, eps)` pairs shared by every schedule (Monte Carlo only).
     pub samples: usize,
-    /// Seed of the draw.
+    /// Seed of the draw (Monte Carlo only).
     pub seed: u64,
     /// The model whose NELBO is computed under each schedule.
     pub model: ModelKind,
@@ -98,9 +106,11 @@ pub struct CompareRow {
     pub nelbo: f64,
     /// Its standard error.
     pub nelbo_stderr: f64,
-    /// NELBO minus the first schedule's NELBO, on the same samples (0 on the first row).
+    /// NELBO minus the first schedule's NELBO (on the same samples under Monte Carlo; 0 on
+    /// the first row).
     pub nelbo_diff: f64,
-    /// Standard error of the paired difference (0 on the first row).
+    /// Standard error of the difference: of the paired differences under Monte Carlo, the
+    /// two quadrature error estimates combined under quadrature (0 on the first row).
     pub nelbo_diff_stderr: f64,
     /// What the standard error of the difference would be without pairing,
     /// `sqrt(se^2 + se_first^2)` (0 on the first row).
@@ -118,7 +128,9 @@ pub struct CompareTable {
     pub data_source: String,
     /// d.
     pub dim: usize,
-    /// N.
+    /// How the NELBOs were computed.
+    pub method: Method,
+    /// N (Monte Carlo).
     pub samples: usize,
     /// Seed.
     pub seed: u64,
@@ -126,6 +138,9 @@ pub struct CompareTable {
     pub model: String,
     /// One row per schedule, in the order given; differences are to the first.
     pub rows: Vec<CompareRow>,
+    /// What the table as a whole needs said: where the ranking by NELBO and the findings
+    /// disagree, and why.
+    pub notes: Vec<String>,
 }
 
 /// Compare `entries` on `data` with one shared Monte Carlo draw (see the module docs).
@@ -154,9 +169,11 @@ pub fn compare(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let model = config.model.build(data);
-    let samples = McSamples::draw(data, config.samples, config.seed);
+    let samples = (config.method == Method::MonteCarlo)
+        .then(|| McSamples::draw(data, config.samples, config.seed));
     let mut rows = Vec::with_capacity(entries.len());
-    let mut first: Option<(Vec<f64>, f64)> = None;
+    // The first row's per-sample totals (Monte Carlo), NELBO and standard error.
+    let mut first: Option<(Vec<f64>, Estimate)> = None;
     // Progress counts timesteps over every schedule: this one's count follows the earlier ones'.
     let mut steps_before = 0;
     for (entry, schedule) in entries.iter().zip(&schedules) {
@@ -169,33 +186,60 @@ pub fn compare(
             on_step: Some(&on_step),
             cancel: control.cancel,
         };
-        let mc = ElboConfig {
+        let elbo_config = ElboConfig {
             samples: config.samples,
             seed: config.seed,
             variance: entry.variance,
             consistency: false,
-            // Paired differences need per-sample totals: Monte Carlo on shared draws.
-            method: crate::elbo::Method::MonteCarlo,
+            method: config.method,
         };
-        let (result, totals) =
-            compute_elbo_per_sample(data, schedule, model.as_ref(), &mc, &samples, row_control)
-                .map_err(|source| CompareError::Elbo {
-                    name: entry.name.clone(),
-                    source,
-                })?;
+        let named = |source| CompareError::Elbo {
+            name: entry.name.clone(),
+            source,
+        };
+        let (result, totals): (ElboResult, Vec<f64>) = match &samples {
+            // Paired differences need per-sample totals: Monte Carlo on shared draws.
+            Some(samples) => compute_elbo_per_sample(
+                data,
+                schedule,
+                model.as_ref(),
+                &elbo_config,
+                samples,
+                row_control,
+            )
+            .map_err(named)?,
+            None => (
+                compute_elbo(data, schedule, model.as_ref(), &elbo_config, row_control)
+                    .map_err(named)?,
+                Vec::new(),
+            ),
+        };
         let (diff, paired, unpaired) = match &first {
             None => (Estimate::default(), 0.0, 0.0),
-            Some((base, base_se)) => {
-                let d: Vec<f64> = totals.iter().zip(base).map(|(a, b)| a - b).collect();
-                let m = moments(&d);
-                (
-                    Estimate {
-                        mean: m.mean,
-                        stderr: m.stderr,
-                    },
-                    m.stderr,
-                    result.nelbo.stderr.hypot(*base_se),
-                )
+            Some((base, base_nelbo)) => {
+                let unpaired = result.nelbo.stderr.hypot(base_nelbo.stderr);
+                if samples.is_some() {
+                    let d: Vec<f64> = totals.iter().zip(base).map(|(a, b)| a - b).collect();
+                    let m = moments(&d);
+                    (
+                        Estimate {
+                            mean: m.mean,
+                            stderr: m.stderr,
+                        },
+                        m.stderr,
+                        unpaired,
+                    )
+                } else {
+                    let mean = result.nelbo.mean - base_nelbo.mean;
+                    (
+                        Estimate {
+                            mean,
+                            stderr: unpaired,
+                        },
+                        unpaired,
+                        unpaired,
+                    )
+                }
             }
         };
         let t_max = schedule.steps();
@@ -217,18 +261,59 @@ pub fn compare(
             notes: entry.notes.clone(),
         });
         if first.is_none() {
-            first = Some((totals, result.nelbo.stderr));
+            first = Some((totals, result.nelbo));
         }
         steps_before += t_max;
     }
+    let notes = ranking_notes(&rows);
     Ok(CompareTable {
         data_source: data_source.to_string(),
         dim: data.dim(),
+        method: config.method,
         samples: config.samples,
         seed: config.seed,
         model: model.name(),
         rows,
+        notes,
     })
+}
+
+/// Where the schedule with the lowest NELBO carries a warning that a schedule ranked
+/// below it does not, say why the two disagree: the NELBO scores the model's denoising and
+/// the prior term, not how the schedule samples.
+fn ranking_notes(rows: &[CompareRow]) -> Vec<String> {
+    let warned = |r: &CompareRow| {
+        r.findings
+            .iter()
+            .any(|f| f.severity == crate::schedule::Severity::Warning)
+    };
+    let Some(best) = rows.iter().min_by(|a, b| a.nelbo.total_cmp(&b.nelbo)) else {
+        return Vec::new();
+    };
+    if !warned(best) || rows.iter().all(warned) {
+        return Vec::new();
+    }
+    let codes: Vec<&str> = best
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::schedule::Severity::Warning)
+        .map(|f| f.code.as_str())
+        .collect();
+    let why = if codes.iter().any(|c| {
+        matches!(
+            *c,
+            "terminal_snr_not_zero" | "terminal_signal_not_negligible"
+        )
+    }) {
+        "its terminal SNR is not zero, which the optimal denoiser pays for only in the prior term L_T (small); the cost is in sampling, which starts from N(0, I) while q(x_T) still holds signal, and the NELBO does not see it"
+    } else {
+        "the NELBO scores how well the model denoises under the schedule, not how the schedule samples; its warnings are about the latter"
+    };
+    vec![format!(
+        "{} has the lowest NELBO but a warning ({}): {why}",
+        best.name,
+        codes.join(", ")
+    )]
 }
 
 /// The CSV columns of [`CompareTable::to_csv`], in order.
@@ -343,9 +428,16 @@ impl CompareTable {
     /// Aligned columns for people, then each schedule's notes and findings.
     pub fn to_text(&self) -> String {
         let lam = |v: Option<f64>| v.map_or("-inf".to_string(), |x| format!("{x:.2}"));
+        let how = match self.method {
+            Method::Quadrature => "NELBO by quadrature".to_owned(),
+            Method::MonteCarlo => format!(
+                "NELBO by Monte Carlo on N = {} shared (x0, eps) pairs, seed {}",
+                self.samples, self.seed
+            ),
+        };
         let mut s = format!(
-            "data: {} (d = {}), model {}, N = {} shared (x0, eps) pairs, seed {}\n\n",
-            self.data_source, self.dim, self.model, self.samples, self.seed
+            "data: {} (d = {}), model {}, {how}\n\n",
+            self.data_source, self.dim, self.model
         );
         let name_w = self
             .rows
@@ -370,11 +462,16 @@ impl CompareTable {
             "abar_T",
             "prior L_T",
             "NELBO +- se",
-            "vs first +- paired se (unp.)"
+            match self.method {
+                Method::Quadrature => "vs first +- se",
+                Method::MonteCarlo => "vs first +- paired se (unp.)",
+            }
         );
         for (i, r) in self.rows.iter().enumerate() {
             let diff = if i == 0 {
                 "(reference)".to_string()
+            } else if self.method == Method::Quadrature {
+                format!("{:+.4} +- {:.4}", r.nelbo_diff, r.nelbo_diff_stderr)
             } else {
                 format!(
                     "{:+.4} +- {:.4} ({:.4})",
@@ -393,7 +490,17 @@ impl CompareTable {
                 diff
             );
         }
-        s += "\nNELBO in nats; the differences are paired: every schedule sees the same (x0, eps) pairs.\n";
+        s += match self.method {
+            Method::Quadrature => {
+                "\nNELBO in nats, by quadrature: se is the quadrature's error estimate.\n"
+            }
+            Method::MonteCarlo => {
+                "\nNELBO in nats; the differences are paired: every schedule sees the same (x0, eps) pairs.\n"
+            }
+        };
+        for n in &self.notes {
+            s += &format!("note: {n}\n");
+        }
         for r in &self.rows {
             s += &format!("\n{} ({}):\n", r.name, r.schedule);
             for n in &r.notes {

@@ -17,13 +17,13 @@ use egui::{Color32, Response, RichText, Ui};
 
 use elbo_core::denoiser::ModelKind;
 use elbo_core::presets::{DataPreset, DataSpec, MIN_COMPONENTS};
-use elbo_core::schedule::{BetaSchedule, Severity, VarianceType};
+use elbo_core::schedule::{BetaSchedule, VarianceType};
 
 /// The tooltip of the analytic reverse variance, wherever it is offered.
 pub const ANALYTIC_TIP: &str = "analytic (Bao et al. 2022, Analytic-DPM): for t >= 2, sigma*_t^2 = beta~_t + E||mu~_t - mu_theta||^2 / d, the isotropic variance that minimises each KL term L_{t-1} of the ELBO given the model's own mean (its error over q(x0, x_t), by quadrature). It is never below fixed_small's and equals it for a perfect mean; the decoder keeps beta_1.";
 
 use super::command::{Command, FileRequest, ModelChoice};
-use super::palette::Palette;
+use super::palette::{Palette, finding_text};
 use super::settings::{MAX_APP_STEPS, MAX_SEED, ResetScope, SAMPLE_RANGE};
 use super::views::ctx::ViewCtx;
 
@@ -649,14 +649,7 @@ impl SidePanel {
         error_line(ui, pal, ctx.model.notes.schedule_error.as_ref());
         wrapped(ui, &ctx.model.applied.schedule_label);
         for f in &ctx.model.applied.findings {
-            let (colour, tag) = match f.severity {
-                Severity::Warning => (pal.warning, "Warning"),
-                Severity::Info => (pal.info, "Note"),
-            };
-            wrapped(
-                ui,
-                RichText::new(format!("{tag}: {}", f.message)).color(colour),
-            );
+            wrapped(ui, finding_text(pal, f));
         }
     }
 

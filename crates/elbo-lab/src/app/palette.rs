@@ -27,7 +27,7 @@ use egui::Color32;
 use egui_plot::LineStyle;
 
 use elbo_core::param::{Parameterisation, PerParam};
-use elbo_core::schedule::BetaSchedule;
+use elbo_core::schedule::{BetaSchedule, Finding, Severity};
 
 /// The Okabe-Ito colours (Okabe and Ito 2008), as published.
 pub mod okabe_ito {
@@ -226,6 +226,16 @@ pub fn status_colour(ui: &egui::Ui, is_error: bool) -> Color32 {
     } else {
         ui.visuals().text_color()
     }
+}
+
+/// A schedule finding as one line of text: "Warning: ..." in the warning colour, "Note:
+/// ..." in the info colour (the side panel and the Schedule tab say it the same way).
+pub fn finding_text(pal: &Palette, finding: &Finding) -> egui::RichText {
+    let (colour, tag) = match finding.severity {
+        Severity::Warning => (pal.warning, "Warning"),
+        Severity::Info => (pal.info, "Note"),
+    };
+    egui::RichText::new(format!("{tag}: {}", finding.message)).color(colour)
 }
 
 #[cfg(test)]

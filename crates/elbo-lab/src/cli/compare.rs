@@ -11,7 +11,7 @@ use elbo_core::compare::{CompareConfig, CompareEntry, TableFormat, compare};
 use elbo_core::denoiser::ModelKind;
 use elbo_core::elbo::Control;
 
-use super::args::{Common, ModelArg, check_samples};
+use super::args::{Common, MethodArg, ModelArg, check_samples};
 use super::output::write_out;
 
 /// `--format` values for `compare`.
@@ -37,7 +37,11 @@ pub struct CompareCmd {
     /// The model whose NELBO is computed under each schedule.
     #[arg(long, value_enum, default_value = "optimal")]
     model: ModelArg,
-    /// Monte Carlo samples N, the same (x0, eps) pairs for every schedule.
+    /// How each NELBO is computed: quadrature (as `report`, the default) or Monte Carlo on
+    /// the same (x0, eps) pairs for every schedule (paired differences).
+    #[arg(long, value_enum, default_value = "quadrature")]
+    method: MethodArg,
+    /// Monte Carlo samples N, the same (x0, eps) pairs for every schedule (Monte Carlo only).
     #[arg(long, default_value_t = 2048, allow_hyphen_values = true)]
     samples: usize,
     /// Seed of the shared draw.
@@ -74,6 +78,7 @@ pub fn run(cmd: CompareCmd) -> Result<()> {
         });
     }
     let config = CompareConfig {
+        method: cmd.method.into(),
         samples: cmd.samples,
         seed: cmd.seed,
         model: ModelKind::from(cmd.model),

@@ -74,30 +74,12 @@ pub fn run(cmd: ScheduleCmd) -> Result<()> {
             s
         }
         TableFormat::Text => {
+            // The verdict first, where a reader of a 1000-row table sees it.
             let mut s = format!(
-                "schedule: {}   variance: {}\n\n{:>6}  {:>12}  {:>12}  {:>12}  {:>10}  {:>12}\n",
+                "schedule: {}   variance: {}\n",
                 resolved.spec.label(),
-                resolved.variance,
-                "t",
-                "beta",
-                "alpha_bar",
-                "1-alpha_bar",
-                "log_snr",
-                "sigma~2"
+                resolved.variance
             );
-            for r in &rows {
-                s += &format!(
-                    "{:>6}  {:>12.5e}  {:>12.5e}  {:>12.5e}  {:>10}  {:>12.5e}\n",
-                    r.t,
-                    r.beta,
-                    r.alpha_bar,
-                    r.one_minus_alpha_bar,
-                    r.log_snr
-                        .map(|v| format!("{v:.4}"))
-                        .unwrap_or_else(|| "undefined".into()),
-                    r.posterior_variance
-                );
-            }
             if !resolved.notes.is_empty() {
                 s += "\nhow this config is read:\n";
                 for n in &resolved.notes {
@@ -114,6 +96,23 @@ pub fn run(cmd: ScheduleCmd) -> Result<()> {
                     Severity::Warning => "warning",
                 };
                 s += &format!("  [{tag}] {}\n", f.message);
+            }
+            s += &format!(
+                "\n{:>6}  {:>12}  {:>12}  {:>12}  {:>10}  {:>12}\n",
+                "t", "beta", "alpha_bar", "1-alpha_bar", "log_snr", "sigma~2"
+            );
+            for r in &rows {
+                s += &format!(
+                    "{:>6}  {:>12.5e}  {:>12.5e}  {:>12.5e}  {:>10}  {:>12.5e}\n",
+                    r.t,
+                    r.beta,
+                    r.alpha_bar,
+                    r.one_minus_alpha_bar,
+                    r.log_snr
+                        .map(|v| format!("{v:.4}"))
+                        .unwrap_or_else(|| "undefined".into()),
+                    r.posterior_variance
+                );
             }
             s
         }

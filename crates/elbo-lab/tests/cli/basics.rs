@@ -267,7 +267,10 @@ fn schedule_subcommand_text_csv_json() {
     ];
     let text = ok(&base);
     assert!(text.contains("squaredcos_cap_v2"), "{text}");
-    assert!(text.contains("findings"), "{text}");
+    // The findings come before the table, where a reader sees them first.
+    let findings = text.find("\nfindings:").expect("findings");
+    let table = text.find("beta  ").expect("the table's header");
+    assert!(findings < table, "{text}");
 
     let csv = ok(&[&base[..], &["--format", "csv"]].concat());
     let lines: Vec<&str> = csv.lines().collect();

@@ -1,5 +1,6 @@
-//! `elbo-lab compare` and `elbo_core::compare` (issue 13): one row per schedule, paired
-//! differences to the first with common random numbers, and the text, CSV and JSON output.
+//! `elbo-lab compare` and `elbo_core::compare` (issue 13): one row per schedule, by
+//! quadrature (the NELBO `report` gives) or with paired Monte Carlo differences to the
+//! first, and the text, CSV and JSON output.
 
 use super::common::{elbo_lab, test_data};
 
@@ -82,6 +83,7 @@ fn paired_differences_have_smaller_standard_errors_than_unpaired() {
         entry("z-image", zimage.spec),
     ];
     let config = CompareConfig {
+        method: elbo_core::elbo::Method::MonteCarlo,
         samples: 256,
         seed: 7,
         model: ModelKind::Optimal,
@@ -129,6 +131,8 @@ fn paired_differences_have_smaller_standard_errors_than_unpaired() {
 fn compare_text_csv_and_json() {
     let zimage = test_data("z-image-flow-match.scheduler_config.json");
     let common = [
+        "--method",
+        "monte-carlo",
         "--data",
         "bimodal",
         "--samples",
@@ -153,7 +157,9 @@ fn compare_text_csv_and_json() {
     let text = run_ok(&text_args.iter().map(String::as_str).collect::<Vec<_>>());
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines[0].starts_with("data: bimodal (d = 1), model optimal, N = 64"),
+        lines[0].starts_with(
+            "data: bimodal (d = 1), model optimal, NELBO by Monte Carlo on N = 64 shared (x0, eps) pairs"
+        ),
         "{text}"
     );
     let header = lines
@@ -343,5 +349,87 @@ fn configs_through_schedule_and_sample() {
             "8",
         ],
         &["MysteryScheduler", "FlowMatchEulerDiscreteScheduler"],
+    );
+}
+
+/// The defect: `compare` used Monte Carlo while everything else used quadrature, so one
+/// schedule had two NELBOs (1.025 in `compare` against 1.105 in `report` on two moons).
+/// By default they are now the same number, to their error estimates.
+#[test]
+fn compare_and_report_give_one_nelbo_per_schedule() {
+    let sd = test_data("stable-diffusion-v1-5.scheduler_config.json");
+    for (data, steps, schedules) in [
+        ("bimodal", "1000", ["linear", sd.as_str()]),
+        ("two-moons", "100", ["linear", "squaredcos_cap_v2"]),
+    ] {
+        let table: Value = serde_json::from_str(&run_ok(&[
+            "compare",
+            schedules[0],
+            schedules[1],
+            "--data",
+            data,
+            "--steps",
+            steps,
+            "--format",
+            "json",
+        ]))
+        .expect("JSON");
+        assert_eq!(table["method"], "quadrature");
+        let rows = table["rows"].as_array().expect("rows");
+        let mut nelbos = Vec::new();
+        for (schedule, row) in schedules.iter().zip(rows) {
+            let report: Value = serde_json::from_str(&run_ok(&[
+                "report",
+                "--data",
+                data,
+                "--schedule",
+                schedule,
+                "--steps",
+                steps,
+                "--format",
+                "json",
+            ]))
+            .expect("JSON");
+            let (a, b) = (
+                row["nelbo"].as_f64().expect("number"),
+                report["nelbo"].as_f64().expect("number"),
+            );
+            let se = row["nelbo_stderr"]
+                .as_f64()
+                .expect("number")
+                .hypot(report["nelbo_stderr"].as_f64().expect("number"));
+            assert!(
+                (a - b).abs() <= 3.0 * se + 1e-12,
+                "{data}, {schedule}: compare {a} against report {b} (se {se})"
+            );
+            nelbos.push(a);
+        }
+        let diff = rows[1]["nelbo_diff"].as_f64().expect("number");
+        assert!((diff - (nelbos[1] - nelbos[0])).abs() < 1e-12, "{diff}");
+    }
+}
+
+/// Where the lowest NELBO carries the only warning (Stable Diffusion v1.5's non-zero
+/// terminal SNR on bimodal data), the table says why the two disagree.
+#[test]
+fn the_table_says_why_the_ranking_and_the_findings_disagree() {
+    let sd = test_data("stable-diffusion-v1-5.scheduler_config.json");
+    let text = run_ok(&[
+        "compare",
+        "linear",
+        "squaredcos_cap_v2",
+        sd.as_str(),
+        "--data",
+        "bimodal",
+    ]);
+    assert!(
+        text.starts_with("data: bimodal (d = 1), model optimal, NELBO by quadrature"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "note: stable-diffusion-v1-5 has the lowest NELBO but a warning (terminal_snr_not_zero)"
+        ) && text.contains("the cost is in sampling"),
+        "{text}"
     );
 }

@@ -97,6 +97,8 @@ impl CompareKey {
             entries,
             kinds,
             config: CompareConfig {
+                // The ELBO tab's method: one schedule has one NELBO everywhere.
+                method: applied.inputs.config.method,
                 samples: settings.samples,
                 seed: settings.seed,
                 model: applied.model.kind,

@@ -7,6 +7,7 @@ use egui::Ui;
 use egui_plot::{Line, LineStyle};
 
 use elbo_core::compare::{CompareTable, TableFormat};
+use elbo_core::elbo::Method;
 use elbo_core::schedule::{BetaSchedule, Finding, NoiseSchedule, Severity};
 
 use super::super::command::{Command, FileRequest};
@@ -15,7 +16,7 @@ use super::super::jobs::Progress;
 use super::super::jobs::Want;
 use super::super::jobs::compare::{CompareKey, RowKind};
 use super::super::model::{Overlay, StatusLine};
-use super::super::palette::Palette;
+use super::super::palette::{Palette, finding_text};
 use super::super::plot_util::{
     LegendEntry, legend_row, opt, plot, sci, t_at, t_marker, within_visible,
 };
@@ -155,7 +156,7 @@ impl ScheduleView {
             if ui
                 .button("Compare these schedules...")
                 .on_hover_text(
-                    "A table of the current schedule beside every overlaid schedule file (and the other presets, when they are overlaid) on the current data: log-SNR range, abar_T, prior term L_T, NELBO and its difference to the current schedule, computed on the same samples so the difference is precise. The table elbo-lab compare prints; save it as text, CSV or JSON.",
+                    "A table of the current schedule beside every overlaid schedule file (and the other presets, when they are overlaid) on the current data: log-SNR range, abar_T, prior term L_T, NELBO (by the ELBO tab's method: quadrature) and its difference to the current schedule. The table elbo-lab compare prints; save it as text, CSV or JSON.",
                 )
                 .clicked()
             {
@@ -170,6 +171,7 @@ impl ScheduleView {
                 commands.push(Command::ClearOverlays);
             }
         });
+        findings_lines(ui, ctx);
         overlay_list(ui, ctx, &mut commands);
         let current = &ctx.model.applied.schedule_settings;
         if ctx.model.settings.toggles.overlay_presets {
@@ -694,8 +696,15 @@ fn compare_window(
 
 /// What the table compares, on what, and how.
 fn compare_header(ctx: &ViewCtx<'_>, key: &CompareKey) -> String {
+    let how = match key.config.method {
+        Method::Quadrature => "NELBO by quadrature, as on the ELBO tab: a difference to the first row is exact up to the two error estimates.".to_owned(),
+        Method::MonteCarlo => format!(
+            "Monte Carlo (the eq. 45 view): the same N = {} pairs (x0, eps), seed {}, go through every schedule, so a difference to the first row is paired: its standard error is far below the unpaired one.",
+            key.config.samples, key.config.seed
+        ),
+    };
     let mut text = format!(
-        "{} schedules on {} (d = {}): the current one first, then {}. Model {}, reverse variance {} for all. Monte Carlo: the same N = {} pairs (x0, eps), seed {}, go through every schedule, so a difference to the first row is paired: its standard error is far below the unpaired one.",
+        "{} schedules on {} (d = {}): the current one first, then {}. Model {}, reverse variance {} for all. {how}",
         key.entries.len(),
         key.data_source,
         key.data.dim(),
@@ -706,8 +715,6 @@ fn compare_header(ctx: &ViewCtx<'_>, key: &CompareKey) -> String {
         },
         key.config.model.name(),
         ctx.model.settings.variance.name(),
-        key.config.samples,
-        key.config.seed,
     );
     if ctx.model.applied.model.trained.is_some() {
         text.push_str(&format!(
@@ -718,25 +725,52 @@ fn compare_header(ctx: &ViewCtx<'_>, key: &CompareKey) -> String {
     text
 }
 
-/// The columns of the table: (heading, tooltip). The NELBO and its paired difference come
-/// first, where a narrow window still shows them.
-const COLUMNS: [(&str, &str); 10] = [
-    (
-        "Schedule",
-        "Its name in the plots' legend, in its line's colour",
-    ),
-    (
-        "NELBO ± s.e.",
-        "The negative ELBO of the model under this schedule, nats per point, with its Monte Carlo standard error",
-    ),
-    (
-        "vs first ± paired s.e.",
-        "NELBO minus the first row's, on the same (x0, eps) pairs, with the standard error of that paired difference",
-    ),
-    (
-        "unpaired s.e.",
-        "What the difference's standard error would be on independent samples: sqrt(se^2 + se_first^2)",
-    ),
+/// The columns of the table under `method`: (heading, tooltip). The NELBO and its
+/// difference come first, where a narrow window still shows them; the unpaired standard
+/// error only under Monte Carlo (by quadrature there is nothing to pair).
+fn columns(method: Method) -> Vec<(&'static str, &'static str)> {
+    let (nelbo, diff, unpaired) = match method {
+        Method::Quadrature => (
+            (
+                "NELBO ± s.e.",
+                "The negative ELBO of the model under this schedule, nats per point, by quadrature with its error estimate (the ELBO tab's number)",
+            ),
+            (
+                "vs first ± s.e.",
+                "NELBO minus the first row's, exact up to the two quadrature error estimates (combined)",
+            ),
+            None,
+        ),
+        Method::MonteCarlo => (
+            (
+                "NELBO ± s.e.",
+                "The negative ELBO of the model under this schedule, nats per point, with its Monte Carlo standard error",
+            ),
+            (
+                "vs first ± paired s.e.",
+                "NELBO minus the first row's, on the same (x0, eps) pairs, with the standard error of that paired difference",
+            ),
+            Some((
+                "unpaired s.e.",
+                "What the difference's standard error would be on independent samples: sqrt(se^2 + se_first^2)",
+            )),
+        ),
+    };
+    let mut out = vec![
+        (
+            "Schedule",
+            "Its name in the plots' legend, in its line's colour",
+        ),
+        nelbo,
+        diff,
+    ];
+    out.extend(unpaired);
+    out.extend(COLUMNS_AFTER);
+    out
+}
+
+/// The columns after the NELBO's, the same under either method.
+const COLUMNS_AFTER: [(&str, &str); 6] = [
     (
         "Prior L_T",
         "KL(q(x_T | x0) || N(0, I)) averaged over the data, exact, nats",
@@ -766,7 +800,7 @@ fn compare_grid(ui: &mut Ui, pal: &Palette, table: &CompareTable, kinds: &[RowKi
         .striped(true)
         .spacing([14.0, 4.0])
         .show(ui, |ui| {
-            for (heading, tip) in COLUMNS {
+            for (heading, tip) in columns(table.method) {
                 ui.strong(heading).on_hover_text(tip);
             }
             ui.end_row();
@@ -782,12 +816,17 @@ fn compare_grid(ui: &mut Ui, pal: &Palette, table: &CompareTable, kinds: &[RowKi
                 )
                 .on_hover_text(tip);
                 ui.label(format!("{:.4} ± {:.4}", r.nelbo, r.nelbo_stderr));
+                let paired = table.method == Method::MonteCarlo;
                 if i == 0 {
                     ui.label("(reference)");
-                    ui.label("-");
+                    if paired {
+                        ui.label("-");
+                    }
                 } else {
                     ui.label(format!("{:+.4} ± {:.4}", r.nelbo_diff, r.nelbo_diff_stderr));
-                    ui.label(format!("{:.4}", r.nelbo_diff_unpaired_stderr));
+                    if paired {
+                        ui.label(format!("{:.4}", r.nelbo_diff_unpaired_stderr));
+                    }
                 }
                 ui.label(sci(r.prior_loss));
                 ui.label(sci(r.terminal_alpha_bar));
@@ -798,6 +837,25 @@ fn compare_grid(ui: &mut Ui, pal: &Palette, table: &CompareTable, kinds: &[RowKi
                 ui.end_row();
             }
         });
+}
+
+/// The schedule's verdict on the current data, on the tab itself: one line per finding
+/// (whole in its tooltip), or that there is none.
+fn findings_lines(ui: &mut Ui, ctx: &ViewCtx<'_>) {
+    let pal = Palette::of_ui(ui);
+    let findings = &ctx.model.applied.findings;
+    if findings.is_empty() {
+        ui.label(
+            egui::RichText::new("Findings: none, the schedule looks sane for these data")
+                .color(pal.info),
+        )
+        .on_hover_text("The sanity checks of the current schedule on the current data (terminal SNR, monotone abar, step sizes, the finest scale of the data) found nothing.");
+        return;
+    }
+    for f in findings {
+        ui.add(egui::Label::new(finding_text(pal, f)).truncate())
+            .on_hover_text(&f.message);
+    }
 }
 
 /// How many findings of each severity, coloured by the worst; hover lists them.
@@ -838,10 +896,14 @@ fn compare_notes(ui: &mut Ui, pal: &Palette, table: &CompareTable, kinds: &[RowK
         .iter()
         .map(|r| r.notes.len() + r.findings.len())
         .sum();
+    let count = count + table.notes.len();
     egui::CollapsingHeader::new(format!("Notes and findings ({count})"))
         .id_salt("compare_notes")
         .default_open(true)
         .show(ui, |ui| {
+            for n in &table.notes {
+                ui.add(egui::Label::new(egui::RichText::new(n).color(pal.info)).wrap());
+            }
             for (r, kind) in table.rows.iter().zip(kinds) {
                 ui.label(
                     egui::RichText::new(&r.name)
