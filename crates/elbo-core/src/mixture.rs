@@ -744,6 +744,25 @@ pub fn load_mixture_file(path: &Path, bandwidth: f64) -> Result<GaussianMixture,
 
 #[cfg(test)]
 mod tests {
+    /// The defect: a mixture JSON saved with a byte order mark (as Windows editors write
+    /// it) was refused, with a message that did not mention it; a CSV was read.
+    #[test]
+    fn a_byte_order_mark_is_read_in_mixture_json_and_csv() {
+        let json = "\u{feff}{\"components\": [{\"weight\": 1, \"mean\": [0.5], \"cov\": [[0.2]]}]}";
+        let m = super::parse_mixture_json(json).expect("read with a BOM");
+        assert_eq!((m.len(), m.means()[0][0]), (1, 0.5));
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in [("bom.json", json), ("bom.csv", "\u{feff}0.5\n1.5\n")] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write");
+            super::load_mixture_file(&path, 0.1).expect(name);
+        }
+        assert_eq!(
+            super::parse_points_csv("\u{feff}1,2\n").expect("csv").len(),
+            1
+        );
+    }
+
     #[test]
     fn more_components_than_the_cap_are_refused_naming_both_counts() {
         let points = vec![vec![0.5]; MAX_COMPONENTS + 1];

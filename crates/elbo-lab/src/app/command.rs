@@ -40,6 +40,24 @@ pub enum FileRequest {
 }
 
 impl FileRequest {
+    /// Where the same can be done by typing a path, for when no file dialog opens (no
+    /// desktop portal), and whether that is the "Open or save by path" window.
+    pub fn typed_instead(&self) -> (&'static str, bool) {
+        match self {
+            FileRequest::LoadData => ("the side panel's \"Data file path\"", false),
+            FileRequest::LoadSchedule | FileRequest::OverlaySchedule => {
+                ("the side panel's \"Schedule file path\"", false)
+            }
+            FileRequest::SaveMixture => ("the side panel's \"Save data as (JSON)\"", false),
+            FileRequest::Weights(_) => ("the Training tab's weights folder field", false),
+            FileRequest::ExportPlot(_) => ("the export dialog's file field", false),
+            FileRequest::SaveComparison(_) => ("the comparison window's path field", false),
+            FileRequest::Export(_) | FileRequest::Scene(_) => {
+                ("File > Open or save by path... (opened)", true)
+            }
+        }
+    }
+
     /// Whether the request opens a save dialog for a file (which asks itself before it
     /// returns one that exists). A folder picked to save weights into is not one.
     pub fn saves(&self) -> bool {
@@ -174,8 +192,12 @@ pub enum Command {
     ToggleFullscreen,
     /// Open or close the About window.
     ShowAbout(bool),
+    /// Open or close the "Open or save by path" window (typed paths, no file dialog).
+    ShowPathWindow(bool),
     /// Hide the notes about the restored state.
     DismissNotes,
+    /// Hide the status message (an error stays until dismissed; other messages fade).
+    DismissStatus,
     /// The training settings.
     SetTraining(TrainingSettings),
     /// Start training on the current data (or resume a paused run).

@@ -11,7 +11,7 @@ pub const TITLE: &str =
 /// The paper.
 pub const PAPER: &str = "Calvin Luo (2022), \"Understanding Diffusion Models: A Unified Perspective\", arXiv:2208.11970";
 /// Every key the app answers, with what it does (the same commands as the buttons).
-pub const KEYS: [(&str, &str); 18] = [
+pub const KEYS: [(&str, &str); 19] = [
     ("Space", "play / pause the timeline"),
     ("Left / Right", "step t back / forward"),
     ("Home / End", "first / last timestep"),
@@ -22,7 +22,11 @@ pub const KEYS: [(&str, &str); 18] = [
     ("F1 or ?", "this help"),
     ("Escape", "close this help"),
     ("Click on a plot over t", "move the timeline to that t"),
-    ("Drag on a plot", "pan it; scroll or pinch to zoom it"),
+    ("Drag on a plot", "pan it"),
+    (
+        "Mouse wheel / Ctrl+wheel",
+        "scroll the page (over a plot too) / zoom the plot under the pointer (or pinch)",
+    ),
     ("Double-click on a plot", "reset its zoom"),
     (
         "Drop a file on the window",
@@ -49,7 +53,10 @@ pub fn show(ctx: &egui::Context, open_view: View) -> Vec<Command> {
         .open(&mut open)
         .collapsible(false)
         .resizable(true)
-        .default_width(560.0)
+        // Inside the window at every supported size (1024x768 at zoom 1.5 leaves 683
+        // points): never wider than the screen, so the centred window never crosses an edge.
+        .default_width((ctx.content_rect().width() - 32.0).min(560.0))
+        .max_width(ctx.content_rect().width() - 16.0)
         .max_height(ctx.content_rect().height() * 0.85)
         .anchor(egui::Align2::CENTER_CENTER, egui::Vec2::ZERO)
         .show(ctx, |ui| {
@@ -67,13 +74,17 @@ fn contents(ui: &mut Ui, open_view: View) {
     ui.label(open_view.info().help);
     ui.separator();
     ui.heading("Keys");
+    // Both columns wrap, so the table is never wider than the window (which is never
+    // wider than the screen).
+    let width = ui.available_width();
     egui::Grid::new("help keys")
         .num_columns(2)
         .striped(true)
+        .max_col_width(width * 0.6)
         .show(ui, |ui| {
             for (key, what) in KEYS {
-                ui.label(RichText::new(key).strong());
-                ui.label(what);
+                ui.add(egui::Label::new(RichText::new(key).strong()).wrap());
+                ui.add(egui::Label::new(what).wrap());
                 ui.end_row();
             }
         });

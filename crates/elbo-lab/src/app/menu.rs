@@ -13,17 +13,15 @@ use super::palette::status_colour;
 use super::settings::{ResetScope, View, ZOOM_RANGE};
 use super::views::ctx::ViewCtx;
 
-/// The menu bar; it owns the export path typed in the File menu.
+/// The menu bar; it owns the path typed in the "Open or save by path" window.
 pub struct MenuBar {
-    export_path: String,
-    scene_path: String,
+    path: String,
 }
 
 impl Default for MenuBar {
     fn default() -> Self {
         MenuBar {
-            export_path: std::env::temp_dir().join("elbo-lab").display().to_string(),
-            scene_path: std::env::temp_dir()
+            path: std::env::temp_dir()
                 .join("elbo-lab-scene.json")
                 .display()
                 .to_string(),
@@ -61,7 +59,16 @@ impl MenuBar {
                     error: is_error,
                 }) = &ctx.model.notes.status
                 {
-                    let colour = status_colour(ui, *is_error);
+                    if *is_error
+                        && ui
+                            .small_button("×")
+                            .on_hover_text("Dismiss this message (errors stay until dismissed)")
+                            .clicked()
+                    {
+                        commands.push(Command::DismissStatus);
+                    }
+                    let shown = 1.0 - f32::from(ctx.window.status_fade) / 100.0;
+                    let colour = status_colour(ui, *is_error).gamma_multiply(shown);
                     ui.add(egui::Label::new(RichText::new(text).color(colour)).truncate())
                         .on_hover_text(text);
                 }
@@ -108,21 +115,13 @@ impl MenuBar {
             }
         }
         ui.separator();
-        let label = ui.label("Export path (no dialog needed):");
-        ui.text_edit_singleline(&mut self.export_path)
-            .labelled_by(label.id);
-        let base = PathBuf::from(self.export_path.trim());
-        ui.horizontal(|ui| {
-            if ui.button("Write CSV").clicked() {
-                commands.push(Command::ExportCsv(base.with_extension("csv")));
-            }
-            if ui.button("Write JSON").clicked() {
-                commands.push(Command::ExportJson(base.with_extension("json")));
-            }
-            if ui.button("Write PNG").clicked() {
-                commands.push(Command::Screenshot(base.with_extension("png")));
-            }
-        });
+        if ui
+            .button("Open or save by path...")
+            .on_hover_text("Type a path instead of using a file dialog (where none opens): open or save a scene, write the ELBO table or a PNG of the window")
+            .clicked()
+        {
+            commands.push(Command::ShowPathWindow(true));
+        }
         if ui
             .button("Export a plot (PNG) or a GIF over t...")
             .on_hover_text(
@@ -152,27 +151,68 @@ impl MenuBar {
         {
             commands.push(Command::PickFile(FileRequest::Scene(true)));
         }
-        let label = ui.label("Scene path (no dialog needed):");
-        ui.text_edit_singleline(&mut self.scene_path)
-            .labelled_by(label.id)
-            .on_hover_text("A scene JSON file for the two buttons below");
-        let path = PathBuf::from(self.scene_path.trim());
-        ui.horizontal(|ui| {
-            if ui
-                .button("Save scene")
-                .on_hover_text("Write the scene to the path above")
-                .clicked()
-            {
-                commands.push(Command::SaveScene(path.clone()));
-            }
-            if ui
-                .button("Open scene")
-                .on_hover_text("Open the scene at the path above")
-                .clicked()
-            {
-                commands.push(Command::OpenScene(path));
-            }
-        });
+    }
+
+    /// The "Open or save by path" window: one typed path and what to do with it (for
+    /// machines where no file dialog opens, and for anyone who would rather type).
+    pub fn path_window(&mut self, ctx: &egui::Context) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let mut open = true;
+        egui::Window::new("Open or save by path")
+            .open(&mut open)
+            .collapsible(false)
+            .resizable(false)
+            .max_width(ctx.content_rect().width() - 16.0)
+            .show(ctx, |ui| {
+                let label = ui.label("File path:");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.path)
+                        .desired_width(ui.available_width().min(420.0)),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("A file path; without an extension, each button adds its own (.json, .csv, .png)");
+                let base = PathBuf::from(self.path.trim());
+                let with = |ext: &str| {
+                    if base.extension().is_some() {
+                        base.clone()
+                    } else {
+                        base.with_extension(ext)
+                    }
+                };
+                ui.label("Scene:");
+                ui.horizontal_wrapped(|ui| {
+                    if ui
+                        .button("Open scene")
+                        .on_hover_text("Set the whole state from the scene at this path")
+                        .clicked()
+                    {
+                        commands.push(Command::OpenScene(with("json")));
+                    }
+                    if ui
+                        .button("Save scene")
+                        .on_hover_text("Write the whole state as a scene to this path (asks before replacing a file)")
+                        .clicked()
+                    {
+                        commands.push(Command::SaveScene(with("json")));
+                    }
+                });
+                ui.label("Export:");
+                ui.horizontal_wrapped(|ui| {
+                    for (label, tip, command) in [
+                        ("Write ELBO CSV", "The ELBO table, one row per t, as CSV", Command::ExportCsv(with("csv"))),
+                        ("Write ELBO JSON", "The ELBO report as JSON (the format of elbo-lab report)", Command::ExportJson(with("json"))),
+                        ("Write window PNG", "A screenshot of the whole window", Command::Screenshot(with("png"))),
+                    ] {
+                        if ui.button(label).on_hover_text(tip).clicked() {
+                            commands.push(command);
+                        }
+                    }
+                });
+            });
+        if !open {
+            commands.push(Command::ShowPathWindow(false));
+        }
+        commands
     }
 
     /// The About window.
@@ -182,6 +222,7 @@ impl MenuBar {
             .open(&mut open)
             .collapsible(false)
             .resizable(false)
+            .max_width((ctx.content_rect().width() - 16.0).min(520.0))
             .show(ctx, |ui| {
                 ui.heading("ELBO Lab");
                 ui.label(format!("version {}", env!("CARGO_PKG_VERSION")));

@@ -117,10 +117,27 @@ pub struct App {
     shell: Shell,
 }
 
+/// A file dialog's answer on its way: the receiver, when the dialog was asked for, and
+/// where the same can be typed (see [`FileRequest::typed_instead`]).
+type DialogWait = (
+    Receiver<Option<Command>>,
+    std::time::Instant,
+    (&'static str, bool),
+);
+
+/// How long a status message that is not an error stays before it fades.
+pub const STATUS_SHOWN: std::time::Duration = std::time::Duration::from_secs(8);
+/// How long it takes to fade out.
+pub const STATUS_FADE: std::time::Duration = std::time::Duration::from_millis(1500);
+
+/// A dialog that answers "nothing" sooner than this did not open.
+const NO_DIALOG_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// What only the shell touches: the file dialog and screenshots in flight, fullscreen, and
 /// whether the restored window was checked to lie on the monitor.
 struct Shell {
-    dialog: Option<Receiver<Option<Command>>>,
+    /// The file dialog's answer, when it was asked for, and where to type a path instead.
+    dialog: Option<DialogWait>,
     screenshots: (Sender<String>, Receiver<String>),
     fullscreen: bool,
     placed: bool,
@@ -130,6 +147,8 @@ struct Shell {
     saved_state: Option<persist::StateMap>,
     /// A save waiting for the user's answer on replacing existing files.
     replace: Option<ReplacePrompt>,
+    /// The status message on screen and when it appeared (egui's time, seconds).
+    status_since: Option<(StatusLine, f64)>,
     /// Files to read and the command line's request, once the first frame is drawn.
     pending: Option<(model::PendingFiles, scene::Launch)>,
     /// A frame has been drawn.
@@ -216,6 +235,7 @@ impl App {
                 replace: None,
                 pending: None,
                 drawn: false,
+                status_since: None,
             },
             model,
         };
@@ -401,6 +421,7 @@ impl App {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(self.shell.fullscreen));
             }
             Command::ShowAbout(open) => self.window.about_open = open,
+            Command::ShowPathWindow(open) => self.window.path_open = open,
             Command::ShowHelp(open) => self.window.help_open = open,
             Command::StartTraining => {
                 let inputs = &self.model.applied.inputs;
@@ -459,7 +480,10 @@ impl App {
             }
             Command::ShowExportDialog(open) => self.export.open = open,
             Command::ExportPlot(request) => self.export.start_export(ctx, request, &mut self.model),
-            Command::PickFile(request) => self.open_dialog(move || dialog::pick(request)),
+            Command::PickFile(request) => {
+                let typed = request.typed_instead();
+                self.open_dialog(typed, move || dialog::pick(request));
+            }
             Command::CancelExport => self.export.cancel_export(),
             Command::ShowComparison(open) => self.views.tabs.schedule.compare_open = open,
             Command::SaveComparison(path, format) => self.save_comparison(&path, format),
@@ -491,7 +515,11 @@ impl App {
         }
     }
 
-    fn open_dialog(&mut self, pick: impl FnOnce() -> Option<Command> + Send + 'static) {
+    fn open_dialog(
+        &mut self,
+        typed: (&'static str, bool),
+        pick: impl FnOnce() -> Option<Command> + Send + 'static,
+    ) {
         if self.jobs.options.mode != Mode::Thread {
             // Tests never open native dialogs.
             return;
@@ -503,7 +531,7 @@ impl App {
                 let _ = tx.send(pick());
             });
         match spawned {
-            Ok(_) => self.shell.dialog = Some(rx),
+            Ok(_) => self.shell.dialog = Some((rx, std::time::Instant::now(), typed)),
             Err(e) => {
                 self.model.notes.status = Some(StatusLine::error(format!(
                     "no file dialog ({e}): type a path instead"
@@ -559,13 +587,21 @@ impl App {
     }
 
     fn poll_side_channels(&mut self, ctx: &egui::Context) {
-        if let Some(rx) = &self.shell.dialog {
+        if let Some((rx, since, (typed, path_window))) = &self.shell.dialog {
             match rx.try_recv() {
                 Ok(Some(command)) => {
                     self.shell.dialog = None;
                     self.apply(ctx, command);
                 }
                 Ok(None) | Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    // Back at once with nothing: no dialog could open (no desktop portal),
+                    // as a person takes longer to cancel one.
+                    if since.elapsed() < NO_DIALOG_WITHIN {
+                        self.model.notes.status = Some(StatusLine::error(format!(
+                            "no file dialog opened (no desktop portal?): type the path in {typed}, or drop the file on the window"
+                        )));
+                        self.window.path_open |= *path_window;
+                    }
                     self.shell.dialog = None
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {
@@ -750,6 +786,41 @@ impl App {
         self.shell.pending.is_some()
     }
 
+    /// A message that is not an error is shown for [`STATUS_SHOWN`], then fades out over
+    /// [`STATUS_FADE`] and is gone; an error stays until dismissed.
+    fn fade_status(&mut self, ctx: &egui::Context) {
+        let now = ctx.input(|i| i.time);
+        let Some(status) = &self.model.notes.status else {
+            self.shell.status_since = None;
+            self.window.status_fade = 0;
+            return;
+        };
+        let since = match &self.shell.status_since {
+            Some((seen, since)) if seen == status => *since,
+            _ => {
+                self.shell.status_since = Some((status.clone(), now));
+                now
+            }
+        };
+        if status.error {
+            self.window.status_fade = 0;
+            return;
+        }
+        let (shown, fade) = (STATUS_SHOWN.as_secs_f64(), STATUS_FADE.as_secs_f64());
+        let age = now - since;
+        if age >= shown + fade {
+            self.model.notes.status = None;
+            self.shell.status_since = None;
+            self.window.status_fade = 0;
+        } else if age >= shown {
+            self.window.status_fade = (100.0 * (age - shown) / fade).round() as u8;
+            ctx.request_repaint();
+        } else {
+            self.window.status_fade = 0;
+            ctx.request_repaint_after(std::time::Duration::from_secs_f64(shown - age));
+        }
+    }
+
     /// The save waiting for the user's answer on replacing existing files, if any.
     pub fn waiting_save(&self) -> Option<&ReplacePrompt> {
         self.shell.replace.as_ref()
@@ -811,6 +882,7 @@ impl App {
         self.request_work();
         self.poll_workers();
         self.apply_theme(&ctx);
+        self.fade_status(&ctx);
         if self.jobs.is_busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }

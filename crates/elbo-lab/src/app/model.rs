@@ -516,6 +516,7 @@ impl Model {
                 self.notes.status = Some(StatusLine::info(format!("{}: done", scope.label())));
             }
             Command::DismissNotes => self.notes.restored.clear(),
+            Command::DismissStatus => self.notes.status = None,
             Command::SetTraining(t) => self.settings.training = t.validated().0,
             other => return Err(other),
         }

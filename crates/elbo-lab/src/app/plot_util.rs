@@ -54,6 +54,9 @@ pub fn plot(id: &str, x_label: &str, y_label: &str) -> Plot<'static> {
         .custom_y_axes(vec![axis(AxisHints::new_y(), y_label)])
         .x_grid_spacer(linear_ticks_x)
         .y_grid_spacer(linear_ticks_y)
+        // One convention everywhere: the wheel scrolls the page (a plot in a scrolling tab
+        // never takes it to pan), Ctrl+wheel or a pinch zooms the plot, a drag pans it.
+        .allow_scroll(false)
 }
 
 /// An axis labelled `label` whose every tick from the grid spacer is labelled (the spacers

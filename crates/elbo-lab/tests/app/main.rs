@@ -22,3 +22,4 @@ mod tabs;
 mod training;
 mod ui;
 mod vae;
+mod windows;

@@ -42,6 +42,11 @@ pub struct WindowState {
     pub about_open: bool,
     /// The help window is open.
     pub help_open: bool,
+    /// The "Open or save by path" window is open.
+    pub path_open: bool,
+    /// How far the status message has faded, in percent: 0 while it is shown, 100 once
+    /// gone (an error never fades).
+    pub status_fade: u8,
     /// The step of the built-in lesson shown in the lesson bar, if one runs.
     pub lesson: Option<usize>,
     /// What a press on a data plot does.

@@ -150,6 +150,9 @@ impl Views {
         if ctx.window.about_open {
             commands.extend(self.menu.about(ui.ctx()));
         }
+        if ctx.window.path_open {
+            commands.extend(self.menu.path_window(ui.ctx()));
+        }
         commands
     }
 }
