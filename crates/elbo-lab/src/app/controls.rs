@@ -20,7 +20,7 @@ use elbo_core::presets::{DataPreset, DataSpec, MIN_COMPONENTS};
 use elbo_core::schedule::{BetaSchedule, VarianceType};
 
 /// The tooltip of the analytic reverse variance, wherever it is offered.
-pub const ANALYTIC_TIP: &str = "analytic (Bao et al. 2022, Analytic-DPM): for t >= 2, sigma*_t^2 = beta~_t + E||mu~_t - mu_theta||^2 / d, the isotropic variance that minimises each KL term L_{t-1} of the ELBO given the model's own mean (its error over q(x0, x_t), by quadrature). It is never below fixed_small's and equals it for a perfect mean; the decoder keeps beta_1.";
+pub const ANALYTIC_TIP: &str = "analytic (Bao et al. 2022, Analytic-DPM): for t >= 2, sigma*_t^2 = beta~_t + E||mu~_t - mu_theta||^2 / d, the isotropic variance that minimises each KL term L(t-1) of the ELBO given the model's own mean (its error over q(x0, x_t), by quadrature). It is never below fixed_small's and equals it for a perfect mean; the decoder keeps beta_1.";
 
 use super::command::{Command, FileRequest, ModelChoice};
 use super::palette::{Palette, finding_text};
@@ -305,7 +305,7 @@ impl SidePanel {
         if section(
             ui,
             "Schedule",
-            "The noise schedule beta_1..beta_T of the forward process q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t I) (Luo eq. 31, alpha_t = 1 - beta_t). Click to fold this section.",
+            "The noise schedule beta_1..beta_T of the forward process q(x_t | x(t-1)) = N(sqrt(1 - beta_t) x(t-1), beta_t I) (Luo eq. 31, alpha_t = 1 - beta_t). Click to fold this section.",
             "Put the schedule back to its defaults: linear, T = 1000, beta from 1e-4 to 0.02, no rescaling.",
             |ui| self.schedule_section(ui, ctx, &mut commands),
         ) {
@@ -314,7 +314,7 @@ impl SidePanel {
         if section(
             ui,
             "Model",
-            "The reverse model p_theta(x_{t-1} | x_t): its denoiser, its variance, and the Monte Carlo samples and seed (the ELBO itself is by quadrature; Monte Carlo serves the eq. 45 form and the sample paths). Click to fold this section.",
+            "The reverse model p_theta(x(t-1) | x_t): its denoiser, its variance, and the Monte Carlo samples and seed (the ELBO itself is by quadrature; Monte Carlo serves the eq. 45 form and the sample paths). Click to fold this section.",
             "Put the model, the reverse variance, the Monte Carlo sample count and the seed back to their defaults.",
             |ui| self.model_section(ui, ctx, &mut commands),
         ) {
@@ -517,7 +517,7 @@ impl SidePanel {
             "schedule_preset",
             "Schedule preset",
             shown,
-            "How the noise variances beta_t grow with t (diffusers' names): linear (DDPM, Ho et al. 2020), scaled_linear (Stable Diffusion), squaredcos_cap_v2 (cosine, Nichol and Dhariwal 2021), sigmoid. They set abar_t = prod_{s<=t} (1 - beta_s), and q(x_t | x0) = N(sqrt(abar_t) x0, (1 - abar_t) I) (Luo eqs. 61-70).",
+            "How the noise variances beta_t grow with t (diffusers' names): linear (DDPM, Ho et al. 2020), scaled_linear (Stable Diffusion), squaredcos_cap_v2 (cosine, Nichol and Dhariwal 2021), sigmoid. They set abar_t = prod(s <= t) (1 - beta_s), and q(x_t | x0) = N(sqrt(abar_t) x0, (1 - abar_t) I) (Luo eqs. 61-70).",
             |ui| {
                 for preset in BetaSchedule::ALL {
                     let selected = s.custom.is_none() && s.preset == preset;
@@ -667,7 +667,7 @@ impl SidePanel {
             "model",
             "Model",
             shown,
-            "The denoiser inside p_theta(x_{t-1} | x_t), whose mean is the posterior mean of q(x_{t-1} | x_t, x0) at x0 = x0_hat (Luo eq. 84). optimal: the exact E[x0 | x_t] of the data, the best any network can do; gaussian: the optimal denoiser of a Gaussian fitted to the data (a linear model); trained: a network from the Training tab.",
+            "The denoiser inside p_theta(x(t-1) | x_t), whose mean is the posterior mean of q(x(t-1) | x_t, x0) at x0 = x0_hat (Luo eq. 84). optimal: the exact E[x0 | x_t] of the data, the best any network can do; gaussian: the optimal denoiser of a Gaussian fitted to the data (a linear model); trained: a network from the Training tab.",
             |ui| {
                 for kind in ModelKind::ALL {
                     let selected = s.trained_model.is_none() && s.model == kind;
@@ -728,7 +728,7 @@ impl SidePanel {
             for v in VarianceType::ALL {
                 let tip = match v {
                     VarianceType::FixedSmall => {
-                        "sigma_t^2 = beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t: the variance of the true posterior q(x_{t-1} | x_t, x0) (Luo eq. 85), so each KL term of the ELBO compares means only."
+                        "sigma_t^2 = beta~_t = (1 - abar(t-1)) / (1 - abar_t) beta_t: the variance of the true posterior q(x(t-1) | x_t, x0) (Luo eq. 85), so each KL term of the ELBO compares means only."
                     }
                     VarianceType::FixedLarge => {
                         "sigma_t^2 = beta_t (Ho et al. 2020): larger than the posterior variance; each KL term of the ELBO gets a variance-mismatch part besides the means."

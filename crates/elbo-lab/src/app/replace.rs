@@ -53,13 +53,8 @@ impl ReplacePrompt {
                 _ => ("Replace the existing files?", "They"),
             };
             ui.heading(title);
-            for f in &self.files {
-                ui.add(egui::Label::new(egui::RichText::new(f.display().to_string()).monospace()).wrap());
-            }
-            ui.label(format!(
-                "{what} will be replaced whole once the new file is complete; \"Keep the file\" writes nothing."
-            ));
-            ui.add_space(6.0);
+            // The answer first: on the smallest window at the largest zoom the text below
+            // may run past the bottom edge, the buttons never do.
             ui.horizontal(|ui| {
                 if ui
                     .button("Replace")
@@ -76,6 +71,13 @@ impl ReplacePrompt {
                     answer = Some(Answer::Keep);
                 }
             });
+            ui.add_space(4.0);
+            for f in &self.files {
+                ui.add(egui::Label::new(egui::RichText::new(f.display().to_string()).monospace()).wrap());
+            }
+            ui.label(format!(
+                "{what} will be replaced whole once the new file is complete; \"Keep the file\" writes nothing."
+            ));
         });
         if answer.is_none() && modal.should_close() {
             answer = Some(Answer::Keep);

@@ -188,7 +188,7 @@ impl Timeline {
                 .monospace(),
             )
             .on_hover_text(
-                "At the current t: abar_t = prod_{s<=t} (1 - beta_s), the signal kept in x_t, and log-SNR = log(abar_t / (1 - abar_t)) (Luo eq. 109), undefined where abar_t is 0.",
+                "At the current t: abar_t = prod(s <= t) (1 - beta_s), the signal kept in x_t, and log-SNR = log(abar_t / (1 - abar_t)) (Luo eq. 109), undefined where abar_t is 0.",
             );
             ui.separator();
             // The last thing on the row: a clamp warning, else the progress (truncated, so

@@ -197,3 +197,43 @@ fn the_wheel_scrolls_the_page_and_ctrl_wheel_zooms_a_plot() {
     let (zoomed, _) = plot_state(&h, "river");
     assert_ne!(zoomed, bounds, "Ctrl+wheel did not zoom the river");
 }
+
+/// The defect: raw TeX (`L_{t-1}`, `sum_{t=2}^T`, `x_{t-1}`) showed in titles, axis labels
+/// and tooltips. Every tab in 1D and 2D, every Evidence step and the help window show none
+/// in their accessible text (formulas expose their plain text; tooltips are checked in the
+/// sources by the CLI test `plain_text`).
+#[test]
+fn no_raw_tex_on_screen() {
+    use elbo_core::presets::{DataPreset, DataSpec};
+    use elbo_lab::app::settings::EvidenceStep;
+    let mut found = Vec::new();
+    for preset in [DataPreset::Bimodal, DataPreset::TwoMoons] {
+        for view in View::ALL {
+            let steps: &[EvidenceStep] = if view == View::Evidence {
+                &EvidenceStep::ALL
+            } else {
+                &[EvidenceStep::Vae]
+            };
+            for &step in steps {
+                let mut s = small();
+                s.data.spec = DataSpec::new(preset);
+                s.view = view;
+                s.toggles.evidence_step = step;
+                let mut h = app(s).pixels(1280.0, 800.0).build();
+                apply(&mut h, Command::ShowHelp(true));
+                h.run_steps(3);
+                for pattern in ["_{", "^{", "\\frac", "\\sum", "\\text", "\\math", "$"] {
+                    for node in h.query_all_by_label_contains(pattern) {
+                        let label = egui_kittest::kittest::NodeT::accesskit_node(&node)
+                            .label()
+                            .unwrap_or_default();
+                        found.push(format!("{preset:?} {view:?} {step:?}: {label}"));
+                    }
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup();
+    assert!(found.is_empty(), "raw TeX on screen:\n{}", found.join("\n"));
+}

@@ -12,5 +12,6 @@ mod evidence_trained;
 mod hostile;
 mod modules;
 mod numerics;
+mod plain_text;
 mod sample;
 mod train;

@@ -122,6 +122,10 @@ pub mod label {
     pub const POSTERIOR_VARIANCE: &str = r"\tilde{\sigma}_t^2";
     /// The reconstruction term.
     pub const L0: &str = r"L_0";
+    /// The denoising term of step `s` (`L_{s}`, typeset), e.g. `s = t - 1`.
+    pub fn term(s: usize) -> String {
+        format!("L_{{{s}}}")
+    }
     /// The denoising terms summed.
     pub const DENOISING_SUM: &str = r"\sum_{t=2}^{T} L_{t-1}";
     /// The prior term.

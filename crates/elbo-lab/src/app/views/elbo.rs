@@ -42,7 +42,7 @@ impl Tab for ElboView {
         aliases: &["terms"],
         summary: "The ELBO term by term: reconstruction, denoising matching per t, prior matching",
         help: "The negative ELBO (Luo eq. 58) is a sum of nats: a reconstruction term L_0, one \
-             denoising matching term L_{t-1} per timestep (a KL between Gaussians), and the prior \
+             denoising matching term L(t-1) per timestep (a KL between Gaussians), and the prior \
              matching term L_T. The top plot shows each term over t, the lower one their running sum. \
              NELBO is never below the data entropy H(p0); the gap between them is what the model \
              and the bound lose. Monte Carlo figures carry their standard error; exact ones say so.",
@@ -82,7 +82,7 @@ impl ElboView {
                 "eq. 58 denoising matching",
             )
             .on_hover_text(
-                "Luo 2022 eq. 58: NELBO = L_0 + sum_{t=2}^T L_{t-1} + L_T, each L_{t-1} = KL(q(x_{t-1}|x_t,x0) || p(x_{t-1}|x_t)), one random variable per term.",
+                "Luo 2022 eq. 58: NELBO = L_0 + sum(t = 2..T) L(t-1) + L_T, each L(t-1) = KL(q(x(t-1)|x_t,x0) || p(x(t-1)|x_t)), one random variable per term.",
             );
             ui.radio_value(
                 &mut toggles.elbo_form,
@@ -90,7 +90,7 @@ impl ElboView {
                 "eq. 45 consistency terms",
             )
             .on_hover_text(
-                "Luo 2022 eq. 45: the same NELBO from consistency terms E KL(q(x_t|x_{t-1}) || p(x_t|x_{t+1})), two random variables per term, drawn beside eq. 58 on the same samples: same total, much larger Monte Carlo error.",
+                "Luo 2022 eq. 45: the same NELBO from consistency terms E KL(q(x_t|x(t-1)) || p(x_t|x(t+1))), two random variables per term, drawn beside eq. 58 on the same samples: same total, much larger Monte Carlo error.",
             );
             if let Some(e) = elbo.as_ref() {
                 let (caption, tip) = method_caption(&e.value.result);
@@ -187,11 +187,11 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
     let quadrature = elbo.is_some_and(|e| e.result.method == Method::Quadrature);
     let mut entries = vec![if quadrature {
         LegendEntry::styled("$L_{t-1}$", pal.denoising, LineStyle::Solid).tip(
-            "Denoising matching term L_{t-1} (Luo eq. 58) at each t >= 2, by quadrature (its error is far below the line width)",
+            "Denoising matching term L(t-1) (Luo eq. 58) at each t >= 2, by quadrature (its error is far below the line width)",
         )
     } else {
         LegendEntry::band("$L_{t-1}$ ± s.e.", pal.denoising).tip(
-            "Denoising matching term L_{t-1} (Luo eq. 58) at each t >= 2, with its Monte Carlo standard error as a band",
+            "Denoising matching term L(t-1) (Luo eq. 58) at each t >= 2, with its Monte Carlo standard error as a band",
         )
     }];
     if eq45 && elbo.is_some_and(|e| !e.curves.consistency.is_empty()) {
@@ -225,7 +225,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
         LegendEntry::marker("$L_T$", pal.prior, MarkerShape::Square)
             .tip("Prior matching term L_T = KL(q(x_T|x0) || N(0, I)) (exact), drawn at t = T"),
         LegendEntry::styled("NELBO", pal.total, LineStyle::dotted_dense())
-            .tip("Lower plot: the negative ELBO, L_0 + sum L_{t-1} + L_T (Luo eq. 58)"),
+            .tip("Lower plot: the negative ELBO, L_0 + sum L(t-1) + L_T (Luo eq. 58)"),
         LegendEntry::styled("$H(p_0)$", pal.neutral, LineStyle::dashed_dense())
             .tip("Lower plot: the data entropy H(p0) = -E log p0(x0), the least any NELBO can be"),
         LegendEntry::t_marker(),
@@ -263,7 +263,7 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
                 let r = &e.result;
                 if r.method == Method::MonteCarlo {
                     p.add(band(
-                        "L_{t-1} ± 1 s.e.",
+                        "L(t-1) ± 1 s.e.",
                         &c.terms,
                         &c.stderr,
                         log,
@@ -271,7 +271,7 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
                     ));
                 }
                 p.line(
-                    Line::new("L_{t-1} (eq. 58)", maybe_log(&c.terms, log))
+                    Line::new("L(t-1) (eq. 58)", maybe_log(&c.terms, log))
                         .color(pal.denoising)
                         .width(2.0),
                 );
@@ -334,7 +334,7 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
                 let r = &e.result;
                 p.line(
                     Line::new(
-                        "running sum L_0 + ... + L_{t-1} (+ L_T at T)",
+                        "running sum L_0 + ... + L(t-1) (+ L_T at T)",
                         e.curves.running.clone(),
                     )
                     .color(pal.total)
@@ -487,7 +487,7 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
         heading_with(
             ui,
             &format!("At t = {t}: denoising matching"),
-            &format!("L_{{{}}}", t - 1),
+            &catalogue::label::term(t - 1),
         );
         tex::show(ui, catalogue::L_T_MINUS_1);
     }
@@ -516,7 +516,7 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
             ),
         )
         .on_hover_text(
-            "The variance of p(x_{t-1} | x_t) in this row. Under analytic it is the model's own sigma*^2_t = sigma~2_t + E||mu~_t - mu_theta||^2 / d, never below the posterior variance sigma~2_t.",
+            "The variance of p(x(t-1) | x_t) in this row. Under analytic it is the model's own sigma*^2_t = sigma~2_t + E||mu~_t - mu_theta||^2 / d, never below the posterior variance sigma~2_t.",
         );
     }
     if let Some(c) = row.consistency_loss {

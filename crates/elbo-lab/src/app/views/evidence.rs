@@ -406,7 +406,7 @@ fn density_plot(
             LegendEntry::line("data $p_0$", pal.param.x0)
                 .tip("The data density p0(x0), exact (a Gaussian mixture)"),
             LegendEntry::line(r"model $p_\theta$", pal.evidence).tip(
-                "The model's own density p_theta(x0): N(0, 1) carried down through every reverse step p_theta(x_{t-1} | x_t) and the decoder, on a grid",
+                "The model's own density p_theta(x0): N(0, 1) carried down through every reverse step p_theta(x(t-1) | x_t) and the decoder, on a grid",
             ),
         ],
     );
@@ -439,10 +439,10 @@ fn nll_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w: f3
             LegendEntry::line(r"$-\log p_\theta(x_0)$", pal.evidence)
                 .tip("The model's negative log-likelihood of each point, from its exact density"),
             LegendEntry::line(r"NELBO$(x_0)$", pal.total).tip(
-                "The negative ELBO of each point, L_0(x0) + sum_t L_{t-1}(x0) + L_T(x0), by quadrature over x_t given x0; its mean over p0 is the ELBO tab's NELBO",
+                "The negative ELBO of each point, L_0(x0) + sum_t L(t-1)(x0) + L_T(x0), by quadrature over x_t given x0; its mean over p0 is the ELBO tab's NELBO",
             ),
             LegendEntry::band("gap", pal.gap).tip(
-                "NELBO(x0) + log p_theta(x0) = KL(q(x_{1:T} | x0) || p_theta(x_{1:T} | x0)) >= 0: how loose the bound is at each point",
+                "NELBO(x0) + log p_theta(x0) = KL(q(x(1:T) | x0) || p_theta(x(1:T) | x0)) >= 0: how loose the bound is at each point",
             ),
         ],
     );
@@ -690,8 +690,8 @@ fn log_snr(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         ui.label("Computing the terms in log-SNR (after the evidence)...");
         return;
     };
-    ui.label("Optimal denoiser, fixed_small: each L_{t-1} per unit of log-SNR")
-        .on_hover_text("L_{t-1} = 1/2 (SNR_{t-1} - SNR_t) mmse(SNR_t) covers the log-SNR interval from lambda_t to lambda_{t-1}; divided by its width and drawn at its middle it is a loss density that does not depend on how finely the schedule steps. Right: NELBO(T) of schedules made from four log-SNR shapes with this schedule's endpoints, minus their common limit.");
+    ui.label("Optimal denoiser, fixed_small: each L(t-1) per unit of log-SNR")
+        .on_hover_text("L(t-1) = 1/2 (SNR(t-1) - SNR_t) mmse(SNR_t) covers the log-SNR interval from lambda_t to lambda(t-1); divided by its width and drawn at its middle it is a loss density that does not depend on how finely the schedule steps. Right: NELBO(T) of schedules made from four log-SNR shapes with this schedule's endpoints, minus their common limit.");
     let legends = ctx.model.settings.toggles.legends;
     let h = ui.available_height() - 6.0;
     two_plots(

@@ -158,7 +158,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
         model,
         target,
         LegendEntry::styled("w(t)", col, LineStyle::dashed_dense())
-            .tip("Lower plots: the weight of each parameterisation's MSE in L_{t-1} (formula under each column)"),
+            .tip("Lower plots: the weight of each parameterisation's MSE in L(t-1) (formula under each column)"),
         if quadrature(ctx) {
             LegendEntry::line("MSE", col)
                 .tip("Lower plots: the unweighted mean squared error of the prediction, E||f - target||^2, by quadrature (its error is far below the line width)")
@@ -167,7 +167,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
                 .tip("Lower plots: the unweighted mean squared error of the prediction, E||f - target||^2, with its Monte Carlo error")
         },
         LegendEntry::line("$w(t) \\times \\mathrm{MSE}(t)$", pal.denoising).tip(
-            "Lower plots: the weighted error, the denoising matching term L_{t-1} less its variance part (Luo eq. 58): the same curve in every column",
+            "Lower plots: the weighted error, the denoising matching term L(t-1) less its variance part (Luo eq. 58): the same curve in every column",
         ),
         LegendEntry::t_marker(),
     ]

@@ -366,7 +366,7 @@ impl ReverseView {
                             .show_ui(ui, |ui| {
                                 for v in VarianceType::ALL {
                                     let tip = match v {
-                                        VarianceType::FixedSmall => "fixed_small: sigma_t^2 = beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, the true posterior's variance (Luo eq. 85).",
+                                        VarianceType::FixedSmall => "fixed_small: sigma_t^2 = beta~_t = (1 - abar(t-1)) / (1 - abar_t) beta_t, the true posterior's variance (Luo eq. 85).",
                                         VarianceType::FixedLarge => "fixed_large: sigma_t^2 = beta_t (Ho et al. 2020).",
                                         VarianceType::Analytic => ANALYTIC_TIP,
                                     };
@@ -376,7 +376,7 @@ impl ReverseView {
                             })
                             .response
                             .on_hover_text(
-                                "The DDPM step's noise variance sigma_t^2: fixed_small = beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t, the true posterior's (Luo eq. 85); fixed_large = beta_t; analytic (Bao et al. 2022) = fixed_small's plus the model's squared mean error per dimension at that step, the variance minimising each ELBO term given the model's mean.",
+                                "The DDPM step's noise variance sigma_t^2: fixed_small = beta~_t = (1 - abar(t-1)) / (1 - abar_t) beta_t, the true posterior's (Luo eq. 85); fixed_large = beta_t; analytic (Bao et al. 2022) = fixed_small's plus the model's squared mean error per dimension at that step, the variance minimising each ELBO term given the model's mean.",
                             );
                         set_name(ui, &r, &format!("Variance {name}"));
                     }

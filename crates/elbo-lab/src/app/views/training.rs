@@ -82,7 +82,7 @@ impl Tab for TrainingView {
         let mut plots: Vec<PlotName> = Vec::new();
         let mut add = |name: String, label: String| plots.push((name, label));
         add("train_loss".into(), "training loss".into());
-        add("train_terms".into(), "L_{t-1} per t".into());
+        add("train_terms".into(), "L(t-1) per t".into());
         add("train_excess".into(), "excess over t".into());
         plots
     }
@@ -159,7 +159,7 @@ impl TrainingView {
                     })
                     .response
                     .on_hover_text(format!(
-                        "The loss each network is trained on: simple (unweighted ||f - target||^2, Ho et al. 2020), elbo (the ELBO weight w(t) of Luo eqs. 108/130/148, t uniform) or importance (ELBO weight, t drawn in proportion to L_{{t-1}}){frozen}"
+                        "The loss each network is trained on: simple (unweighted ||f - target||^2, Ho et al. 2020), elbo (the ELBO weight w(t) of Luo eqs. 108/130/148, t uniform) or importance (ELBO weight, t drawn in proportion to L(t-1)){frozen}"
                     ))
                     .on_disabled_hover_text(format!("The training loss{frozen}"));
                 keep_together(ui, "Batch");
@@ -337,13 +337,13 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
         .iter()
         .map(|p| {
             LegendEntry::line(format!("{p} network"), pal.param(*p))
-                .tip(format!("The network predicting {p}: its training loss, its L_{{t-1}} and its excess over the optimal denoiser"))
+                .tip(format!("The network predicting {p}: its training loss, its L(t-1) and its excess over the optimal denoiser"))
         })
         .collect();
     if t.evaluation.is_some() {
         entries.push(
             LegendEntry::styled("optimal denoiser", pal.neutral, LineStyle::Solid)
-                .tip("The Bayes-optimal denoiser E[x0|x_t] of the data: the smallest L_{t-1} any network can reach"),
+                .tip("The Bayes-optimal denoiser E[x0|x_t] of the data: the smallest L(t-1) any network can reach"),
         );
         entries.push(LegendEntry::t_marker());
     }
@@ -454,8 +454,8 @@ fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command>
         ui.allocate_space(egui::vec2(w, h));
         return None;
     };
-    ui.label(RichText::new("L_{t-1} per t: trained networks and the optimal denoiser").strong());
-    let resp = plot_maybe_log("train_terms", "timestep t", "L_{t-1} (nats)", true)
+    ui.label(RichText::new("L(t-1) per t: trained networks and the optimal denoiser").strong());
+    let resp = plot_maybe_log("train_terms", "timestep t", "L(t-1) (nats)", true)
         .width(w)
         .height((h - 24.0).max(MIN_PLOT))
         .show(ui, |p| {
@@ -489,8 +489,10 @@ fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command
         return None;
     };
     ui.label(
-        RichText::new("Excess L_{t-1}(network) - L_{t-1}(optimal) per t: where each network spends its errors")
-            .strong(),
+        RichText::new(
+            "Excess L(t-1)(network) - L(t-1)(optimal) per t: where each network spends its errors",
+        )
+        .strong(),
     );
     let resp = plot("train_excess", "timestep t", "excess (nats)")
         .width(w)
