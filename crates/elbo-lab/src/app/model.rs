@@ -487,7 +487,23 @@ impl Model {
                 }
             }
             Command::SetView(v) => self.settings.view = v,
-            Command::SetToggles(t) => self.settings.toggles = t,
+            Command::SetToggles(t) => {
+                // The ELBO's method follows the form: say so where it changes, as every tab's
+                // numbers change with it.
+                if t.elbo_form != self.settings.toggles.elbo_form {
+                    let text = if t.elbo_form == ElboForm::Consistency {
+                        format!(
+                            "eq. 45 view: every tab's ELBO is now by Monte Carlo (N = {}, seed {}), the only way to estimate eq. 45's terms; the eq. 58 view goes back to quadrature",
+                            self.settings.samples, self.settings.seed
+                        )
+                    } else {
+                        "eq. 58 view: every tab's ELBO is by quadrature again (no sampling noise)"
+                            .to_owned()
+                    };
+                    self.notes.status = Some(StatusLine::info(text));
+                }
+                self.settings.toggles = t;
+            }
             Command::SetReverse(r) => self.settings.reverse = r,
             Command::SetDark(d) => self.settings.dark = d,
             Command::SetZoom(z) => {

@@ -563,3 +563,23 @@ fn the_evidence_lesson_says_what_the_library_computes() {
         "analytic NELBO - H {analytic}"
     );
 }
+
+/// The defect: the README said eight lessons while the app had nine.
+#[test]
+fn the_readme_counts_the_lessons_the_app_has() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .expect("the README");
+    let words = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve",
+    ];
+    let n = lesson_count();
+    let word = words.get(n).expect("a count the README can spell");
+    assert!(
+        readme.contains(&format!("**Lessons** lists {word} guided scenes"))
+            && readme.contains(&format!("\"2 / {n}\"")),
+        "the README does not say {word} lessons"
+    );
+}

@@ -237,3 +237,37 @@ fn no_raw_tex_on_screen() {
     found.dedup();
     assert!(found.is_empty(), "raw TeX on screen:\n{}", found.join("\n"));
 }
+
+/// The defect: "s.e. ratio 0.3x" above a sentence saying eq. 45's error is "much larger",
+/// and choosing eq. 45 switched every tab to Monte Carlo without a word.
+#[test]
+fn the_eq45_view_says_what_its_numbers_say_and_that_the_method_changed() {
+    use elbo_lab::app::settings::ElboForm;
+    use elbo_lab::app::views::elbo::eq45_verdict;
+    assert!(
+        eq45_verdict(Some(3.4)).contains("3.4x eq. 58's")
+            && eq45_verdict(Some(3.4)).contains("adds Monte Carlo noise")
+    );
+    let smaller = eq45_verdict(Some(0.3));
+    assert!(
+        smaller.contains("the smaller one (0.3x") && !smaller.contains("larger"),
+        "{smaller}"
+    );
+    assert!(eq45_verdict(Some(1.0)).contains("about the same"));
+    let mut h = app(Settings {
+        view: View::Elbo,
+        ..small()
+    })
+    .build();
+    let mut toggles = h.state().model.settings.toggles.clone();
+    toggles.elbo_form = ElboForm::Consistency;
+    apply(&mut h, Command::SetToggles(toggles.clone()));
+    let (status, error) = status_line(&h);
+    assert!(
+        !error && status.contains("now by Monte Carlo (N = 64"),
+        "{status}"
+    );
+    toggles.elbo_form = ElboForm::DenoisingMatching;
+    apply(&mut h, Command::SetToggles(toggles));
+    assert!(status_line(&h).0.contains("by quadrature again"));
+}

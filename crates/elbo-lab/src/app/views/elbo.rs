@@ -90,7 +90,7 @@ impl ElboView {
                 "eq. 45 consistency terms",
             )
             .on_hover_text(
-                "Luo 2022 eq. 45: the same NELBO from consistency terms E KL(q(x_t|x(t-1)) || p(x_t|x(t+1))), two random variables per term, drawn beside eq. 58 on the same samples: same total, much larger Monte Carlo error.",
+                "Luo 2022 eq. 45: the same NELBO from consistency terms E KL(q(x_t|x(t-1)) || p(x_t|x(t+1))), two random variables per term, drawn beside eq. 58 on the same samples: the same total, each term noisier. Choosing it puts every tab's ELBO on Monte Carlo (N and seed of the side panel).",
             );
             if let Some(e) = elbo.as_ref() {
                 let (caption, tip) = method_caption(&e.value.result);
@@ -146,6 +146,23 @@ impl ElboView {
 }
 
 const L0_NOTE_TIP: &str = "A density can exceed 1: L_0 is a negative log density, not a KL, so it can be negative, and a log axis cannot show it.";
+
+/// What the standard errors of the two forms say, in words that agree with their ratio
+/// (eq. 45's over eq. 58's; None when eq. 58's is exact).
+pub fn eq45_verdict(ratio: Option<f64>) -> String {
+    match ratio {
+        None => "Eq. 58 is exact here; eq. 45 carries the Monte Carlo error shown.".to_owned(),
+        Some(r) if r >= 1.25 => format!(
+            "Eq. 45's standard error is {r:.1}x eq. 58's: each consistency term averages over two random variables (x(t-1) and x(t+1)) instead of one, which adds Monte Carlo noise."
+        ),
+        Some(r) if r <= 0.8 => format!(
+            "Here eq. 45's standard error is the smaller one ({r:.1}x eq. 58's): the two forms have the same total but differ term by term, and which is more precise depends on the data and the schedule."
+        ),
+        Some(r) => format!(
+            "The two standard errors are about the same here ({r:.1}x): same total, same precision."
+        ),
+    }
+}
 
 /// "L_0 < 0, not drawn" when the log axis cannot show L_0.
 fn l0_note(ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) -> Option<String> {
@@ -562,7 +579,8 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
                     );
                 }
             });
-        ui.label("The consistency form averages over two random variables per term, so its Monte Carlo error is much larger.");
+        let ratio = (r.nelbo.stderr > 0.0 && !all_exact).then(|| cs.nelbo.stderr / r.nelbo.stderr);
+        ui.add(egui::Label::new(eq45_verdict(ratio)).wrap());
     } else if ctx.model.settings.toggles.elbo_form == ElboForm::Consistency {
         ui.label(RichText::new("Computing the eq. 45 terms...").color(pal.info));
     }
