@@ -733,9 +733,16 @@ fn a_brush_stroke_becomes_a_kernel_mixture_and_a_second_one_adds_to_it() {
     h.key_press(Key::B);
     h.run_steps(2);
     assert_eq!(h.state().window.edit_mode, EditMode::Brush);
+    // Before the first stroke the hint says it replaces the data (it used to say nothing).
+    assert!(
+        h.query_by_label_contains("your first stroke replaces the current data")
+            .is_some(),
+        "no warning before the first stroke"
+    );
     let px = per_pixel(&h, PLOT_1D)[0];
     let xs1 = stroke_1d(&mut h, -2.0, 6);
     let d1 = data(&h);
+    assert!(h.query_by_label_contains("your first stroke").is_none());
     assert_eq!(d1.len(), xs1.len(), "one component per brushed point");
     for (k, x) in xs1.iter().enumerate() {
         assert!((d1.means()[k][0] - x).abs() <= px, "point {k}");

@@ -676,6 +676,13 @@ impl DataEditor {
                 "Brush: press and drag on the plot to paint points (in 1D only x counts). On release every painted point becomes a component N(x_i, h^2 I) of equal weight, with the CSV bandwidth h of the side panel: a kernel density estimate, as a CSV of points gives. A new stroke adds to the painting; Ctrl+Z undoes a stroke; B or Esc leaves.",
             ),
         };
+        // Before the first stroke, say that it replaces the data (one Ctrl+Z brings them
+        // back); later strokes add to the painting.
+        let short = if ctx.window.edit_mode == EditMode::Brush && self.painting.is_none() {
+            "Brush: your first stroke replaces the current data by the painted points (one Ctrl+Z brings them back); later strokes add to it. Esc leaves."
+        } else {
+            short
+        };
         let line = match &self.message {
             Some(m) => RichText::new(format!("Refused: {m}")).color(pal.error),
             None => RichText::new(short).color(pal.param.x0),

@@ -785,22 +785,25 @@ fn density_in_log_snr(
         });
 }
 
-/// A shape's name in a legend.
+/// A shape's name in a legend: "lambda linear" (the log-SNR linear in t), never plain
+/// "linear", which the left plot's legend uses for the beta schedule preset.
 fn shape_short(shape: SnrShape) -> &'static str {
     match shape {
-        SnrShape::Linear => "linear",
-        SnrShape::Cosine => "cosine",
-        SnrShape::Quadratic => "quadratic",
-        SnrShape::Concave => "concave",
+        SnrShape::Linear => "lambda linear",
+        SnrShape::Cosine => "lambda cosine",
+        SnrShape::Quadratic => "lambda quadratic",
+        SnrShape::Concave => "lambda concave",
     }
 }
 
-fn shape_style(shape: SnrShape) -> (LineStyle, MarkerShape) {
+/// Each shape's colour, dash and marker: no two alike (two colours times solid and broken
+/// lines, and a marker each).
+fn shape_style(pal: &Palette, shape: SnrShape) -> (egui::Color32, LineStyle, MarkerShape) {
     match shape {
-        SnrShape::Linear => (LineStyle::Solid, MarkerShape::Circle),
-        SnrShape::Cosine => (LineStyle::dashed_dense(), MarkerShape::Square),
-        SnrShape::Quadratic => (LineStyle::dotted_dense(), MarkerShape::Diamond),
-        SnrShape::Concave => (LineStyle::dashed_loose(), MarkerShape::Up),
+        SnrShape::Linear => (pal.total, LineStyle::Solid, MarkerShape::Circle),
+        SnrShape::Cosine => (pal.total, LineStyle::dashed_dense(), MarkerShape::Square),
+        SnrShape::Quadratic => (pal.neutral, LineStyle::dotted_dense(), MarkerShape::Diamond),
+        SnrShape::Concave => (pal.neutral, LineStyle::Solid, MarkerShape::Up),
     }
 }
 
@@ -817,9 +820,9 @@ fn convergence_plot(ui: &mut Ui, pal: &Palette, view: &LogSnrView, legends: bool
         .shapes
         .iter()
         .map(|s| {
-            let (style, _) = shape_style(s.shape);
-            LegendEntry::styled(shape_short(s.shape), pal.total, style).tip(format!(
-                "{}: NELBO(T) of the optimal model for a schedule made from this log-SNR shape with the current schedule's two endpoints, minus the limit L_0 + L_T + L_inf",
+            let (colour, style, _) = shape_style(pal, s.shape);
+            LegendEntry::styled(shape_short(s.shape), colour, style).tip(format!(
+                "{}: NELBO(T) of the optimal model for a schedule whose log-SNR follows this shape in t between the current schedule's two endpoints, minus the limit L_0 + L_T + L_inf that every such schedule approaches as T grows",
                 s.shape.name()
             ))
         })
@@ -827,22 +830,22 @@ fn convergence_plot(ui: &mut Ui, pal: &Palette, view: &LogSnrView, legends: bool
     legend_row(ui, legends, &entries);
     let h = (h - (ui.cursor().top() - top)).max(60.0);
     let limit = c.limit_nelbo();
-    log_log_plot("evidence_convergence", "T", "above the limit")
+    log_log_plot("evidence_convergence", "T", "NELBO(T) - limit (nats)")
         .width(w)
         .height(h)
         .show(ui, |p| {
             for s in &c.shapes {
-                let (style, marker) = shape_style(s.shape);
+                let (colour, style, marker) = shape_style(pal, s.shape);
                 let pts = log_points(s.nelbo.iter().map(|(t, n)| (*t as f64, n - limit)));
                 p.line(
                     Line::new(s.shape.name(), pts.clone())
-                        .color(pal.total)
+                        .color(colour)
                         .style(style)
                         .width(1.5),
                 );
                 p.points(
                     Points::new(s.shape.name(), pts)
-                        .color(pal.total)
+                        .color(colour)
                         .shape(marker)
                         .radius(3.5),
                 );
@@ -890,6 +893,36 @@ fn log_snr_notes(ui: &mut Ui, pal: &Palette, view: &LogSnrView) {
             ui.label(format!(
                 "• {name}: zero terminal SNR, so its last step reaches log-SNR -inf; its loss per unit of log-SNR is undefined and not drawn."
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::palette::{DARK, LIGHT};
+
+    /// The defect: "cosine" and "concave" were identical white dashes, and "linear" named
+    /// both a beta preset (left legend) and a log-SNR shape (right legend).
+    #[test]
+    fn every_log_snr_shape_is_drawn_and_named_apart() {
+        let shapes = [
+            SnrShape::Linear,
+            SnrShape::Cosine,
+            SnrShape::Quadratic,
+            SnrShape::Concave,
+        ];
+        for pal in [&DARK, &LIGHT] {
+            for (i, a) in shapes.iter().enumerate() {
+                for b in &shapes[i + 1..] {
+                    let (ca, sa, _) = shape_style(pal, *a);
+                    let (cb, sb, _) = shape_style(pal, *b);
+                    assert!(ca != cb || sa != sb, "{a:?} and {b:?} look alike");
+                }
+            }
+        }
+        for s in shapes {
+            assert!(shape_short(s).starts_with("lambda "), "{s:?}");
         }
     }
 }
