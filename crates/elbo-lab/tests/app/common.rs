@@ -12,6 +12,22 @@ pub fn status_line(h: &Harness<'_, App>) -> (String, bool) {
     (line.text, line.error)
 }
 
+/// Quick settings for tests of the shell: T = 50, N = 64, the rest default.
+pub fn small() -> Settings {
+    let mut s = Settings::default();
+    s.schedule.steps = 50;
+    s.samples = 64;
+    s
+}
+
+/// Carry out `command` as the shell does, then run three frames (a modal window takes one
+/// to lay itself out unseen).
+pub fn apply(h: &mut Harness<'static, App>, command: elbo_lab::app::command::Command) {
+    let ctx = h.ctx.clone();
+    h.state_mut().apply(&ctx, command);
+    h.run_steps(3);
+}
+
 /// A harness of the app being set up: 1280x800 pixels at zoom 1, not rendered, jobs
 /// inline, no frame run.
 pub struct AppHarness {

@@ -2,7 +2,7 @@
 //! files a restored state or a scene points to), long texts in scenes and saved state, and
 //! notes that say what actually happened. Each test failed before its fix.
 
-use crate::common::{app, builder, status_line};
+use crate::common::{app, apply, builder, small, status_line};
 use egui_kittest::Harness;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_lab::app::command::Command;
@@ -11,19 +11,6 @@ use elbo_lab::app::settings::{self, CustomBetas, DrawnData, MAX_OVERLAYS, Settin
 use elbo_lab::app::{App, AppOptions, Mode, classify_dropped};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-fn small() -> Settings {
-    let mut s = Settings::default();
-    s.schedule.steps = 50;
-    s.samples = 64;
-    s
-}
-
-fn apply(h: &mut Harness<'static, App>, command: Command) {
-    let ctx = h.ctx.clone();
-    h.state_mut().apply(&ctx, command);
-    h.run_steps(2);
-}
 
 /// An app restored from `settings` as the real window builds it (files after the first
 /// frame), with no frame drawn yet.

@@ -2,7 +2,7 @@
 //! (typing there never fires a shortcut), every window opens inside the screen at the
 //! projector sizes, and a status message fades unless it is an error.
 
-use crate::common::{app, status_line};
+use crate::common::{app, apply, small, status_line};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -10,19 +10,6 @@ use elbo_lab::app::command::Command;
 use elbo_lab::app::settings::{Settings, View};
 use elbo_lab::app::views::editor::EditMode;
 use elbo_lab::app::{App, STATUS_FADE, STATUS_SHOWN};
-
-fn small() -> Settings {
-    let mut s = Settings::default();
-    s.schedule.steps = 50;
-    s.samples = 64;
-    s
-}
-
-fn apply(h: &mut Harness<'static, App>, command: Command) {
-    let ctx = h.ctx.clone();
-    h.state_mut().apply(&ctx, command);
-    h.run_steps(3);
-}
 
 /// The defect: the File menu's path fields closed the menu when clicked, and what was typed
 /// then fired shortcuts ("e" turned on edit mode, "-" zoomed out).
