@@ -17,7 +17,7 @@
 //! **Checking.** eframe applies the saved egui zoom factor and window geometry while it
 //! creates the window, so a bad value there (a zoom of 0, NaN or 1000; a window of 10^9
 //! points or at 10^9 pixels) panics or strands the window before any app code runs.
-//! [`sanitise_text`] repairs or drops what fails and returns a note for each repair; the
+//! [`sanitise_map`] repairs or drops what fails and returns a note for each repair; the
 //! app shows them. Our own settings in the same file are checked by
 //! [`super::settings::restore`].
 
@@ -162,8 +162,8 @@ pub fn recover(files: &StateFiles) -> (StateMap, Vec<String>) {
     }
 }
 
-/// Move a state file that cannot be read out of the way (a copy when it is not a
-/// regular file or cannot be moved).
+/// Move a state file that cannot be read out of the way (removed when it cannot be
+/// moved).
 fn set_aside(files: &StateFiles) {
     if std::fs::rename(&files.main, &files.broken).is_err() {
         let _ = std::fs::remove_file(&files.main);
@@ -173,28 +173,8 @@ fn set_aside(files: &StateFiles) {
 /// Recover the saved state, check it, give eframe its copy (the scratch file) and write the
 /// repaired state back; the notes say what was repaired.
 pub fn prepare(files: &StateFiles) -> Vec<String> {
-    let (map, mut notes) = recover(files);
-    let map = if map.is_empty() {
-        map
-    } else {
-        let text = state_text(&map);
-        match sanitise_text(&text) {
-            Ok((fixed, more)) => {
-                let changed = !more.is_empty();
-                notes.extend(more);
-                match parse_map(&fixed) {
-                    Some(fixed) if changed => fixed,
-                    _ => map,
-                }
-            }
-            Err(e) => {
-                notes.push(format!(
-                    "the saved state could not be read ({e}); defaults used"
-                ));
-                StateMap::new()
-            }
-        }
-    };
+    let (mut map, mut notes) = recover(files);
+    notes.extend(sanitise_map(&mut map));
     // Something was recovered or repaired: the repaired state is the file from now on.
     if !notes.is_empty()
         && let Err(e) = write_state(files, &map)
@@ -390,12 +370,27 @@ fn entries(text: &str) -> (Vec<(String, String)>, Option<&str>) {
     (out, (!rest.is_empty()).then_some(rest))
 }
 
-/// The state file's text with egui's memory and the window geometry checked.
+/// The state file's text with egui's memory and the window geometry checked (see
+/// [`sanitise_map`]); the text itself when nothing needed repair.
 ///
 /// # Errors
 /// When the text is not eframe's map of strings.
 pub fn sanitise_text(text: &str) -> Result<(String, Vec<String>), String> {
     let mut kv: StateMap = ron::from_str(text).map_err(|e| e.to_string())?;
+    let notes = sanitise_map(&mut kv);
+    Ok((
+        if notes.is_empty() {
+            text.to_owned()
+        } else {
+            state_text(&kv)
+        },
+        notes,
+    ))
+}
+
+/// Check egui's memory and the window geometry in `kv`: repair what can be repaired, drop
+/// what cannot, and say what was done.
+pub fn sanitise_map(kv: &mut StateMap) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(memory) = kv.get(EGUI_MEMORY_KEY) {
         match sanitise_memory(memory) {
@@ -425,16 +420,7 @@ pub fn sanitise_text(text: &str) -> Result<(String, Vec<String>), String> {
             }
         }
     }
-    let out = ron::ser::to_string_pretty(&kv, ron::ser::PrettyConfig::default())
-        .map_err(|e| e.to_string())?;
-    Ok((
-        if notes.is_empty() {
-            text.to_owned()
-        } else {
-            out
-        },
-        notes,
-    ))
+    notes
 }
 
 /// egui's memory with a zoom factor the app offers.

@@ -86,10 +86,10 @@ impl Tab for ScheduleView {
         summary: "The noise schedule: beta_t, abar_t and the signal-to-noise ratio over t",
         help: "The schedule sets how fast the signal fades: beta_t per step, abar_t = prod(1 - beta_s) \
              (Luo eq. 33) and SNR(t) = abar_t / (1 - abar_t). In log-SNR the presets are easy to \
-             compare. The findings list flags schedules that keep signal at t = T (a prior term \
-             that is not zero) or destroy it too early. Overlay a real model's scheduler config \
-             and \"Compare these schedules...\" puts their NELBOs side by side, paired on the same \
-             samples, as a table to save.",
+             compare. The findings under the toggles flag schedules that keep signal at t = T (a \
+             prior term that is not zero) or destroy it too early. Overlay a real model's \
+             scheduler config and \"Compare these schedules...\" puts their NELBOs side by side \
+             (by the ELBO tab's method, quadrature), as a table to save.",
     };
 
     fn plots() -> Vec<PlotName> {
