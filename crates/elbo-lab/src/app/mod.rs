@@ -332,8 +332,7 @@ impl App {
         } else {
             egui::Theme::Light
         });
-        // A 2x or 3x plot export draws its capture frames at a raised zoom.
-        let zoom = self.model.settings.zoom * self.export.zoom_scale();
+        let zoom = self.model.settings.zoom;
         if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
             ctx.set_zoom_factor(zoom);
         }
@@ -479,12 +478,16 @@ impl App {
                 self.model.notes.status = Some(StatusLine::info("taking a screenshot..."));
             }
             Command::ShowExportDialog(open) => self.export.open = open,
-            Command::ExportPlot(request) => self.export.start_export(ctx, request, &mut self.model),
+            Command::ExportPlot(request) => {
+                let options = self.jobs.options;
+                self.export
+                    .start_export(ctx, request, &mut self.model, options);
+            }
             Command::PickFile(request) => {
                 let typed = request.typed_instead();
                 self.open_dialog(typed, move || dialog::pick(request));
             }
-            Command::CancelExport => self.export.cancel_export(),
+            Command::CancelExport => self.export.cancel_export(&mut self.model),
             Command::ShowComparison(open) => self.views.tabs.schedule.compare_open = open,
             Command::SaveComparison(path, format) => self.save_comparison(&path, format),
             Command::CopyComparison(format) => {
@@ -609,19 +612,9 @@ impl App {
                 }
             }
         }
-        let (tabs, jobs, training, window) =
-            (&self.views.tabs, &self.jobs, &self.training, &self.window);
-        let freshness = |model: &Model, view: View| {
-            let ctx = ViewCtx {
-                model,
-                jobs,
-                training,
-                t: model.t(),
-                window,
-            };
-            tabs.freshness(view, &ctx)
-        };
-        self.export.poll_export(ctx, &mut self.model, &freshness);
+        // An export draws off screen with the tabs' own state and the training shown.
+        self.export
+            .poll_export(ctx, &mut self.model, &mut self.views.tabs, &self.training);
         if let Ok(message) = self.shell.screenshots.1.try_recv() {
             let is_error = message.starts_with("error");
             self.model.notes.status = Some(StatusLine::new(message, is_error));
@@ -864,7 +857,6 @@ impl App {
         self.views = views;
         commands.extend(self.export.export_window(&ctx, &mut self.model));
         commands.extend(self.replace_prompt(&ctx));
-        self.export.export_after_layout(&ctx);
         if !commands.is_empty() {
             // Layout drew the state before the commands: draw the state after them.
             ctx.request_repaint();

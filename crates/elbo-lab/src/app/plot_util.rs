@@ -587,9 +587,11 @@ pub fn legend_row_within(ui: &mut Ui, visible: bool, entries: &[LegendEntry], sh
 /// `legends` toggle). Each entry's tooltip says what it is.
 pub fn legend_row(ui: &mut Ui, visible: bool, entries: &[LegendEntry]) {
     if !visible || entries.is_empty() {
+        let at = egui::Rect::from_min_size(ui.cursor().min, vec2(ui.available_width(), 0.0));
+        LegendLog::record(ui, at, entries);
         return;
     }
-    ui.horizontal_wrapped(|ui| {
+    let row = ui.horizontal_wrapped(|ui| {
         for e in entries {
             // One widget per entry, so the row wraps between entries, never inside one.
             // Names may carry formulas between `$` signs, typeset like the text around.
@@ -615,6 +617,36 @@ pub fn legend_row(ui: &mut Ui, visible: bool, entries: &[LegendEntry]) {
             }
         }
     });
+    LegendLog::record(ui, row.response.rect, entries);
+}
+
+/// The legend rows a pass drew (shown or hidden) with where they were, collected only where
+/// an export asked for them (`app::export` puts a log in its own context's memory under
+/// [`LegendLog::id`]; the window has none and collects nothing). The export sets the
+/// legend of the plot it draws above it, whatever the window's legends toggle says.
+#[derive(Clone, Default)]
+pub struct LegendLog(pub std::sync::Arc<std::sync::Mutex<Vec<LegendRow>>>);
+
+/// A legend row as drawn: where, and its entries.
+pub type LegendRow = (egui::Rect, Vec<LegendEntry>);
+
+impl LegendLog {
+    /// Where the log is kept in a context's temporary memory.
+    pub fn id() -> Id {
+        Id::unique("elbo-lab legend log")
+    }
+
+    fn record(ui: &Ui, rect: egui::Rect, entries: &[LegendEntry]) {
+        if entries.is_empty() {
+            return;
+        }
+        let log = ui.ctx().data(|d| d.get_temp::<LegendLog>(Self::id()));
+        if let Some(log) = log
+            && let Ok(mut rows) = log.0.lock()
+        {
+            rows.push((rect, entries.to_vec()));
+        }
+    }
 }
 
 /// Width of a legend swatch, in points.

@@ -1,5 +1,5 @@
 //! The command line (docs/report-format.md): `report`, `schedule`, `compare`, `presets`, `sample`,
-//! `train`, `evidence`.
+//! `train`, `evidence`, `export`.
 //!
 //! `args` holds the flags every subcommand shares and their resolution into library
 //! values; each subcommand has its own file and uses `args` and the library, never another
@@ -8,6 +8,7 @@
 pub mod args;
 mod compare;
 mod evidence;
+mod export;
 mod output;
 mod presets;
 mod report;
@@ -57,6 +58,9 @@ pub enum Command {
     /// The model's own marginal p_theta(x0), the ELBO of each point, and NELBO - H(p0) =
     /// KL(p0 || p_theta) + mean bound gap, as JSON (1D data).
     Evidence(evidence::EvidenceCmd),
+    /// Draw one plot of the app off screen as a PNG (title, legend, axes), or as a GIF over
+    /// t of a plot that changes with t; `--list-plots` lists the plots.
+    Export(export::ExportCmd),
 }
 
 /// Run one subcommand.
@@ -69,6 +73,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Presets => presets::run(),
         Command::Train(cmd) => train::run(cmd),
         Command::Evidence(cmd) => evidence::run(cmd),
+        Command::Export(cmd) => export::run(cmd),
     }
 }
 

@@ -9,6 +9,7 @@ mod edit;
 mod errors;
 mod evidence;
 mod evidence_trained;
+mod export;
 mod hostile;
 mod modules;
 mod numerics;

@@ -1,9 +1,10 @@
-//! Finding a plot on screen and cutting it out of a screenshot of the window.
+//! Finding a plot in a pass (the window's or an export's), its legend row, and cutting it
+//! out of a drawing.
 
 use egui::Rect;
 use image::RgbaImage;
 
-use super::super::plot_util::plot_id;
+use super::super::plot_util::{LegendEntry, LegendRow, plot_id};
 use super::super::settings::View;
 
 /// Points of margin kept around a plot's rectangle (tick labels overhang its ends a little).
@@ -67,37 +68,33 @@ fn complete_rect(widgets: &egui::WidgetRects, frame: Rect) -> Option<Rect> {
     Some(union)
 }
 
-/// Crop a screenshot to `rect` (points) at `pixels_per_point`. With `size`, the crop has
-/// exactly that many pixels (anchored at the rect's top left, kept inside the image): the
-/// frames of a GIF all have the first frame's size.
-pub fn crop(
-    image: &egui::ColorImage,
-    rect: Rect,
-    pixels_per_point: f32,
-    size: Option<[usize; 2]>,
-) -> Result<RgbaImage, String> {
-    let [iw, ih] = image.size;
-    let px = |v: f32| (v * pixels_per_point).round().max(0.0) as usize;
-    let (mut x0, mut y0) = (px(rect.min.x).min(iw), px(rect.min.y).min(ih));
-    let [w, h] = size.unwrap_or([
-        px(rect.max.x).min(iw).saturating_sub(x0),
-        px(rect.max.y).min(ih).saturating_sub(y0),
-    ]);
-    if w == 0 || h == 0 || w > iw || h > ih {
+/// The legend row drawn for a plot at `plot` (points): the nearest row above it that
+/// overlaps it across (a row shared by a column of plots is theirs). `rows` are the rows
+/// of one pass, as [`super::super::plot_util::LegendLog`] collected them.
+pub fn legend_above(plot: Rect, rows: &[LegendRow]) -> Option<&[LegendEntry]> {
+    rows.iter()
+        .filter(|(r, _)| {
+            r.bottom() <= plot.top() + 1.0 && r.left() < plot.right() && r.right() > plot.left()
+        })
+        .max_by(|a, b| a.0.bottom().total_cmp(&b.0.bottom()))
+        .map(|(_, entries)| entries.as_slice())
+}
+
+/// Cut `rect` (points) out of an image drawn at `pixels_per_point`, kept inside the image.
+///
+/// # Errors
+/// When nothing of `rect` lies in the image.
+pub fn crop(image: &RgbaImage, rect: Rect, pixels_per_point: f32) -> Result<RgbaImage, String> {
+    let (iw, ih) = image.dimensions();
+    let px = |v: f32, max: u32| ((v * pixels_per_point).round().max(0.0) as u32).min(max);
+    let (x0, y0) = (px(rect.min.x, iw), px(rect.min.y, ih));
+    let (x1, y1) = (px(rect.max.x, iw), px(rect.max.y, ih));
+    if x1 <= x0 || y1 <= y0 {
         return Err(format!(
-            "the plot ({w} x {h} px) does not fit the screenshot ({iw} x {ih} px)"
+            "the plot ({:.0} x {:.0} points) lies outside the drawing ({iw} x {ih} px)",
+            rect.width(),
+            rect.height()
         ));
     }
-    x0 = x0.min(iw - w);
-    y0 = y0.min(ih - h);
-    let mut out = RgbaImage::new(w as u32, h as u32);
-    for (y, row) in out.rows_mut().enumerate() {
-        let start = (y0 + y) * iw + x0;
-        for (pixel, c) in row.zip(&image.pixels[start..start + w]) {
-            // Screenshots are opaque; drop any alpha so slides show no holes.
-            let [r, g, b, _] = c.to_srgba_unmultiplied();
-            *pixel = image::Rgba([r, g, b, 255]);
-        }
-    }
-    Ok(out)
+    Ok(image::imageops::crop_imm(image, x0, y0, x1 - x0, y1 - y0).to_image())
 }

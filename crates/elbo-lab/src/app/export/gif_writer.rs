@@ -1,4 +1,5 @@
-//! The GIF writer and the thread that encodes a GIF as its frames arrive.
+//! The GIF writer and the thread that encodes an export (a GIF as its frames arrive, or a
+//! PNG) into its file.
 
 use std::io::Write;
 
@@ -84,42 +85,91 @@ impl<W: Write> GifWriter<W> {
     }
 }
 
-pub(super) enum EncoderMessage {
+/// What an [`Encoder`] is sent.
+pub enum EncoderMessage {
+    /// The next frame.
     Frame(RgbaImage),
+    /// Every frame is in: write the file's end and put it in place.
     Finish,
 }
 
-/// The thread that writes a GIF as its frames arrive.
-pub(super) struct Encoder {
-    pub(super) frames: Sender<EncoderMessage>,
-    pub(super) done: Receiver<Result<usize, String>>,
+/// What an [`Encoder`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One PNG image (the first frame).
+    Png,
+    /// An animated GIF with this delay between frames.
+    Gif {
+        /// Milliseconds between frames.
+        delay_ms: u32,
+    },
+}
+
+/// The thread that encodes an export's frames into its file.
+pub struct Encoder {
+    /// Where the frames go.
+    pub frames: Sender<EncoderMessage>,
+    /// The number of frames written, or why not, once the file is in place.
+    pub done: Receiver<Result<usize, String>>,
 }
 
 impl Encoder {
     /// Encode the frames sent to it into `file`, committed (renamed over its target) only
-    /// when every frame is in: a cancelled or failed export leaves the target as it was.
-    pub(super) fn spawn(file: AtomicFile, delay_ms: u32) -> Result<Self, String> {
+    /// when every frame is in: a cancelled or failed export (the sender dropped before
+    /// [`EncoderMessage::Finish`]) leaves the target as it was.
+    ///
+    /// # Errors
+    /// When the thread cannot start.
+    pub fn spawn(file: AtomicFile, format: Format) -> Result<Self, String> {
         let (tx, rx) = channel::<EncoderMessage>();
         let (done_tx, done) = channel();
         std::thread::Builder::new()
-            .name("elbo-lab-gif".into())
+            .name("elbo-lab-export-file".into())
             .spawn(move || {
-                let result = (|| {
-                    let mut gif = GifWriter::new(file, delay_ms);
-                    loop {
-                        match rx.recv() {
-                            Ok(EncoderMessage::Frame(f)) => gif.add(f)?,
-                            Ok(EncoderMessage::Finish) => break,
-                            Err(_) => return Err("cancelled".to_owned()),
-                        }
-                    }
-                    let frames = gif.frames();
-                    gif.finish()?.commit().map_err(|e| e.to_string())?;
-                    Ok(frames)
-                })();
+                let result = match format {
+                    Format::Gif { delay_ms } => write_gif(file, delay_ms, &rx),
+                    Format::Png => write_png(file, &rx),
+                };
                 let _ = done_tx.send(result);
             })
-            .map_err(|e| format!("could not start the GIF encoder: {e}"))?;
+            .map_err(|e| format!("could not start the file writer: {e}"))?;
         Ok(Encoder { frames: tx, done })
     }
+}
+
+fn write_gif(
+    file: AtomicFile,
+    delay_ms: u32,
+    rx: &Receiver<EncoderMessage>,
+) -> Result<usize, String> {
+    let mut gif = GifWriter::new(file, delay_ms);
+    loop {
+        match rx.recv() {
+            Ok(EncoderMessage::Frame(f)) => gif.add(f)?,
+            Ok(EncoderMessage::Finish) => break,
+            Err(_) => return Err("cancelled".to_owned()),
+        }
+    }
+    let frames = gif.frames();
+    gif.finish()?.commit().map_err(|e| e.to_string())?;
+    Ok(frames)
+}
+
+fn write_png(mut file: AtomicFile, rx: &Receiver<EncoderMessage>) -> Result<usize, String> {
+    let mut image = None;
+    loop {
+        match rx.recv() {
+            Ok(EncoderMessage::Frame(f)) => image = Some(f),
+            Ok(EncoderMessage::Finish) => break,
+            Err(_) => return Err("cancelled".to_owned()),
+        }
+    }
+    let image = image.ok_or("a PNG needs its image")?;
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    file.write_all(bytes.get_ref()).map_err(|e| e.to_string())?;
+    file.commit().map_err(|e| e.to_string())?;
+    Ok(1)
 }

@@ -1,113 +1,72 @@
-//! Export for slides: a PNG of one plot (its axes and labels included) at 1x, 2x or 3x, and
-//! an animated GIF of the Forward or Reverse view over a range of t.
+//! Export for slides: a PNG of one plot at 1x, 2x or 3x, or an animated GIF of a plot that
+//! changes with t, over a range of t. Each is drawn off screen: the window keeps drawing
+//! the app as it was (its zoom, size and t never change) while the dialog shows the
+//! frames done and a Cancel button.
 //!
-//! Both work from screenshots of the window: egui draws the plot, the window's screenshot
-//! is cropped to the plot's rectangle. A scale above 1x raises the zoom for the capture
-//! frames and asks the window to keep its size in points (so its pixels grow and the
-//! layout stays the same): the image is drawn at that resolution, never upsampled. Then
-//! zoom and window size are put back. A GIF steps t over the range, waits for the view's
-//! results of each t, captures one frame per t, and streams the frames to an encoder
-//! thread. Every export takes a typed path; the native save dialog is optional.
+//! ```text
+//! start_export:  check the request; a copy of the model; its own jobs; the file opened
+//!                beside its target; the GPU target started (once, on a thread)
+//! poll_export:   once a frame: the next frame's results asked for; when they are in, the
+//!                frame drawn off screen (ExportRun::step) and sent to the file's thread
+//! done:          the file renamed over its target; the status line says so
+//! ```
 //!
-//! This file runs an export frame by frame (its stages); `request.rs` is what an export is
-//! asked for and its checks, `capture.rs` finds a plot on screen and crops it,
-//! `gif_writer.rs` encodes a GIF on its own thread, `window.rs` is the dialog.
+//! `request.rs` is what an export is asked for and its checks, `frame.rs` one export drawn
+//! off screen, `offscreen.rs` the headless wgpu target, `capture.rs` finds a plot and its
+//! legend in a pass and crops it, `gif_writer.rs` writes the file on its own thread,
+//! `window.rs` is the dialog.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+use std::time::Duration;
 
-use egui::{Rect, Vec2};
 use elbo_core::files::{AtomicFile, write_atomic};
 
-use super::inputs::Freshness;
+use super::jobs::{AppOptions, Mode};
 use super::model::{Model, StatusLine};
-use super::settings::View;
+use super::training::Training;
+use super::views::Tabs;
 
 mod capture;
+pub mod frame;
 mod gif_writer;
+pub mod offscreen;
 pub mod request;
 mod window;
 
-pub use capture::{crop, plot_rect, plots_on_screen};
-pub use gif_writer::GifWriter;
-use gif_writer::{Encoder, EncoderMessage};
-use request::check_scale;
+pub use capture::{crop, legend_above, plot_rect, plots_on_screen};
+pub use frame::{CANVAS, ExportRun, check_varies, copy_model, find_plot};
+pub use gif_writer::{Encoder, EncoderMessage, Format, GifWriter};
+pub use offscreen::Offscreen;
 pub use request::{
-    DELAY_RANGE, ExportRequest, GifRequest, MAX_FRAMES, PngRequest, SCALES, check_gif,
+    DELAY_RANGE, ExportRequest, GifRequest, MAX_FRAMES, PngRequest, SCALES, check_gif, check_scale,
     suggested_name, t_plan,
 };
 
-/// How long the window may take to reach its capture size (or its old size) before the
-/// export goes on without it.
-const RESIZE_WAIT: Duration = Duration::from_millis(1500);
-/// How long a screenshot may take before the export gives up.
-const SHOT_WAIT: Duration = Duration::from_secs(10);
-/// How many frames a screenshot may take (frames run back to back during an export).
-const SHOT_FRAMES: u32 = 120;
-/// How long the view's results of one t may take before a GIF export gives up.
-const RESULTS_WAIT: Duration = Duration::from_secs(120);
+/// How often the window looks at a running export (the jobs and the GPU target wake it
+/// too).
+const POLL: Duration = Duration::from_millis(30);
 
-/// A screenshot coming back, tagged with the request it answers.
-struct Shot {
-    seq: u64,
-    image: Arc<egui::ColorImage>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Stage {
-    /// Waiting for the capture zoom and window size.
-    Scaling { resize_sent: bool },
-    /// Taking frames; `awaiting` is the screenshot asked for.
-    Capturing { awaiting: Option<u64> },
-    /// Putting zoom and window size back.
-    Restoring { resize_sent: bool },
-    /// Waiting for the GIF encoder to finish the file.
-    Encoding,
-}
-
+/// The running export: what draws it and the thread writing its file.
 struct Job {
-    request: ExportRequest,
+    run: ExportRun,
     path: PathBuf,
-    scale: f32,
-    stage: Stage,
-    since: Instant,
-    /// Points of the window before the export.
-    size: Vec2,
-    /// The plot's rectangle (points) in the last frame, while the capture zoom settles.
-    last_rect: Option<Rect>,
-    /// For a GIF: the t of each frame, and the t to go back to.
-    plan: Vec<usize>,
-    t_before: usize,
-    done: usize,
-    crop_size: Option<[usize; 2]>,
-    encoder: Option<Encoder>,
-    /// Whether the layout of this frame shows the target t with current results.
-    ready: bool,
-    /// Frames since the stage began (a screenshot comes back within a frame or two).
-    frames_in_stage: u32,
-    /// The final message (text, is_error) once restoring ends.
-    outcome: Option<StatusLine>,
-    note: Option<String>,
+    encoder: Encoder,
+    /// Every frame was sent: waiting for the file to be in place.
+    finishing: bool,
 }
 
-impl Job {
-    fn set_stage(&mut self, stage: Stage) {
-        self.stage = stage;
-        self.since = Instant::now();
-        self.frames_in_stage = 0;
-    }
-
-    fn is_gif(&self) -> bool {
-        matches!(self.request, ExportRequest::Gif(_))
-    }
+/// The off-screen GPU target: started on a thread at the first export, then kept.
+enum Gpu {
+    Idle,
+    Starting(Receiver<Result<Offscreen, String>>),
+    Ready(Box<Offscreen>),
 }
 
 /// What the export dialog shows about a running export.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExportProgress {
-    /// Frames captured.
+    /// Frames drawn.
     pub done: usize,
     /// Frames asked for.
     pub total: usize,
@@ -129,8 +88,7 @@ pub struct ExportState {
     frames: usize,
     delay_ms: u32,
     job: Option<Job>,
-    seq: u64,
-    shots: (Sender<Shot>, Receiver<Shot>),
+    gpu: Gpu,
 }
 
 impl Default for ExportState {
@@ -148,23 +106,12 @@ impl Default for ExportState {
             frames: 40,
             delay_ms: 100,
             job: None,
-            seq: 0,
-            shots: channel(),
+            gpu: Gpu::Idle,
         }
     }
 }
 
 impl ExportState {
-    /// The factor the app multiplies its zoom by (above 1 while capturing at 2x or 3x).
-    pub fn zoom_scale(&self) -> f32 {
-        match &self.job {
-            Some(job) if !matches!(job.stage, Stage::Restoring { .. } | Stage::Encoding) => {
-                job.scale
-            }
-            _ => 1.0,
-        }
-    }
-
     /// True while an export runs.
     pub fn is_busy(&self) -> bool {
         self.job.is_some()
@@ -173,23 +120,21 @@ impl ExportState {
     /// The running export's progress.
     pub fn progress(&self) -> Option<ExportProgress> {
         let job = self.job.as_ref()?;
-        let total = if job.is_gif() { job.plan.len() } else { 1 };
-        let stage = match job.stage {
-            Stage::Scaling { .. } => format!("setting up the {}x capture...", job.scale),
-            Stage::Capturing { .. } if job.is_gif() => format!(
-                "capturing frame {} of {total} (t = {})...",
-                (job.done + 1).min(total),
-                job.plan.get(job.done).copied().unwrap_or(0)
-            ),
-            Stage::Capturing { .. } => "capturing...".into(),
-            Stage::Restoring { .. } => "restoring the window...".into(),
-            Stage::Encoding => "writing the GIF...".into(),
+        let (done, total) = (job.run.done(), job.run.total());
+        let stage = if job.finishing {
+            "writing the file...".to_owned()
+        } else if matches!(self.gpu, Gpu::Starting(_)) {
+            "starting the off-screen renderer...".to_owned()
+        } else if job.run.request().is_gif() {
+            format!(
+                "drawing frame {} of {total} (t = {})...",
+                (done + 1).min(total),
+                job.run.next_t().unwrap_or(0)
+            )
+        } else {
+            format!("drawing \"{}\"...", job.run.label())
         };
-        Some(ExportProgress {
-            done: job.done,
-            total,
-            stage,
-        })
+        Some(ExportProgress { done, total, stage })
     }
 }
 
@@ -197,7 +142,7 @@ impl ExportState {
 ///
 /// # Errors
 /// One line naming the file and what failed.
-pub fn write_png(path: &Path, image: &image::RgbaImage) -> Result<(), String> {
+pub fn write_png(path: &std::path::Path, image: &image::RgbaImage) -> Result<(), String> {
     let mut bytes = std::io::Cursor::new(Vec::new());
     image
         .write_to(&mut bytes, image::ImageFormat::Png)
@@ -205,20 +150,45 @@ pub fn write_png(path: &Path, image: &image::RgbaImage) -> Result<(), String> {
         .map_err(|e| format!("could not write {}: {e}", path.display()))
 }
 
-/// The export runs beside the model: it reads the zoom and t, pauses the timeline and
-/// leaves its messages in the notes; `freshness` says how a tab of a model stands.
+/// The GPU target, started on a named thread (a device takes a moment to open).
+fn start_gpu(repaint: &egui::Context) -> Gpu {
+    let (tx, rx) = channel();
+    let repaint = repaint.clone();
+    let spawned = std::thread::Builder::new()
+        .name("elbo-lab-export-gpu".into())
+        .spawn(move || {
+            let _ = tx.send(Offscreen::new());
+            repaint.request_repaint();
+        });
+    match spawned {
+        Ok(_) => Gpu::Starting(rx),
+        Err(e) => {
+            let (tx, rx) = channel();
+            let _ = tx.send(Err(format!("could not start the off-screen renderer: {e}")));
+            Gpu::Starting(rx)
+        }
+    }
+}
+
+/// The export runs beside the model: it copies the model when it starts and leaves its
+/// messages in the status line; the window's own state never changes.
 impl ExportState {
-    /// Start an export (the [`Command::ExportPlot`] arm).
+    /// Start an export (the `Command::ExportPlot` arm): a copy of `model`, results computed
+    /// as the app's `options` say (inline in tests), drawn in the window's style.
     pub(super) fn start_export(
         &mut self,
         ctx: &egui::Context,
         request: ExportRequest,
         model: &mut Model,
+        options: AppOptions,
     ) {
-        match self.try_start_export(ctx, request, model) {
+        match self.try_start_export(ctx, request, model, options) {
             Ok(()) => {
+                self.open = true;
                 let text = self.progress().map_or_else(String::new, |p| p.stage);
-                model.notes.status = Some(StatusLine::info(text));
+                model.notes.status = Some(StatusLine::info(format!(
+                    "exporting: {text} (the export dialog shows its progress)"
+                )));
                 ctx.request_repaint();
             }
             Err(e) => model.notes.status = Some(StatusLine::error(format!("export: {e}"))),
@@ -229,325 +199,151 @@ impl ExportState {
         &mut self,
         ctx: &egui::Context,
         request: ExportRequest,
-        model: &mut Model,
+        model: &Model,
+        options: AppOptions,
     ) -> Result<(), String> {
         if self.job.is_some() {
             return Err("an export is already running (cancel it first)".into());
         }
-        let scale = check_scale(request.scale())?;
-        let plan = match &request {
-            ExportRequest::Gif(r) => check_gif(r, model.steps(), model.settings.view)?,
-            ExportRequest::Png(_) => Vec::new(),
+        let threads = options.mode == Mode::Thread;
+        let options = AppOptions {
+            // Its own work runs on threads of its own in the app, and inline in tests
+            // (the fuzz walk's deferred work would never run).
+            mode: if threads { Mode::Thread } else { Mode::Inline },
+            ..options
         };
-        let plot = request.plot();
-        if plot_rect(ctx, plot).is_none() {
-            return Err(format!(
-                "the plot \"{plot}\" is not on screen: pick one of the open tab's plots"
-            ));
-        }
-        let path = request.path();
-        if path.as_os_str().is_empty() {
-            return Err("no file name: type a path".into());
-        }
-        // Fail now, not after the capture, when the file cannot be written. The export
+        let theme = if model.settings.dark {
+            egui::Theme::Dark
+        } else {
+            egui::Theme::Light
+        };
+        let run = ExportRun::new(
+            request,
+            copy_model(model),
+            options,
+            threads.then(|| ctx.clone()),
+            ctx.style_of(theme),
+        )?;
+        let path = run.request().path();
+        let format = match run.request() {
+            ExportRequest::Gif(r) => Format::Gif {
+                delay_ms: r.delay_ms,
+            },
+            ExportRequest::Png(_) => Format::Png,
+        };
+        // Fail now, not after the drawing, when the file cannot be written. The export
         // writes beside its target and replaces it only when complete.
         let file = AtomicFile::create(&path)
             .map_err(|e| format!("could not write {}: {e}", path.display()))?;
-        let encoder = match &request {
-            ExportRequest::Gif(r) => Some(Encoder::spawn(file, r.delay_ms)?),
-            ExportRequest::Png(_) => None,
-        };
-        model.playing = false;
+        let encoder = Encoder::spawn(file, format)?;
+        if matches!(self.gpu, Gpu::Idle) {
+            self.gpu = start_gpu(ctx);
+        }
         self.job = Some(Job {
-            request,
+            run,
             path,
-            scale,
-            stage: Stage::Scaling { resize_sent: false },
-            since: Instant::now(),
-            size: ctx.content_rect().size(),
-            last_rect: None,
-            plan,
-            t_before: model.t(),
-            done: 0,
-            crop_size: None,
             encoder,
-            ready: false,
-            frames_in_stage: 0,
-            outcome: None,
-            note: None,
+            finishing: false,
         });
         Ok(())
     }
 
-    /// Cancel the running export (the [`Command::CancelExport`] arm).
-    pub(super) fn cancel_export(&mut self) {
-        if let Some(job) = &mut self.job {
-            // The encoder's thread sees the channel close and drops its unfinished file:
-            // whatever was at the path before stays.
-            job.encoder = None;
-            job.outcome = Some(StatusLine::info("export cancelled"));
-            if !matches!(job.stage, Stage::Restoring { .. }) {
-                job.set_stage(Stage::Restoring { resize_sent: false });
-            }
+    /// Cancel the running export (the `Command::CancelExport` arm): its file's thread sees
+    /// the frames stop and drops the unfinished file; whatever was at the path stays.
+    pub(super) fn cancel_export(&mut self, model: &mut Model) {
+        if self.job.take().is_some() {
+            model.notes.status = Some(StatusLine::info("export cancelled: nothing was written"));
         }
     }
 
-    fn fail_export(&mut self, message: String) {
-        self.cancel_export();
-        if let Some(job) = &mut self.job {
-            job.outcome = Some(StatusLine::error(format!("export failed: {message}")));
-        }
+    fn fail(&mut self, model: &mut Model, message: &str) {
+        self.job = None;
+        model.notes.status = Some(StatusLine::error(format!("export failed: {message}")));
     }
 
-    /// Advance the export before layout (from `poll_side_channels`): take the screenshot
-    /// that came back, set the next t, wait for zoom and window size.
+    /// Advance the running export by at most one frame (from `poll_side_channels`): its
+    /// results, its drawing with `tabs` and `training` (the window's), its file.
     pub(super) fn poll_export(
         &mut self,
         ctx: &egui::Context,
         model: &mut Model,
-        freshness: &dyn Fn(&Model, View) -> Freshness,
+        tabs: &mut Tabs,
+        training: &Training,
     ) {
         let Some(job) = &mut self.job else {
-            // Drop screenshots of a cancelled export.
-            while self.shots.1.try_recv().is_ok() {}
             return;
         };
-        ctx.request_repaint();
-        job.ready = false;
-        let waited = job.since.elapsed();
-        job.frames_in_stage += 1;
-        match job.stage {
-            Stage::Scaling { resize_sent } => {
-                let zoom_ok = (ctx.zoom_factor() - model.settings.zoom * job.scale).abs() < 1e-3;
-                let size_ok = (ctx.content_rect().size() - job.size).length() < 1.0;
-                // The layout settled: the last two frames put the plot at the same place
-                // (a resize takes a frame to settle; text may be a point wider at 2x).
-                let now = plot_rect(ctx, job.request.plot());
-                let layout_ok = now.is_some_and(|r| {
-                    job.last_rect.is_some_and(|l| {
-                        (r.min - l.min).length() < 0.5 && (r.size() - l.size()).length() < 0.5
-                    })
-                });
-                job.last_rect = now;
-                if zoom_ok && size_ok && layout_ok {
-                    job.set_stage(Stage::Capturing { awaiting: None });
-                } else if zoom_ok && !resize_sent {
-                    // Keep the window's size in points: its pixels grow by the scale.
-                    ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(job.size));
-                    job.stage = Stage::Scaling { resize_sent: true };
-                } else if waited > RESIZE_WAIT {
-                    job.note = Some(format!(
-                        "at {}x the window could not keep its size, so the plot was laid out smaller than on screen",
-                        job.scale
-                    ));
-                    job.set_stage(Stage::Capturing { awaiting: None });
-                }
-            }
-            Stage::Capturing { awaiting } => {
-                if let Some(seq) = awaiting {
-                    let mut shot = None;
-                    while let Ok(s) = self.shots.1.try_recv() {
-                        if s.seq == seq {
-                            shot = Some(s);
-                        }
-                    }
-                    match shot {
-                        Some(shot) => self.take_shot(ctx, &shot.image),
-                        None if waited > SHOT_WAIT || job.frames_in_stage > SHOT_FRAMES => self
-                            .fail_export(
-                                "no screenshot came back (this renderer may not support them)"
-                                    .into(),
-                            ),
-                        None => {}
-                    }
-                }
-            }
-            Stage::Restoring { resize_sent } => {
-                let zoom_ok = (ctx.zoom_factor() - model.settings.zoom).abs() < 1e-3;
-                let size_ok = (ctx.content_rect().size() - job.size).length() < 1.0;
-                if zoom_ok && !size_ok && !resize_sent {
-                    ctx.send_viewport_cmd(egui::ViewportCommand::InnerSize(job.size));
-                    job.stage = Stage::Restoring { resize_sent: true };
-                } else if zoom_ok && (size_ok || waited > RESIZE_WAIT) {
-                    if job.is_gif() {
-                        model.settings.t = job.t_before;
-                    }
-                    if job.encoder.is_some() {
-                        job.set_stage(Stage::Encoding);
+        ctx.request_repaint_after(POLL);
+        if job.finishing {
+            match job.encoder.done.try_recv() {
+                Ok(Ok(frames)) => {
+                    let (w, h) = job.run.size().unwrap_or_default();
+                    let what = if job.run.request().is_gif() {
+                        format!("{frames} frames, {w} x {h} px")
                     } else {
-                        self.finish_export(model);
-                    }
+                        format!("{w} x {h} px")
+                    };
+                    let repeated = match job.run.repeated() {
+                        0 => String::new(),
+                        n => format!("; {n} frame(s) the same as the one before"),
+                    };
+                    model.notes.status = Some(StatusLine::info(format!(
+                        "wrote {} ({what}){repeated}",
+                        job.path.display()
+                    )));
+                    self.job = None;
                 }
-            }
-            Stage::Encoding => {
-                let result = match &job.encoder {
-                    Some(encoder) => match encoder.done.try_recv() {
-                        Ok(r) => Some(r),
-                        Err(TryRecvError::Empty) => None,
-                        Err(TryRecvError::Disconnected) => {
-                            Some(Err("the GIF encoder stopped".to_owned()))
-                        }
-                    },
-                    None => Some(Err("no encoder".to_owned())),
-                };
-                match result {
-                    Some(Ok(frames)) => {
-                        let size = job.crop_size.unwrap_or_default();
-                        job.outcome = Some(StatusLine::info(format!(
-                            "wrote {} ({frames} frames, {} x {} px)",
-                            job.path.display(),
-                            size[0],
-                            size[1]
-                        )));
-                        job.encoder = None;
-                        self.finish_export(model);
-                    }
-                    Some(Err(e)) => {
-                        job.outcome = Some(StatusLine::error(format!(
-                            "could not write {}: {e}",
-                            job.path.display()
-                        )));
-                        job.encoder = None;
-                        self.finish_export(model);
-                    }
-                    None => {}
+                Ok(Err(e)) => {
+                    let message = format!("could not write {}: {e}", job.path.display());
+                    self.fail(model, &message);
                 }
+                Err(TryRecvError::Disconnected) => self.fail(model, "the file writer stopped"),
+                Err(TryRecvError::Empty) => {}
             }
-        }
-        // A GIF: show the frame's t, and note whether this frame's layout will draw it
-        // with current results.
-        let view = model.settings.view;
-        let target = match &self.job {
-            Some(job) if job.stage == (Stage::Capturing { awaiting: None }) => {
-                Some((job.plan.get(job.done).copied(), job.since.elapsed()))
-            }
-            _ => None,
-        };
-        match target {
-            Some((Some(t), waited)) => {
-                model.settings.t = t;
-                model.playing = false;
-                let ready = model.t() == t;
-                match freshness(model, view) {
-                    Freshness::Current => {
-                        if let Some(job) = &mut self.job {
-                            job.ready = ready;
-                        }
-                    }
-                    Freshness::Failed => {
-                        self.fail_export(format!("the results for t = {t} failed"))
-                    }
-                    _ if waited > RESULTS_WAIT => {
-                        self.fail_export(format!("the results for t = {t} never came"))
-                    }
-                    _ => {}
-                }
-            }
-            Some((None, _)) => {
-                if let Some(job) = &mut self.job {
-                    job.ready = true;
-                }
-            }
-            None => {}
-        }
-        if let Some(job) = &self.job {
-            let text = self.progress().map_or_else(String::new, |p| p.stage);
-            if job.outcome.is_none() {
-                model.notes.status = Some(StatusLine::info(text));
-            }
-        }
-    }
-
-    fn take_shot(&mut self, ctx: &egui::Context, image: &egui::ColorImage) {
-        let Some(job) = &mut self.job else {
-            return;
-        };
-        let plot = job.request.plot().to_owned();
-        let Some(rect) = plot_rect(ctx, &plot) else {
-            self.fail_export(format!("the plot \"{plot}\" left the screen"));
-            return;
-        };
-        let cropped = match crop(image, rect, ctx.pixels_per_point(), job.crop_size) {
-            Ok(c) => c,
-            Err(e) => {
-                self.fail_export(e);
-                return;
-            }
-        };
-        job.crop_size = Some([cropped.width() as usize, cropped.height() as usize]);
-        let size = job.crop_size.unwrap_or_default();
-        match (&job.request, &job.encoder) {
-            (ExportRequest::Png(_), _) => {
-                let result = write_png(&job.path, &cropped);
-                match result {
-                    Ok(()) => {
-                        job.done = 1;
-                        let note = job
-                            .note
-                            .as_deref()
-                            .map_or(String::new(), |n| format!("; {n}"));
-                        job.outcome = Some(StatusLine::info(format!(
-                            "wrote {} ({} x {} px){note}",
-                            job.path.display(),
-                            size[0],
-                            size[1]
-                        )));
-                        job.set_stage(Stage::Restoring { resize_sent: false });
-                    }
-                    Err(e) => self.fail_export(e),
-                }
-            }
-            (ExportRequest::Gif(_), Some(encoder)) => {
-                if encoder.frames.send(EncoderMessage::Frame(cropped)).is_err() {
-                    self.fail_export("the GIF encoder stopped".into());
-                    return;
-                }
-                job.done += 1;
-                if job.done >= job.plan.len() {
-                    let _ = encoder.frames.send(EncoderMessage::Finish);
-                    job.set_stage(Stage::Restoring { resize_sent: false });
-                } else {
-                    job.set_stage(Stage::Capturing { awaiting: None });
-                }
-            }
-            (ExportRequest::Gif(_), None) => self.fail_export("no encoder".into()),
-        }
-    }
-
-    fn finish_export(&mut self, model: &mut Model) {
-        if let Some(job) = self.job.take() {
-            model.notes.status = Some(
-                job.outcome
-                    .unwrap_or_else(|| StatusLine::info("export finished")),
-            );
-        }
-    }
-
-    /// After layout (end of `frame`): when this frame drew what the export waits for, ask
-    /// for its screenshot.
-    pub(super) fn export_after_layout(&mut self, ctx: &egui::Context) {
-        let Some(job) = &mut self.job else {
-            return;
-        };
-        if !(job.ready && job.stage == (Stage::Capturing { awaiting: None })) {
             return;
         }
-        self.seq += 1;
-        let seq = self.seq;
-        let tx = self.shots.0.clone();
-        let repaint = ctx.clone();
-        ctx.request_screenshot(move |image| {
-            let _ = tx.send(Shot { seq, image });
-            repaint.request_repaint();
-        });
-        job.set_stage(Stage::Capturing {
-            awaiting: Some(seq),
-        });
+        if let Gpu::Starting(rx) = &self.gpu {
+            match rx.try_recv() {
+                Ok(Ok(off)) => self.gpu = Gpu::Ready(Box::new(off)),
+                Ok(Err(e)) => {
+                    self.gpu = Gpu::Idle;
+                    return self.fail(model, &e);
+                }
+                Err(TryRecvError::Disconnected) => {
+                    self.gpu = Gpu::Idle;
+                    return self.fail(model, "the off-screen renderer did not start");
+                }
+                Err(TryRecvError::Empty) => return,
+            }
+        }
+        let (Gpu::Ready(off), Some(job)) = (&mut self.gpu, &mut self.job) else {
+            return;
+        };
+        match job.run.step(off, tabs, training) {
+            Ok(Some(frame)) => {
+                if job
+                    .encoder
+                    .frames
+                    .send(EncoderMessage::Frame(frame))
+                    .is_err()
+                {
+                    return self.fail(model, "the file writer stopped");
+                }
+                if job.run.next_t().is_none() {
+                    let _ = job.encoder.frames.send(EncoderMessage::Finish);
+                    job.finishing = true;
+                }
+                ctx.request_repaint();
+            }
+            Ok(None) => {}
+            Err(e) => self.fail(model, &e),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::settings::View;
     use super::*;
     use image::RgbaImage;
 
@@ -609,71 +405,128 @@ mod tests {
     fn bad_gif_requests_say_why() {
         let ok = GifRequest {
             path: "x.gif".into(),
-            plot: "river".into(),
+            plot: "density_at_t".into(),
             scale: 1,
             from: 1,
             to: 100,
             frames: 10,
             delay_ms: 100,
         };
-        assert_eq!(check_gif(&ok, 100, View::Forward).map(|p| p.len()), Ok(10));
-        let zero = GifRequest {
-            frames: 0,
-            ..ok.clone()
-        };
+        assert_eq!(check_gif(&ok, 100).map(|p| p.len()), Ok(10));
+        let refused = |r: GifRequest| check_gif(&r, 100).expect_err("refused");
         assert!(
-            check_gif(&zero, 100, View::Forward)
-                .expect_err("refused")
-                .contains("0 asked")
-        );
-        let empty = GifRequest {
-            from: 5,
-            to: 5,
-            ..ok.clone()
-        };
-        assert!(
-            check_gif(&empty, 100, View::Forward)
-                .expect_err("refused")
-                .contains("empty")
-        );
-        let outside = GifRequest {
-            to: 101,
-            ..ok.clone()
-        };
-        assert!(
-            check_gif(&outside, 100, View::Forward)
-                .expect_err("refused")
-                .contains("outside")
+            refused(GifRequest {
+                frames: 0,
+                ..ok.clone()
+            })
+            .contains("0 asked")
         );
         assert!(
-            check_gif(&ok, 100, View::Elbo)
-                .expect_err("refused")
-                .contains("Forward")
+            refused(GifRequest {
+                from: 5,
+                to: 5,
+                ..ok.clone()
+            })
+            .contains("empty")
         );
+        assert!(
+            refused(GifRequest {
+                to: 101,
+                ..ok.clone()
+            })
+            .contains("outside")
+        );
+        // A plot that does not change with t is refused, saying why and naming those that do.
+        let schedule = check_varies("schedule_beta").expect_err("refused");
+        assert!(
+            schedule.contains("does not change with t") && schedule.contains("density_at_t"),
+            "{schedule}"
+        );
+        assert!(check_varies("density_at_t").is_ok());
         assert!(check_scale(4).is_err());
     }
 
     #[test]
+    fn every_plot_that_changes_with_t_is_a_plot_of_a_tab() {
+        for name in super::super::views::tab::T_VARYING_PLOTS {
+            let (view, _) = find_plot(name).expect("a tab draws it");
+            assert!(
+                matches!(view, View::Forward | View::Reverse | View::Params),
+                "{name}: {view:?}"
+            );
+        }
+        let unknown = find_plot("nonsense").expect_err("unknown");
+        assert!(
+            unknown.contains("river") && unknown.contains("terms"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn a_typed_name_gets_the_formats_extension() {
+        let png = |p: &str| {
+            ExportRequest::Png(PngRequest {
+                path: p.into(),
+                plot: "river".into(),
+                scale: 1,
+            })
+            .path()
+        };
+        let gif = |p: &str| {
+            ExportRequest::Gif(GifRequest {
+                path: p.into(),
+                plot: "density_at_t".into(),
+                scale: 1,
+                from: 1,
+                to: 2,
+                frames: 2,
+                delay_ms: 100,
+            })
+            .path()
+        };
+        assert_eq!(png("slide"), std::path::PathBuf::from("slide.png"));
+        assert_eq!(png("slide.PNG"), std::path::PathBuf::from("slide.PNG"));
+        assert_eq!(png("slide.v2"), std::path::PathBuf::from("slide.v2.png"));
+        assert_eq!(png("slide.gif"), std::path::PathBuf::from("slide.png"));
+        assert_eq!(gif("dir/anim"), std::path::PathBuf::from("dir/anim.gif"));
+        assert_eq!(gif("anim.png"), std::path::PathBuf::from("anim.gif"));
+    }
+
+    #[test]
     fn crop_takes_the_rect_at_the_pixel_scale() {
-        let size = [40, 30];
-        let pixels = (0..size[0] * size[1])
-            .map(|i| egui::Color32::from_gray((i % 251) as u8))
-            .collect();
-        let image = egui::ColorImage::new(size, pixels);
-        let rect = Rect::from_min_size(egui::pos2(2.0, 3.0), egui::vec2(10.0, 5.0));
-        let c = crop(&image, rect, 2.0, None).expect("crop");
+        let image = RgbaImage::from_fn(40, 30, |x, y| image::Rgba([x as u8, y as u8, 0, 255]));
+        let rect = egui::Rect::from_min_size(egui::pos2(2.0, 3.0), egui::vec2(10.0, 5.0));
+        let c = crop(&image, rect, 2.0).expect("crop");
         assert_eq!(c.dimensions(), (20, 10));
         // Pixel (0, 0) of the crop is pixel (4, 6) of the image.
-        let expected = 6 * 40 + 4; // index 244, below the modulus 251
-        assert_eq!(c.get_pixel(0, 0).0, [expected, expected, expected, 255]);
-        // A fixed size near the edge stays inside the image.
-        let edge = Rect::from_min_size(egui::pos2(18.0, 14.0), egui::vec2(2.0, 1.0));
+        assert_eq!(c.get_pixel(0, 0).0, [4, 6, 0, 255]);
+        // Cut at the image's edge; nothing of it inside is refused.
+        let edge = egui::Rect::from_min_size(egui::pos2(18.0, 14.0), egui::vec2(4.0, 4.0));
+        assert_eq!(crop(&image, edge, 2.0).expect("crop").dimensions(), (4, 2));
+        let outside = egui::Rect::from_min_size(egui::pos2(50.0, 0.0), egui::vec2(4.0, 4.0));
+        assert!(crop(&image, outside, 2.0).is_err());
+    }
+
+    #[test]
+    fn a_plots_legend_is_the_nearest_row_above_it() {
+        let rect = |x: f32, y: f32, w: f32, h: f32| {
+            egui::Rect::from_min_size(egui::pos2(x, y), egui::vec2(w, h))
+        };
+        let entry = |n: &str| super::super::plot_util::LegendEntry::line(n, egui::Color32::RED);
+        let rows = vec![
+            (rect(0.0, 0.0, 400.0, 20.0), vec![entry("top")]),
+            (rect(0.0, 300.0, 400.0, 20.0), vec![entry("lower")]),
+            (rect(500.0, 300.0, 400.0, 20.0), vec![entry("beside")]),
+        ];
+        let name = |plot| legend_above(plot, &rows).map(|e| e[0].name.clone());
+        assert_eq!(name(rect(0.0, 30.0, 400.0, 200.0)), Some("top".into()));
+        // A plot under another one without a row of its own takes the shared row above.
+        assert_eq!(name(rect(0.0, 240.0, 400.0, 50.0)), Some("top".into()));
+        assert_eq!(name(rect(0.0, 330.0, 400.0, 100.0)), Some("lower".into()));
         assert_eq!(
-            crop(&image, edge, 2.0, Some([8, 8]))
-                .expect("crop")
-                .dimensions(),
-            (8, 8)
+            name(rect(500.0, 330.0, 400.0, 100.0)),
+            Some("beside".into())
         );
-        assert!(crop(&image, rect, 2.0, Some([50, 8])).is_err());
+        assert_eq!(name(rect(1000.0, 330.0, 400.0, 100.0)), None);
     }
 }

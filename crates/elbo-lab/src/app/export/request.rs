@@ -1,11 +1,9 @@
 //! What an export is asked to make (a PNG of a plot, a GIF over a range of t), checked
-//! before anything is captured, and the names it is saved under.
+//! before anything is drawn, and the names it is saved under.
 
 use std::path::PathBuf;
 
-use super::super::settings::View;
-
-/// The scales a PNG or GIF can be captured at (pixels per point times this).
+/// The scales a PNG or GIF can be drawn at (pixels per point).
 pub const SCALES: [u32; 3] = [1, 2, 3];
 /// The most frames a GIF may have.
 pub const MAX_FRAMES: usize = 500;
@@ -17,18 +15,18 @@ pub const DELAY_RANGE: std::ops::RangeInclusive<u32> = 20..=2000;
 pub struct PngRequest {
     /// Where to write (".png" is added when the name has no extension).
     pub path: PathBuf,
-    /// The plot's id name (see [`View::plots`]).
+    /// The plot's id name (`View::plots`; `elbo-lab export --list-plots` lists them).
     pub plot: String,
-    /// 1, 2 or 3: the image has this many times the window's pixels per point.
+    /// 1, 2 or 3: the image's pixels per point (drawn at that resolution, never upsampled).
     pub scale: u32,
 }
 
-/// An animated GIF of the current view (Forward or Reverse) over t.
+/// An animated GIF over t of a plot that changes with t (`views::tab::T_VARYING_PLOTS`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct GifRequest {
     /// Where to write (".gif" is added when the name has no extension).
     pub path: PathBuf,
-    /// The plot's id name (see [`View::plots`]).
+    /// The plot's id name (`View::plots`; `elbo-lab export --list-plots` lists them).
     pub plot: String,
     /// 1, 2 or 3, as for a PNG.
     pub scale: u32,
@@ -61,28 +59,46 @@ impl ExportRequest {
         self
     }
 
-    /// The file the export writes: the request's path, with the format's extension when
-    /// it has none.
+    /// The file the export writes: the request's path with the format's extension (`.png`
+    /// or `.gif`) added when it has another one or none (`slide` and `slide.v2` become
+    /// `slide.png` and `slide.v2.png`); a `.gif` asked for as PNG (or the other way round)
+    /// takes the right one instead.
     pub fn path(&self) -> PathBuf {
-        let (path, ext) = match self {
-            ExportRequest::Png(r) => (&r.path, "png"),
-            ExportRequest::Gif(r) => (&r.path, "gif"),
+        let (path, ext, other) = match self {
+            ExportRequest::Png(r) => (&r.path, "png", "gif"),
+            ExportRequest::Gif(r) => (&r.path, "gif", "png"),
         };
-        if path.extension().is_none() {
-            path.with_extension(ext)
-        } else {
-            path.clone()
+        let has = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match has.as_deref() {
+            Some(e) if e == ext => path.clone(),
+            Some(e) if e == other => path.with_extension(ext),
+            _ if path.as_os_str().is_empty() => path.clone(),
+            _ => {
+                let mut name = path.clone().into_os_string();
+                name.push(".");
+                name.push(ext);
+                PathBuf::from(name)
+            }
         }
     }
 
-    pub(super) fn plot(&self) -> &str {
+    /// Whether it asks for a GIF.
+    pub fn is_gif(&self) -> bool {
+        matches!(self, ExportRequest::Gif(_))
+    }
+
+    /// The plot's id name.
+    pub fn plot_name(&self) -> &str {
         match self {
             ExportRequest::Png(r) => &r.plot,
             ExportRequest::Gif(r) => &r.plot,
         }
     }
 
-    pub(super) fn scale(&self) -> u32 {
+    /// The scale asked for (1, 2 or 3 are valid).
+    pub fn scale(&self) -> u32 {
         match self {
             ExportRequest::Png(r) => r.scale,
             ExportRequest::Gif(r) => r.scale,
@@ -101,11 +117,11 @@ pub fn t_plan(from: usize, to: usize, frames: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Check a GIF request against T and the current view; the t of each frame.
-pub fn check_gif(r: &GifRequest, steps: usize, view: View) -> Result<Vec<usize>, String> {
-    if !matches!(view, View::Forward | View::Reverse) {
-        return Err("a GIF shows the Forward or the Reverse tab: open one of them first".into());
-    }
+/// Check a GIF request's frames and t range against T; the t of each frame.
+///
+/// # Errors
+/// One line naming what is wrong.
+pub fn check_gif(r: &GifRequest, steps: usize) -> Result<Vec<usize>, String> {
     if r.frames == 0 {
         return Err("a GIF needs at least 1 frame (0 asked)".into());
     }
@@ -126,7 +142,11 @@ pub fn check_gif(r: &GifRequest, steps: usize, view: View) -> Result<Vec<usize>,
     Ok(t_plan(r.from, r.to, r.frames))
 }
 
-pub(super) fn check_scale(scale: u32) -> Result<f32, String> {
+/// The scale as pixels per point.
+///
+/// # Errors
+/// A scale other than 1, 2 or 3.
+pub fn check_scale(scale: u32) -> Result<f32, String> {
     if SCALES.contains(&scale) {
         Ok(scale as f32)
     } else {

@@ -1,14 +1,16 @@
-//! The "Export for slides" window: the form, the progress of a running export and its
-//! Cancel button.
+//! The "Export for slides" window: the form, the progress of a running export (frames done
+//! of all, a bar) and its Cancel button. The export draws off screen: nothing of the window
+//! changes while it runs.
 
 use std::path::PathBuf;
 
 use super::super::command::{Command, FileRequest};
 use super::super::model::{Model, StatusLine};
 use super::super::settings::View;
+use super::super::views::tab::varies_with_t;
 use super::capture::plots_on_screen;
 use super::request::{DELAY_RANGE, ExportRequest, GifRequest, MAX_FRAMES, PngRequest, SCALES};
-use super::{ExportProgress, ExportState, Stage};
+use super::{ExportProgress, ExportState};
 
 impl ExportState {
     /// The export dialog (File > Export plot for slides...).
@@ -25,7 +27,12 @@ impl ExportState {
         let steps = model.steps();
         let progress = self.progress();
         let status = model.notes.status.clone();
-        let on_screen = plots_on_screen(ctx, view);
+        // The open tab's plots on screen; for a GIF only those that change with t.
+        let gif = self.gif;
+        let on_screen: Vec<(String, String)> = plots_on_screen(ctx, view)
+            .into_iter()
+            .filter(|(name, _)| !gif || varies_with_t(name))
+            .collect();
         let s = &mut *self;
         if s.from == 0 || s.from > steps || s.to == 0 || s.to > steps {
             // First use or a new T: the whole process, in its own direction.
@@ -40,32 +47,6 @@ impl ExportState {
         {
             s.plot = first.clone();
         }
-        if s.job
-            .as_ref()
-            .is_some_and(|j| matches!(j.stage, Stage::Scaling { .. } | Stage::Capturing { .. }))
-        {
-            // While frames are laid out and captured the dialog must not cover the plot
-            // (nor fade in or out over it): the progress shows in a strip over the
-            // timeline, which is never part of a plot, and not in the captured frame.
-            let captured = s
-                .job
-                .as_ref()
-                .is_some_and(|j| j.ready && j.stage == (Stage::Capturing { awaiting: None }));
-            if let Some(p) = &progress
-                && !captured
-            {
-                egui::Area::new(egui::Id::unique("elbo-lab export progress"))
-                    .anchor(egui::Align2::LEFT_BOTTOM, egui::vec2(8.0, -8.0))
-                    .order(egui::Order::Foreground)
-                    .fade_in(false)
-                    .show(ctx, |ui| {
-                        egui::Frame::popup(ui.style()).show(ui, |ui| {
-                            ui.horizontal(|ui| progress_row(ui, p, &mut commands));
-                        });
-                    });
-            }
-            return commands;
-        }
         let mut open = true;
         egui::Window::new("Export for slides")
             .open(&mut open)
@@ -76,7 +57,6 @@ impl ExportState {
             .show(ctx, |ui| {
                 s.form(
                     ui,
-                    view,
                     steps,
                     &on_screen,
                     progress.as_ref(),
@@ -99,7 +79,7 @@ fn progress_row(ui: &mut egui::Ui, p: &ExportProgress, commands: &mut Vec<Comman
             .desired_width(160.0)
             .text(format!("{} / {} frames", p.done, p.total)),
     )
-    .on_hover_text("Frames captured so far");
+    .on_hover_text("Frames drawn so far (off screen: the window is not touched)");
     if ui
         .button("Cancel")
         .on_hover_text("Stop the export; the unfinished file is removed")
@@ -110,11 +90,9 @@ fn progress_row(ui: &mut egui::Ui, p: &ExportProgress, commands: &mut Vec<Comman
 }
 
 impl ExportState {
-    #[allow(clippy::too_many_arguments)]
     fn form(
         &mut self,
         ui: &mut egui::Ui,
-        view: View,
         steps: usize,
         on_screen: &[(String, String)],
         progress: Option<&ExportProgress>,
@@ -130,9 +108,25 @@ impl ExportState {
                 .on_hover_text("One plot with its axes and labels, as a PNG image");
             ui.radio_value(&mut self.gif, true, "Animated GIF over t")
                 .on_hover_text(
-                    "The Forward or Reverse tab stepped over a range of t, one frame per t, looping",
+                    "A plot that changes with t, drawn for each t of a range, one frame per t, looping, titled with its t",
                 );
         });
+        if self.gif && on_screen.is_empty() {
+            ui.label("No plot of this tab changes with t. A GIF over t shows the density of q(x_t) (Forward), the samples at t (Reverse) or the fields at t (Parameterisations):");
+            ui.horizontal(|ui| {
+                for v in [View::Forward, View::Reverse, View::Params] {
+                    // Not the tab's own name: the tab row has that button.
+                    if ui
+                        .button(format!("Go to {}", v.short_label()))
+                        .on_hover_text(format!("Open the {} tab", v.label()))
+                        .clicked()
+                    {
+                        commands.push(Command::SetView(v));
+                    }
+                }
+            });
+            return;
+        }
         if on_screen.is_empty() {
             ui.label("No plot of this tab is on screen.");
             return;
@@ -149,32 +143,16 @@ impl ExportState {
                 }
             })
             .response
-            .on_hover_text("Which plot of the open tab to export (only those on screen)");
+            .on_hover_text("Which plot of the open tab to export (those on screen; for a GIF those that change with t). The export carries its title and legend");
         ui.horizontal(|ui| {
             ui.label("Scale:");
             for s in SCALES {
                 ui.radio_value(&mut self.scale, s, format!("{s}x")).on_hover_text(
-                    "Pixels per point times this: the window is redrawn at that zoom for the capture, so text and lines stay sharp",
+                    "Pixels per point of the image: the plot is drawn off screen at that resolution (never upsampled), so text and lines stay sharp; the window does not change",
                 );
             }
         });
         if self.gif {
-            if !matches!(view, View::Forward | View::Reverse) {
-                ui.label("A GIF shows the Forward or the Reverse tab:");
-                ui.horizontal(|ui| {
-                    for v in [View::Forward, View::Reverse] {
-                        // Not the tab's own name: the tab row has that button.
-                        if ui
-                            .button(format!("Go to {}", v.label()))
-                            .on_hover_text("Open this tab")
-                            .clicked()
-                        {
-                            commands.push(Command::SetView(v));
-                        }
-                    }
-                });
-                return;
-            }
             ui.horizontal(|ui| {
                 ui.label("t from");
                 ui.add(egui::DragValue::new(&mut self.from).range(1..=steps))
@@ -229,7 +207,7 @@ impl ExportState {
         ui.horizontal(|ui| {
             if ui
                 .button("Export")
-                .on_hover_text("Capture and write the file; the window redraws while it captures")
+                .on_hover_text("Draw the plot off screen and write the file; the window stays as it is")
                 .clicked()
             {
                 commands.push(Command::ExportPlot(request.clone()));

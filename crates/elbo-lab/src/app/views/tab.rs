@@ -53,6 +53,28 @@ pub struct TabInfo {
 /// calls it.
 pub type PlotName = (String, String);
 
+/// The plots whose contents are drawn for the current t (not only its marker): the density
+/// of q(x_t) (Forward), the samples at t (Reverse: the 1D river shows them at t too) and
+/// the fields at t (Parameterisations). Only these are offered for a GIF over t; every
+/// other plot would repeat one frame (the whole-schedule curves, the ELBO terms, ...).
+pub const T_VARYING_PLOTS: [&str; 10] = [
+    "density_at_t",
+    "density_2d",
+    "reverse_river_A",
+    "reverse_river_B",
+    "reverse_cloud_A",
+    "reverse_cloud_B",
+    "field_x0",
+    "field_eps",
+    "field_score",
+    "field_v",
+];
+
+/// Whether the plot `name` changes with t (see [`T_VARYING_PLOTS`]).
+pub fn varies_with_t(name: &str) -> bool {
+    T_VARYING_PLOTS.contains(&name)
+}
+
 /// One tab: what it is called, what it draws, what work it wants, and its view (which owns
 /// the tab's own state and returns commands).
 pub trait Tab: Default {
