@@ -8,11 +8,14 @@
 
 use std::path::{Path, PathBuf};
 
+use super::focus::Target;
 use super::scene::Scene;
 use super::settings::{DataSettings, EvidenceStep, ScheduleSettings, Settings, View, ViewToggles};
+use super::views;
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::BetaSchedule;
+use elbo_core::schedule::VarianceType;
 
 /// Weights of networks trained with `elbo-lab train --data bimodal --train-steps 3000
 /// --params x0,eps --seed 0` (L_simple, linear schedule, T = 1000), shipped for the last
@@ -35,6 +38,24 @@ pub struct Lesson {
     pub scene: Scene,
     /// It loads the shipped trained networks and uses this one.
     pub trained: Option<Parameterisation>,
+    /// What its caption refers to: the step brings each into view (see [`focus`]).
+    ///
+    /// [`focus`]: super::focus
+    pub shows: Vec<Target>,
+    /// The results its caption quotes, each shown on screen with the same digits.
+    pub quotes: Vec<Quote>,
+    /// The other numbers of its caption: settings and givens, not results (each as it is
+    /// written in the caption).
+    pub given: Vec<&'static str>,
+}
+
+/// A number a caption quotes and how the screen writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quote {
+    /// As the caption writes it (its TeX included).
+    pub caption: &'static str,
+    /// The digits the screen shows: a number on screen starts with them.
+    pub screen: &'static str,
 }
 
 /// The lesson's steps, in order.
@@ -69,61 +90,87 @@ pub fn lessons() -> Vec<Lesson> {
             caption: caption.iter().map(|c| (*c).to_owned()).collect(),
         },
         trained: None,
+        shows: Vec::new(),
+        quotes: Vec::new(),
+        given: Vec::new(),
     };
     let plain = ViewToggles::default();
+    let two_moons = DataSettings {
+        spec: DataSpec::new(DataPreset::TwoMoons),
+        ..DataSettings::default()
+    };
+    let evidence = ViewToggles {
+        evidence_step: EvidenceStep::Diffusion,
+        ..plain.clone()
+    };
+    let timeline = Target::Readout(crate::app::timeline::READOUT);
+    let schedule_numbers = Target::Readout(views::schedule::READOUT);
+    let log_snr_plot = Target::Plot(views::schedule::PLOT_IDS[0]);
     let mut out = vec![
         step(
             "The forward process destroys structure",
             [
                 r"$q(x_t \mid x_0) = \mathcal{N}(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I)$: each step shrinks the data towards 0 and adds noise.",
-                r"The modes at −1 and +1 merge into one bump near $t = 250$ ($\bar\alpha_t = 0.52$); at $t = T = 1000$, $q(x_T)$ is $\mathcal{N}(0, 1)$ up to $\bar\alpha_T = 4 \cdot 10^{-5}$.",
+                r"The modes at −1 and +1 merge into one bump near $t = 250$, where $\bar\alpha_t = 0.52$; by $t = T = 1000$ nothing of them is left: $q(x_T) \approx \mathcal{N}(0, 1)$.",
             ],
             &bimodal,
             &linear,
             View::Forward,
             250,
             plain.clone(),
-        ),
+        )
+        .showing(&[Target::Plot("river"), Target::Plot("density_at_t"), timeline])
+        .quoting(&[("0.52", "0.52")])
+        .given(&["(1 - \\bar\\alpha_t)", "towards 0", "−1 and +1", "t = 250", "T = 1000", r"\mathcal{N}(0, 1)"]),
         step(
             "Where the nats of the ELBO are",
             [
-                r"The denoising terms $L_{t-1}$ (log axis) add up to about 4.4 nats, and four fifths of them sit at $t \le 100$.",
-                "The half $t > 500$ adds less than 0.05 nats: the bound is won or lost where the noise is small.",
+                r"The denoising terms $L_{t-1}$ (log axis) add up to 4.358 nats, and 80% of them sit at $t \le 100$.",
+                "The half $t > 500$ adds only 0.04 nats: the bound is won or lost where the noise is small.",
             ],
             &bimodal,
             &linear,
             View::Elbo,
             100,
             plain.clone(),
-        ),
+        )
+        .showing(&[Target::Plot("terms"), Target::Readout(views::elbo::READOUT)])
+        .quoting(&[("4.358", "4.358"), ("80%", "80%"), ("0.04 nats", "0.04")])
+        .given(&[r"t \le 100", "t > 500"]),
         step(
             "Three parameterisations, one weighted error",
             [
                 r"At $t = 1$ the weighted errors $w \times \mathrm{MSE}$ of $x_0$, $\epsilon$ and score are the same number in every column,",
-                r"while their raw MSEs differ $10^4$-fold ($\epsilon$ / $x_0$) and $10^8$-fold (score / $x_0$): $\bar\alpha_1 / (1 - \bar\alpha_1)^2 = 10^8$ for $\beta_1 = 10^{-4}$.",
+                r"while their raw MSEs differ 9999-fold ($\epsilon$ / $x_0$) and $9.999 \cdot 10^7$-fold (score / $x_0$): $\bar\alpha_1 / (1 - \bar\alpha_1)^2$ for $\beta_1 = 10^{-4}$.",
             ],
             &bimodal,
             &linear,
             View::Params,
             1,
             plain.clone(),
-        ),
+        )
+        .showing(&[Target::Readout(views::params::READOUT)])
+        .quoting(&[("9999-fold", "9999"), (r"9.999 \cdot 10^7", "9.999e7")])
+        .given(&["t = 1", r"(1 - \bar\alpha_1)^2", r"10^{-4}"]),
         step(
             "Stable Diffusion v1.5: the terminal SNR is not zero",
             [
-                r"scaled_linear 0.00085..0.012, $T = 1000$ ends at $\bar\alpha_T = 0.0047$ (log-SNR −5.4), not at 0:",
-                r"$x_T$ keeps $\sqrt{\bar\alpha_T} = 7\%$ of $x_0$, so sampling from pure $\mathcal{N}(0, I)$ starts off the training distribution.",
+                r"scaled_linear 0.00085..0.012, $T = 1000$ ends at $\bar\alpha_T = 0.0047$ (log-SNR −5.36), not at 0:",
+                r"$x_T$ keeps $\sqrt{\bar\alpha_T} = 6.8\%$ of $x_0$, so sampling from pure $\mathcal{N}(0, I)$ starts off the training distribution.",
             ],
             &bimodal,
             &sd15,
             View::Schedule,
             1000,
             plain.clone(),
-        ),
+        )
+        .showing(&[log_snr_plot, schedule_numbers, timeline])
+        .quoting(&[("0.0047", "0.0047"), ("−5.36", "-5.36"), (r"6.8\%", "6.8%")])
+        .given(&["0.00085..0.012", "T = 1000", "not at 0", r"\mathcal{N}(0, I)"]),
         step(
             "The fix: rescale to zero terminal SNR",
             [
-                r"Lin et al. (2023) rescale the same betas so that $\bar\alpha_T = 0$ exactly ($\beta_T = 1$): $x_T$ is pure noise, the prior term is 0,",
+                r"Lin et al. (2023) rescale the same betas (dotted: before) so that $\bar\alpha_T = 0$ exactly and $\beta_T = 1$: $x_T$ is pure noise, the prior term is 0,",
                 r"and the last log-SNR is $-\infty$; $\epsilon$- and score-prediction are undefined at $t = T$ ($x_0$ from $\epsilon$ divides by $\sqrt{\bar\alpha_T}$).",
             ],
             &bimodal,
@@ -134,12 +181,20 @@ pub fn lessons() -> Vec<Lesson> {
             View::Schedule,
             1000,
             plain.clone(),
-        ),
+        )
+        .showing(&[log_snr_plot, schedule_numbers, timeline])
+        .quoting(&[
+            (r"\bar\alpha_T = 0", "abar_t = 0"),
+            (r"\beta_T = 1", "beta_t = 1"),
+            ("prior term is 0", "L_T = 0"),
+            (r"-\infty", "-inf"),
+        ])
+        .given(&["(2023)"]),
         step(
             "Cosine against linear, in log-SNR",
             [
-                "Linear (DDPM) crosses log-SNR 0 at $t = 260$ and is at −5.7 by $t = 750$: its last quarter is almost pure noise.",
-                "Cosine (squaredcos_cap_v2) crosses 0 at $t = 500$ and falls steadily, spreading its steps over the noise levels.",
+                "Linear (DDPM) reaches log-SNR 0 at $t = 260$ and −5.7 by $t = 750$: its last quarter is nearly pure noise.",
+                "Cosine (squaredcos_cap_v2) reaches 0 only at $t = 497$, spreading its steps over the noise levels.",
             ],
             &bimodal,
             &ScheduleSettings {
@@ -152,53 +207,131 @@ pub fn lessons() -> Vec<Lesson> {
                 overlay_presets: true,
                 ..plain.clone()
             },
-        ),
+        )
+        .showing(&[log_snr_plot, schedule_numbers])
+        .quoting(&[
+            ("$t = 260$", "linear t = 260"),
+            ("−5.7", "linear -5.7"),
+            ("$t = 497$", "squaredcos_cap_v2 t = 497"),
+        ])
+        .given(&["log-SNR 0", "$t = 750$", "squaredcos_cap_v2", "reaches 0"]),
         step(
             "Ten DDIM steps against a thousand DDPM steps",
             [
                 r"From the same $x_T$, A takes 1000 ancestral DDPM steps and B 10 deterministic DDIM steps ($\eta = 0$).",
-                r"B finds the two moons but blurs them: its $\log p_0$ gap is about 2 nats, A's about 0; the lower plots show the gap against $K$.",
+                r"B finds the two moons but blurs them: its $\log p_0$ gap is 2.1 nats, A's −0.05 (0: as good as the data).",
             ],
-            &DataSettings {
-                spec: DataSpec::new(DataPreset::TwoMoons),
-                ..DataSettings::default()
-            },
+            &two_moons,
             &linear,
             View::Reverse,
             1,
             plain.clone(),
-        ),
+        )
+        .showing(&[
+            Target::Plot(views::reverse::PARTICLES),
+            Target::Readout(views::reverse::GAPS),
+        ])
+        .quoting(&[("2.1 nats", "(K = 10) 2.1"), ("−0.05", "(K = 1000) -0.05")])
+        .given(&["1000 ancestral", "10 deterministic", r"\eta = 0", "0: as good"]),
+        step(
+            "Sample quality against the number of steps",
+            [
+                "The same two samplers at every step count K: DDIM (B) is close to the data in tens of steps,",
+                "ancestral DDPM (A) needs hundreds. Left: the log-likelihood gap, right: the energy distance, each with its standard error.",
+            ],
+            &two_moons,
+            &linear,
+            View::Reverse,
+            1,
+            plain.clone(),
+        )
+        .showing(&[Target::Plot(views::reverse::QUALITY)]),
+        step(
+            "What the ELBO bounds: the model, or the bound?",
+            [
+                r"The optimal denoiser's own density $p_\theta(x_0)$, carried down the reverse chain, matches $p_0$: $\mathrm{KL}(p_0 \| p_\theta) = 1.6 \cdot 10^{-4}$ nats.",
+                r"Yet its NELBO is 0.445 nats above $H(p_0)$: that is the bound's gap, with fixed_small's too narrow reverse steps.",
+            ],
+            &bimodal,
+            &linear,
+            View::Evidence,
+            1,
+            evidence.clone(),
+        )
+        .showing(&[
+            Target::Plot("evidence_density"),
+            Target::Plot("evidence_nll"),
+            Target::Readout(views::evidence::SUMMARY),
+        ])
+        .quoting(&[(r"1.6 \cdot 10^{-4}", "1.6"), ("0.445", "0.445")]),
     ];
-    out.push(step(
-        "What the ELBO bounds: the model, or the bound?",
+    let mut analytic = step(
+        "The analytic variance closes the bound's gap",
         [
-            r"The optimal denoiser's own density $p_\theta(x_0)$, carried down the reverse chain, matches $p_0$: $\mathrm{KL}(p_0 \| p_\theta) = 0.0002$ nats.",
-            r"Yet its NELBO is 0.445 nats above $H(p_0)$: that is the bound's gap, with fixed_small's too narrow steps; the analytic variance leaves 0.003.",
+            r"The same denoiser with the analytic reverse variance (Bao et al. 2022): each step takes the variance that fits the true reverse step.",
+            r"NELBO is now only 0.003 nats above $H(p_0)$ and the model's own density still matches $p_0$: the gap was the variance's.",
         ],
         &bimodal,
         &linear,
         View::Evidence,
         1,
-        ViewToggles {
-            evidence_step: EvidenceStep::Diffusion,
-            ..plain.clone()
-        },
-    ));
+        evidence,
+    )
+    .showing(&[
+        Target::Plot("evidence_density"),
+        Target::Readout(views::evidence::SUMMARY),
+    ])
+    .quoting(&[("0.003", "0.003")])
+    .given(&["2022"]);
+    analytic.scene.settings.variance = VarianceType::Analytic;
+    out.push(analytic);
     let mut x0 = step(
         "The x0 network's poor likelihood",
         [
-            r"Two networks trained alike ($L_\mathrm{simple}$, 3000 steps, shipped in assets/): $\epsilon$'s NELBO is within a few tenths of a nat of the optimum,",
-            r"the $x_0$ network's is over 100 nats worse: its small $x_0$ errors are multiplied by $w_{x_0}(t)$ (5000 at $t = 1$), most of the excess at $t \le 10$.",
+            r"Two networks trained alike ($L_\mathrm{simple}$, 3000 steps, shipped in assets/): $\epsilon$'s NELBO is 1.27, near the optimum's 1.17;",
+            r"the $x_0$ network's is 176: its small $x_0$ errors are multiplied by $w_{x_0}(t)$ (5000 at $t = 1$), where most of its excess is.",
         ],
         &bimodal,
         &linear,
         View::Training,
         1,
         plain,
-    );
+    )
+    .showing(&[
+        Target::Readout(views::training::STATUS),
+        Target::Plot("train_terms"),
+        Target::Plot("train_excess"),
+        Target::Readout(views::training::AT_T),
+    ])
+    .quoting(&[("is 1.27", "eps 1.27"), ("1.17", "optimal 1.17"), ("is 176", "x0 176"), ("5000", "w_x0(t) = 5000")])
+    .given(&["3000 steps", "t = 1"]);
     x0.trained = Some(Parameterisation::X0);
     out.push(x0);
     out
+}
+
+impl Lesson {
+    /// The step refers to `targets`.
+    fn showing(mut self, targets: &[Target]) -> Self {
+        self.shows = targets.to_vec();
+        self
+    }
+
+    /// The step's caption quotes these results: (as the caption writes it, the digits on
+    /// screen).
+    fn quoting(mut self, quotes: &[(&'static str, &'static str)]) -> Self {
+        self.quotes = quotes
+            .iter()
+            .map(|&(caption, screen)| Quote { caption, screen })
+            .collect();
+        self
+    }
+
+    /// The other numbers of the step's caption, as written there.
+    fn given(mut self, given: &[&'static str]) -> Self {
+        self.given = given.to_vec();
+        self
+    }
 }
 
 /// The number of steps of the lesson.

@@ -24,6 +24,7 @@ pub mod compute;
 pub mod controls;
 mod dialog;
 pub mod export;
+pub mod focus;
 pub mod formula;
 pub mod help;
 pub mod inputs;
@@ -98,6 +99,9 @@ pub fn run_native(launch: scene::Launch) -> anyhow::Result<()> {
 }
 
 /// What saving or copying the comparison says before its table is in.
+/// Frames a new lesson step keeps revealing its targets once its results are drawn: the
+/// layout settles (a plot's axes take their width from the results) before the last scroll.
+const REVEAL_CALM_FRAMES: u32 = 3;
 const NO_TABLE_YET: &str = "nothing to save yet: the comparison of the current schedules is still being computed (or failed: the window says why)";
 
 /// The ELBO Lab app: the shell around the model, the jobs, training and the tabs.
@@ -153,6 +157,8 @@ struct Shell {
     pending: Option<(model::PendingFiles, scene::Launch)>,
     /// A frame has been drawn.
     drawn: bool,
+    /// Frames in a row a revealing lesson step had all its results (see `settle_reveal`).
+    calm_frames: u32,
 }
 
 impl App {
@@ -235,6 +241,7 @@ impl App {
                 replace: None,
                 pending: None,
                 drawn: false,
+                calm_frames: 0,
                 status_since: None,
             },
             model,
@@ -693,6 +700,34 @@ impl App {
         }
     }
 
+    /// A new lesson step keeps its targets in view (see [`focus`]) until its results are in
+    /// and have been drawn for a few frames, or until the user scrolls or clicks.
+    fn settle_reveal(&mut self, ctx: &egui::Context) {
+        if !self.window.reveal {
+            return;
+        }
+        let user = ctx.input(|i| {
+            i.pointer.any_pressed()
+                || i.raw
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, egui::Event::MouseWheel { .. }))
+        });
+        let busy = self.freshness(self.model.settings.view) == Freshness::Computing
+            || self.jobs.is_busy()
+            || self.training.evaluating
+            || self.shell.pending.is_some();
+        if user || self.window.lesson.is_none() {
+            self.window.reveal = false;
+        } else if busy {
+            self.shell.calm_frames = 0;
+        } else {
+            self.shell.calm_frames += 1;
+            self.window.reveal = self.shell.calm_frames < REVEAL_CALM_FRAMES;
+        }
+        ctx.request_repaint();
+    }
+
     /// The read-only context every view draws from.
     pub fn view_ctx(&self) -> ViewCtx<'_> {
         ViewCtx {
@@ -719,6 +754,8 @@ impl App {
             return;
         };
         self.window.lesson = Some(index);
+        self.window.reveal = true;
+        self.shell.calm_frames = 0;
         let mut settings = lesson.scene.settings;
         settings.dark = self.model.settings.dark;
         settings.presenter = self.model.settings.presenter;
@@ -852,6 +889,7 @@ impl App {
         self.poll_side_channels(&ctx);
         self.keep_window_on_screen(&ctx);
         let mut commands = Self::keyboard(&ctx);
+        focus::begin_pass(&ctx);
         let mut views = std::mem::take(&mut self.views);
         commands.extend(views.ui(ui, &self.view_ctx()));
         self.views = views;
@@ -873,6 +911,7 @@ impl App {
         self.advance_time(&ctx);
         self.request_work();
         self.poll_workers();
+        self.settle_reveal(&ctx);
         self.apply_theme(&ctx);
         self.fade_status(&ctx);
         if self.jobs.is_busy() {

@@ -8,6 +8,7 @@ use egui::{RichText, Ui, Vec2};
 use super::command::Command;
 use super::compute::PREVIEW_SAMPLES;
 use super::controls::{ClampNotes, Typed};
+use super::focus::{self, Target};
 use super::palette::Palette;
 use super::plot_util::{opt, sci, text_width};
 use super::settings::SPEED_RANGE;
@@ -23,6 +24,9 @@ fn mono_width(ui: &Ui, chars: usize) -> f32 {
 fn padded(v: String, chars: usize) -> String {
     format!("{v:<chars$}")
 }
+
+/// The key of the timeline's abar_t and log-SNR (see [`Target::Readout`]).
+pub const READOUT: &str = "timeline";
 
 /// The widest value `sci` or `opt` gives in the status row ("undefined", "-1.234e-5"):
 /// padded to this, the row never jumps as t moves.
@@ -179,17 +183,23 @@ impl Timeline {
             }
             ui.separator();
             let s = ctx.schedule();
-            ui.label(
-                RichText::new(format!(
-                    "abar_t = {}  log-SNR = {}",
-                    padded(sci(s.abar(ctx.t)), VALUE_CHARS),
-                    padded(opt(s.log_snr(ctx.t)), VALUE_CHARS)
-                ))
-                .monospace(),
-            )
-            .on_hover_text(
-                "At the current t: abar_t = prod(s <= t) (1 - beta_s), the signal kept in x_t, and log-SNR = log(abar_t / (1 - abar_t)) (Luo eq. 109), undefined where abar_t is 0.",
-            );
+            let log_snr = match s.log_snr(ctx.t) {
+                None if s.abar(ctx.t) == 0.0 => "-inf".to_owned(),
+                l => opt(l),
+            };
+            let readout = ui
+                .label(
+                    RichText::new(format!(
+                        "abar_t = {}  log-SNR = {}",
+                        padded(sci(s.abar(ctx.t)), VALUE_CHARS),
+                        padded(log_snr, VALUE_CHARS)
+                    ))
+                    .monospace(),
+                )
+                .on_hover_text(
+                    "At the current t: abar_t = prod(s <= t) (1 - beta_s), the signal kept in x_t, and log-SNR = log(abar_t / (1 - abar_t)) (Luo eq. 109), -inf where abar_t is 0.",
+                );
+            focus::mark(ui, Target::Readout(READOUT), readout.rect);
             ui.separator();
             // The last thing on the row: a clamp warning, else the progress (truncated, so
             // the row never wraps).

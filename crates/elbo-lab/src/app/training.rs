@@ -483,9 +483,15 @@ impl Training {
                 consistency: false,
                 // The progress readout recurs at every evaluation, with the N its control
                 // sets: Monte Carlo keeps it cheap (quadrature runs the network at every
-                // lattice point, about 1e6 per 2D evaluation). The ELBO tab gives a trained
-                // model's ELBO by quadrature.
-                method: elbo_core::elbo::Method::MonteCarlo,
+                // lattice point, about 1e6 per 2D evaluation). Networks loaded from files
+                // are evaluated once: in 1D by quadrature, so their small terms at large t
+                // carry no sampling noise (Monte Carlo's would reorder them). The ELBO tab
+                // gives any trained model's ELBO by quadrature.
+                method: if self.loaded_from.is_some() && data.dim() == 1 {
+                    elbo_core::elbo::Method::Quadrature
+                } else {
+                    elbo_core::elbo::Method::MonteCarlo
+                },
             },
             step,
             epoch: self.epoch,

@@ -9,6 +9,7 @@ mod evidence;
 mod export;
 mod formula;
 mod fuzz;
+mod lesson_focus;
 mod nothing_lost;
 mod panel;
 mod plots;

@@ -5,6 +5,7 @@
 use egui::{RichText, Ui};
 
 use super::super::command::EditMode;
+use super::super::focus::{Focus, Target};
 use super::super::inputs::{Depends, Freshness, Inputs};
 use super::super::jobs::Jobs;
 pub use super::super::jobs::Shown;
@@ -13,6 +14,7 @@ use super::super::jobs::elbo::{ElboKey, ElboShown};
 use super::super::jobs::evidence::EvidenceKey;
 use super::super::jobs::forward::{FieldKey, FieldView, StaticShown, StaticsKey};
 use super::super::jobs::reverse::{ReverseJob, ReverseResult};
+use super::super::lessons::lessons;
 use super::super::model::Model;
 use super::super::training::Training;
 use elbo_core::mixture::GaussianMixture;
@@ -49,11 +51,27 @@ pub struct WindowState {
     pub status_fade: u8,
     /// The step of the built-in lesson shown in the lesson bar, if one runs.
     pub lesson: Option<usize>,
+    /// The lesson step is new: the views bring what it refers to into view (see
+    /// [`Focus`]).
+    pub reveal: bool,
     /// What a press on a data plot does.
     pub edit_mode: EditMode,
 }
 
 impl<'a> ViewCtx<'a> {
+    /// What the running lesson step refers to, and whether to bring it into view now.
+    pub fn focus(&self) -> Focus {
+        Focus {
+            targets: self
+                .window
+                .lesson
+                .and_then(|i| lessons().into_iter().nth(i))
+                .map(|l| l.shows)
+                .unwrap_or_default(),
+            reveal: self.window.reveal && self.window.lesson.is_some(),
+        }
+    }
+
     /// The current inputs.
     pub fn inputs(&self) -> &'a Inputs {
         &self.model.applied.inputs
@@ -208,23 +226,33 @@ pub struct AutoFold {
 impl AutoFold {
     /// Show the section `title` (hover text `tip`) with `add` as its body, in a view
     /// `view_height` points tall.
+    /// A lesson step that refers to the section (its title as a [`Target::Section`]) opens
+    /// it, as if the user had.
     pub fn show(
         &mut self,
         ui: &mut Ui,
-        title: &str,
+        focus: &Focus,
+        title: &'static str,
         tip: &str,
         (view_height, min_height): (f32, f32),
         add: impl FnOnce(&mut Ui),
     ) {
-        let tall = view_height >= min_height;
+        let target = Target::Section(title);
+        let open = if focus.reveals(target) {
+            self.chosen = true;
+            Some(true)
+        } else {
+            (!self.chosen).then_some(view_height >= min_height)
+        };
         let header = egui::CollapsingHeader::new(title)
             .id_salt(title)
-            .open((!self.chosen).then_some(tall))
+            .open(open)
             .show_unindented(ui, add)
             .header_response;
         if header.clicked() {
             self.chosen = true;
         }
+        super::super::focus::mark(ui, target, header.rect);
         header.on_hover_text(tip);
     }
 }

@@ -4,11 +4,12 @@
 use egui::{RichText, Ui};
 use egui_plot::{HLine, Line, LineStyle, MarkerShape, Points};
 
-use elbo_core::elbo::{ElboResult, Method};
+use elbo_core::elbo::{ElboResult, Method, TermKind};
 use elbo_core::schedule::VarianceType;
 
 use super::super::command::Command;
 use super::super::controls::ANALYTIC_TIP;
+use super::super::focus::{self, Target};
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::jobs::Want;
 use super::super::jobs::elbo::ElboShown;
@@ -250,6 +251,33 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
     entries
 }
 
+/// The key of the line of numbers above the plots (see [`Target::Readout`]).
+pub const READOUT: &str = "elbo_share";
+
+/// "Sum of L(t-1): 4.358 nats; at t <= 100: 3.52 (81%); at t > 500: 0.0412": where the
+/// denoising terms' nats are, the part up to `t` and that of the noisier half.
+pub fn share_text(r: &ElboResult, t: usize) -> String {
+    let part = |keep: &dyn Fn(usize) -> bool| -> f64 {
+        r.timesteps
+            .iter()
+            .filter(|row| row.term == TermKind::Denoising && keep(row.t))
+            .filter_map(|row| row.loss)
+            .sum()
+    };
+    let total = part(&|_| true);
+    let upto = part(&|s| s <= t);
+    let half = r.steps / 2;
+    let late = part(&|s| s > half);
+    let share = if total > 0.0 {
+        format!(" ({:.0}%)", 100.0 * upto / total)
+    } else {
+        String::new()
+    };
+    format!(
+        "Sum of L(t-1): {total:.4} nats; at t <= {t}: {upto:.4}{share}; at t > {half}: {late:.4} nats"
+    )
+}
+
 /// The two plots over t (per-timestep terms, running sum) with their legend above them,
 /// in `w` x `h`; a click on either asks to move the timeline there.
 fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f32) -> Vec<Command> {
@@ -263,6 +291,12 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
         ctx.model.settings.toggles.legends,
         &legend(ctx, pal, elbo),
     );
+    if let Some(e) = elbo {
+        focus::readout(ui, Target::Readout(READOUT), |ui| {
+            ui.add(egui::Label::new(share_text(&e.result, t)).wrap())
+                .on_hover_text("Where the denoising terms' nats are: their sum over every t, the part at t up to the timeline's t and its share, and the part of the noisier half t > T/2.");
+        });
+    }
     // Never more than the room there is (a short projector window): the plots shrink
     // together, the lower one keeping enough for its tick labels and axis name.
     let rest = (h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y)
@@ -342,6 +376,7 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
             p.vline(t_marker(t));
         });
     commands.extend(clicked_t(&terms, steps).map(Command::SetT));
+    focus::mark(ui, Target::Plot("terms"), terms.response.rect);
     // The lower plot's one solid curve, the running sum: its axis names it, not the legend.
     let running = plot("running", "timestep t", "sum (nats)")
         .height(rest - top_h)

@@ -16,6 +16,7 @@ use elbo_core::evidence::{EvidenceResult, Valued};
 use elbo_core::schedule::SnrShape;
 
 use super::super::command::Command;
+use super::super::focus::{self, Target};
 use super::super::jobs::Progress;
 use super::super::jobs::Want;
 use super::super::jobs::evidence::{EvidencePart, EvidenceShown, LogSnrView, SweepPoint};
@@ -347,6 +348,7 @@ fn diffusion(
             let plot = dimmed_unless(ui, current, |ui| {
                 density_plot(ui, (ctx, pal), &r, editor, legends, (w, h))
             });
+            focus::mark(ui, Target::Plot("evidence_density"), plot.response.rect);
             commands.extend(editor.respond(ui, &plot, ctx));
         },
         |ui, w, h| {
@@ -356,6 +358,7 @@ fn diffusion(
             dimmed_unless(ui, current, |ui| summary(ui, pal, &r));
             lower.show(
                 ui,
+                &ctx.focus(),
                 "The decomposition, and against T",
                 "NELBO - H(p0) = KL(p0 || p_theta) + mean gap with every term, and the same terms for T = 1 to 1000. Folded by itself on a short window; click to open or fold it.",
                 (view_h, LOWER_OPEN_MIN_HEIGHT),
@@ -461,7 +464,7 @@ fn nll_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w: f3
             hi.push(p.nelbo.max(n));
         }
     }
-    plot("evidence_nll", "x0 (where p0 > 1e-6 of its peak)", "nats")
+    let response = plot("evidence_nll", "x0 (where p0 > 1e-6 of its peak)", "nats")
         .width(w)
         .height(h)
         .show(ui, |p| {
@@ -478,11 +481,19 @@ fn nll_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w: f3
                     .style(LineStyle::dashed_dense()),
             );
         });
+    focus::mark(ui, Target::Plot("evidence_nll"), response.response.rect);
 }
+
+/// The key of the one-line decomposition under the plots (see [`Target::Readout`]).
+pub const SUMMARY: &str = "evidence_summary";
 
 /// The decomposition on one line, each term in its colour (always shown, also when the
 /// section with the table is folded).
 fn summary(ui: &mut Ui, pal: &Palette, r: &EvidenceResult) {
+    focus::readout(ui, Target::Readout(SUMMARY), |ui| summary_line(ui, pal, r));
+}
+
+fn summary_line(ui: &mut Ui, pal: &Palette, r: &EvidenceResult) {
     ui.horizontal_wrapped(|ui| {
         ui.spacing_mut().item_spacing.x = 4.0;
         let part = |ui: &mut Ui, text: String, colour: egui::Color32, tip: &str| {
@@ -515,6 +526,15 @@ fn summary(ui: &mut Ui, pal: &Palette, r: &EvidenceResult) {
             format!("mean gap {}", sci(r.mean_bound_gap.value)),
             pal.gap,
             "How loose the bound is",
+        );
+        part(
+            ui,
+            format!(
+                "(NELBO - H(p0) = {})",
+                sci(r.nelbo.value - r.data_entropy.value)
+            ),
+            pal.total,
+            "How far the bound is above the least it could be: KL(p0 || p_theta) + mean gap",
         );
     });
 }

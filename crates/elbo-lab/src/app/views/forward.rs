@@ -5,6 +5,7 @@ use egui::Ui;
 use egui_plot::{Line, PlotResponse, Points};
 
 use super::super::command::Command;
+use super::super::focus::{self, Target};
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::jobs::Want;
 use super::super::palette::{DARK, Palette};
@@ -189,6 +190,7 @@ fn plots_1d(
             })
     });
     name_t_plot(&river, "density river q_t(x) over t");
+    focus::mark(ui, Target::Plot("river"), river.response.rect);
     if let Some(t) = clicked_t(&river, ctx.steps()) {
         commands.push(Command::SetT(t));
     }
@@ -230,6 +232,7 @@ fn plots_1d(
                 editor.draw(p, ctx);
             })
     });
+    focus::mark(ui, Target::Plot("density_at_t"), density.response.rect);
     commands.extend(editor.respond(ui, &density, ctx));
 }
 

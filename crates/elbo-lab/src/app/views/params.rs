@@ -4,10 +4,11 @@
 
 use egui::{Align, Layout, RichText, Ui};
 use egui_plot::{Arrows, Line, LineStyle, MarkerShape, Points};
-use elbo_core::elbo::Method;
+use elbo_core::elbo::{ElboResult, Method};
 
 use super::super::command::Command;
 use super::super::compute::targets_1d;
+use super::super::focus::{self, Target};
 use super::super::formula::{self as tex, catalogue};
 use super::super::jobs::Want;
 use super::super::jobs::elbo::param_row;
@@ -109,6 +110,16 @@ impl ParamsView {
             } else {
                 &Parameterisation::ALL[..3]
             };
+        if let Some(text) = ctx
+            .elbo()
+            .and_then(|e| weighted_text(&e.value.result, ctx.t, shown))
+        {
+            focus::readout(ui, Target::Readout(READOUT), |ui| {
+                ui.add(egui::Label::new(text).wrap()).on_hover_text(
+                    "At the timeline's t: each column's weighted error w(t) × MSE(t) (the same number: the three parameterisations are one loss), and how far apart their raw MSEs are.",
+                );
+            });
+        }
         let h = ui.available_height();
         let mut commands = Vec::new();
         ui.columns(shown.len(), |cols| {
@@ -128,6 +139,40 @@ impl ParamsView {
         }
         commands
     }
+}
+
+/// The key of the line of numbers above the columns (see [`Target::Readout`]).
+pub const READOUT: &str = "params_weighted";
+
+/// "At t = 1: w × MSE = 1.234e-2 (x0), 1.234e-2 (eps), 1.234e-2 (score); raw MSE ratios
+/// eps / x0 = 9999, score / x0 = 9.999e7": the columns' numbers side by side. None where
+/// the row has no values.
+pub fn weighted_text(r: &ElboResult, t: usize, shown: &[Parameterisation]) -> Option<String> {
+    let row = r.timesteps.get(t.checked_sub(1)?)?;
+    let mut weighted = Vec::new();
+    let mut ratios = Vec::new();
+    let (_, mse_x0, _) = param_row(row, Parameterisation::X0);
+    for &p in shown {
+        let (w, m, _) = param_row(row, p);
+        weighted.push(format!("{} ({p})", opt(w.zip(m).map(|(a, b)| a * b))));
+        if p != Parameterisation::X0
+            && let (Some(m), Some(m0)) = (m, mse_x0)
+            && m0 > 0.0
+        {
+            let ratio = m / m0;
+            let text = if ratio < 1e5 {
+                format!("{ratio:.0}")
+            } else {
+                sci(ratio)
+            };
+            ratios.push(format!("{p} / x0 = {text}"));
+        }
+    }
+    let mut out = format!("At t = {t}: w × MSE = {}", weighted.join(", "));
+    if !ratios.is_empty() {
+        out += &format!("; raw MSE ratios {}", ratios.join(", "));
+    }
+    Some(out)
 }
 
 /// True when the curves on screen are by quadrature (no error bands to draw).

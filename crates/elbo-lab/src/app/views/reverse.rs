@@ -10,13 +10,14 @@ use egui_plot::{HoverPosition, Line, PlotPoint, Points};
 
 use super::super::command::Command;
 use super::super::controls::{ANALYTIC_TIP, ClampNotes, Typed};
+use super::super::focus::{self, Target};
 use super::super::formula::{self as tex, catalogue};
 use super::super::inputs::Depends;
 use super::super::jobs::Want;
 use super::super::jobs::reverse::{ReverseResult, TRAJECTORIES, state_index};
 use super::super::palette::Palette;
 use super::super::plot_util::{
-    LegendEntry, box_image, clicked_t, legend_row, plane_plot, plot, sci, t_marker,
+    LegendEntry, box_image, clicked_t, legend_row, plane_plot, plot, pm, sci, t_marker,
 };
 use super::super::settings::{ConfigSampling, max_leading_offset};
 use super::ctx::{AutoFold, Shown, ViewCtx, dimmed_unless};
@@ -124,6 +125,7 @@ impl ReverseView {
         let mut fold = self.settings_fold;
         fold.show(
             ui,
+            &ctx.focus(),
             "Sampler settings A and B",
             "The two sampler settings compared side by side, from the same x_T and the same noise. Click to fold them away and give the plots the room (folded by itself on a short window).",
             (ui.available_height(), SETTINGS_OPEN_MIN_HEIGHT),
@@ -136,6 +138,13 @@ impl ReverseView {
         let shown = ctx.reverse();
         let current = shown.as_ref().is_none_or(|s| s.current);
         let both = ui.available_height() >= STACK_MIN_HEIGHT;
+        // A lesson step shows the figure its caption refers to.
+        let focus = ctx.focus();
+        if focus.reveals(Target::Plot(QUALITY)) {
+            self.figure = Figure::Quality;
+        } else if focus.reveals(Target::Plot(PARTICLES)) {
+            self.figure = Figure::Particles;
+        }
         if !both {
             ui.horizontal(|ui| {
                 ui.label("Show:");
@@ -172,25 +181,51 @@ impl ReverseView {
                 (0.0, h)
             };
             if particles_h > 0.0 {
-                ui.columns(2, |cols| {
-                    for (side, col) in cols.iter_mut().enumerate() {
-                        let w = col.available_width();
-                        let place = (side, w, particles_h);
-                        if let Some(t) =
-                            particles_plot(col, ctx, shown.as_ref(), place, editor, &mut commands)
-                        {
-                            commands.push(Command::SetT(t));
+                let gaps = shown.as_ref().and_then(|s| gap_text(s.value));
+                let line_h =
+                    ui.text_style_height(&egui::TextStyle::Body) + ui.spacing().item_spacing.y;
+                let plots_h = if gaps.is_some() {
+                    particles_h - 2.0 * line_h
+                } else {
+                    particles_h
+                };
+                let drawn = ui.scope(|ui| {
+                    ui.columns(2, |cols| {
+                        for (side, col) in cols.iter_mut().enumerate() {
+                            let w = col.available_width();
+                            let place = (side, w, plots_h);
+                            if let Some(t) = particles_plot(
+                                col,
+                                ctx,
+                                shown.as_ref(),
+                                place,
+                                editor,
+                                &mut commands,
+                            ) {
+                                commands.push(Command::SetT(t));
+                            }
                         }
-                    }
+                    });
                 });
+                focus::mark(ui, Target::Plot(PARTICLES), drawn.response.rect);
+                if let Some(text) = gaps {
+                    focus::readout(ui, Target::Readout(GAPS), |ui| {
+                        ui.add(egui::Label::new(text).wrap()).on_hover_text(
+                            "From the quality figure: the gap -E log p0(samples) - H(p0) of each setting's samples at its own number of steps K (0: as good as data), ± 1 standard error.",
+                        );
+                    });
+                }
             }
             if quality_h > 0.0 {
-                quality_plots(
-                    ui,
-                    shown.as_ref().map(|s| s.value),
-                    quality_h,
-                    ctx.model.settings.toggles.legends,
-                );
+                let drawn = ui.scope(|ui| {
+                    quality_plots(
+                        ui,
+                        shown.as_ref().map(|s| s.value),
+                        quality_h,
+                        ctx.model.settings.toggles.legends,
+                    )
+                });
+                focus::mark(ui, Target::Plot(QUALITY), drawn.response.rect);
             }
         });
         commands
@@ -576,6 +611,33 @@ fn particles_plot(
         commands.extend(editor.respond(ui, &cloud, ctx));
         None
     }
+}
+
+/// The particle plots of A and B together, as a lesson refers to them (see
+/// [`Target::Plot`]).
+pub const PARTICLES: &str = "reverse_particles";
+/// The two quality figures together.
+pub const QUALITY: &str = "reverse_quality";
+/// The key of the line of each side's log-likelihood gap under the particles.
+pub const GAPS: &str = "reverse_gaps";
+
+/// "log p0 gap of the samples: A (K = 1000) 0.0123 ± 0.0200 nats; B (K = 10) 2.01 ±
+/// 0.08 nats": each side's point of the quality figure at its own K, once computed.
+fn gap_text(r: &ReverseResult) -> Option<String> {
+    let quality = r.quality.as_deref()?;
+    let parts: Vec<String> = (0..2)
+        .filter_map(|side| {
+            let k = r.job.configs[side].steps;
+            let point = quality[side].iter().find(|p| p.steps == k)?;
+            let g = point.quality.log_p0_gap;
+            Some(format!(
+                "{} (K = {k}) {} nats",
+                SIDES[side],
+                pm(g.mean, g.stderr)
+            ))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("log p0 gap of the samples: {}", parts.join("; ")))
 }
 
 fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32, legends: bool) {

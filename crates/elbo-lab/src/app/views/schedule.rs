@@ -11,6 +11,7 @@ use elbo_core::elbo::Method;
 use elbo_core::schedule::{BetaSchedule, Finding, NoiseSchedule, Severity};
 
 use super::super::command::{Command, FileRequest};
+use super::super::focus::{self, Target};
 use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::jobs::Progress;
 use super::super::jobs::Want;
@@ -182,6 +183,7 @@ impl ScheduleView {
             self.others = None;
         }
         let others: &[Drawn] = self.others.as_ref().map_or(&[], |(_, o)| o.as_slice());
+        readout(ui, ctx, others);
         legend_row(
             ui,
             ctx.model.settings.toggles.legends,
@@ -295,6 +297,13 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, others: &[Drawn]) -> Vec<LegendEntry
         ctx.model.applied.schedule_label,
         current_preset.map_or(String::new(), |p| format!("\n{}", p.formula()))
     )));
+    if before_rescaling(settings, ctx.steps()).is_some() {
+        entries.push(
+            LegendEntry::styled(BEFORE_RESCALING, pal.neutral, LineStyle::dotted_dense()).tip(
+                "The same preset and betas without the rescaling: its abar_T is not 0, so its log-SNR ends at a finite value",
+            ),
+        );
+    }
     for (preset, label, _) in others {
         let (c, style, _) = look(pal, *preset, false);
         let name = preset.map_or("preset", |p| p.name());
@@ -416,15 +425,36 @@ fn series_plot(
                         .width(2.0),
                 );
             }
+            if let Some(before) = before_rescaling(settings, steps) {
+                p.line(
+                    Line::new(BEFORE_RESCALING, curve(&before, f, norm))
+                        .color(pal.neutral)
+                        .style(LineStyle::dotted_dense())
+                        .width(1.5),
+                );
+            }
             let (c, style, width) = look(pal, current_preset, true);
+            let drawn = curve(ctx.schedule(), f, norm);
+            // log-SNR is -inf where abar_t = 0 (a zero-terminal-SNR schedule): said at the
+            // curve's end, which a plot cannot reach.
+            if let Some(&[x, y]) = drawn.last()
+                && f(ctx.schedule(), steps).is_none()
+                && ctx.schedule().abar(steps) == 0.0
+            {
+                p.text(
+                    egui_plot::Text::new(
+                        "log-SNR at t = T",
+                        egui_plot::PlotPoint::new(x, y),
+                        egui::RichText::new("falls to -inf at t = T").color(c),
+                    )
+                    .anchor(egui::Align2::RIGHT_TOP),
+                );
+            }
             p.line(
-                Line::new(
-                    ctx.model.applied.schedule_label.clone(),
-                    curve(ctx.schedule(), f, norm),
-                )
-                .color(c)
-                .style(style)
-                .width(width),
+                Line::new(ctx.model.applied.schedule_label.clone(), drawn)
+                    .color(c)
+                    .style(style)
+                    .width(width),
             );
             let mut marker = t_marker(ctx.t);
             if norm {
@@ -442,6 +472,7 @@ fn series_plot(
             }
             p.vline(marker);
         });
+    focus::mark(ui, Target::Plot(PLOT_IDS[i]), resp.response.rect);
     // A click moves the timeline to the current schedule's t under it.
     if !resp.response.clicked() {
         return None;
@@ -450,6 +481,99 @@ fn series_plot(
     let x = resp.transform.value_from_position(pos).x;
     t_at(if norm { x * steps as f64 } else { x }, steps).map(Command::SetT)
 }
+
+/// The plots' id names (as `plot_util::plot_id` takes them), in the order of [`SERIES`].
+pub const PLOT_IDS: [&str; 3] = ["schedule_log_snr", "schedule_abar", "schedule_beta"];
+
+/// The legend's and plots' name of the schedule before a zero-terminal-SNR rescaling.
+const BEFORE_RESCALING: &str = "before rescaling to zero terminal SNR";
+
+/// The same preset and betas without the rescaling to zero terminal SNR, when it is on:
+/// drawn beside it, so the rescaling is seen (Lin et al. 2023).
+fn before_rescaling(settings: &ScheduleSettings, steps: usize) -> Option<NoiseSchedule> {
+    if !settings.rescale_zero_snr || settings.custom.is_some() {
+        return None;
+    }
+    let plain = ScheduleSettings {
+        rescale_zero_snr: false,
+        ..settings.clone()
+    };
+    plain.spec().build().ok().filter(|s| s.steps() == steps)
+}
+
+/// The first t at which `s`'s log-SNR is at or below 0 (where signal and noise are equal).
+pub fn log_snr_zero_at(s: &NoiseSchedule) -> Option<usize> {
+    (1..=s.steps()).find(|&t| s.log_snr(t).is_none_or(|l| l <= 0.0))
+}
+
+/// log-SNR at `t`, written "-inf" where abar_t = 0 (and "undefined" where it has no
+/// value otherwise).
+pub fn log_snr_text(s: &NoiseSchedule, t: usize) -> String {
+    match s.log_snr(t) {
+        Some(l) => format!("{l:.2}"),
+        None if s.abar(t) == 0.0 => "-inf".to_owned(),
+        None => "undefined".to_owned(),
+    }
+}
+
+/// The numbers the plots show, at the timeline's t and where each schedule crosses log-SNR
+/// 0 and where its last quarter begins: what a lesson quotes, to be read off the screen.
+fn readout(ui: &mut Ui, ctx: &ViewCtx<'_>, others: &[Drawn]) {
+    let s = ctx.schedule();
+    let (t, steps) = (ctx.t, ctx.steps());
+    let abar = s.abar(t);
+    let mut first = format!(
+        "At t = {t}: abar_t = {}, beta_t = {}, sqrt(abar_t) = {:.1}% of x0, log-SNR = {}",
+        sci(abar),
+        sci(s.beta(t)),
+        100.0 * abar.sqrt(),
+        log_snr_text(s, t)
+    );
+    if let Some(e) = ctx.elbo().filter(|e| e.current) {
+        first += &format!("; prior term L_T = {}", sci(e.value.result.prior_loss));
+    }
+    let quarter = (3 * steps).div_ceil(4).max(1);
+    let current = &ctx.model.applied.schedule_settings;
+    let name = if current.custom.is_none() {
+        current.preset.name().to_owned()
+    } else {
+        "this schedule".to_owned()
+    };
+    let mut named: Vec<(String, &NoiseSchedule)> = vec![(name, s)];
+    named.extend(
+        others
+            .iter()
+            .map(|(p, label, o)| (p.map_or_else(|| label.clone(), |p| p.name().to_owned()), o)),
+    );
+    let zero: Vec<String> = named
+        .iter()
+        .map(|(name, o)| match log_snr_zero_at(o) {
+            Some(z) => format!("{name} t = {z}"),
+            None => format!("{name} never"),
+        })
+        .collect();
+    let last: Vec<String> = named
+        .iter()
+        .filter(|(_, o)| o.steps() >= quarter)
+        .map(|(name, o)| format!("{name} {}", log_snr_text(o, quarter)))
+        .collect();
+    let second = format!(
+        "log-SNR 0 at: {}; at t = {quarter} (3T/4): {}",
+        zero.join(", "),
+        last.join(", ")
+    );
+    focus::readout(ui, Target::Readout(READOUT), |ui| {
+        ui.add(egui::Label::new(first).wrap()).on_hover_text(
+            "The schedule at the timeline's t: abar_t (the signal x_t keeps, squared), beta_t, sqrt(abar_t) as a share of x0, log-SNR = log(abar_t / (1 - abar_t)) (-inf where abar_t = 0), and the prior term L_T of the ELBO (its value does not depend on t).",
+        );
+        ui.add(egui::Label::new(second).wrap()).on_hover_text(
+            "Where each drawn schedule's log-SNR first reaches 0 (signal and noise equally strong), and its log-SNR where the last quarter of the steps begins.",
+        );
+    });
+}
+
+/// The key of the Schedule tab's line of numbers (see [`focus::Target::Readout`]).
+pub const READOUT: &str = "schedule";
 
 fn other_presets(current: &ScheduleSettings, steps: usize) -> Vec<Drawn> {
     current

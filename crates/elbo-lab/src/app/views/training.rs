@@ -8,12 +8,14 @@ use egui::{RichText, Ui};
 use egui_plot::{HLine, Line, LineStyle};
 
 use super::super::command::{Command, FileRequest};
+use super::super::focus::{self, Target};
 use super::super::formula as tex;
 use super::super::jobs::Want;
+use super::super::jobs::elbo::param_row;
 use super::super::model::StatusLine;
 use super::super::palette::Palette;
 use super::super::plot_util::{
-    LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, pm, t_marker,
+    LegendEntry, clicked_t, legend_row, maybe_log, opt, plot_maybe_log, pm, sci, t_marker,
     within_visible,
 };
 use super::super::settings::{
@@ -100,30 +102,35 @@ impl TrainingView {
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         let mut commands = Vec::new();
         let visible_h = ui.available_height();
-        egui::ScrollArea::vertical()
-            .id_salt("training_tab")
-            .show(ui, |ui| {
-                let top = ui.cursor().top();
-                // Copied out: the body borrows the view.
-                let mut fold = self.settings_fold;
-                fold.show(
+        let focus = ctx.focus();
+        let area = egui::ScrollArea::vertical().id_salt("training_tab");
+        focus::scroll_area(ui, &focus, area, |ui| {
+            let top = ui.cursor().top();
+            // Copied out: the body borrows the view.
+            let mut fold = self.settings_fold;
+            fold.show(
                     ui,
+                    &ctx.focus(),
                     "Training settings and weights",
                     "The loss, batch, learning rate, seed and evaluation settings; start, pause and reset; load and save weights. Click to fold them away and give the plots the room (folded by itself on a short window).",
                     (visible_h, SETTINGS_OPEN_MIN_HEIGHT),
                     |ui| self.controls(ui, ctx, &mut commands),
                 );
-                self.settings_fold = fold;
-                ui.separator();
-                legend_row(
-                    ui,
-                    ctx.model.settings.toggles.legends,
-                    &legend(ctx, Palette::of_ui(ui)),
-                );
-                let used = ui.cursor().top() - top;
-                let h =
-                    (visible_h - used - 2.0 * ui.spacing().item_spacing.y).max(MIN_PLOTS_HEIGHT);
-                let w = ui.available_width();
+            self.settings_fold = fold;
+            ui.separator();
+            focus::readout(ui, Target::Readout(STATUS), |ui| status(ui, ctx));
+            legend_row(
+                ui,
+                ctx.model.settings.toggles.legends,
+                &legend(ctx, Palette::of_ui(ui)),
+            );
+            let used = ui.cursor().top() - top;
+            let h = (visible_h - used - 2.0 * ui.spacing().item_spacing.y).max(MIN_PLOTS_HEIGHT);
+            let w = ui.available_width();
+            // Networks loaded from files have no training history: their two ELBO
+            // plots take the room, side by side, under a line saying so.
+            let trained_here = ctx.training.history.iter().any(|h| !h.is_empty());
+            if trained_here || ctx.training.evaluation.is_none() {
                 ui.horizontal_top(|ui| {
                     // Never below a readable plot, however little room the zoom leaves.
                     let half_w = (w * 0.5 - 8.0).max(MIN_PLOT);
@@ -134,7 +141,19 @@ impl TrainingView {
                         commands.extend(excess_plot(ui, ctx, half_w, half_h));
                     });
                 });
-            });
+            } else {
+                ui.label("No training loss to draw: these networks were loaded, not trained here.")
+                        .on_hover_text("The loss curves are drawn while networks train in this window (Start training); loaded weights carry no history.");
+                // Measured afresh, without the floor of a training run's three plots.
+                let h = (visible_h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y)
+                    .max(2.0 * MIN_PLOT);
+                ui.columns(2, |cols| {
+                    let half_w = cols[0].available_width();
+                    commands.extend(terms_plot(&mut cols[0], ctx, half_w, h));
+                    commands.extend(excess_plot(&mut cols[1], ctx, half_w, h));
+                });
+            }
+        });
         commands
     }
 
@@ -305,7 +324,13 @@ impl TrainingView {
                 commands.push(Command::PickFile(FileRequest::Weights(false)));
             }
         });
-        status(ui, ctx);
+        tex::rich(
+            ui,
+            &format!(
+                "{}. With the optimal denoiser every parameterisation gives the same ELBO; trained networks differ in where their errors land.",
+                loss_text(ctx.model.settings.training.loss)
+            ),
+        );
     }
 }
 
@@ -350,6 +375,12 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
     entries
 }
 
+/// The key of the status line above the plots: state, step and each network's NELBO (see
+/// [`Target::Readout`]).
+pub const STATUS: &str = "training_status";
+/// The key of the line of numbers at the timeline's t above the excess plot.
+pub const AT_T: &str = "training_at_t";
+
 fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let pal = Palette::of_ui(ui);
     let t = ctx.training;
@@ -365,7 +396,11 @@ fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         if let Some((_, _, _, label)) = &t.trained_on {
             ui.label(format!("data: {label}"));
         }
-        if let Some(from) = &t.loaded_from {
+        if let Some(from) = &t.loaded_from
+            && t.status
+                .as_ref()
+                .is_none_or(|s| !s.text.contains(from.as_str()))
+        {
             ui.label(format!("weights from {from} (load resets training)"));
         }
         match &t.evaluation {
@@ -402,13 +437,6 @@ fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             ui.label(r);
         }
     });
-    tex::rich(
-        ui,
-        &format!(
-            "{}. With the optimal denoiser every parameterisation gives the same ELBO; trained networks differ in where their errors land.",
-            loss_text(ctx.model.settings.training.loss)
-        ),
-    );
 }
 
 /// [`TrainLoss::description`] with its formulas typeset (see [`tex::rich`]).
@@ -479,6 +507,7 @@ fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command>
             }
             p.vline(t_marker(ctx.t));
         });
+    focus::mark(ui, Target::Plot("train_terms"), resp.response.rect);
     clicked_t(&resp, ctx.steps()).map(Command::SetT)
 }
 
@@ -488,17 +517,23 @@ fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command
         ui.label("Waiting for the first evaluation: start training, or load weights.");
         return None;
     };
-    ui.label(
-        RichText::new(
-            "Excess L(t-1)(network) - L(t-1)(optimal) per t: where each network spends its errors",
-        )
-        .strong(),
-    );
-    let resp = plot("train_excess", "timestep t", "excess (nats)")
+    let top = ui.cursor().top();
+    ui.label(RichText::new("Excess over the optimal denoiser per t").strong());
+    focus::readout(ui, Target::Readout(AT_T), |ui| {
+        ui.add(egui::Label::new(at_t_text(e, ctx.t)).wrap())
+            .on_hover_text("At the timeline's t: each network's excess over the optimal denoiser, and the weight w(t) its squared error is multiplied by in L(t-1) (the optimal denoiser's row).");
+    });
+    // By quadrature no network can beat the optimal denoiser at any t: the excess is >= 0
+    // and spans decades, so it is drawn on a log axis; Monte Carlo's can dip below 0.
+    let log = e.optimal.method == elbo_core::elbo::Method::Quadrature;
+    let h = (h - (ui.cursor().top() - top)).max(MIN_PLOT);
+    let resp = plot_maybe_log("train_excess", "timestep t", "excess (nats)", log)
         .width(w)
-        .height((h - 24.0).max(MIN_PLOT))
+        .height(h)
         .show(ui, |p| {
-            p.add(HLine::new("0", 0.0).color(pal.neutral));
+            if !log {
+                p.add(HLine::new("0", 0.0).color(pal.neutral));
+            }
             for (k, (param, _)) in e.nets.iter().enumerate() {
                 let pts: Vec<[f64; 2]> = e
                     .excess(k)
@@ -507,12 +542,51 @@ fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command
                     .filter_map(|(i, x)| Some([(i + 1) as f64, (*x)?]))
                     .collect();
                 p.line(
-                    Line::new(format!("{param} network"), pts)
+                    Line::new(format!("{param} network"), maybe_log(&pts, log))
                         .color(pal.param(*param))
                         .width(1.5),
                 );
             }
             p.vline(t_marker(ctx.t));
         });
+    focus::mark(ui, Target::Plot("train_excess"), resp.response.rect);
     clicked_t(&resp, ctx.steps()).map(Command::SetT)
+}
+
+/// "At t = 1: excess x0 network 1.234e2, eps network 1.2e-3 nats; weight of x0's squared
+/// error w_x0(t) = 5000": the excess plot's values at `t`.
+fn at_t_text(e: &elbo_train::Evaluation, t: usize) -> String {
+    let excess: Vec<String> = e
+        .nets
+        .iter()
+        .enumerate()
+        .map(|(k, (p, _))| {
+            let v = e.excess(k).get(t.wrapping_sub(1)).copied().flatten();
+            format!("{p} {}", opt(v))
+        })
+        .collect();
+    let mut out = format!("At t = {t}: {} nats", excess.join(", "));
+    if let Some(row) = e.optimal.timesteps.get(t.wrapping_sub(1)) {
+        let weights: Vec<String> = e
+            .nets
+            .iter()
+            .filter_map(|(p, _)| {
+                let (w, _, _) = param_row(row, *p);
+                w.map(|w| format!("w_{p}(t) = {}", weight_text(w)))
+            })
+            .collect();
+        if !weights.is_empty() {
+            out += &format!("; {}", weights.join(", "));
+        }
+    }
+    out
+}
+
+/// A weight as a reader quotes it: whole above 100 ("5000"), else four significant digits.
+fn weight_text(w: f64) -> String {
+    if w.abs() >= 100.0 && w.is_finite() {
+        format!("{w:.0}")
+    } else {
+        sci(w)
+    }
 }

@@ -1,0 +1,170 @@
+//! What a lesson step points at, kept on screen.
+//!
+//! A lesson step declares the [`Target`]s its caption refers to: plots, foldable sections
+//! and lines of numbers. While the step is new ([`Focus::reveal`]), the views open those
+//! sections, pick the figure a short view shows instead of another, and scroll so the
+//! targets are in view. Every pass, the views record where they drew each target and the
+//! visible rectangle around it ([`Mark`]); the lesson tests read the marks to check that
+//! every target is on screen, whole, at every projector size.
+
+use egui::{Align, Context, Id, Rect, Ui};
+
+/// Something on screen a lesson step's caption refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// A plot, by its id name (see `plot_util::plot_id`).
+    Plot(&'static str),
+    /// A foldable section, by its title: open, with its header in view.
+    Section(&'static str),
+    /// A line of numbers, by the key its view gives it.
+    Readout(&'static str),
+}
+
+/// Where a target was drawn in the last pass, and the visible rectangle around it there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mark {
+    /// What was drawn.
+    pub target: Target,
+    /// Where (points).
+    pub rect: Rect,
+    /// The part of the window its parent showed (a scroll area's view, a panel).
+    pub clip: Rect,
+}
+
+impl Mark {
+    /// Whether the whole target was in view: not scrolled out, not cut by its panel.
+    pub fn visible(&self) -> bool {
+        self.clip.expand(0.5).contains_rect(self.rect)
+    }
+}
+
+/// What the running lesson step asks of the views in this frame.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Focus {
+    /// What the step's caption refers to (none outside a lesson).
+    pub targets: Vec<Target>,
+    /// The step is new: open, choose and scroll to its targets. It ends once the step's
+    /// results are in and drawn, or when the user scrolls or clicks.
+    pub reveal: bool,
+}
+
+impl Focus {
+    /// Whether the step refers to `target`.
+    pub fn wants(&self, target: Target) -> bool {
+        self.targets.contains(&target)
+    }
+
+    /// Whether `target` is to be brought into view now.
+    pub fn reveals(&self, target: Target) -> bool {
+        self.reveal && self.wants(target)
+    }
+
+    /// Whether any target of the step is a plot among `plots` (id names) and to be brought
+    /// into view now: a view that shows one figure of several picks it.
+    pub fn reveals_any_plot(&self, plots: &[&str]) -> bool {
+        self.reveal
+            && self
+                .targets
+                .iter()
+                .any(|t| matches!(t, Target::Plot(p) if plots.contains(p)))
+    }
+}
+
+fn marks_id() -> Id {
+    Id::unique("elbo_lab_focus_marks")
+}
+
+/// Forget the marks of the previous pass (the shell calls this before laying out).
+pub fn begin_pass(ctx: &Context) {
+    ctx.data_mut(|d| d.insert_temp(marks_id(), Vec::<Mark>::new()));
+}
+
+/// The marks of the last pass, in drawing order.
+pub fn marks(ctx: &Context) -> Vec<Mark> {
+    ctx.data(|d| d.get_temp::<Vec<Mark>>(marks_id()))
+        .unwrap_or_default()
+}
+
+/// Record that `target` was drawn at `rect` in `ui`.
+pub fn mark(ui: &Ui, target: Target, rect: Rect) {
+    let mark = Mark {
+        target,
+        rect,
+        clip: ui.clip_rect(),
+    };
+    ui.ctx().data_mut(|d| {
+        d.get_temp_mut_or_default::<Vec<Mark>>(marks_id())
+            .push(mark)
+    });
+}
+
+/// Lay out `add` as a line of numbers marked as `target`.
+pub fn readout<R>(ui: &mut Ui, target: Target, add: impl FnOnce(&mut Ui) -> R) -> R {
+    let response = ui.scope(add);
+    mark(ui, target, response.response.rect);
+    response.inner
+}
+
+/// Show `add` in the scroll area `area`; while `focus` reveals, scroll so that the targets
+/// drawn inside come into view: all of them when they fit, else from the first one's top.
+pub fn scroll_area<R>(
+    ui: &mut Ui,
+    focus: &Focus,
+    area: egui::ScrollArea,
+    add: impl FnOnce(&mut Ui) -> R,
+) -> R {
+    area.show(ui, |ui| {
+        let from = ui
+            .ctx()
+            .data(|d| d.get_temp::<Vec<Mark>>(marks_id()).map_or(0, |m| m.len()));
+        let inner = add(ui);
+        if focus.reveal {
+            let wanted = marks(ui.ctx())
+                .into_iter()
+                .skip(from)
+                .filter(|m| focus.wants(m.target))
+                .map(|m| m.rect)
+                .reduce(Rect::union);
+            if let Some(rect) = wanted {
+                let fits = rect.height() <= ui.clip_rect().height();
+                ui.scroll_to_rect(rect, (!fits).then_some(Align::Min));
+            }
+        }
+        inner
+    })
+    .inner
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mark_is_visible_only_when_whole_inside_its_clip() {
+        let clip = Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(100.0, 100.0));
+        let at = |y0: f32, y1: f32| Mark {
+            target: Target::Readout("r"),
+            rect: Rect::from_min_max(egui::pos2(10.0, y0), egui::pos2(90.0, y1)),
+            clip,
+        };
+        assert!(at(10.0, 100.2).visible());
+        assert!(!at(10.0, 101.0).visible());
+        assert!(!at(-5.0, 20.0).visible());
+    }
+
+    #[test]
+    fn focus_reveals_only_its_targets_and_only_while_new() {
+        let mut f = Focus {
+            targets: vec![Target::Plot("a"), Target::Section("S")],
+            reveal: true,
+        };
+        assert!(f.reveals(Target::Plot("a")));
+        assert!(!f.reveals(Target::Plot("b")));
+        assert!(f.reveals_any_plot(&["b", "a"]));
+        assert!(!f.reveals_any_plot(&["b"]));
+        f.reveal = false;
+        assert!(f.wants(Target::Section("S")));
+        assert!(!f.reveals(Target::Section("S")));
+        assert!(!f.reveals_any_plot(&["a"]));
+    }
+}
