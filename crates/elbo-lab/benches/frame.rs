@@ -9,8 +9,19 @@
 //! little every frame (so the draft, its handles and its dashed density change every
 //! frame; nothing is computed until the release), or a brush stroke of 60 points in
 //! progress with the pointer moving under the brush spacing (the stroke stays that long).
+//!
+//! The `forward_playing_1d*` rows time the timeline playing (issue 24) on an
+//! `egui::Context` of its own, as eframe runs it: the default settings (1D bimodal, T =
+//! 1000, the Forward tab, 100 steps/s), each frame advancing the clock, laying out the
+//! app, running the work the new t asks for (inline) and tessellating what it drew.
+//! `forward_playing_1d` is one such frame at 60 frames/s; `forward_playing_1d_second`
+//! plays one simulated second, each frame taking the time its work took but at least a
+//! 60 Hz refresh, and reports the CPU time of that second (so the share of a core that
+//! playing takes) and, on stderr, the steps per second achieved.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::time::{Duration, Instant};
+
 use egui::{Event, Modifiers, PointerButton, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_plot::{PlotMemory, PlotPoint};
@@ -193,5 +204,101 @@ fn gestures(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, frames, gestures);
+/// The refresh interval of the simulated display (60 Hz).
+const VSYNC: f64 = 1.0 / 60.0;
+
+/// The app at the default settings (1D bimodal, T = 1000, the Forward tab, 100 steps/s)
+/// on a context of its own, its results in and the timeline playing.
+struct Playing {
+    ctx: egui::Context,
+    app: App,
+    /// The simulated clock (seconds).
+    clock: f64,
+}
+
+impl Playing {
+    fn new() -> Self {
+        let ctx = egui::Context::default();
+        let app = App::for_test(&ctx, Settings::default());
+        let mut playing = Playing {
+            ctx,
+            app,
+            clock: 0.0,
+        };
+        for _ in 0..3 {
+            playing.frame(VSYNC);
+        }
+        let ctx = playing.ctx.clone();
+        playing.app.apply(&ctx, Command::TogglePlay);
+        playing.frame(VSYNC);
+        assert!(playing.app.model.playing, "the timeline plays");
+        playing
+    }
+
+    /// One frame `dt` seconds after the last, as eframe runs it: input, layout with the
+    /// work it triggers (inline), tessellation.
+    fn frame(&mut self, dt: f64) {
+        self.clock += dt;
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                Pos2::ZERO,
+                vec2(1280.0, 800.0),
+            )),
+            time: Some(self.clock),
+            predicted_dt: VSYNC as f32,
+            ..Default::default()
+        };
+        let app = &mut self.app;
+        let output = self.ctx.run_ui(input, |ui| app.frame(ui));
+        let meshes = self.ctx.tessellate(output.shapes, output.pixels_per_point);
+        std::hint::black_box(meshes);
+    }
+}
+
+/// Playing the timeline in 1D: one frame, and one simulated second (see the module docs).
+fn playing(c: &mut Criterion) {
+    let mut group = c.benchmark_group("frame");
+    let mut p = Playing::new();
+    group.bench_function("forward_playing_1d", |b| b.iter(|| p.frame(VSYNC)));
+    let (mut steps, mut simulated, mut cpu, mut frames) = (0usize, 0.0f64, 0.0f64, 0usize);
+    let mut p = Playing::new();
+    group.sample_size(10);
+    group.bench_function("forward_playing_1d_second", |b| {
+        b.iter_custom(|iters| {
+            let mut busy = Duration::ZERO;
+            for _ in 0..iters {
+                let (t0, start) = (p.app.t(), p.clock);
+                let mut dt = VSYNC;
+                let mut wrapped = 0;
+                while p.clock - start < 1.0 {
+                    let before = p.app.t();
+                    let now = Instant::now();
+                    p.frame(dt);
+                    let took = now.elapsed();
+                    busy += took;
+                    frames += 1;
+                    if p.app.t() < before {
+                        wrapped += p.app.steps();
+                    }
+                    // The next frame comes when this one's work is done, at the next
+                    // refresh at the earliest.
+                    dt = took.as_secs_f64().max(VSYNC);
+                }
+                steps += p.app.t() + wrapped - t0;
+                simulated += p.clock - start;
+            }
+            cpu += busy.as_secs_f64();
+            busy
+        })
+    });
+    group.finish();
+    eprintln!(
+        "forward_playing_1d_second: {:.1} steps/s at 100 steps/s; {:.0} frames/s; {:.2} cores on the UI thread",
+        steps as f64 / simulated,
+        frames as f64 / simulated,
+        cpu / simulated
+    );
+}
+
+criterion_group!(benches, frames, gestures, playing);
 criterion_main!(benches);

@@ -184,5 +184,11 @@ fn every_view_opens_at_the_edges() {
     let mut h = harness(s);
     h.run_steps(2);
     assert_eq!(h.state().schedule().abar(100), 0.0);
-    let _ = h.get_by_label_contains("log-SNR = undefined");
+    // log-SNR = log(abar / (1 - abar)) is -inf there, said as such by the timeline and
+    // the Schedule tab's numbers.
+    assert_eq!(h.query_all_by_label_contains("log-SNR = -inf").count(), 2);
+    assert_eq!(
+        h.query_all_by_label_contains("log-SNR = undefined").count(),
+        0
+    );
 }

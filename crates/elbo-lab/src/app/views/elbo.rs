@@ -251,7 +251,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
     entries
 }
 
-/// The key of the line of numbers above the plots (see [`Target::Readout`]).
+/// The key of the line of numbers at the top of the text column (see [`Target::Readout`]).
 pub const READOUT: &str = "elbo_share";
 
 /// "Sum of L(t-1): 4.358 nats; at t <= 100: 3.52 (81%); at t > 500: 0.0412": where the
@@ -291,12 +291,6 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>, w: f32, h: f3
         ctx.model.settings.toggles.legends,
         &legend(ctx, pal, elbo),
     );
-    if let Some(e) = elbo {
-        focus::readout(ui, Target::Readout(READOUT), |ui| {
-            ui.add(egui::Label::new(share_text(&e.result, t)).wrap())
-                .on_hover_text("Where the denoising terms' nats are: their sum over every t, the part at t up to the timeline's t and its share, and the part of the noisier half t > T/2.");
-        });
-    }
     // Never more than the room there is (a short projector window): the plots shrink
     // together, the lower one keeping enough for its tick labels and axis name.
     let rest = (h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y)
@@ -480,6 +474,10 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>, elbo: Option<&ElboShown>) {
     };
     let r = &e.result;
     let t = ctx.t;
+    focus::readout(ui, Target::Readout(READOUT), |ui| {
+        ui.add(egui::Label::new(share_text(r, t)).wrap())
+            .on_hover_text("Where the denoising terms' nats are: their sum over every t, the part at t up to the timeline's t and its share, and the part of the noisier half t > T/2.");
+    });
     if e.preview {
         ui.label(
             RichText::new(format!("Quick preview (N = {}); refining...", r.samples))

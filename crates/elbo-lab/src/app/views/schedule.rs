@@ -300,7 +300,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, others: &[Drawn]) -> Vec<LegendEntry
     if before_rescaling(settings, ctx.steps()).is_some() {
         entries.push(
             LegendEntry::styled(BEFORE_RESCALING, pal.neutral, LineStyle::dotted_dense()).tip(
-                "The same preset and betas without the rescaling: its abar_T is not 0, so its log-SNR ends at a finite value",
+                "The same preset and betas before the rescaling to zero terminal SNR (Lin et al. 2023): its abar_T is not 0, so its log-SNR ends at a finite value",
             ),
         );
     }
@@ -447,7 +447,7 @@ fn series_plot(
                         egui_plot::PlotPoint::new(x, y),
                         egui::RichText::new("falls to -inf at t = T").color(c),
                     )
-                    .anchor(egui::Align2::RIGHT_TOP),
+                    .anchor(egui::Align2::RIGHT_BOTTOM),
                 );
             }
             p.line(
@@ -486,7 +486,7 @@ fn series_plot(
 pub const PLOT_IDS: [&str; 3] = ["schedule_log_snr", "schedule_abar", "schedule_beta"];
 
 /// The legend's and plots' name of the schedule before a zero-terminal-SNR rescaling.
-const BEFORE_RESCALING: &str = "before rescaling to zero terminal SNR";
+const BEFORE_RESCALING: &str = "before rescaling";
 
 /// The same preset and betas without the rescaling to zero terminal SNR, when it is on:
 /// drawn beside it, so the rescaling is seen (Lin et al. 2023).

@@ -149,8 +149,14 @@ impl TrainingView {
                     .max(2.0 * MIN_PLOT);
                 ui.columns(2, |cols| {
                     let half_w = cols[0].available_width();
-                    commands.extend(terms_plot(&mut cols[0], ctx, half_w, h));
-                    commands.extend(excess_plot(&mut cols[1], ctx, half_w, h));
+                    // Left-aligned, not justified: justified text is letter-spaced.
+                    let left = egui::Layout::top_down(egui::Align::Min);
+                    cols[0].with_layout(left, |ui| {
+                        commands.extend(terms_plot(ui, ctx, half_w, h));
+                    });
+                    cols[1].with_layout(left, |ui| {
+                        commands.extend(excess_plot(ui, ctx, half_w, h));
+                    });
                 });
             }
         });
@@ -482,7 +488,7 @@ fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command>
         ui.allocate_space(egui::vec2(w, h));
         return None;
     };
-    ui.label(RichText::new("L(t-1) per t: trained networks and the optimal denoiser").strong());
+    ui.label(RichText::new("L(t-1) per t: networks and the optimal denoiser").strong());
     let resp = plot_maybe_log("train_terms", "timestep t", "L(t-1) (nats)", true)
         .width(w)
         .height((h - 24.0).max(MIN_PLOT))
