@@ -7,7 +7,7 @@
 //! visible rectangle around it ([`Mark`]); the lesson tests read the marks to check that
 //! every target is on screen, whole, at every projector size.
 
-use egui::{Align, Context, Id, Rect, Ui};
+use egui::{Context, Id, Rect, Ui};
 
 /// Something on screen a lesson step's caption refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,31 +105,44 @@ pub fn readout<R>(ui: &mut Ui, target: Target, add: impl FnOnce(&mut Ui) -> R) -
     response.inner
 }
 
-/// Show `add` in the scroll area `area`; while `focus` reveals, scroll so that the targets
-/// drawn inside come into view: all of them when they fit, else from the first one's top.
+/// Show `add` in the scroll area `area` (its id salt `salt`); while `focus` reveals,
+/// scroll so that the targets drawn inside come into view: the first one's top at the top
+/// of the view, so all of them show when they fit. The offset is set, not animated, so a
+/// step settles where it says.
 pub fn scroll_area<R>(
     ui: &mut Ui,
     focus: &Focus,
-    area: egui::ScrollArea,
+    (area, salt): (egui::ScrollArea, &str),
     add: impl FnOnce(&mut Ui) -> R,
 ) -> R {
+    let key = Id::unique(("elbo_lab_focus_scroll", salt));
+    let mut area = area.id_salt(salt);
+    if focus.reveal
+        && let Some(offset) = ui.ctx().data(|d| d.get_temp::<f32>(key))
+    {
+        area = area.vertical_scroll_offset(offset);
+    }
     area.show(ui, |ui| {
         let from = ui
             .ctx()
             .data(|d| d.get_temp::<Vec<Mark>>(marks_id()).map_or(0, |m| m.len()));
+        let content_top = ui.min_rect().top();
         let inner = add(ui);
-        if focus.reveal {
-            let wanted = marks(ui.ctx())
-                .into_iter()
-                .skip(from)
-                .filter(|m| focus.wants(m.target))
-                .map(|m| m.rect)
-                .reduce(Rect::union);
-            if let Some(rect) = wanted {
-                let fits = rect.height() <= ui.clip_rect().height();
-                ui.scroll_to_rect(rect, (!fits).then_some(Align::Min));
+        let wanted = marks(ui.ctx())
+            .into_iter()
+            .skip(from)
+            .filter(|m| focus.wants(m.target))
+            .map(|m| m.rect)
+            .reduce(Rect::union);
+        let offset = wanted
+            .filter(|_| focus.reveal)
+            .map(|rect| (rect.top() - content_top - ui.spacing().item_spacing.y).max(0.0));
+        ui.ctx().data_mut(|d| match offset {
+            Some(offset) => {
+                d.insert_temp(key, offset);
             }
-        }
+            None => d.remove::<f32>(key),
+        });
         inner
     })
     .inner

@@ -110,8 +110,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "The forward process destroys structure",
             [
-                r"$q(x_t \mid x_0) = \mathcal{N}(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I)$: each step shrinks the data towards 0 and adds noise.",
-                r"The modes at −1 and +1 merge into one bump near $t = 250$, where $\bar\alpha_t = 0.52$; by $t = T = 1000$ nothing of them is left: $q(x_T) \approx \mathcal{N}(0, 1)$.",
+                r"$q(x_t \mid x_0) = \mathcal{N}(\sqrt{\bar\alpha_t}\, x_0,\ (1 - \bar\alpha_t) I)$: each step shrinks the data and adds noise.",
+                r"The modes at −1 and +1 merge near $t = 250$ ($\bar\alpha_t = 0.52$); by $t = T = 1000$, $q(x_T) \approx \mathcal{N}(0, 1)$.",
             ],
             &bimodal,
             &linear,
@@ -121,12 +121,12 @@ pub fn lessons() -> Vec<Lesson> {
         )
         .showing(&[Target::Plot("river"), Target::Plot("density_at_t"), timeline])
         .quoting(&[("0.52", "0.52")])
-        .given(&["(1 - \\bar\\alpha_t)", "towards 0", "−1 and +1", "t = 250", "T = 1000", r"\mathcal{N}(0, 1)"]),
+        .given(&["(1 - \\bar\\alpha_t)", "−1 and +1", "t = 250", "T = 1000", r"\mathcal{N}(0, 1)"]),
         step(
             "Where the nats of the ELBO are",
             [
-                r"The denoising terms $L_{t-1}$ (log axis) add up to 4.358 nats, and 80% of them sit at $t \le 100$.",
-                "The half $t > 500$ adds only 0.04 nats: the bound is won or lost where the noise is small.",
+                r"The denoising terms $L_{t-1}$ add up to 4.358 nats; 80% of them sit at $t \le 100$,",
+                "the half $t > 500$ adds only 0.04 nats: the bound is won or lost where the noise is small.",
             ],
             &bimodal,
             &linear,
@@ -140,8 +140,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "Three parameterisations, one weighted error",
             [
-                r"At $t = 1$ the weighted errors $w \times \mathrm{MSE}$ of $x_0$, $\epsilon$ and score are the same number in every column,",
-                r"while their raw MSEs differ 9999-fold ($\epsilon$ / $x_0$) and $9.999 \cdot 10^7$-fold (score / $x_0$): $\bar\alpha_1 / (1 - \bar\alpha_1)^2$ for $\beta_1 = 10^{-4}$.",
+                r"At $t = 1$ the weighted errors $w \times \mathrm{MSE}$ of $x_0$, $\epsilon$ and score are one number,",
+                r"while their raw MSEs differ 9999-fold ($\epsilon$ / $x_0$) and $9.999 \cdot 10^7$-fold (score / $x_0$).",
             ],
             &bimodal,
             &linear,
@@ -151,7 +151,7 @@ pub fn lessons() -> Vec<Lesson> {
         )
         .showing(&[Target::Readout(views::params::READOUT)])
         .quoting(&[("9999-fold", "9999"), (r"9.999 \cdot 10^7", "9.999e7")])
-        .given(&["t = 1", r"(1 - \bar\alpha_1)^2", r"10^{-4}"]),
+        .given(&["t = 1"]),
         step(
             "Stable Diffusion v1.5: the terminal SNR is not zero",
             [
@@ -170,8 +170,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "The fix: rescale to zero terminal SNR",
             [
-                r"Lin et al. (2023) rescale the same betas (dotted: before) so that $\bar\alpha_T = 0$ exactly and $\beta_T = 1$: $x_T$ is pure noise, the prior term is 0,",
-                r"and the last log-SNR is $-\infty$; $\epsilon$- and score-prediction are undefined at $t = T$ ($x_0$ from $\epsilon$ divides by $\sqrt{\bar\alpha_T}$).",
+                r"Lin et al. (2023) rescale the betas (dotted: before) so that $\bar\alpha_T = 0$ and $\beta_T = 1$: the prior term is 0,",
+                r"the last log-SNR is $-\infty$, and $\epsilon$- and score-prediction are undefined at $t = T$.",
             ],
             &bimodal,
             &ScheduleSettings {
@@ -193,8 +193,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "Cosine against linear, in log-SNR",
             [
-                "Linear (DDPM) reaches log-SNR 0 at $t = 260$ and −5.7 by $t = 750$: its last quarter is nearly pure noise.",
-                "Cosine (squaredcos_cap_v2) reaches 0 only at $t = 497$, spreading its steps over the noise levels.",
+                "Linear (DDPM) reaches log-SNR 0 at $t = 260$ and −5.7 at $t = 750$: its last quarter is almost noise.",
+                "Cosine (squaredcos_cap_v2) reaches 0 only at $t = 497$ and spreads its steps over the noise levels.",
             ],
             &bimodal,
             &ScheduleSettings {
@@ -218,8 +218,8 @@ pub fn lessons() -> Vec<Lesson> {
         step(
             "Ten DDIM steps against a thousand DDPM steps",
             [
-                r"From the same $x_T$, A takes 1000 ancestral DDPM steps and B 10 deterministic DDIM steps ($\eta = 0$).",
-                r"B finds the two moons but blurs them: its $\log p_0$ gap is 2.1 nats, A's −0.05 (0: as good as the data).",
+                r"From the same $x_T$: A takes 1000 ancestral DDPM steps, B 10 deterministic DDIM steps ($\eta = 0$).",
+                r"B finds the two moons but blurs them: its $\log p_0$ gap is 2.1 nats, A's −0.05 (0: as good as data).",
             ],
             &two_moons,
             &linear,
@@ -237,7 +237,7 @@ pub fn lessons() -> Vec<Lesson> {
             "Sample quality against the number of steps",
             [
                 "The same two samplers at every step count K: DDIM (B) is close to the data in tens of steps,",
-                "ancestral DDPM (A) needs hundreds. Left: the log-likelihood gap, right: the energy distance, each with its standard error.",
+                "DDPM (A) needs hundreds. Left: log-likelihood gap; right: energy distance; bars: ± 1 s.e.",
             ],
             &two_moons,
             &linear,
@@ -245,12 +245,13 @@ pub fn lessons() -> Vec<Lesson> {
             1,
             plain.clone(),
         )
-        .showing(&[Target::Plot(views::reverse::QUALITY)]),
+        .showing(&[Target::Plot(views::reverse::QUALITY)])
+        .given(&["± 1 s.e."]),
         step(
             "What the ELBO bounds: the model, or the bound?",
             [
-                r"The optimal denoiser's own density $p_\theta(x_0)$, carried down the reverse chain, matches $p_0$: $\mathrm{KL}(p_0 \| p_\theta) = 1.6 \cdot 10^{-4}$ nats.",
-                r"Yet its NELBO is 0.445 nats above $H(p_0)$: that is the bound's gap, with fixed_small's too narrow reverse steps.",
+                r"The optimal denoiser's own density $p_\theta(x_0)$ matches $p_0$: $\mathrm{KL}(p_0 \| p_\theta) = 1.6 \cdot 10^{-4}$ nats.",
+                r"Yet its NELBO is 0.445 nats above $H(p_0)$: the bound's gap, from fixed_small's too narrow steps.",
             ],
             &bimodal,
             &linear,
@@ -268,8 +269,8 @@ pub fn lessons() -> Vec<Lesson> {
     let mut analytic = step(
         "The analytic variance closes the bound's gap",
         [
-            r"The same denoiser with the analytic reverse variance (Bao et al. 2022): each step takes the variance that fits the true reverse step.",
-            r"NELBO is now only 0.003 nats above $H(p_0)$ and the model's own density still matches $p_0$: the gap was the variance's.",
+            r"The same denoiser with the analytic variance (Bao et al. 2022), fitted to the true reverse step:",
+            r"NELBO is now only 0.003 nats above $H(p_0)$: the gap was the variance's.",
         ],
         &bimodal,
         &linear,
@@ -288,8 +289,8 @@ pub fn lessons() -> Vec<Lesson> {
     let mut x0 = step(
         "The x0 network's poor likelihood",
         [
-            r"Two networks trained alike ($L_\mathrm{simple}$, 3000 steps, shipped in assets/): $\epsilon$'s NELBO is 1.27, near the optimum's 1.17;",
-            r"the $x_0$ network's is 176: its small $x_0$ errors are multiplied by $w_{x_0}(t)$ (5000 at $t = 1$), where most of its excess is.",
+            r"Two networks trained alike ($L_\mathrm{simple}$, 3000 steps): $\epsilon$'s NELBO is 1.27, the optimum's 1.17,",
+            r"the $x_0$ network's 176: its errors are multiplied by $w_{x_0}(t)$, 5000 at $t = 1$, where most of its excess is.",
         ],
         &bimodal,
         &linear,
@@ -303,7 +304,7 @@ pub fn lessons() -> Vec<Lesson> {
         Target::Plot("train_excess"),
         Target::Readout(views::training::AT_T),
     ])
-    .quoting(&[("is 1.27", "eps 1.27"), ("1.17", "optimal 1.17"), ("is 176", "x0 176"), ("5000", "w_x0(t) = 5000")])
+    .quoting(&[("is 1.27", "eps 1.27"), ("1.17", "optimal 1.17"), ("network's 176", "x0 176"), ("5000", "w_x0(t) = 5000")])
     .given(&["3000 steps", "t = 1"]);
     x0.trained = Some(Parameterisation::X0);
     out.push(x0);

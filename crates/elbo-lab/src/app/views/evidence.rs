@@ -16,7 +16,7 @@ use elbo_core::evidence::{EvidenceResult, Valued};
 use elbo_core::schedule::SnrShape;
 
 use super::super::command::Command;
-use super::super::focus::{self, Target};
+use super::super::focus::{self, Focus, Target};
 use super::super::jobs::Progress;
 use super::super::jobs::Want;
 use super::super::jobs::evidence::{EvidencePart, EvidenceShown, LogSnrView, SweepPoint};
@@ -51,6 +51,9 @@ const SIDE_BY_SIDE: f32 = 620.0;
 const MIN_PLOT: f32 = 150.0;
 /// The least height (points) of each of two stacked plots.
 const MIN_STACKED_PLOT: f32 = 100.0;
+/// The least height of two plots side by side on a short view (a projector at a large
+/// zoom), so the one-line summary under them stays in sight.
+const MIN_SHORT_PLOT: f32 = 110.0;
 /// A point of p0 below this fraction of its peak is outside "where the data are".
 const DATA_FLOOR: f64 = 1e-6;
 
@@ -233,16 +236,17 @@ fn column(ui: &mut Ui, w: f32, h: f32, add: impl FnOnce(&mut Ui)) {
 /// `below` under them; the whole scrolls when it is taller than the window.
 fn two_plots(
     ui: &mut Ui,
+    focus: &Focus,
     id: &str,
     h: f32,
     left: impl FnOnce(&mut Ui, f32, f32),
     right: impl FnOnce(&mut Ui, f32, f32),
     below: impl FnOnce(&mut Ui),
 ) {
-    egui::ScrollArea::vertical().id_salt(id).show(ui, |ui| {
+    focus::scroll_area(ui, focus, (egui::ScrollArea::vertical(), id), |ui| {
         let w = ui.available_width();
         if w >= SIDE_BY_SIDE {
-            let h = h.max(MIN_PLOT);
+            let h = h.max(MIN_SHORT_PLOT);
             let half = (w - ui.spacing().item_spacing.x) / 2.0;
             ui.horizontal_top(|ui| {
                 column(ui, half, h, |ui| left(ui, half, h));
@@ -342,6 +346,7 @@ fn diffusion(
     };
     two_plots(
         ui,
+        &ctx.focus(),
         "evidence_diffusion",
         plots_h,
         |ui, w, h| {
@@ -516,21 +521,21 @@ fn summary_line(ui: &mut Ui, pal: &Palette, r: &EvidenceResult) {
         ui.label("+");
         part(
             ui,
-            format!("KL(p0 || p_theta) {}", sci(r.kl_data_model.value)),
+            format!("KL {}", sci(r.kl_data_model.value)),
             pal.evidence,
-            "What the model gets wrong",
+            "KL(p0 || p_theta): what the model gets wrong",
         );
         ui.label("+");
         part(
             ui,
-            format!("mean gap {}", sci(r.mean_bound_gap.value)),
+            format!("gap {}", sci(r.mean_bound_gap.value)),
             pal.gap,
-            "How loose the bound is",
+            "The mean bound gap E_p0[NELBO(x0) + log p_theta(x0)]: how loose the bound is",
         );
         part(
             ui,
             format!(
-                "(NELBO - H(p0) = {})",
+                "; NELBO - H(p0) = {}",
                 sci(r.nelbo.value - r.data_entropy.value)
             ),
             pal.total,
@@ -716,6 +721,7 @@ fn log_snr(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let h = ui.available_height() - 6.0;
     two_plots(
         ui,
+        &ctx.focus(),
         "evidence_log_snr_scroll",
         h,
         |ui, w, h| {

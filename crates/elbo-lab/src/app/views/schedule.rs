@@ -30,6 +30,9 @@ use super::tab::{PlotName, Tab, TabInfo};
 const STACK_BELOW: f32 = 560.0;
 /// The least height of a plot (points): three labelled y ticks need about this.
 const MIN_PLOT: f32 = 150.0;
+/// The least height of the row of plots on a short view (a projector at a large zoom): two
+/// labelled y ticks.
+const MIN_ROW_PLOT: f32 = 110.0;
 
 type Series = fn(&NoiseSchedule, usize) -> Option<f64>;
 
@@ -125,7 +128,18 @@ impl Tab for ScheduleView {
 }
 
 impl ScheduleView {
+    /// The tab in one scroll area, so a short window (a projector) can scroll the
+    /// controls away and show a lesson's numbers and plot together.
     fn body(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+        let view_h = ui.available_height();
+        let focus = ctx.focus();
+        let area = (egui::ScrollArea::vertical(), "schedule_tab");
+        focus::scroll_area(ui, &focus, area, |ui| self.contents(ui, ctx, view_h))
+    }
+
+    /// The tab's contents in a view `view_h` points tall.
+    fn contents(&mut self, ui: &mut Ui, ctx: &ViewCtx<'_>, view_h: f32) -> Vec<Command> {
+        let top = ui.cursor().top();
         let width = ui.available_width();
         let mut toggles = ctx.model.settings.toggles.clone();
         let mut commands = Vec::new();
@@ -183,6 +197,7 @@ impl ScheduleView {
             self.others = None;
         }
         let others: &[Drawn] = self.others.as_ref().map_or(&[], |(_, o)| o.as_slice());
+        let band_top = ui.cursor().top();
         readout(ui, ctx, others);
         legend_row(
             ui,
@@ -190,23 +205,24 @@ impl ScheduleView {
             &legend(ctx, Palette::of_ui(ui), others),
         );
         let gap = ui.spacing().item_spacing;
-        let h = ui.available_height();
+        // The numbers and the legend over the plots: a short view keeps them in sight with
+        // one row of plots.
+        let band_h = ui.cursor().top() - band_top;
+        let h = view_h - (ui.cursor().top() - top);
         let x_axis = x_name(ctx.model.settings.toggles.normalised_t);
         let mut series = |ui: &mut Ui, i: usize, w: f32, h: f32, x_label: &str| {
             commands.extend(series_plot(ui, ctx, others, i, w, h, x_label));
         };
         if width < STACK_BELOW {
             // Narrow: the plots one under the other at a readable height, then the text.
-            egui::ScrollArea::vertical()
-                .id_salt("schedule_stacked")
-                .show(ui, |ui| {
-                    let w = ui.available_width();
-                    let each = ((h - 3.0 * gap.y) / 3.0).max(MIN_PLOT);
-                    for i in 0..SERIES.len() {
-                        series(ui, i, w, each, x_axis);
-                    }
-                    text(ui, ctx);
-                });
+            ui.vertical(|ui| {
+                let w = ui.available_width();
+                let each = ((h - 3.0 * gap.y) / 3.0).max(MIN_PLOT);
+                for i in 0..SERIES.len() {
+                    series(ui, i, w, each, x_axis);
+                }
+                text(ui, ctx);
+            });
         } else if h >= 3.0 * (MIN_PLOT + gap.y) {
             // Tall: the plots one under the other, the text beside them; the main plot
             // (log-SNR) twice as tall as the others when there is the room.
@@ -248,20 +264,20 @@ impl ScheduleView {
                 formula_column(ui, half_w, |ui| text(ui, ctx));
             });
         } else {
-            // Shorter still: the three plots in a row, the text under them.
-            egui::ScrollArea::vertical()
-                .id_salt("schedule_row")
-                .show(ui, |ui| {
-                    // The width inside the scroll area (its bar takes some).
-                    let bar = ui.spacing().scroll.allocated_width();
-                    let third = (ui.available_width() - bar - 2.0 * gap.x) / 3.0;
-                    ui.horizontal_top(|ui| {
-                        for i in 0..SERIES.len() {
-                            series(ui, i, third, h.max(MIN_PLOT), x_axis);
-                        }
-                    });
-                    text(ui, ctx);
+            // Shorter still: the three plots in a row, as tall as the view leaves under the
+            // numbers and the legend, the text under them.
+            let row_h = (view_h - band_h - 2.0 * gap.y).clamp(MIN_ROW_PLOT, MIN_PLOT);
+            ui.vertical(|ui| {
+                // The width inside the scroll area (its bar takes some).
+                let bar = ui.spacing().scroll.allocated_width();
+                let third = (ui.available_width() - bar - 2.0 * gap.x) / 3.0;
+                ui.horizontal_top(|ui| {
+                    for i in 0..SERIES.len() {
+                        series(ui, i, third, h.max(row_h), x_axis);
+                    }
                 });
+                text(ui, ctx);
+            });
         }
         if toggles != ctx.model.settings.toggles {
             commands.push(Command::SetToggles(toggles));

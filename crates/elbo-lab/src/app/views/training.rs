@@ -103,7 +103,7 @@ impl TrainingView {
         let mut commands = Vec::new();
         let visible_h = ui.available_height();
         let focus = ctx.focus();
-        let area = egui::ScrollArea::vertical().id_salt("training_tab");
+        let area = (egui::ScrollArea::vertical(), "training_tab");
         focus::scroll_area(ui, &focus, area, |ui| {
             let top = ui.cursor().top();
             // Copied out: the body borrows the view.
@@ -142,11 +142,9 @@ impl TrainingView {
                     });
                 });
             } else {
-                ui.label("No training loss to draw: these networks were loaded, not trained here.")
-                        .on_hover_text("The loss curves are drawn while networks train in this window (Start training); loaded weights carry no history.");
                 // Measured afresh, without the floor of a training run's three plots.
                 let h = (visible_h - (ui.cursor().top() - top) - 2.0 * ui.spacing().item_spacing.y)
-                    .max(2.0 * MIN_PLOT);
+                    .max(1.5 * MIN_PLOT);
                 ui.columns(2, |cols| {
                     let half_w = cols[0].available_width();
                     // Left-aligned, not justified: justified text is letter-spaced.
@@ -402,12 +400,14 @@ fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
         if let Some((_, _, _, label)) = &t.trained_on {
             ui.label(format!("data: {label}"));
         }
-        if let Some(from) = &t.loaded_from
-            && t.status
-                .as_ref()
-                .is_none_or(|s| !s.text.contains(from.as_str()))
-        {
-            ui.label(format!("weights from {from} (load resets training)"));
+        if let Some(from) = &t.loaded_from {
+            if t.status.as_ref().is_none_or(|s| !s.text.contains(from.as_str())) {
+                ui.label(format!("weights from {from} (load resets training)"));
+            }
+            if t.history.iter().all(Vec::is_empty) {
+                ui.label("(loaded, not trained here: no loss curve)")
+                    .on_hover_text("The loss curves are drawn while networks train in this window (Start training); loaded weights carry no history, so their two ELBO plots take the room.");
+            }
         }
         match &t.evaluation {
             Some((step, e)) => {
