@@ -383,7 +383,8 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
         );
     }
     // The window shows the table: its headings and the reference row.
-    let _ = h.get_by_label("NELBO ± s.e.");
+    let _ = h.get_by_label("NELBO");
+    let _ = h.get_by_label("abar_T");
     let _ = h.get_by_label("(reference)");
 
     // Saved in each format through the path field, byte for byte the library's rendering.

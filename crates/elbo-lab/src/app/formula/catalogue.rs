@@ -116,8 +116,9 @@ pub mod label {
     pub const ABAR_T: &str = r"\bar{\alpha}_T";
     /// SNR(t).
     pub const SNR: &str = r"\mathrm{SNR}(t)";
-    /// The log-SNR.
-    pub const LOG_SNR: &str = r"\log \mathrm{SNR}(t)";
+    /// The log-SNR, by its name in [`LOG_SNR`](super::LOG_SNR) (a table row's label:
+    /// short, so it is never shrunk to fit).
+    pub const LOG_SNR: &str = r"\lambda_t";
     /// The posterior variance.
     pub const POSTERIOR_VARIANCE: &str = r"\tilde{\sigma}_t^2";
     /// The reconstruction term.

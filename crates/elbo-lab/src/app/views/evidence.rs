@@ -154,7 +154,7 @@ impl EvidenceView {
         match step {
             EvidenceStep::Vae => self.vae.ui(ui),
             EvidenceStep::Diffusion | EvidenceStep::LogSnr if ctx.dim() != 1 => {
-                commands.extend(one_d_only(ui, ctx))
+                commands.extend(one_d_only(ui, ctx, step))
             }
             EvidenceStep::Diffusion => diffusion(ui, ctx, &mut self.lower, editor, &mut commands),
             EvidenceStep::LogSnr => log_snr(ui, ctx),
@@ -191,7 +191,8 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
 }
 
 /// The message of the grid-based parts on 2D data, with a button to 1D data.
-fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
+/// What step `step` shows in 1D, why it needs 1D, and a button to 1D data.
+fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>, step: EvidenceStep) -> Vec<Command> {
     let pal = Palette::of_ui(ui);
     ui.add_space(12.0);
     ui.label(
@@ -202,10 +203,21 @@ fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>) -> Vec<Command> {
         .color(pal.info)
         .heading(),
     );
-    ui.add(egui::Label::new(
-        "The model's own density p_theta(x0) is computed by carrying the reverse chain's density down a grid, one reverse step at a time, and the ELBO of each point by integrating over x_t on a grid. In 1D these grids take a few thousand nodes; in 2D they would take millions per step. \
-         Pick a 1D data preset in the side panel (or load a 1D mixture) to see this part; the VAE part works on any data.",
-    ).wrap());
+    let why = match step {
+        EvidenceStep::LogSnr => {
+            "The terms per unit of log-SNR integrate the optimal denoiser's error over x_t on a grid at every noise level, and the NELBO of each log-SNR shape is computed for T = 1 to 1000 on the same grids. In 1D these grids take a few thousand nodes; in 2D they would take millions per step."
+        }
+        _ => {
+            "The model's own density p_theta(x0) is computed by carrying the reverse chain's density down a grid, one reverse step at a time, and the ELBO of each point by integrating over x_t on a grid. In 1D these grids take a few thousand nodes; in 2D they would take millions per step."
+        }
+    };
+    ui.add(egui::Label::new(why).wrap());
+    ui.add(
+        egui::Label::new(
+            "Pick a 1D data preset in the side panel (or load a 1D mixture) to see this part; the VAE part works on any data.",
+        )
+        .wrap(),
+    );
     ui.add_space(8.0);
     let mut commands = Vec::new();
     if ui

@@ -18,9 +18,7 @@ use super::super::jobs::Want;
 use super::super::jobs::compare::{CompareKey, RowKind};
 use super::super::model::{Overlay, StatusLine};
 use super::super::palette::{Palette, finding_text};
-use super::super::plot_util::{
-    LegendEntry, legend_row, opt, plot, sci, t_at, t_marker, within_visible,
-};
+use super::super::plot_util::{LegendEntry, legend_row, plot, sci, t_at, t_marker, within_visible};
 use super::super::settings::ScheduleSettings;
 use super::ctx::{ViewCtx, formula_column};
 use super::editor::DataEditor;
@@ -419,7 +417,11 @@ fn series_plot(
     let (id, label, f) = SERIES[i];
     let norm = ctx.model.settings.toggles.normalised_t;
     let steps = ctx.steps();
+    // One y-axis width for the three plots, so their t axes line up when stacked.
+    let axis_w = super::super::plot_util::text_width(ui, "-0.0000", &egui::TextStyle::Body)
+        + 2.0 * ui.text_style_height(&egui::TextStyle::Body);
     let resp = plot(&format!("schedule_{id}"), x_label, label)
+        .y_axis_min_width(axis_w)
         .height(h)
         .width(w)
         .show(ui, |p| {
@@ -629,8 +631,12 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     }
     ui.add_space(6.0);
     ui.strong(format!("At t = {t}"));
+    // A label column wide enough for its widest formula: a formula never shrinks to fit
+    // a column that was measured from itself.
+    let label_w = 4.0 * ui.text_style_height(&egui::TextStyle::Body);
     egui::Grid::new("schedule_values")
         .num_columns(2)
+        .min_col_width(label_w)
         .spacing([10.0, 2.0])
         .show(ui, |ui| {
             let mut row = |name: &str, value: String| {
@@ -641,12 +647,15 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             row(label::BETA, sci(s.beta(t)));
             row(label::ABAR, sci(s.abar(t)));
             row(label::SNR, sci(s.snr(t)));
-            row(label::LOG_SNR, opt(s.log_snr(t)));
+            row(
+                label::LOG_SNR,
+                s.log_snr(t).map_or_else(|| log_snr_text(s, t), sci),
+            );
             row(label::POSTERIOR_VARIANCE, sci(s.posterior_variance(t)));
             row(label::ABAR_T, sci(s.terminal_abar()));
         });
     if s.terminal_abar() == 0.0 {
-        ui.label("abar_T = 0: log-SNR at T is undefined (minus infinity) and is not drawn.");
+        ui.label("abar_T = 0: log-SNR at T is -inf; the log-SNR plot says so at its end.");
     }
 }
 
@@ -866,18 +875,20 @@ fn compare_header(ctx: &ViewCtx<'_>, key: &CompareKey) -> String {
 }
 
 /// The columns of the table under `method`: (heading, tooltip). The NELBO and its
-/// difference come first, where a narrow window still shows them; the unpaired standard
-/// error only under Monte Carlo (by quadrature there is nothing to pair).
+/// difference come first, then what tells schedules apart (abar_T, the log-SNR range, T),
+/// where a projector's window still shows them; the unpaired standard error only under
+/// Monte Carlo (by quadrature there is nothing to pair). By quadrature a value's error is
+/// far below its last digit, so the cells give the value alone and the heading says so.
 fn columns(method: Method) -> Vec<(&'static str, &'static str)> {
     let (nelbo, diff, unpaired) = match method {
         Method::Quadrature => (
             (
-                "NELBO ± s.e.",
-                "The negative ELBO of the model under this schedule, nats per point, by quadrature with its error estimate (the ELBO tab's number)",
+                "NELBO",
+                "The negative ELBO of the model under this schedule, nats per point, by quadrature (the ELBO tab's number); its error estimate is written beside it only where it reaches the fourth decimal",
             ),
             (
-                "vs first ± s.e.",
-                "NELBO minus the first row's, exact up to the two quadrature error estimates (combined)",
+                "vs first",
+                "NELBO minus the first row's, exact up to the two quadrature error estimates (combined; written only where they reach the fourth decimal)",
             ),
             None,
         ),
@@ -912,10 +923,6 @@ fn columns(method: Method) -> Vec<(&'static str, &'static str)> {
 /// The columns after the NELBO's, the same under either method.
 const COLUMNS_AFTER: [(&str, &str); 6] = [
     (
-        "Prior L_T",
-        "KL(q(x_T | x0) || N(0, I)) averaged over the data, exact, nats",
-    ),
-    (
         "abar_T",
         "The signal left at t = T; far from 0, the prior term L_T grows",
     ),
@@ -925,6 +932,10 @@ const COLUMNS_AFTER: [(&str, &str); 6] = [
     ),
     ("T", "Training timesteps"),
     (
+        "Prior L_T",
+        "KL(q(x_T | x0) || N(0, I)) averaged over the data, exact, nats",
+    ),
+    (
         "Findings",
         "The sanity checks of the schedule on these data (in full below the table)",
     ),
@@ -933,6 +944,21 @@ const COLUMNS_AFTER: [(&str, &str); 6] = [
         "_class_name of a diffusers config (- for a preset or a betas list)",
     ),
 ];
+
+/// A NELBO (or a difference, `signed`) to four decimals, with its error where it is a
+/// Monte Carlo standard error or reaches the fourth decimal.
+fn value_cell(value: f64, error: f64, monte_carlo: bool, signed: bool) -> String {
+    let v = if signed {
+        format!("{value:+.4}")
+    } else {
+        format!("{value:.4}")
+    };
+    if monte_carlo || error >= 5e-5 {
+        format!("{v} ± {error:.4}")
+    } else {
+        v
+    }
+}
 
 fn compare_grid(ui: &mut Ui, pal: &Palette, table: &CompareTable, kinds: &[RowKind]) {
     let lam = |v: Option<f64>| v.map_or("-inf".to_owned(), |x| format!("{x:.2}"));
@@ -955,23 +981,23 @@ fn compare_grid(ui: &mut Ui, pal: &Palette, table: &CompareTable, kinds: &[RowKi
                         .strong(),
                 )
                 .on_hover_text(tip);
-                ui.label(format!("{:.4} ± {:.4}", r.nelbo, r.nelbo_stderr));
                 let paired = table.method == Method::MonteCarlo;
+                ui.label(value_cell(r.nelbo, r.nelbo_stderr, paired, false));
                 if i == 0 {
                     ui.label("(reference)");
                     if paired {
                         ui.label("-");
                     }
                 } else {
-                    ui.label(format!("{:+.4} ± {:.4}", r.nelbo_diff, r.nelbo_diff_stderr));
+                    ui.label(value_cell(r.nelbo_diff, r.nelbo_diff_stderr, paired, true));
                     if paired {
                         ui.label(format!("{:.4}", r.nelbo_diff_unpaired_stderr));
                     }
                 }
-                ui.label(sci(r.prior_loss));
                 ui.label(sci(r.terminal_alpha_bar));
                 ui.label(format!("{} .. {}", lam(r.log_snr_max), lam(r.log_snr_min)));
                 ui.label(r.steps.to_string());
+                ui.label(sci(r.prior_loss));
                 findings_cell(ui, pal, &r.findings);
                 ui.label(r.class.as_deref().unwrap_or("-"));
                 ui.end_row();
