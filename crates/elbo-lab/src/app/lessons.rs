@@ -290,7 +290,7 @@ pub fn lessons() -> Vec<Lesson> {
         "The x0 network's poor likelihood",
         [
             r"Two networks trained alike ($L_\mathrm{simple}$, 3000 steps): $\epsilon$'s NELBO is 1.27, the optimum's 1.17,",
-            r"the $x_0$ network's 176: its errors are multiplied by $w_{x_0}(t)$, 5000 at $t = 1$, where most of its excess is.",
+            r"the $x_0$ network's 176: its errors are weighted by $w_{x_0}(t)$, 5000 at $t = 1$, where most of its excess is.",
         ],
         &bimodal,
         &linear,

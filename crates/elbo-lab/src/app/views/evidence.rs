@@ -544,10 +544,11 @@ fn summary_line(ui: &mut Ui, pal: &Palette, r: &EvidenceResult) {
             pal.gap,
             "The mean bound gap E_p0[NELBO(x0) + log p_theta(x0)]: how loose the bound is",
         );
+        ui.label("so");
         part(
             ui,
             format!(
-                "; NELBO - H(p0) = {}",
+                "NELBO - H(p0) = {}",
                 sci(r.nelbo.value - r.data_entropy.value)
             ),
             pal.total,
