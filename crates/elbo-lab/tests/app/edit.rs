@@ -1314,3 +1314,40 @@ fn a_drawing_survives_the_saved_settings_and_a_scene_exactly() {
     ctrl_z(&mut other);
     assert_eq!(data(&other).dim(), 1);
 }
+
+/// The defect: after a drag froze the density plot's axes (or the user zoomed), new data
+/// (an edit, an undo) kept the old y range and cut the new peaks. New data refit the axes.
+#[test]
+fn new_data_refit_the_density_plots_axes() {
+    let mut h = harness(small_1d());
+    apply(&mut h, Command::SetEditMode(EditMode::Components));
+    let y_max = |h: &Harness<'static, App>| {
+        PlotMemory::load(&h.ctx, plot_id(PLOT_1D))
+            .expect("the density plot")
+            .bounds()
+            .max()[1]
+    };
+    let before = y_max(&h);
+    // What a drag leaves behind: bounds frozen, here around the bimodal peaks.
+    let mut mem = PlotMemory::load(&h.ctx, plot_id(PLOT_1D)).expect("the density plot");
+    mem.auto_bounds = egui::Vec2b::FALSE;
+    mem.store(&h.ctx, plot_id(PLOT_1D));
+    h.run_steps(2);
+    assert!((y_max(&h) - before).abs() < 1e-9, "the frozen bounds hold");
+    // Narrow data: a peak of about 4, far above the frozen range.
+    let narrow = DataSettings::default().with_preset(DataSpec {
+        width: 0.1,
+        ..DataSpec::new(DataPreset::Bimodal)
+    });
+    apply(&mut h, Command::SetData(narrow));
+    let peak = data(&h).log_density(&[1.0]).exp();
+    assert!(peak > 2.0 * before, "peak {peak} against {before}");
+    assert!(
+        y_max(&h) >= peak,
+        "y max {} cuts the peak {peak}",
+        y_max(&h)
+    );
+    // And back by Ctrl+Z: the range follows the wide data down again.
+    apply(&mut h, Command::UndoData);
+    assert!(y_max(&h) < 0.5 * peak, "y max {} after undo", y_max(&h));
+}

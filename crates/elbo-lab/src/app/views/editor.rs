@@ -80,7 +80,13 @@ pub struct DataEditor {
     /// drawing adds to them; on any other data a stroke starts a new drawing).
     painting: Option<Painting>,
     message: Option<String>,
+    /// Frames left in which the data plots refit their axes to new data.
+    refit: u8,
 }
+
+/// Frames the data plots refit their axes after the data change: the first draws the new
+/// data, the next fits their bounds (a result of the new inputs may arrive a frame later).
+const REFIT_FRAMES: u8 = 3;
 
 impl DataEditor {
     /// Follow the current data: a new mixture (an edit applied, a preset, a file, undo)
@@ -88,8 +94,12 @@ impl DataEditor {
     pub fn sync(&mut self, ctx: &ViewCtx<'_>) {
         let data = &ctx.model.applied.inputs.data;
         if self.base.as_ref().is_some_and(|b| Arc::ptr_eq(b, data)) {
+            self.refit = self.refit.saturating_sub(1);
             return;
         }
+        // New data (an edit, a preset, a file, an undo) refit the axes of every data plot,
+        // even where a drag had frozen them or the user had zoomed.
+        self.refit = if self.base.is_some() { REFIT_FRAMES } else { 0 };
         self.base = Some(Arc::clone(data));
         self.draft = Some(EditableMixture::from_mixture(data));
         self.dirty = false;
@@ -108,8 +118,13 @@ impl DataEditor {
     }
 
     /// `plot` as a data plot: in an edit mode it does not pan, zoom or scroll (a press
-    /// edits the data instead).
+    /// edits the data instead); for a few frames after the data change its axes refit.
     pub fn setup<'a>(&self, plot: Plot<'a>, ctx: &ViewCtx<'_>) -> Plot<'a> {
+        let plot = if self.refit > 0 && !self.is_dragging() {
+            plot.reset()
+        } else {
+            plot
+        };
         if ctx.window.edit_mode == EditMode::Off {
             return plot;
         }
