@@ -661,7 +661,7 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32, legends: bo
     };
     let caption = match entropy {
         Some(e) => format!(
-            "Left: the gap -E log p0(samples) - H(p0) in nats, H(p0) = {} ± {} (0: as good as data). Right: energy distance 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data. Bars ±1 s.e., {} particles per K.",
+            "Left: the gap -E log p0(samples) - H(p0) in nats, H(p0) = {} ± {} (0: as good as data). Right: energy distance D^2 = 2E|X-Y| - E|X-X'| - E|Y-Y'| to fresh data. Bars ±1 s.e., {} particles per K.",
             sci(e.mean),
             sci(e.stderr),
             super::super::jobs::reverse::QUALITY_PARTICLES
@@ -688,7 +688,7 @@ fn quality_plots(ui: &mut Ui, shown: Option<&ReverseResult>, h: f32, legends: bo
     legend_row(ui, legends, &entries);
     let h = (h - (ui.cursor().min.y - top)).max(60.0);
     ui.columns(2, |cols| {
-        for (figure, y_label) in [(0, "log-lik. gap [nats]"), (1, "energy distance D^2")] {
+        for (figure, y_label) in [(0, "gap (nats)"), (1, "D^2")] {
             let ui = &mut cols[figure];
             let half = ui.available_width();
             {

@@ -489,7 +489,7 @@ fn terms_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command>
         return None;
     };
     ui.label(RichText::new("L(t-1) per t: networks and the optimal denoiser").strong());
-    let resp = plot_maybe_log("train_terms", "timestep t", "L(t-1) (nats)", true)
+    let resp = plot_maybe_log("train_terms", "timestep t", "nats", true)
         .width(w)
         .height((h - 24.0).max(MIN_PLOT))
         .show(ui, |p| {
@@ -533,7 +533,7 @@ fn excess_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Option<Command
     // and spans decades, so it is drawn on a log axis; Monte Carlo's can dip below 0.
     let log = e.optimal.method == elbo_core::elbo::Method::Quadrature;
     let h = (h - (ui.cursor().top() - top)).max(MIN_PLOT);
-    let resp = plot_maybe_log("train_excess", "timestep t", "excess (nats)", log)
+    let resp = plot_maybe_log("train_excess", "timestep t", "nats", log)
         .width(w)
         .height(h)
         .show(ui, |p| {
