@@ -443,3 +443,23 @@ fn the_comparison_table_of_the_overlays_is_the_librarys_and_is_saved_in_each_for
     h.run_steps(1);
     assert_eq!(h.state().comparison_freshness(), None);
 }
+
+/// The defect: the current schedule, loaded from a config, was named by its file name
+/// ("….scheduler_config.json") while the overlaid files below it had their short names.
+#[test]
+fn every_row_of_the_comparison_is_named_alike() {
+    let mut h = harness(small(View::Schedule));
+    h.run_steps(2);
+    through_path_field(&mut h, &test_data(SDXL), "Load schedule file");
+    through_path_field(&mut h, &test_data(CIFAR), "Overlay in the Schedule tab");
+    h.get_by_label("Compare these schedules...").click();
+    h.run_steps(3);
+    let app = h.state();
+    let table = app
+        .jobs
+        .compare
+        .table(&app.compare_key())
+        .expect("the table of the current schedules");
+    let names: Vec<&str> = table.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["sdxl-euler-ancestral", "ddpm-cifar10-32"]);
+}

@@ -54,9 +54,11 @@ impl CompareKey {
         let current = &applied.schedule_settings;
         let config = settings.config_of(current);
         let preset = current.custom.is_none().then_some(current.preset);
+        // Every row named alike: a file by its short name (as the overlaid files below and
+        // `elbo-lab compare`), a preset by its own.
         let name = match (config, &current.custom) {
-            (Some(c), _) => c.name.clone(),
-            (None, Some(custom)) => custom.label.clone(),
+            (Some(c), _) => short_schedule_name(&c.name),
+            (None, Some(custom)) => short_schedule_name(&custom.label),
             (None, None) => current.preset.name().to_owned(),
         };
         let variance = settings.variance;
