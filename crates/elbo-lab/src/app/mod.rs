@@ -129,6 +129,14 @@ type DialogWait = (
     (&'static str, bool),
 );
 
+/// The most frames a second drawn while the timeline plays (fewer at speeds below this,
+/// one a step). A frame costs the same whatever moved, and most of it is drawing: under a
+/// software renderer (lavapipe) a 1280x800 frame of the Forward tab takes about 0.1 s of
+/// CPU, the app's own work under 1 ms (the `frame/forward_playing_1d` benchmark).
+/// Thirty frames a second show t moving smoothly at any speed; t itself keeps its speed
+/// whatever the frame rate (see [`Model::advance_time`]).
+pub const PLAY_FRAMES_PER_SECOND: f32 = 30.0;
+
 /// How long a status message that is not an error stays before it fades.
 pub const STATUS_SHOWN: std::time::Duration = std::time::Duration::from_secs(8);
 /// How long it takes to fade out.
@@ -159,6 +167,8 @@ struct Shell {
     drawn: bool,
     /// Frames in a row a revealing lesson step had all its results (see `settle_reveal`).
     calm_frames: u32,
+    /// The timeline played on the last frame (its time since then counts).
+    was_playing: bool,
 }
 
 impl App {
@@ -242,6 +252,7 @@ impl App {
                 pending: None,
                 drawn: false,
                 calm_frames: 0,
+                was_playing: false,
                 status_since: None,
             },
             model,
@@ -694,10 +705,30 @@ impl App {
         commands
     }
 
+    /// Move the playing timeline by the real time since the last frame and ask for the
+    /// next frame when t next moves, at most [`PLAY_FRAMES_PER_SECOND`] a second.
+    ///
+    /// The time is egui's `unstable_dt` (the clock between frame starts), not `stable_dt`:
+    /// the latter is a prediction (1/60 s) after a frame that asked for a delayed repaint,
+    /// as playing frames do. The frame on which playing starts counts no time: the time
+    /// before it was paused.
     fn advance_time(&mut self, ctx: &egui::Context) {
-        if self.model.advance_time(ctx.input(|i| i.stable_dt)) {
-            ctx.request_repaint();
+        let dt = if self.shell.was_playing {
+            ctx.input(|i| i.unstable_dt)
+        } else {
+            0.0
+        };
+        let playing = self.model.advance_time(dt);
+        if let Some(next) = self.model.next_step_in() {
+            let next = next.max(1.0 / PLAY_FRAMES_PER_SECOND);
+            ctx.request_repaint_after(std::time::Duration::from_secs_f32(next));
+        } else if self.shell.was_playing {
+            // The fields the last playing frame asked for arrive without waking the window
+            // (see `Jobs::set_playing`): one more frame draws them.
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
+        self.shell.was_playing = playing;
+        self.jobs.set_playing(playing);
     }
 
     /// A new lesson step keeps its targets in view (see [`focus`]) until its results are in

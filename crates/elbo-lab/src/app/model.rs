@@ -29,6 +29,15 @@ use super::settings::{
 pub type Networks<'a> =
     dyn Fn(Parameterisation, usize) -> Option<(usize, Arc<TrainedDenoiser>)> + 'a;
 
+/// The most one frame moves the playing timeline, in seconds: a frame that comes later
+/// than this (the window dragged or hidden, the machine suspended, a long stall) moves t
+/// by `speed * MAX_FRAME_ADVANCE` steps at most instead of jumping by the whole gap. It is
+/// well above the time between frames of a working window, even one drawn by a software
+/// renderer (about 0.14 s a frame on a loaded two-core machine), so playback keeps its
+/// stated speed there; and short enough that a stall costs at most a quarter of a second
+/// of playback (25 steps at the default 100 steps/s).
+pub const MAX_FRAME_ADVANCE: f32 = 0.25;
+
 /// What [`Model::sync_inputs`] changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Changed {
@@ -126,14 +135,27 @@ impl Model {
         self.notes.restored.extend(dropped);
     }
 
-    /// Move the playing timeline on by `dt` seconds (the generative direction, from T
-    /// down, in the Reverse tab). Returns whether it plays.
+    /// Move the playing timeline on by `dt` seconds of real time (the generative
+    /// direction, from T down, in the Reverse tab): t moves by `speed * dt` steps, and the
+    /// fraction of a step left over is kept for the next frame, so t runs at the stated
+    /// speed whatever the frame rate. A single frame counts at most [`MAX_FRAME_ADVANCE`]
+    /// seconds; a `dt` that is negative or not finite counts as none. Returns whether it
+    /// plays.
+    ///
+    /// ```text
+    /// accum += speed * min(dt, MAX_FRAME_ADVANCE);   t += floor(accum);   accum -= floor(accum)
+    /// ```
     pub fn advance_time(&mut self, dt: f32) -> bool {
         if !self.playing {
             self.t_accum = 0.0;
             return false;
         }
-        self.t_accum += dt.min(0.1) * self.settings.speed;
+        let dt = if dt.is_finite() {
+            dt.clamp(0.0, MAX_FRAME_ADVANCE)
+        } else {
+            0.0
+        };
+        self.t_accum += dt * self.settings.speed;
         let whole = self.t_accum.floor();
         if whole >= 1.0 {
             self.t_accum -= whole;
@@ -149,6 +171,13 @@ impl Model {
             };
         }
         true
+    }
+
+    /// Seconds until the playing timeline moves t next (None while paused): the shell need
+    /// not draw a new frame before then.
+    pub fn next_step_in(&self) -> Option<f32> {
+        self.playing
+            .then(|| (1.0 - self.t_accum).max(0.0) / self.settings.speed.max(f32::MIN_POSITIVE))
     }
 
     /// Load or drop overlays until they match [`Settings::overlays`]; a file that no longer

@@ -12,6 +12,7 @@ mod fuzz;
 mod lesson_focus;
 mod nothing_lost;
 mod panel;
+mod playback;
 mod plots;
 mod presenter;
 mod reverse;

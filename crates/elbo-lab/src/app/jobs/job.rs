@@ -184,6 +184,11 @@ impl<K: JobKey, R: JobResult> Job<K, R> {
     pub fn run_pending(&self) -> bool {
         self.worker.run_pending()
     }
+
+    /// Whether the job's results wake the UI (see [`Worker::set_quiet`]).
+    pub fn set_quiet(&self, quiet: bool) {
+        self.worker.set_quiet(quiet);
+    }
 }
 
 #[cfg(test)]

@@ -167,6 +167,13 @@ impl Jobs {
         ran.contains(&true)
     }
 
+    /// While the timeline plays, every frame asks for the fields at its new t and the
+    /// next frame, which the timeline asks for itself, picks the result up: the fields job
+    /// then wakes nobody (a frame per result would double the frames drawn).
+    pub fn set_playing(&self, playing: bool) {
+        self.fields.set_quiet(playing);
+    }
+
     /// True while any job is queued or running.
     pub fn is_busy(&self) -> bool {
         self.elbo.is_busy()

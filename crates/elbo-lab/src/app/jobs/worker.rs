@@ -18,16 +18,20 @@ pub struct JobContext<M> {
     progress: Arc<AtomicUsize>,
     outbox: Sender<(u64, M)>,
     repaint: Option<egui::Context>,
+    quiet: Arc<AtomicBool>,
 }
 
 impl<M> JobContext<M> {
+    /// Wake the UI, unless the worker is quiet (see [`Worker::set_quiet`]).
+    fn wake(&self) {
+        wake(self.repaint.as_ref(), &self.quiet);
+    }
+
     /// Send a message to the UI (dropped if the UI has gone).
     pub fn send(&self, message: M) {
         // The UI may have closed; a failed send only means nobody is listening.
         let _ = self.outbox.send((self.generation, message));
-        if let Some(ctx) = &self.repaint {
-            ctx.request_repaint();
-        }
+        self.wake();
     }
 
     /// True once a newer job has superseded this one.
@@ -43,13 +47,20 @@ impl<M> JobContext<M> {
     /// Set the progress counter (the unit is the job's own, e.g. timesteps done).
     pub fn set_progress(&self, done: usize) {
         self.progress.store(done, Ordering::Relaxed);
-        if let Some(ctx) = &self.repaint {
-            ctx.request_repaint();
-        }
+        self.wake();
     }
 }
 
 type JobFn<J, M> = dyn Fn(J, &JobContext<M>) + Send + Sync;
+
+/// Ask `repaint` for a new frame unless `quiet`.
+fn wake(repaint: Option<&egui::Context>, quiet: &AtomicBool) {
+    if let Some(ctx) = repaint
+        && !quiet.load(Ordering::Relaxed)
+    {
+        ctx.request_repaint();
+    }
+}
 
 struct Slot<J> {
     job: Option<(u64, J, Arc<AtomicBool>)>,
@@ -83,6 +94,7 @@ pub struct Worker<J, M> {
     outbox: Sender<(u64, M)>,
     inbox: Receiver<(u64, M)>,
     mode: Mode,
+    quiet: Arc<AtomicBool>,
 }
 
 impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
@@ -104,6 +116,7 @@ impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
         });
         let run: Arc<JobFn<J, M>> = Arc::new(run);
         let progress = Arc::new(AtomicUsize::new(0));
+        let quiet = Arc::new(AtomicBool::new(false));
         let mut worker = Worker {
             shared: Arc::clone(&shared),
             run: Arc::clone(&run),
@@ -113,11 +126,12 @@ impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
             outbox: outbox.clone(),
             inbox,
             mode,
+            quiet: Arc::clone(&quiet),
         };
         if mode == Mode::Thread {
             let spawned = std::thread::Builder::new()
                 .name(name.to_owned())
-                .spawn(move || worker_loop(&shared, &*run, &outbox, &progress, repaint));
+                .spawn(move || worker_loop(&shared, &*run, &outbox, &progress, repaint, quiet));
             if spawned.is_err() {
                 // Without a thread, fall back to running jobs inline: slower, never lost.
                 worker.mode = Mode::Inline;
@@ -154,6 +168,7 @@ impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
             progress: Arc::clone(&self.progress),
             outbox: self.outbox.clone(),
             repaint: None,
+            quiet: Arc::clone(&self.quiet),
         };
         (self.run)(job, &ctx);
     }
@@ -197,6 +212,14 @@ impl<J: Send + 'static, M: Send + 'static> Worker<J, M> {
     pub fn mode(&self) -> Mode {
         self.mode
     }
+
+    /// A quiet worker does not wake the UI when its jobs send or finish: for work the UI
+    /// asks for on every frame anyway (the fields while the timeline plays), whose results
+    /// the next frame it draws on its own picks up. A wake-up per result would draw an
+    /// extra frame for each.
+    pub fn set_quiet(&self, quiet: bool) {
+        self.quiet.store(quiet, Ordering::Relaxed);
+    }
 }
 
 impl<J, M> Drop for Worker<J, M> {
@@ -218,6 +241,7 @@ fn worker_loop<J, M>(
     outbox: &Sender<(u64, M)>,
     progress: &Arc<AtomicUsize>,
     repaint: Option<egui::Context>,
+    quiet: Arc<AtomicBool>,
 ) {
     loop {
         let next = {
@@ -232,9 +256,7 @@ fn worker_loop<J, M>(
                     break job;
                 }
                 shared.busy.store(false, Ordering::SeqCst);
-                if let Some(ctx) = &repaint {
-                    ctx.request_repaint();
-                }
+                wake(repaint.as_ref(), &quiet);
                 slot = match shared.wake.wait(slot) {
                     Ok(slot) => slot,
                     Err(_) => return,
@@ -248,6 +270,7 @@ fn worker_loop<J, M>(
             progress: Arc::clone(progress),
             outbox: outbox.clone(),
             repaint: repaint.clone(),
+            quiet: Arc::clone(&quiet),
         };
         run(job, &ctx);
     }
