@@ -342,7 +342,7 @@ pub fn lesson_count() -> usize {
 
 /// The shipped weights written to a folder (once per content: the folder's name carries a
 /// hash of the bytes, and each file is written whole by a rename), for
-/// [`Command::LoadWeights`].
+/// [`Command::LoadWeights`](super::command::Command::LoadWeights).
 pub fn lesson_weights_dir() -> Result<PathBuf, String> {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for (name, bytes) in LESSON_WEIGHTS {

@@ -6,7 +6,7 @@
 //! log-SNR shapes with the same endpoints converges to one limit).
 //!
 //! The last two parts integrate densities on grids: 1D data only. Their results carry the
-//! key they were computed from ([`EvidenceKey`]) and are drawn only while it matches (dimmed
+//! key they were computed from ([`EvidenceKey`](super::super::jobs::evidence::EvidenceKey)) and are drawn only while it matches (dimmed
 //! while the current ones compute).
 
 use egui::{RichText, Ui};

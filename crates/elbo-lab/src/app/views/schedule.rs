@@ -500,7 +500,7 @@ fn series_plot(
     t_at(if norm { x * steps as f64 } else { x }, steps).map(Command::SetT)
 }
 
-/// The plots' id names (as `plot_util::plot_id` takes them), in the order of [`SERIES`].
+/// The plots' id names (as `plot_util::plot_id` takes them), in the order of the plots (log-SNR, abar_t, beta_t).
 pub const PLOT_IDS: [&str; 3] = ["schedule_log_snr", "schedule_abar", "schedule_beta"];
 
 /// The legend's and plots' name of the schedule before a zero-terminal-SNR rescaling.

@@ -36,7 +36,7 @@ const SETTINGS_OPEN_MIN_HEIGHT: f32 = 460.0;
 /// Points drawn per training-loss curve at most (longer runs are averaged in chunks).
 const MAX_CURVE_POINTS: usize = 1500;
 
-/// Loss curve `(step, loss)`, averaged in chunks to at most [`MAX_CURVE_POINTS`] points.
+/// Loss curve `(step, loss)`, averaged in chunks to at most `MAX_CURVE_POINTS` points.
 pub fn loss_curve(history: &[f64]) -> Vec<[f64; 2]> {
     let chunk = history.len().div_ceil(MAX_CURVE_POINTS).max(1);
     history
