@@ -9,6 +9,33 @@
 
 use egui::{Context, Id, Rect, Ui};
 
+/// The names of the targets the lessons refer to, one place for the views that draw them
+/// and the lessons that name them (neither depends on the other).
+pub mod key {
+    /// The timeline's abar_t and log-SNR.
+    pub const TIMELINE: &str = "timeline";
+    /// The Schedule tab's numbers at t and where each schedule reaches log-SNR 0.
+    pub const SCHEDULE: &str = "schedule";
+    /// The Schedule tab's log-SNR plot (its plot id).
+    pub const LOG_SNR_PLOT: &str = "schedule_log_snr";
+    /// The ELBO tab's share of the denoising terms.
+    pub const ELBO_SHARE: &str = "elbo_share";
+    /// The Parameterisations tab's weighted errors at t.
+    pub const PARAMS_WEIGHTED: &str = "params_weighted";
+    /// The Reverse tab's particle plots of A and B together.
+    pub const REVERSE_PARTICLES: &str = "reverse_particles";
+    /// The Reverse tab's two quality figures together.
+    pub const REVERSE_QUALITY: &str = "reverse_quality";
+    /// The Reverse tab's log-likelihood gap of each side at its own K.
+    pub const REVERSE_GAPS: &str = "reverse_gaps";
+    /// The Evidence tab's one-line decomposition.
+    pub const EVIDENCE_SUMMARY: &str = "evidence_summary";
+    /// The Training tab's status line with each network's NELBO.
+    pub const TRAINING_STATUS: &str = "training_status";
+    /// The Training tab's excess and weights at t.
+    pub const TRAINING_AT_T: &str = "training_at_t";
+}
+
 /// Something on screen a lesson step's caption refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {

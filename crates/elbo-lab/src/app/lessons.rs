@@ -8,10 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::focus::Target;
+use super::focus::{Target, key};
 use super::scene::Scene;
 use super::settings::{DataSettings, EvidenceStep, ScheduleSettings, Settings, View, ViewToggles};
-use super::views;
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::BetaSchedule;
@@ -103,9 +102,9 @@ pub fn lessons() -> Vec<Lesson> {
         evidence_step: EvidenceStep::Diffusion,
         ..plain.clone()
     };
-    let timeline = Target::Readout(crate::app::timeline::READOUT);
-    let schedule_numbers = Target::Readout(views::schedule::READOUT);
-    let log_snr_plot = Target::Plot(views::schedule::PLOT_IDS[0]);
+    let timeline = Target::Readout(key::TIMELINE);
+    let schedule_numbers = Target::Readout(key::SCHEDULE);
+    let log_snr_plot = Target::Plot(key::LOG_SNR_PLOT);
     let mut out = vec![
         step(
             "The forward process destroys structure",
@@ -134,7 +133,7 @@ pub fn lessons() -> Vec<Lesson> {
             100,
             plain.clone(),
         )
-        .showing(&[Target::Plot("terms"), Target::Readout(views::elbo::READOUT)])
+        .showing(&[Target::Plot("terms"), Target::Readout(key::ELBO_SHARE)])
         .quoting(&[("4.358", "4.358"), ("80%", "80%"), ("0.04 nats", "0.04")])
         .given(&[r"t \le 100", "t > 500"]),
         step(
@@ -149,7 +148,7 @@ pub fn lessons() -> Vec<Lesson> {
             1,
             plain.clone(),
         )
-        .showing(&[Target::Readout(views::params::READOUT)])
+        .showing(&[Target::Readout(key::PARAMS_WEIGHTED)])
         .quoting(&[("9999-fold", "9999"), (r"9.999 \cdot 10^7", "9.999e7")])
         .given(&["t = 1"]),
         step(
@@ -228,8 +227,8 @@ pub fn lessons() -> Vec<Lesson> {
             plain.clone(),
         )
         .showing(&[
-            Target::Plot(views::reverse::PARTICLES),
-            Target::Readout(views::reverse::GAPS),
+            Target::Plot(key::REVERSE_PARTICLES),
+            Target::Readout(key::REVERSE_GAPS),
         ])
         .quoting(&[("2.1 nats", "(K = 10) 2.1"), ("−0.05", "(K = 1000) -0.05")])
         .given(&["1000 ancestral", "10 deterministic", r"\eta = 0", "0: as good"]),
@@ -245,12 +244,12 @@ pub fn lessons() -> Vec<Lesson> {
             1,
             plain.clone(),
         )
-        .showing(&[Target::Plot(views::reverse::QUALITY)])
+        .showing(&[Target::Plot(key::REVERSE_QUALITY)])
         .given(&["0 (as good", "20 steps"]),
         step(
             "What the ELBO bounds: the model, or the bound?",
             [
-                r"The optimal denoiser's own density $p_\theta(x_0)$ matches $p_0$: $\mathrm{KL}(p_0 \| p_\theta) = 1.6 \cdot 10^{-4}$ nats.",
+                r"The optimal denoiser's own density $p_\theta(x_0)$ matches $p_0$: $\mathrm{KL}(p_0 \| p_\theta) =$ $1.6 \cdot 10^{-4}$ nats.",
                 r"Yet its NELBO is 0.445 nats above $H(p_0)$: the bound's gap, from fixed_small's too narrow steps.",
             ],
             &bimodal,
@@ -262,9 +261,9 @@ pub fn lessons() -> Vec<Lesson> {
         .showing(&[
             Target::Plot("evidence_density"),
             Target::Plot("evidence_nll"),
-            Target::Readout(views::evidence::SUMMARY),
+            Target::Readout(key::EVIDENCE_SUMMARY),
         ])
-        .quoting(&[(r"1.6 \cdot 10^{-4}", "1.6"), ("0.445", "0.445")]),
+        .quoting(&[(r"$1.6 \cdot 10^{-4}$", "1.6"), ("0.445", "0.445")]),
     ];
     let mut analytic = step(
         "The analytic variance closes the bound's gap",
@@ -280,7 +279,7 @@ pub fn lessons() -> Vec<Lesson> {
     )
     .showing(&[
         Target::Plot("evidence_density"),
-        Target::Readout(views::evidence::SUMMARY),
+        Target::Readout(key::EVIDENCE_SUMMARY),
     ])
     .quoting(&[("0.003", "0.003")])
     .given(&["2022"]);
@@ -299,10 +298,10 @@ pub fn lessons() -> Vec<Lesson> {
         plain,
     )
     .showing(&[
-        Target::Readout(views::training::STATUS),
+        Target::Readout(key::TRAINING_STATUS),
         Target::Plot("train_terms"),
         Target::Plot("train_excess"),
-        Target::Readout(views::training::AT_T),
+        Target::Readout(key::TRAINING_AT_T),
     ])
     .quoting(&[("is 1.27", "eps 1.27"), ("1.17", "optimal 1.17"), ("network's 176", "x0 176"), ("5000", "w_x0(t) = 5000")])
     .given(&["3000 steps", "t = 1"]);

@@ -26,7 +26,7 @@ fn padded(v: String, chars: usize) -> String {
 }
 
 /// The key of the timeline's abar_t and log-SNR (see [`Target::Readout`]).
-pub const READOUT: &str = "timeline";
+pub const READOUT: &str = focus::key::TIMELINE;
 
 /// The widest value `sci` or `opt` gives in the status row ("undefined", "-1.234e-5"):
 /// padded to this, the row never jumps as t moves.

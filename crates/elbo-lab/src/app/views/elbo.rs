@@ -252,7 +252,7 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette, elbo: Option<&ElboShown>) -> Vec<Leg
 }
 
 /// The key of the line of numbers at the top of the text column (see [`Target::Readout`]).
-pub const READOUT: &str = "elbo_share";
+pub const READOUT: &str = focus::key::ELBO_SHARE;
 
 /// "Sum of L(t-1): 4.358 nats; at t <= 100: 3.52 (81%); at t > 500: 0.0412": where the
 /// denoising terms' nats are, the part up to `t` and that of the noisier half.

@@ -502,7 +502,7 @@ fn nll_plot(ui: &mut Ui, pal: &Palette, r: &EvidenceResult, legends: bool, w: f3
 }
 
 /// The key of the one-line decomposition under the plots (see [`Target::Readout`]).
-pub const SUMMARY: &str = "evidence_summary";
+pub const SUMMARY: &str = focus::key::EVIDENCE_SUMMARY;
 
 /// The decomposition on one line, each term in its colour (always shown, also when the
 /// section with the table is folded).

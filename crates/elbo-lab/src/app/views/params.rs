@@ -142,7 +142,7 @@ impl ParamsView {
 }
 
 /// The key of the line of numbers above the columns (see [`Target::Readout`]).
-pub const READOUT: &str = "params_weighted";
+pub const READOUT: &str = focus::key::PARAMS_WEIGHTED;
 
 /// "At t = 1: w × MSE = 1.234e-2 (x0), 1.234e-2 (eps), 1.234e-2 (score); raw MSE ratios
 /// eps / x0 = 9999, score / x0 = 9.999e7": the columns' numbers side by side. None where

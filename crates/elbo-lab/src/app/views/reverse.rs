@@ -615,11 +615,11 @@ fn particles_plot(
 
 /// The particle plots of A and B together, as a lesson refers to them (see
 /// [`Target::Plot`]).
-pub const PARTICLES: &str = "reverse_particles";
+pub const PARTICLES: &str = focus::key::REVERSE_PARTICLES;
 /// The two quality figures together.
-pub const QUALITY: &str = "reverse_quality";
+pub const QUALITY: &str = focus::key::REVERSE_QUALITY;
 /// The key of the line of each side's log-likelihood gap under the particles.
-pub const GAPS: &str = "reverse_gaps";
+pub const GAPS: &str = focus::key::REVERSE_GAPS;
 
 /// "log p0 gap of the samples: A (K = 1000) 0.0123 ± 0.0200 nats; B (K = 10) 2.01 ±
 /// 0.08 nats": each side's point of the quality figure at its own K, once computed.

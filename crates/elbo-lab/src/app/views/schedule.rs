@@ -501,7 +501,7 @@ fn series_plot(
 }
 
 /// The plots' id names (as `plot_util::plot_id` takes them), in the order of the plots (log-SNR, abar_t, beta_t).
-pub const PLOT_IDS: [&str; 3] = ["schedule_log_snr", "schedule_abar", "schedule_beta"];
+pub const PLOT_IDS: [&str; 3] = [focus::key::LOG_SNR_PLOT, "schedule_abar", "schedule_beta"];
 
 /// The legend's and plots' name of the schedule before a zero-terminal-SNR rescaling.
 const BEFORE_RESCALING: &str = "before rescaling";
@@ -591,7 +591,7 @@ fn readout(ui: &mut Ui, ctx: &ViewCtx<'_>, others: &[Drawn]) {
 }
 
 /// The key of the Schedule tab's line of numbers (see [`focus::Target::Readout`]).
-pub const READOUT: &str = "schedule";
+pub const READOUT: &str = focus::key::SCHEDULE;
 
 fn other_presets(current: &ScheduleSettings, steps: usize) -> Vec<Drawn> {
     current

@@ -381,9 +381,9 @@ fn legend(ctx: &ViewCtx<'_>, pal: &Palette) -> Vec<LegendEntry> {
 
 /// The key of the status line above the plots: state, step and each network's NELBO (see
 /// [`Target::Readout`]).
-pub const STATUS: &str = "training_status";
+pub const STATUS: &str = focus::key::TRAINING_STATUS;
 /// The key of the line of numbers at the timeline's t above the excess plot.
-pub const AT_T: &str = "training_at_t";
+pub const AT_T: &str = focus::key::TRAINING_AT_T;
 
 fn status(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let pal = Palette::of_ui(ui);
