@@ -135,7 +135,18 @@ impl Encoder {
             .map_err(|e| format!("could not start the file writer: {e}"))?;
         Ok(Encoder { frames: tx, done })
     }
+
+    /// Stop without committing: the thread sees the frames end, drops the unfinished
+    /// file (its temporary beside the target) and says so; wait for that (a frame being
+    /// encoded finishes first), so nothing is left beside the target once this returns.
+    pub fn abandon(self) {
+        drop(self.frames);
+        let _ = self.done.recv_timeout(ABANDON_WAIT);
+    }
 }
+
+/// How long [`Encoder::abandon`] waits for the file's thread (one frame's encoding).
+const ABANDON_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn write_gif(
     file: AtomicFile,

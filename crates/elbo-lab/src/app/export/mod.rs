@@ -251,13 +251,18 @@ impl ExportState {
     /// Cancel the running export (the `Command::CancelExport` arm): its file's thread sees
     /// the frames stop and drops the unfinished file; whatever was at the path stays.
     pub(super) fn cancel_export(&mut self, model: &mut Model) {
-        if self.job.take().is_some() {
+        if let Some(job) = self.job.take() {
+            job.encoder.abandon();
             model.notes.status = Some(StatusLine::info("export cancelled: nothing was written"));
         }
     }
 
+    /// End the running export with `message`; its unfinished file is gone when the
+    /// message shows.
     fn fail(&mut self, model: &mut Model, message: &str) {
-        self.job = None;
+        if let Some(job) = self.job.take() {
+            job.encoder.abandon();
+        }
         model.notes.status = Some(StatusLine::error(format!("export failed: {message}")));
     }
 
