@@ -851,6 +851,21 @@ pub fn opt(v: Option<f64>) -> String {
     v.map_or_else(|| "undefined".into(), sci)
 }
 
+/// log-SNR at `t` written by `write`: "-inf" where abar_t = 0 (log(0 / 1)), "undefined"
+/// where it has no value otherwise. The timeline, the Schedule tab's numbers and its table
+/// say it alike.
+pub fn log_snr_text(
+    s: &elbo_core::schedule::NoiseSchedule,
+    t: usize,
+    write: impl Fn(f64) -> String,
+) -> String {
+    match s.log_snr(t) {
+        Some(l) => write(l),
+        None if s.abar(t) == 0.0 => "-inf".to_owned(),
+        None => "undefined".to_owned(),
+    }
+}
+
 /// A standard error this small against its mean is rounding, not sampling: the value is
 /// exact (a sum of closed-form terms).
 const EXACT_RELATIVE_STDERR: f64 = 1e-12;

@@ -10,7 +10,7 @@ use super::compute::PREVIEW_SAMPLES;
 use super::controls::{ClampNotes, Typed};
 use super::focus::{self, Target};
 use super::palette::Palette;
-use super::plot_util::{opt, sci, text_width};
+use super::plot_util::{log_snr_text, sci, text_width};
 use super::settings::SPEED_RANGE;
 use super::views::ctx::ViewCtx;
 
@@ -183,10 +183,7 @@ impl Timeline {
             }
             ui.separator();
             let s = ctx.schedule();
-            let log_snr = match s.log_snr(ctx.t) {
-                None if s.abar(ctx.t) == 0.0 => "-inf".to_owned(),
-                l => opt(l),
-            };
+            let log_snr = log_snr_text(s, ctx.t, sci);
             let readout = ui
                 .label(
                     RichText::new(format!(

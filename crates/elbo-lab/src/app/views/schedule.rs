@@ -524,14 +524,10 @@ pub fn log_snr_zero_at(s: &NoiseSchedule) -> Option<usize> {
     (1..=s.steps()).find(|&t| s.log_snr(t).is_none_or(|l| l <= 0.0))
 }
 
-/// log-SNR at `t`, written "-inf" where abar_t = 0 (and "undefined" where it has no
-/// value otherwise).
+/// log-SNR at `t` to two decimals, "-inf" where abar_t = 0 (see
+/// [`plot_util::log_snr_text`](super::super::plot_util::log_snr_text)).
 pub fn log_snr_text(s: &NoiseSchedule, t: usize) -> String {
-    match s.log_snr(t) {
-        Some(l) => format!("{l:.2}"),
-        None if s.abar(t) == 0.0 => "-inf".to_owned(),
-        None => "undefined".to_owned(),
-    }
+    super::super::plot_util::log_snr_text(s, t, |l| format!("{l:.2}"))
 }
 
 /// The numbers the plots show, at the timeline's t and where each schedule crosses log-SNR
@@ -649,7 +645,7 @@ fn text(ui: &mut Ui, ctx: &ViewCtx<'_>) {
             row(label::SNR, sci(s.snr(t)));
             row(
                 label::LOG_SNR,
-                s.log_snr(t).map_or_else(|| log_snr_text(s, t), sci),
+                super::super::plot_util::log_snr_text(s, t, sci),
             );
             row(label::POSTERIOR_VARIANCE, sci(s.posterior_variance(t)));
             row(label::ABAR_T, sci(s.terminal_abar()));
