@@ -26,6 +26,7 @@ pub mod param;
 pub mod presets;
 pub mod quadrature;
 pub mod report;
+pub mod reverse_step;
 pub mod sampler;
 pub mod schedule;
 pub mod vae;

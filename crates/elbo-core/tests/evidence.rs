@@ -483,3 +483,68 @@ fn data_too_fine_for_their_width_are_an_error() {
     .expect_err("too fine");
     assert!(err.to_string().contains("too narrow"), "{err}");
 }
+
+/// The chain rule of KL over the reverse factorisation (elbo_core::reverse_step):
+/// NELBO - H(p0) = KL(q(x_T) || N(0, 1)) + sum_t R_t, against the evidence's own NELBO and
+/// H(p0), on the mixtures, both schedules, every variance and both closed-form models.
+#[test]
+fn reverse_steps_sum_to_nelbo_minus_data_entropy() {
+    use elbo_core::evidence::model_variances;
+    use elbo_core::reverse_step::{ReverseStepConfig, reverse_steps_for};
+    let kinds = [
+        VarianceType::FixedSmall,
+        VarianceType::FixedLarge,
+        VarianceType::Analytic,
+    ];
+    for p in [DataPreset::Bimodal, DataPreset::Skewed, DataPreset::Spike] {
+        let data = preset(p);
+        for mk in [ModelKind::Optimal, ModelKind::Gaussian] {
+            let model = mk.build(&data);
+            for kind in [BetaSchedule::Linear, BetaSchedule::SquaredcosCapV2] {
+                let s = schedule(kind, 60);
+                let vars: Vec<Vec<f64>> = kinds
+                    .iter()
+                    .map(|v| {
+                        model_variances(&data, &s, model.as_ref(), *v, Control::default())
+                            .expect("variances")
+                    })
+                    .collect();
+                let steps = reverse_steps_for(
+                    &data,
+                    &s,
+                    model.as_ref(),
+                    &vars,
+                    &ReverseStepConfig::default(),
+                    Control::default(),
+                )
+                .expect("reverse steps");
+                for ((sigma2, r), v) in vars.iter().zip(&steps).zip(kinds) {
+                    let ev = compute_evidence(
+                        &data,
+                        &s,
+                        model.as_ref(),
+                        sigma2,
+                        &EvidenceConfig::default(),
+                        Control::default(),
+                    )
+                    .expect("evidence");
+                    let lhs = ev.nelbo.value - ev.data_entropy.value;
+                    let tol = ev.nelbo.error + ev.data_entropy.error + r.total.error;
+                    assert!(
+                        (lhs - r.total.value).abs() <= tol,
+                        "{p}/{mk}/{kind}/{v}: NELBO - H = {lhs} vs prior KL + sum R = {:?} (tol {tol:e})",
+                        r.total
+                    );
+                    // Each part is >= 0, and the non-Gaussian part no model removes.
+                    assert!(r.prior_kl.value >= -r.prior_kl.error);
+                    assert!(r.non_gaussianity.value >= -r.non_gaussianity.error);
+                    assert!(r.moment_mismatch.value >= -r.moment_mismatch.error);
+                    assert!(
+                        lhs + tol >= r.prior_kl.value + r.non_gaussianity.value,
+                        "{p}/{mk}/{kind}/{v}"
+                    );
+                }
+            }
+        }
+    }
+}

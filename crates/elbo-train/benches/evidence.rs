@@ -8,6 +8,9 @@
 //! - `evidence/bimodal/linear/T1000/preview`: the app's coarse preview settings.
 //! - `evidence/bimodal/linear/T1000/trained-eps`: the eps-prediction MLP shipped in
 //!   `assets/lesson_weights` (a trained model: every node is a network call).
+//! - `evidence/reverse-steps/bimodal/linear/T1000`: the split of the same excess along the
+//!   reverse chain (`elbo_core::reverse_step::reverse_steps`: every R_t = G_t + M_t), optimal
+//!   model, fixed_small, default settings: target at most 2 s.
 //!
 //! Run with `cargo bench --bench evidence`.
 
@@ -20,6 +23,7 @@ use elbo_core::elbo::Control;
 use elbo_core::evidence::{EvidenceConfig, compute_evidence, reverse_variances};
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
+use elbo_core::reverse_step::{ReverseStepConfig, reverse_steps};
 use elbo_core::schedule::{BetaSchedule, ScheduleSpec, VarianceType};
 use elbo_train::TrainedDenoiser;
 
@@ -43,6 +47,29 @@ fn run_model(schedule: BetaSchedule, model: &dyn Denoiser, config: &EvidenceConf
         .expect("evidence")
         .nelbo
         .value
+}
+
+/// The reverse-step split on the bimodal preset, linear schedule, T = 1000, fixed_small.
+fn run_reverse(model: ModelKind, config: &ReverseStepConfig) -> f64 {
+    let data = DataSpec::new(DataPreset::Bimodal)
+        .build()
+        .expect("bimodal builds");
+    let model = model.build(&data);
+    let schedule = ScheduleSpec::preset(BetaSchedule::Linear, 1000)
+        .build()
+        .expect("valid schedule");
+    let sigma2 = reverse_variances(&schedule, VarianceType::FixedSmall);
+    reverse_steps(
+        &data,
+        &schedule,
+        model.as_ref(),
+        &sigma2,
+        config,
+        Control::default(),
+    )
+    .expect("reverse steps")
+    .total
+    .value
 }
 
 fn bench(c: &mut Criterion) {
@@ -76,6 +103,10 @@ fn bench(c: &mut Criterion) {
     let trained = TrainedDenoiser::load(&path, Parameterisation::Eps, 1).expect("shipped weights");
     group.bench_function("bimodal/linear/T1000/trained-eps", |b| {
         b.iter(|| black_box(run_model(BetaSchedule::Linear, &trained, &full)))
+    });
+    let reverse = ReverseStepConfig::default();
+    group.bench_function("reverse-steps/bimodal/linear/T1000", |b| {
+        b.iter(|| black_box(run_reverse(ModelKind::Optimal, &reverse)))
     });
     group.finish();
 }

@@ -2,6 +2,11 @@
 //! p_theta(x0), the ELBO of each point and `NELBO - H(p0) = KL(p0 || p_theta) + mean bound
 //! gap`, as JSON. 1D only.
 //!
+//! Beside it, the same excess split along the reverse chain
+//! ([`elbo_core::reverse_step`]): `NELBO - H(p0) = KL(q(x_T) || N(0, 1)) + sum_t R_t`, each
+//! `R_t = G_t + M_t` (the true step's non-Gaussianity and the model's moment mismatch),
+//! with the same model, schedule and variances.
+//!
 //! The model is a closed form (`--model optimal|gaussian`) or a network written by
 //! `elbo-lab train` (`--weights DIR/eps.safetensors`, see [`WeightsArgs`]); its JSON `model`
 //! then reads `trained eps network (PATH)`.
@@ -17,6 +22,7 @@ use elbo_core::evidence::{
     DEFAULT_TABLE_POINTS, EvidenceConfig, EvidenceError, EvidencePoint, EvidenceResult,
     compute_evidence, model_variances, progress_total,
 };
+use elbo_core::reverse_step::{self, ReverseStepConfig, ReverseSteps, reverse_steps};
 
 use super::args::{Common, ModelArg, WeightsArgs};
 use super::output::{StepProgress, write_out};
@@ -74,7 +80,28 @@ struct EvidenceJson<'a> {
     coarse_points_per_sd: f64,
     xt_points_per_sd: f64,
     max_grid_points: usize,
+    prior_kl: f64,
+    prior_kl_error: f64,
+    reverse_kl_sum: f64,
+    reverse_kl_sum_error: f64,
+    non_gaussianity: f64,
+    non_gaussianity_error: f64,
+    moment_mismatch: f64,
+    moment_mismatch_error: f64,
     points: &'a [EvidencePoint],
+    reverse_steps: Vec<ReverseStepJson>,
+}
+
+/// One row of `reverse_steps`: `R_t = G_t + M_t` at one t, each with its error estimate.
+#[derive(Serialize)]
+struct ReverseStepJson {
+    t: usize,
+    reverse_kl: f64,
+    reverse_kl_error: f64,
+    non_gaussianity: f64,
+    non_gaussianity_error: f64,
+    moment_mismatch: f64,
+    moment_mismatch_error: f64,
 }
 
 /// Run `elbo-lab evidence`.
@@ -107,7 +134,8 @@ pub fn run(cmd: EvidenceCmd) -> Result<()> {
         resolved.variance,
         Control::default(),
     )?;
-    let total = progress_total(schedule.steps(), &config) as u64;
+    let evidence_total = progress_total(schedule.steps(), &config);
+    let total = (evidence_total + reverse_step::progress_total(schedule.steps())) as u64;
     let progress = StepProgress::new(
         !cmd.quiet && schedule.steps() >= 2000,
         total,
@@ -115,6 +143,7 @@ pub fn run(cmd: EvidenceCmd) -> Result<()> {
         "",
     );
     let on_step = |done: usize| progress.step(done);
+    let on_reverse_step = |done: usize| progress.step(evidence_total + done);
     let result = compute_evidence(
         &data,
         schedule,
@@ -126,13 +155,44 @@ pub fn run(cmd: EvidenceCmd) -> Result<()> {
             cancel: None,
         },
     )?;
+    let reverse_config = if cmd.preview {
+        ReverseStepConfig::preview()
+    } else {
+        ReverseStepConfig::default()
+    };
+    let steps = reverse_steps(
+        &data,
+        schedule,
+        model.as_ref(),
+        &sigma2,
+        &reverse_config,
+        Control {
+            on_step: Some(&on_reverse_step),
+            cancel: None,
+        },
+    )?;
     progress.finish();
     let label = resolved.spec.label();
-    let text = to_json(&result, resolved.variance.name(), &data_label, &label)?;
+    let text = to_json(
+        &result,
+        &steps,
+        resolved.variance.name(),
+        &data_label,
+        &label,
+    )?;
     write_out(cmd.out.as_deref(), &(text + "\n"))
 }
 
-fn to_json(r: &EvidenceResult, variance: &str, data: &str, schedule: &str) -> Result<String> {
+fn to_json(
+    r: &EvidenceResult,
+    steps: &ReverseSteps,
+    variance: &str,
+    data: &str,
+    schedule: &str,
+) -> Result<String> {
+    let reverse_kl_sum = steps.terms.iter().fold((0.0, 0.0), |(v, e), x| {
+        (v + x.reverse_kl.value, e + x.reverse_kl.error)
+    });
     let doc = EvidenceJson {
         dim: 1,
         steps: r.steps,
@@ -157,7 +217,28 @@ fn to_json(r: &EvidenceResult, variance: &str, data: &str, schedule: &str) -> Re
         coarse_points_per_sd: r.config.coarse_points_per_sd,
         xt_points_per_sd: r.config.xt_points_per_sd,
         max_grid_points: r.max_grid_points,
+        prior_kl: steps.prior_kl.value,
+        prior_kl_error: steps.prior_kl.error,
+        reverse_kl_sum: reverse_kl_sum.0,
+        reverse_kl_sum_error: reverse_kl_sum.1,
+        non_gaussianity: steps.non_gaussianity.value,
+        non_gaussianity_error: steps.non_gaussianity.error,
+        moment_mismatch: steps.moment_mismatch.value,
+        moment_mismatch_error: steps.moment_mismatch.error,
         points: &r.points,
+        reverse_steps: steps
+            .terms
+            .iter()
+            .map(|x| ReverseStepJson {
+                t: x.t,
+                reverse_kl: x.reverse_kl.value,
+                reverse_kl_error: x.reverse_kl.error,
+                non_gaussianity: x.non_gaussianity.value,
+                non_gaussianity_error: x.non_gaussianity.error,
+                moment_mismatch: x.moment_mismatch.value,
+                moment_mismatch_error: x.moment_mismatch.error,
+            })
+            .collect(),
     };
     Ok(serde_json::to_string_pretty(&doc)?)
 }

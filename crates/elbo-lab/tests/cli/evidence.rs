@@ -124,3 +124,73 @@ fn cli_analytic_variance_is_the_models_own_and_matches_the_report() {
         "evidence {analytic} vs report {report}"
     );
 }
+
+/// The excess split along the reverse chain: `nelbo - data_entropy = prior_kl + sum_t
+/// reverse_kl` to the error estimates, and every row `reverse_kl = non_gaussianity +
+/// moment_mismatch`.
+#[test]
+fn cli_reverse_steps_sum_to_nelbo_minus_data_entropy() {
+    let out = elbo_lab()
+        .args([
+            "evidence",
+            "--data",
+            "bimodal",
+            "--schedule",
+            "linear",
+            "--steps",
+            "50",
+            "--grid",
+            "21",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let num = |v: &Value, key: &str| {
+        let x = v[key].as_f64().unwrap_or(f64::NAN);
+        assert!(x.is_finite(), "{key}: {}", v[key]);
+        x
+    };
+    let rows = json["reverse_steps"].as_array().expect("reverse_steps");
+    assert_eq!(rows.len(), 50);
+    let (mut sum, mut sum_err, mut sum_g, mut sum_m) = (0.0, 0.0, 0.0, 0.0);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["t"], i + 1);
+        let (r, g, m) = (
+            num(row, "reverse_kl"),
+            num(row, "non_gaussianity"),
+            num(row, "moment_mismatch"),
+        );
+        let err = num(row, "reverse_kl_error")
+            + num(row, "non_gaussianity_error")
+            + num(row, "moment_mismatch_error");
+        assert!((r - g - m).abs() <= err, "t = {}: {r} vs {g} + {m}", i + 1);
+        assert!(
+            g >= -num(row, "non_gaussianity_error"),
+            "t = {}: G {g}",
+            i + 1
+        );
+        sum += r;
+        sum_err += num(row, "reverse_kl_error");
+        sum_g += g;
+        sum_m += m;
+    }
+    assert!((num(&json, "reverse_kl_sum") - sum).abs() < 1e-12);
+    assert!((num(&json, "non_gaussianity") - sum_g).abs() < 1e-12);
+    assert!((num(&json, "moment_mismatch") - sum_m).abs() < 1e-12);
+    let prior = num(&json, "prior_kl");
+    let lhs = num(&json, "nelbo") - num(&json, "data_entropy");
+    let tol = num(&json, "nelbo_error")
+        + num(&json, "data_entropy_error")
+        + num(&json, "prior_kl_error")
+        + sum_err;
+    assert!(
+        (lhs - prior - sum).abs() <= tol,
+        "NELBO - H = {lhs} vs prior KL {prior} + sum R {sum} (tol {tol:e})"
+    );
+    assert!(num(&json, "reverse_kl_sum_error") >= 0.0);
+}
