@@ -220,6 +220,107 @@ impl Denoiser for MixtureDenoiser {
     }
 }
 
+/// Tweedie's formula checked on mixture data (Luo eq. 133-135): the optimal denoiser's
+/// `E[x0 | x_t]` computed two ways at the same points, and how far apart they are.
+///
+/// ```text
+/// direct     E[x0 | x_t] = sum_k r_k(x_t) mu_k(x_t)                      (the posterior)
+/// via_score  E[x0 | x_t] = (x_t + (1 - abar_t) grad log q_t(x_t)) / sqrt(abar_t)
+///                                                             (Tweedie, Luo eq. 133, 135)
+/// ```
+/// with `mu_k(x_t) = m_k + sqrt(abar_t) S_k C_k^{-1} (x_t - a_k)` and the score
+/// `grad log q_t(x_t) = -sum_k r_k C_k^{-1} (x_t - a_k)`, both from the same
+/// responsibilities but along different sums (see [`MixtureDenoiser::predict_both`]).
+/// The noise form of the same identity is kept too: `E[eps | x_t]` (Luo eq. 151 says the
+/// score is `-E[eps | x_t] / sqrt(1 - abar_t)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tweedie {
+    /// `E[x0 | x_t]` from the responsibilities, one row per point.
+    pub direct: Array2<f64>,
+    /// The score `grad log q_t(x_t)`, one row per point.
+    pub score: Array2<f64>,
+    /// `E[eps | x_t] = (x_t - sqrt(abar_t) E[x0 | x_t]) / sqrt(1 - abar_t)`, from the
+    /// direct posterior mean; `None` at `abar_t = 1` (t = 0: there is no noise).
+    pub expected_eps: Option<Array2<f64>>,
+    /// `E[x0 | x_t]` through the score and Tweedie's formula; `None` where `abar_t = 0`
+    /// (t = T of a zero-terminal-SNR schedule: it divides by `sqrt(abar_t) = 0`) or where
+    /// that division leaves f64's range.
+    pub via_score: Option<Array2<f64>>,
+    /// `max |direct - via_score|` over every point and coordinate; `None` with `via_score`.
+    pub max_abs_diff: Option<f64>,
+    /// [`Tweedie::max_abs_diff`] relative to the scale of the data:
+    /// `max |direct - via_score| / max(max |direct|, sd)`, where `sd` is the data's largest
+    /// standard deviation along any direction (`sqrt` of the largest eigenvalue of its
+    /// covariance). The `sd` floor keeps the ratio meaningful where `E[x0 | x_t]` is near 0.
+    pub max_rel_diff: Option<f64>,
+    /// The denominator of [`Tweedie::max_rel_diff`].
+    pub scale: f64,
+}
+
+/// [`Tweedie`] at timestep t (0..=T) for the points `xt` (rows, `d` columns where `d` is
+/// the data's dimension): the Bayes-optimal denoiser's posterior mean directly and through
+/// the score (Luo eq. 133-135). Never NaN or infinite: what is undefined is `None`.
+///
+/// Rounding: the score form cancels `x_t` against `(1 - abar_t)` times the score and
+/// divides by `sqrt(abar_t)`, so its error is about `f64::EPSILON |x_t| / sqrt(abar_t)`:
+/// rounding-sized (1e-15 of the data's scale) while `abar_t` is not tiny, larger near the
+/// end of a schedule whose `abar_T` is (1e-11 at `abar_t` = 1e-9).
+///
+/// # Panics
+/// When `xt` does not have the data's dimension as its number of columns.
+pub fn tweedie(
+    mixture: &GaussianMixture,
+    schedule: &NoiseSchedule,
+    t: usize,
+    xt: ArrayView2<'_, f64>,
+) -> Tweedie {
+    assert_eq!(
+        xt.ncols(),
+        mixture.dim(),
+        "points of dimension {} for data of dimension {}",
+        xt.ncols(),
+        mixture.dim()
+    );
+    let (direct, score) = run_kernel(mixture, schedule, t, xt, true);
+    let score = score.unwrap_or_else(|| Array2::zeros(direct.raw_dim()));
+    let c = Coeffs::at(schedule, t);
+    let one_minus_abar = schedule.one_minus_abar(t);
+    let via_score = (c.sqrt_abar > 0.0)
+        .then(|| {
+            Zip::from(&xt)
+                .and(&score)
+                .map_collect(|&x, &s| (x + one_minus_abar * s) / c.sqrt_abar)
+        })
+        .filter(|v| v.iter().all(|x| x.is_finite()));
+    let expected_eps = (c.sqrt_one_minus_abar > 0.0)
+        .then(|| {
+            Zip::from(&xt)
+                .and(&direct)
+                .map_collect(|&x, &x0| c.eps_from_x0(x, x0))
+        })
+        .filter(|v| v.iter().all(|x| x.is_finite()));
+    let (_, largest) = mixture.covariance().eigenvalues(mixture.dim());
+    let biggest = direct.iter().fold(0.0_f64, |m, x| m.max(x.abs()));
+    let scale = biggest.max(largest.max(0.0).sqrt());
+    let max_abs_diff = via_score.as_ref().map(|v| {
+        Zip::from(&direct)
+            .and(v)
+            .fold(0.0_f64, |m, &a, &b| m.max((a - b).abs()))
+    });
+    let max_rel_diff = max_abs_diff
+        .map(|d| if scale > 0.0 { d / scale } else { d })
+        .filter(|r| r.is_finite());
+    Tweedie {
+        direct,
+        score,
+        expected_eps,
+        via_score,
+        max_abs_diff,
+        max_rel_diff,
+        scale,
+    }
+}
+
 /// The best Gaussian fit of the data, denoised optimally: a linear denoiser.
 #[derive(Debug, Clone)]
 pub struct GaussianDenoiser {
@@ -297,5 +398,163 @@ impl Denoiser for GaussianDenoiser {
             schedule.abar(t),
             schedule.one_minus_abar(t),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::presets::{DataPreset, DataSpec};
+    use crate::schedule::{BetaSchedule, ScheduleSpec};
+
+    /// Below this abar_t the score form's rounding, about `eps |x_t| / sqrt(abar_t)`, may
+    /// pass 1e-12 of the data's scale (it reaches 7e-11 at the cosine schedule's
+    /// abar_T = 2.4e-9 on two moons).
+    const TINY_ABAR: f64 = 1e-4;
+
+    /// Points over `[-3.5, 3.5]^d`: 81 in 1D, a 21 x 21 grid in 2D.
+    fn points(d: usize) -> Array2<f64> {
+        if d == 1 {
+            Array2::from_shape_fn((81, 1), |(i, _)| -3.5 + 7.0 * i as f64 / 80.0)
+        } else {
+            let n = 21;
+            Array2::from_shape_fn((n * n, 2), |(i, axis)| {
+                let k = if axis == 0 { i % n } else { i / n };
+                -3.5 + 7.0 * k as f64 / (n - 1) as f64
+            })
+        }
+    }
+
+    fn schedule(kind: BetaSchedule, zero_snr: bool) -> NoiseSchedule {
+        let mut spec = ScheduleSpec::preset(kind, 1000);
+        spec.rescale_zero_snr = zero_snr;
+        spec.build().expect("valid schedule")
+    }
+
+    fn max_abs(a: &Array2<f64>) -> f64 {
+        a.iter().fold(0.0_f64, |m, x| m.max(x.abs()))
+    }
+
+    /// Luo eq. 133-135: the posterior mean from the responsibilities and through the score
+    /// agree to 1e-12 of the data's scale wherever abar_t >= 1e-4; where it is smaller,
+    /// within `32 eps max|x_t| / (sqrt(abar_t) scale)`, the rounding of the division by
+    /// sqrt(abar_t) (measured: under a tenth of that).
+    #[test]
+    fn tweedie_two_ways_agree_on_1d_and_2d_presets() {
+        let ts = [1, 10, 100, 250, 500, 750, 900, 950, 990, 999, 1000];
+        for preset in [
+            DataPreset::Bimodal,
+            DataPreset::EightGaussians,
+            DataPreset::TwoMoons,
+        ] {
+            let data = DataSpec::new(preset).build().expect("preset builds");
+            let xt = points(data.dim());
+            let biggest_x = max_abs(&xt);
+            for kind in [BetaSchedule::Linear, BetaSchedule::SquaredcosCapV2] {
+                let s = schedule(kind, false);
+                let mut strict = 0;
+                for t in ts {
+                    let tw = tweedie(&data, &s, t, xt.view());
+                    let what = format!("{preset:?} {kind:?} t = {t}");
+                    let via = tw.via_score.as_ref().expect("abar_t > 0: defined");
+                    let rel = tw.max_rel_diff.expect("defined");
+                    let abs = tw.max_abs_diff.expect("defined");
+                    assert_eq!(tw.direct.dim(), xt.dim(), "{what}");
+                    assert_eq!(via.dim(), xt.dim(), "{what}");
+                    assert!(tw.scale > 0.5 && tw.scale.is_finite(), "{what}");
+                    assert!((abs / tw.scale - rel).abs() <= 1e-15, "{what}");
+                    let abar = s.abar(t);
+                    if abar >= TINY_ABAR {
+                        strict += 1;
+                        assert!(rel <= 1e-12, "{what}: relative difference {rel:e}");
+                    } else {
+                        let bound = 32.0 * f64::EPSILON * biggest_x / (abar.sqrt() * tw.scale);
+                        assert!(rel <= bound, "{what}: {rel:e} > {bound:e}");
+                    }
+                }
+                assert!(strict >= 7, "{preset:?} {kind:?}: {strict} strict checks");
+            }
+        }
+    }
+
+    /// The noise form (Luo eq. 151): score = -E[eps | x_t] / sqrt(1 - abar_t), with
+    /// E[eps | x_t] from the direct posterior mean.
+    #[test]
+    fn the_score_is_minus_the_expected_noise_over_its_scale() {
+        let data = DataSpec::new(DataPreset::Bimodal)
+            .build()
+            .expect("preset builds");
+        let s = schedule(BetaSchedule::Linear, false);
+        let xt = points(1);
+        for t in [1, 50, 500, 1000] {
+            let tw = tweedie(&data, &s, t, xt.view());
+            let eps = tw.expected_eps.as_ref().expect("t >= 1: defined");
+            let sn = s.one_minus_abar(t).sqrt();
+            let scale = max_abs(&tw.score).max(1.0);
+            for (e, sc) in eps.iter().zip(&tw.score) {
+                assert!((-e / sn - sc).abs() <= 1e-11 * scale, "t = {t}: {e} {sc}");
+            }
+        }
+        // At t = 0 there is no noise: E[x0 | x_0] = x_0 and E[eps] is undefined.
+        let tw = tweedie(&data, &s, 0, xt.view());
+        assert!(tw.expected_eps.is_none());
+        assert_eq!(tw.via_score.as_ref(), Some(&xt));
+    }
+
+    /// For N(m, s^2) data the posterior mean is exact:
+    /// `m + sqrt(abar) s^2 (x_t - sqrt(abar) m) / (abar s^2 + 1 - abar)`; both forms give it.
+    #[test]
+    fn a_single_gaussian_has_the_closed_form_posterior_mean() {
+        let (m, sd) = (0.5, 0.8);
+        let data = GaussianMixture::gaussian(&[m], vec![vec![sd * sd]]).expect("valid");
+        let xt = points(1);
+        for kind in [BetaSchedule::Linear, BetaSchedule::SquaredcosCapV2] {
+            let s = schedule(kind, false);
+            for t in [1, 100, 500, 900] {
+                let (abar, one_m) = (s.abar(t), s.one_minus_abar(t));
+                let tw = tweedie(&data, &s, t, xt.view());
+                let via = tw.via_score.as_ref().expect("defined");
+                for (i, &x) in xt.column(0).iter().enumerate() {
+                    let exact = m + abar.sqrt() * sd * sd * (x - abar.sqrt() * m)
+                        / (abar * sd * sd + one_m);
+                    for (form, got) in [("direct", tw.direct[[i, 0]]), ("score", via[[i, 0]])] {
+                        assert!(
+                            (got - exact).abs() <= 1e-12 * exact.abs().max(1.0),
+                            "{kind:?} t = {t} x = {x} {form}: {got} vs {exact}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// At abar_t = 0 (t = T of a zero-terminal-SNR schedule) the score form divides by 0:
+    /// it is None, never NaN; the posterior mean is the data mean everywhere.
+    #[test]
+    fn at_zero_terminal_snr_the_score_form_is_undefined() {
+        for preset in [DataPreset::Bimodal, DataPreset::EightGaussians] {
+            let data = DataSpec::new(preset).build().expect("preset builds");
+            let s = schedule(BetaSchedule::Linear, true);
+            let big_t = s.steps();
+            assert_eq!(s.abar(big_t), 0.0);
+            let xt = points(data.dim());
+            let tw = tweedie(&data, &s, big_t, xt.view());
+            assert!(tw.via_score.is_none() && tw.max_abs_diff.is_none());
+            assert!(tw.max_rel_diff.is_none());
+            let mean = data.mean();
+            for row in tw.direct.rows() {
+                for (j, v) in row.iter().enumerate() {
+                    assert!(
+                        (v - mean[j]).abs() <= 1e-12,
+                        "{preset:?}: {v} vs {}",
+                        mean[j]
+                    );
+                }
+            }
+            assert!(tw.score.iter().all(|v| v.is_finite()));
+            // One step earlier it is defined again.
+            let tw = tweedie(&data, &s, big_t - 1, xt.view());
+            assert!(tw.max_rel_diff.is_some_and(|r| r.is_finite()));
+        }
     }
 }
