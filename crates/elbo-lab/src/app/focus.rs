@@ -34,6 +34,34 @@ pub mod key {
     pub const TRAINING_STATUS: &str = "training_status";
     /// The Training tab's excess and weights at t.
     pub const TRAINING_AT_T: &str = "training_at_t";
+    /// The Denoising step tab's agreement of Tweedie's two forms at t.
+    pub const TWEEDIE: &str = "tweedie";
+    /// The Evidence tab's hierarchical VAE drawn as a chain.
+    pub const HVAE_CHAIN: &str = "hvae_chain";
+    /// The Evidence tab's hierarchical VAE's terms for its T.
+    pub const HVAE_TERMS: &str = "hvae_terms";
+    /// The title of the Evidence tab's section of the three restrictions (a foldable
+    /// section).
+    pub const HVAE_RESTRICTIONS: &str = "The three restrictions that make it a diffusion model";
+    /// The Denoising step tab's Tweedie plot (its plot id).
+    pub const TWEEDIE_PLOT: &str = "tweedie";
+    /// The Denoising step tab's plot of one step's two Gaussians (its plot id).
+    pub const STEP_KL_PLOT: &str = "step_kl";
+    /// The Denoising step tab's plot of the true reverse step (its plot id).
+    pub const STEP_TRUTH_PLOT: &str = "step_truth";
+    /// The Denoising step tab's plot of R_t, G_t and M_t against t (its plot id).
+    pub const STEP_TERMS_PLOT: &str = "step_terms";
+    /// The Denoising step tab's one step: the KL of two Gaussians and its values.
+    pub const STEP_KL: &str = "step_kl";
+    /// The Denoising step tab's true step at x_t: G, M and R there.
+    pub const STEP_AT_XT: &str = "step_at_xt";
+    /// The Denoising step tab's two splits of NELBO - H(p0).
+    pub const STEP_TOTALS: &str = "step_totals";
+    /// The Denoising step tab's sum of G_t along the same path in fewer steps.
+    pub const STEP_FAMILY: &str = "step_family";
+    /// The Denoising step tab's table of what the optimal model leaves under each reverse
+    /// variance.
+    pub const STEP_VARIANCES: &str = "step_variances";
 }
 
 /// Something on screen a lesson step's caption refers to.

@@ -378,6 +378,11 @@ impl App {
         self.view_ctx().evidence_key()
     }
 
+    /// What the Denoising step tab's terms of the true reverse step must be of.
+    pub fn step_key(&self) -> jobs::step::StepKey {
+        self.view_ctx().step_key()
+    }
+
     /// The comparison the Schedule tab's table is of (the current schedule, the drawn
     /// presets and every overlay on the current data).
     pub fn compare_key(&self) -> compare::CompareKey {

@@ -14,7 +14,9 @@
 //! | totals (NELBO, running sum) | the text colour |
 //! | data entropy H(p0), current t | neutral grey, dashed |
 //! | the evidence: log p(x), -log p_theta(x0), p_theta, KL(p0 \|\| p_theta) | violet |
-//! | the bound's gap: KL(q \|\| posterior) | brown |
+//! | the model's own steps: p_theta(x(t-1) \| x_t), the decoders of the hierarchical VAE, M_t | violet |
+//! | the bound's gap: KL(q \|\| posterior), and G_t (no Gaussian step removes it) | brown |
+//! | the forward process's own densities: q(x(t-1) \| x_t, x0), the true reverse step, R_t | the text colour |
 //!
 //! The schedule presets are told apart only in the Schedule tab, where no parameterisation
 //! or ELBO term is drawn; each keeps its colour and dash whichever is selected. Configs

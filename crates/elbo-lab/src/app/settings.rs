@@ -411,6 +411,9 @@ pub enum EvidenceStep {
     /// The VAE, exactly (one latent).
     #[default]
     Vae,
+    /// The Markovian hierarchical VAE (T = 1 to 5 latents) and the three restrictions that
+    /// make it a variational diffusion model, with its ELBO term by term.
+    Hierarchical,
     /// The diffusion model as a hierarchical VAE: its own density and the bound's gap.
     Diffusion,
     /// The schedule in log-SNR and the continuous-time limit.
@@ -419,8 +422,9 @@ pub enum EvidenceStep {
 
 impl EvidenceStep {
     /// Every step, in order.
-    pub const ALL: [EvidenceStep; 3] = [
+    pub const ALL: [EvidenceStep; 4] = [
         EvidenceStep::Vae,
+        EvidenceStep::Hierarchical,
         EvidenceStep::Diffusion,
         EvidenceStep::LogSnr,
     ];
@@ -429,8 +433,9 @@ impl EvidenceStep {
     pub fn label(self) -> &'static str {
         match self {
             EvidenceStep::Vae => "1. The VAE",
-            EvidenceStep::Diffusion => "2. The diffusion model",
-            EvidenceStep::LogSnr => "3. In log-SNR",
+            EvidenceStep::Hierarchical => "2. The hierarchical VAE",
+            EvidenceStep::Diffusion => "3. The diffusion model",
+            EvidenceStep::LogSnr => "4. In log-SNR",
         }
     }
 }
@@ -456,6 +461,8 @@ pub struct ViewToggles {
     pub drop_overlays: bool,
     /// The Evidence tab's step.
     pub evidence_step: EvidenceStep,
+    /// The Denoising step tab's part.
+    pub step_part: super::views::step::StepPart,
 }
 
 impl Default for ViewToggles {
@@ -469,6 +476,7 @@ impl Default for ViewToggles {
             normalised_t: false,
             drop_overlays: false,
             evidence_step: EvidenceStep::default(),
+            step_part: Default::default(),
         }
     }
 }

@@ -569,8 +569,8 @@ pub struct AppArgs {
     /// Open the app at a scene saved with File > Save scene (a versioned JSON file).
     #[arg(long, value_name = "FILE")]
     pub scene: Option<std::path::PathBuf>,
-    /// Open this tab: forward, reverse, elbo, params (or parameterisations), schedule,
-    /// training, evidence (any case).
+    /// Open this tab: forward, reverse, elbo, params (or parameterisations), step (or
+    /// denoising), schedule, training, evidence (any case).
     #[arg(long, value_name = "NAME", value_parser = parse_tab)]
     pub tab: Option<crate::app::settings::View>,
     /// Zoom factor of the whole window, 0.5 to 4 (1.5 or 1.75 for a projector).

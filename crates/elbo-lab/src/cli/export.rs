@@ -43,7 +43,7 @@ pub struct ExportCmd {
     /// schedule, model, t and toggles to draw with. Without it the app's defaults.
     #[arg(long)]
     scene: Option<PathBuf>,
-    /// The tab (forward, reverse, elbo, params, schedule, training, evidence): the plots
+    /// The tab (forward, reverse, elbo, params, step, schedule, training, evidence): the plots
     /// `--list-plots` lists, and the tab `--plot` must belong to.
     #[arg(long)]
     tab: Option<String>,

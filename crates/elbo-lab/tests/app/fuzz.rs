@@ -47,6 +47,7 @@ use elbo_lab::app::settings::{
     TrainingSettings, View, ViewToggles,
 };
 use elbo_lab::app::views::editor::EditMode;
+use elbo_lab::app::views::step::StepPart;
 use elbo_lab::app::{
     App, AppOptions, Command, FileRequest, Freshness, Mode, ModelChoice, export, lessons,
 };
@@ -322,8 +323,8 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 "analytic",
                 // The Evidence tab.
                 "1. The VAE",
-                "2. The diffusion model",
-                "3. In log-SNR",
+                "3. The diffusion model",
+                "4. In log-SNR",
                 "The decomposition, and against T",
                 "Fit q",
                 "Stop fit",
@@ -332,11 +333,34 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 "quadratic (skewed x)",
                 "VAE slider",
                 "Use the bimodal (1D) preset",
+                "2. The hierarchical VAE",
+                "Open the Forward tab",
+                "Open the Schedule tab",
+                "Open the ELBO tab",
+                "The three restrictions that make it a diffusion model",
+                "Latents slider",
+                // The Denoising step tab.
+                "1. Tweedie's formula",
+                "2. One step as a KL",
+                "3. The true reverse step",
+                "Draw x_t from q(x_t | x0)",
+                "Draw x_t from q(x_t)",
+                "Reset x0 and x_t",
+                "Average over 10000 draws",
+                "True step at x_t",
+                "R_t, G_t, M_t against t",
+                "step plot pointer",
             ]
             .choose(rng)
             .expect("buttons");
             if label == "VAE slider" {
                 return vae_slider(h, rng);
+            }
+            if label == "Latents slider" {
+                return latents_slider(h, rng);
+            }
+            if label == "step plot pointer" {
+                return step_plot_pointer(h, rng);
             }
             let node = if label == "analytic" {
                 h.query_by_role_and_label(Role::RadioButton, label)
@@ -375,6 +399,7 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 normalised_t: rng.random_bool(0.5),
                 drop_overlays: rng.random_bool(0.5),
                 evidence_step: *EvidenceStep::ALL.choose(rng).expect("steps"),
+                step_part: *StepPart::ALL.choose(rng).expect("parts"),
             };
             apply(h, Command::SetToggles(toggles))
         }
@@ -767,6 +792,40 @@ fn button_event(h: &Harness<'static, App>, pos: Pos2, button: PointerButton, pre
         pressed,
         modifiers: Modifiers::NONE,
     });
+}
+
+/// A click or a drag on a plot of the Denoising step tab where x0 or x_t can be moved
+/// (anywhere in its frame, or beyond it).
+fn step_plot_pointer(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
+    let name = *[
+        "step_pick",
+        "step_truth",
+        "step_terms",
+        "step_kl",
+        "tweedie",
+    ]
+    .choose(rng)
+    .expect("plots");
+    let Some(memory) = egui_plot::PlotMemory::load(&h.ctx, plot_id(name)) else {
+        return format!("no plot {name}");
+    };
+    let frame = memory.transform().frame().expand(20.0);
+    let at = |rng: &mut StdRng| {
+        Pos2::new(
+            rng.random_range(frame.left()..=frame.right()),
+            rng.random_range(frame.top()..=frame.bottom()),
+        )
+    };
+    let from = at(rng);
+    h.event(Event::PointerMoved(from));
+    h.run_steps(1);
+    button_event(h, from, PointerButton::Primary, true);
+    h.run_steps(1);
+    let to = if rng.random_bool(0.5) { at(rng) } else { from };
+    h.event(Event::PointerMoved(to));
+    h.run_steps(1);
+    button_event(h, to, PointerButton::Primary, false);
+    format!("pointer on {name} from {from:?} to {to:?}")
 }
 
 /// The pointer on the current view's data plot (a key of the edit mode if the view has
@@ -1187,5 +1246,19 @@ fn random_walk_over_the_app() {
             drawings > 0,
             "the walk's data editor actions never applied a drawing"
         );
+    }
+}
+
+/// The hierarchical VAE's "Latents T" slider set to any value, in range or not.
+fn latents_slider(h: &mut Harness<'static, App>, rng: &mut StdRng) -> String {
+    let value = *[-3.0, 0.0, 1.0, 2.5, 3.0, 5.0, 6.0, 1000.0]
+        .choose(rng)
+        .expect("values");
+    match h.query_by_role_and_label(Role::Slider, "Latents T") {
+        Some(node) => {
+            node.set_value_accesskit(value);
+            format!("set Latents T to {value}")
+        }
+        None => "no slider Latents T".into(),
     }
 }

@@ -12,7 +12,8 @@ use egui_kittest::{Harness, SnapshotResults};
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_lab::app::lessons::lessons;
 use elbo_lab::app::plot_util::plot_id;
-use elbo_lab::app::settings::{EvidenceStep, ResetScope, Settings, View};
+use elbo_lab::app::settings::{EvidenceStep, ResetScope, Settings, View, ViewToggles};
+use elbo_lab::app::views::step::StepPart;
 use elbo_lab::app::{App, Command, TEXT_SIZES};
 
 fn settings(preset: DataPreset, view: View) -> Settings {
@@ -196,11 +197,15 @@ fn plots_cut(h: &Harness<'_, App>, view: View, min_h: f32, what: &str) -> Vec<St
             ));
         }
     }
-    // The Evidence tab's grid steps draw no plot on 2D data: they say why instead.
-    let grid_step_on_2d = view == View::Evidence
-        && h.state().model.settings.toggles.evidence_step != EvidenceStep::Vae
-        && h.state().data().dim() == 2;
-    if seen == 0 && !grid_step_on_2d {
+    // Parts that draw no plot: the Evidence tab's hierarchical VAE (a painted chain), and
+    // the grid parts of the Evidence and Denoising step tabs on 2D data (they say why).
+    let toggles = &h.state().model.settings.toggles;
+    let two_d = h.state().data().dim() == 2;
+    let plot_free = (view == View::Evidence
+        && (toggles.evidence_step == EvidenceStep::Hierarchical
+            || (toggles.evidence_step != EvidenceStep::Vae && two_d)))
+        || (view == View::Step && toggles.step_part.one_d_only() && two_d);
+    if seen == 0 && !plot_free {
         cut.push(format!("{what}: no plot of the tab was drawn"));
     }
     cut
@@ -228,9 +233,10 @@ fn every_tab_fits_the_projector_sizes_in_presenter_mode() {
         ([1280.0, 720.0], 1.75),
     ] {
         for preset in [DataPreset::Bimodal, DataPreset::TwoMoons] {
-            for (view, step) in every_tab_and_step() {
+            for (view, toggles) in every_tab_and_step() {
                 let mut s = settings(preset, view);
-                s.toggles.evidence_step = step;
+                let step = (toggles.evidence_step, toggles.step_part);
+                s.toggles = toggles;
                 s.presenter = true;
                 let h = harness(s, size, zoom);
                 let what = format!("{view:?} ({step:?}) {preset:?} {size:?} zoom {zoom}");
@@ -242,13 +248,25 @@ fn every_tab_fits_the_projector_sizes_in_presenter_mode() {
     assert_none(outside);
 }
 
-/// Every tab, and each step of the Evidence tab.
-fn every_tab_and_step() -> Vec<(View, EvidenceStep)> {
-    let mut out: Vec<(View, EvidenceStep)> = View::ALL
-        .into_iter()
-        .map(|v| (v, EvidenceStep::default()))
-        .collect();
-    out.extend(EvidenceStep::ALL[1..].iter().map(|s| (View::Evidence, *s)));
+/// Every tab, each step of the Evidence tab and each part of the Denoising step tab.
+fn every_tab_and_step() -> Vec<(View, ViewToggles)> {
+    let plain = ViewToggles::default();
+    let mut out: Vec<(View, ViewToggles)> =
+        View::ALL.into_iter().map(|v| (v, plain.clone())).collect();
+    out.extend(EvidenceStep::ALL[1..].iter().map(|s| {
+        let toggles = ViewToggles {
+            evidence_step: *s,
+            ..plain.clone()
+        };
+        (View::Evidence, toggles)
+    }));
+    out.extend(StepPart::ALL[1..].iter().map(|p| {
+        let toggles = ViewToggles {
+            step_part: *p,
+            ..plain.clone()
+        };
+        (View::Step, toggles)
+    }));
     out
 }
 
@@ -280,9 +298,10 @@ fn every_tab_fits_1024x768_with_the_side_panel_shown() {
     let mut outside = Vec::new();
     for zoom in [1.0, 1.5] {
         for preset in [DataPreset::Bimodal, DataPreset::TwoMoons] {
-            for (view, step) in every_tab_and_step() {
+            for (view, toggles) in every_tab_and_step() {
                 let mut s = settings(preset, view);
-                s.toggles.evidence_step = step;
+                let step = (toggles.evidence_step, toggles.step_part);
+                s.toggles = toggles;
                 let h = harness(s, [1024.0, 768.0], zoom);
                 outside.extend(outside_the_window(
                     &h,
@@ -311,8 +330,10 @@ fn presenter_snapshots_at_1024x768_zoom_1_5() {
         let mut h = rendered(s, [1024.0, 768.0], 1.5);
         results.add(h.try_snapshot(format!("presenter_light_{}", view.slug())));
     }
-    // The Evidence tab's grid steps on 1D data (the VAE step is above).
+    // The Evidence tab's 1D steps (the VAE step is above) and the Denoising step tab's 1D
+    // parts (Tweedie's formula is above).
     for (step, name) in [
+        (EvidenceStep::Hierarchical, "hierarchical"),
         (EvidenceStep::Diffusion, "diffusion"),
         (EvidenceStep::LogSnr, "log_snr"),
     ] {
@@ -321,6 +342,13 @@ fn presenter_snapshots_at_1024x768_zoom_1_5() {
         s.presenter = true;
         let mut h = rendered(s, [1024.0, 768.0], 1.5);
         results.add(h.try_snapshot(format!("presenter_evidence_{name}")));
+    }
+    for (part, name) in [(StepPart::Kl, "kl"), (StepPart::Truth, "truth")] {
+        let mut s = settings(DataPreset::Bimodal, View::Step);
+        s.toggles.step_part = part;
+        s.presenter = true;
+        let mut h = rendered(s, [1024.0, 768.0], 1.5);
+        results.add(h.try_snapshot(format!("presenter_step_{name}")));
     }
     results.unwrap();
 }

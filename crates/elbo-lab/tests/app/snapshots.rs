@@ -7,6 +7,7 @@ use egui_kittest::{Harness, SnapshotResults};
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_lab::app::App;
 use elbo_lab::app::settings::{EvidenceStep, Settings, View};
+use elbo_lab::app::views::step::StepPart;
 
 fn settings(preset: DataPreset, view: View) -> Settings {
     let mut s = Settings::default();
@@ -56,6 +57,11 @@ fn the_evidence_steps() {
             EvidenceStep::Diffusion,
             "2d_evidence_diffusion",
         ),
+        (
+            DataPreset::Bimodal,
+            EvidenceStep::Hierarchical,
+            "1d_evidence_hierarchical",
+        ),
     ] {
         let mut s = settings(preset, View::Evidence);
         s.toggles.evidence_step = step;
@@ -66,6 +72,31 @@ fn the_evidence_steps() {
         h.run_steps(3);
         assert_eq!(
             h.state().freshness(View::Evidence),
+            elbo_lab::app::Freshness::Current
+        );
+        results.add(h.try_snapshot(name));
+    }
+    results.unwrap();
+}
+
+/// The Denoising step tab's second and third parts on 1D data (the first is in
+/// [`every_view_in_1d_and_2d`]), at t = 250 with their default x0 and x_t.
+#[test]
+fn the_denoising_step_parts() {
+    let mut results = SnapshotResults::new();
+    for (part, name) in [
+        (StepPart::Kl, "1d_step_kl"),
+        (StepPart::Truth, "1d_step_truth"),
+    ] {
+        let mut s = settings(DataPreset::Bimodal, View::Step);
+        s.toggles.step_part = part;
+        let mut h = Harness::builder()
+            .with_size([1280.0, 800.0])
+            .wgpu()
+            .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
+        h.run_steps(3);
+        assert_eq!(
+            h.state().freshness(View::Step),
             elbo_lab::app::Freshness::Current
         );
         results.add(h.try_snapshot(name));

@@ -89,6 +89,12 @@ pub const TWEEDIE: &str = r"\sqrt{\bar{\alpha}_t}\, \mathbb{E}[x_0|x_t] = x_t + 
 /// The score from the noise (eq. 151).
 pub const SCORE_FROM_EPS: &str =
     r"\nabla_{x_t} \log q(x_t) = -\frac{\epsilon}{\sqrt{1 - \bar{\alpha}_t}}";
+/// Tweedie's formula solved for the posterior mean (eq. 133, 135), as the Denoising step
+/// tab computes it.
+pub const TWEEDIE_MEAN: &str = r"\mathbb{E}[x_0|x_t] = \frac{x_t + (1 - \bar{\alpha}_t)\, \nabla_{x_t} \log q_t(x_t)}{\sqrt{\bar{\alpha}_t}}";
+/// The score as the expected noise (eq. 151, in expectation given x_t).
+pub const SCORE_EPS: &str =
+    r"\nabla_{x_t} \log q_t(x_t) = -\frac{\mathbb{E}[\epsilon|x_t]}{\sqrt{1 - \bar{\alpha}_t}}";
 /// The v target (Salimans and Ho 2022).
 pub const V_TARGET: &str =
     r"v = \sqrt{\bar{\alpha}_t}\, \epsilon - \sqrt{1 - \bar{\alpha}_t}\, x_0";
@@ -221,6 +227,8 @@ pub const ALL: &[(&str, &str, &str)] = &[
     ("EPS_FROM_X0", EPS_FROM_X0, "Luo eq. 115"),
     ("TWEEDIE", TWEEDIE, "Luo eq. 133"),
     ("SCORE_FROM_EPS", SCORE_FROM_EPS, "Luo eq. 151"),
+    ("TWEEDIE_MEAN", TWEEDIE_MEAN, "Luo eq. 133, 135"),
+    ("SCORE_EPS", SCORE_EPS, "Luo eq. 151"),
     ("V_TARGET", V_TARGET, ""),
     ("MODEL_MEAN", MODEL_MEAN, "Luo eq. 94"),
     ("DDPM_STEP", DDPM_STEP, "Ho et al. 2020, Alg. 2"),

@@ -25,6 +25,7 @@ pub mod catalogue;
 mod layout;
 mod parser;
 mod plain_text;
+pub mod steps;
 mod tokens;
 mod tree;
 mod widget;

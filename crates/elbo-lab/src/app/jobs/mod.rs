@@ -20,6 +20,7 @@ pub mod evidence;
 pub mod forward;
 mod job;
 pub mod reverse;
+pub mod step;
 mod texture;
 pub mod worker;
 
@@ -66,6 +67,8 @@ pub enum Want {
     Evidence(evidence::EvidenceKey),
     /// The comparison table.
     Compare(compare::CompareKey),
+    /// The Denoising step tab's terms of the true reverse step.
+    Step(step::StepKey),
 }
 
 /// The least fresh of `states` (Current when there are none).
@@ -97,6 +100,8 @@ pub struct Jobs {
     pub evidence: evidence::EvidenceState,
     /// The Schedule tab's comparison table.
     pub compare: compare::CompareJob,
+    /// The Denoising step tab's terms of the true reverse step.
+    pub step: step::StepJob,
     /// How the jobs run and how much they compute.
     pub options: AppOptions,
 }
@@ -113,7 +118,8 @@ impl Jobs {
             fields: forward::fields_job(mode, repaint.clone()),
             reverse: reverse::job(mode, repaint.clone()),
             evidence: evidence::job(mode, repaint.clone()),
-            compare: compare::job(mode, repaint),
+            compare: compare::job(mode, repaint.clone()),
+            step: step::job(mode, repaint),
         }
     }
 
@@ -126,6 +132,7 @@ impl Jobs {
             Want::Reverse(key) => self.reverse.request(key),
             Want::Evidence(key) => self.evidence.request(key),
             Want::Compare(key) => self.compare.request(key),
+            Want::Step(key) => self.step.request(key),
         };
     }
 
@@ -138,6 +145,7 @@ impl Jobs {
             Want::Reverse(key) => self.reverse.freshness(key),
             Want::Evidence(key) => self.evidence.freshness(key),
             Want::Compare(key) => self.compare.freshness(key),
+            Want::Step(key) => self.step.freshness(key),
         }
     }
 
@@ -150,6 +158,7 @@ impl Jobs {
             self.reverse.poll(),
             self.evidence.poll(),
             self.compare.poll(),
+            self.step.poll(),
         ];
         arrived.contains(&true)
     }
@@ -163,6 +172,7 @@ impl Jobs {
             self.reverse.run_pending(),
             self.evidence.run_pending(),
             self.compare.run_pending(),
+            self.step.run_pending(),
         ];
         ran.contains(&true)
     }
@@ -182,5 +192,6 @@ impl Jobs {
             || self.reverse.is_busy()
             || self.evidence.is_busy()
             || self.compare.is_busy()
+            || self.step.is_busy()
     }
 }

@@ -14,6 +14,7 @@ use super::super::jobs::elbo::{ElboKey, ElboShown};
 use super::super::jobs::evidence::EvidenceKey;
 use super::super::jobs::forward::{FieldKey, FieldView, StaticShown, StaticsKey};
 use super::super::jobs::reverse::{ReverseJob, ReverseResult};
+use super::super::jobs::step::StepKey;
 use super::super::lessons::lessons;
 use super::super::model::Model;
 use super::super::training::Training;
@@ -184,6 +185,15 @@ impl<'a> ViewCtx<'a> {
         )
     }
 
+    /// What the Denoising step tab's terms must be of.
+    pub fn step_key(&self) -> StepKey {
+        StepKey::new(
+            &self.model.applied,
+            self.model.settings.variance,
+            self.jobs.options.evidence_detail,
+        )
+    }
+
     /// The comparison of the current schedule, the drawn presets and every overlay on the
     /// current data.
     pub fn compare_key(&self) -> CompareKey {
@@ -265,4 +275,46 @@ pub fn formula_column(ui: &mut Ui, width: f32, add: impl FnOnce(&mut Ui)) {
             .id_salt("formulas")
             .show(ui, add);
     });
+}
+
+/// A part of a tab that needs 1D data, on other data: says so (`why` it needs 1D, and
+/// which part works on any data), and offers a button to the bimodal 1D preset (the
+/// schedule and model stay).
+pub fn one_d_only(
+    ui: &mut Ui,
+    ctx: &ViewCtx<'_>,
+    why: &str,
+    works_anywhere: &str,
+) -> Vec<super::super::command::Command> {
+    let pal = super::super::palette::Palette::of_ui(ui);
+    ui.add_space(12.0);
+    ui.label(
+        RichText::new(format!(
+            "This part needs 1D data: the current data are {}D.",
+            ctx.dim()
+        ))
+        .color(pal.info)
+        .heading(),
+    );
+    ui.add(egui::Label::new(why).wrap());
+    ui.add(
+        egui::Label::new(format!(
+            "Pick a 1D data preset in the side panel (or load a 1D mixture) to see this part; {works_anywhere}."
+        ))
+        .wrap(),
+    );
+    ui.add_space(8.0);
+    let mut commands = Vec::new();
+    if ui
+        .button("Use the bimodal (1D) preset")
+        .on_hover_text("Replace the data by the bimodal 1D preset (two modes at -1 and +1); the schedule and model stay")
+        .clicked()
+    {
+        commands.push(super::super::command::Command::SetData(
+            ctx.model.applied.data_settings.with_preset(
+                elbo_core::presets::DataSpec::new(elbo_core::presets::DataPreset::Bimodal),
+            ),
+        ));
+    }
+    commands
 }

@@ -1,11 +1,14 @@
-//! The Evidence tab (issue 10): what the ELBO bounds, in three parts that follow Luo's
-//! derivation. The VAE (one latent, exact); the diffusion model as a hierarchical VAE (the
+//! The Evidence tab (issue 10): what the ELBO bounds, in four parts that follow Luo's
+//! derivation. The VAE (one latent, exact); the Markovian hierarchical VAE with T = 1 to 5
+//! latents, its ELBO term by term and the three restrictions that make it a variational
+//! diffusion model ([`super::hvae`]); the diffusion model as a hierarchical VAE (the
 //! model's own density `p_theta(x0)`, the ELBO of each point and the decomposition
 //! `NELBO - H(p0) = KL(p0 || p_theta) + mean gap`, also against T); and the schedule seen
 //! in log-SNR (every schedule's denoising terms approach one curve, and NELBO(T) of
 //! log-SNR shapes with the same endpoints converges to one limit).
 //!
-//! The last two parts integrate densities on grids: 1D data only. Their results carry the
+//! The last three parts integrate on grids: 1D data only (the hierarchical VAE computes its
+//! small ELBO on the UI thread; the last two parts on the Evidence job's thread). Their results carry the
 //! key they were computed from ([`EvidenceKey`](super::super::jobs::evidence::EvidenceKey)) and are drawn only while it matches (dimmed
 //! while the current ones compute).
 
@@ -27,6 +30,7 @@ use super::super::plot_util::{
 use super::super::settings::EvidenceStep;
 use super::ctx::{AutoFold, ViewCtx, dimmed_unless};
 use super::editor::DataEditor;
+use super::hvae::HvaeView;
 use super::tab::{PlotName, Tab, TabInfo};
 use super::vae_panel::VaePanel;
 
@@ -35,6 +39,9 @@ fn step_tip(step: EvidenceStep) -> &'static str {
     match step {
         EvidenceStep::Vae => {
             "One latent z: log p(x) = ELBO + KL(q(z|x) || p(z|x)), exactly. Move the encoder q or fit it and watch the gap (Luo's sections on the ELBO and the VAE)"
+        }
+        EvidenceStep::Hierarchical => {
+            "A chain of T = 1 to 5 latents x -> z_1 -> ... -> z_T (Luo eq. 23-24) with its ELBO term by term, and the three restrictions that make it a variational diffusion model (1D data)"
         }
         EvidenceStep::Diffusion => {
             "The diffusion model as a hierarchical VAE: its own density p_theta(x0) computed exactly, the ELBO of each point, and NELBO - H(p0) = KL(p0 || p_theta) + mean gap (1D data)"
@@ -57,23 +64,35 @@ const MIN_SHORT_PLOT: f32 = 110.0;
 /// A point of p0 below this fraction of its peak is outside "where the data are".
 const DATA_FLOOR: f64 = 1e-6;
 
-/// The Evidence tab's state: the VAE panel's own, and whether the diffusion step's lower
-/// section (the decomposition and its terms against T) is open (the step shown is a
-/// setting).
+/// The Evidence tab's state: the VAE panel's own, the hierarchical VAE's (its T and its
+/// cached ELBO), and whether the diffusion step's lower section (the decomposition and its
+/// terms against T) is open (the step shown is a setting).
 #[derive(Default)]
 pub struct EvidenceView {
     vae: VaePanel,
+    hvae: HvaeView,
     lower: AutoFold,
+}
+
+impl EvidenceView {
+    /// The hierarchical VAE step's state.
+    pub fn hvae(&self) -> &HvaeView {
+        &self.hvae
+    }
 }
 
 /// The view height (points) from which the diffusion step's lower section starts open.
 const LOWER_OPEN_MIN_HEIGHT: f32 = 520.0;
 
 /// True when the step shown needs the Evidence job's results: the diffusion model or the
-/// log-SNR step, on 1D data (the VAE is computed on the UI thread; on 2D data the other
-/// steps say why they need 1D data).
+/// log-SNR step, on 1D data (the VAE and the hierarchical VAE are computed on the UI
+/// thread; on 2D data the other steps say why they need 1D data).
 fn needs_results(ctx: &ViewCtx<'_>) -> bool {
-    ctx.dim() == 1 && ctx.model.settings.toggles.evidence_step != EvidenceStep::Vae
+    ctx.dim() == 1
+        && matches!(
+            ctx.model.settings.toggles.evidence_step,
+            EvidenceStep::Diffusion | EvidenceStep::LogSnr
+        )
 }
 
 impl Tab for EvidenceView {
@@ -86,11 +105,16 @@ impl Tab for EvidenceView {
         help: "The ELBO is a lower bound on the evidence log p(x); the gap is KL(q || true posterior). \
              The VAE part shows this for one latent: move q(z|x) or press \"Fit q\" and watch the \
              gap; it closes only when the true posterior is Gaussian (the linear decoder). \
-             The diffusion part computes the model's own density p_theta(x_0) exactly and splits \
+             The hierarchical VAE part draws the chain x -> z_1 -> ... -> z_T (T = 1 to 5 on its \
+             slider): encoders q above, decoders p below, each decoder arrow with its ELBO term \
+             (L_0, L(t-1), L_T) for the side panel's schedule preset at that T, their total and \
+             how far it is above H(p0); and the three restrictions that make it a diffusion \
+             model: latents of the data's dimension, a fixed Gaussian encoder, a last latent \
+             at N(0, 1). The diffusion part computes the model's own density p_theta(x_0) exactly and splits \
              NELBO - H(p0) into what the model gets wrong, KL(p0 || p_theta), and how loose the \
              bound is, the mean gap. The log-SNR part shows every schedule's denoising terms \
              approaching one curve, 1/2 SNR mmse(SNR): in the limit of many steps the loss depends \
-             on the schedule only through its two endpoints (1D data only for these two parts).",
+             on the schedule only through its two endpoints (1D data only for the last three parts).",
     };
 
     fn plots() -> Vec<PlotName> {
@@ -146,16 +170,22 @@ impl EvidenceView {
                     commands.push(Command::SetToggles(toggles));
                 }
             }
-            if step != EvidenceStep::Vae && ctx.dim() == 1 {
+            if needs_results(ctx) {
                 progress(ui, ctx);
+            }
+            if step == EvidenceStep::Hierarchical && ctx.dim() == 1 {
+                self.hvae.latents_control(ui);
             }
         });
         ui.separator();
         match step {
             EvidenceStep::Vae => self.vae.ui(ui),
-            EvidenceStep::Diffusion | EvidenceStep::LogSnr if ctx.dim() != 1 => {
+            EvidenceStep::Hierarchical | EvidenceStep::Diffusion | EvidenceStep::LogSnr
+                if ctx.dim() != 1 =>
+            {
                 commands.extend(one_d_only(ui, ctx, step))
             }
+            EvidenceStep::Hierarchical => commands.extend(self.hvae.ui(ui, ctx)),
             EvidenceStep::Diffusion => diffusion(ui, ctx, &mut self.lower, editor, &mut commands),
             EvidenceStep::LogSnr => log_snr(ui, ctx),
         }
@@ -193,17 +223,10 @@ fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
 /// The message of the grid-based parts on 2D data, with a button to 1D data.
 /// What step `step` shows in 1D, why it needs 1D, and a button to 1D data.
 fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>, step: EvidenceStep) -> Vec<Command> {
-    let pal = Palette::of_ui(ui);
-    ui.add_space(12.0);
-    ui.label(
-        RichText::new(format!(
-            "This part needs 1D data: the current data are {}D.",
-            ctx.dim()
-        ))
-        .color(pal.info)
-        .heading(),
-    );
     let why = match step {
+        EvidenceStep::Hierarchical => {
+            "The ELBO of the chain is computed on this thread as you move T, by quadrature over each latent z_t: in 1D that takes a few hundred nodes per step and a millisecond in all; in 2D each step needs a lattice of many thousands of nodes, too slow to recompute at every move of the slider."
+        }
         EvidenceStep::LogSnr => {
             "The terms per unit of log-SNR integrate the optimal denoiser's error over x_t on a grid at every noise level, and the NELBO of each log-SNR shape is computed for T = 1 to 1000 on the same grids. In 1D these grids take a few thousand nodes; in 2D they would take millions per step."
         }
@@ -211,25 +234,7 @@ fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>, step: EvidenceStep) -> Vec<Command
             "The model's own density p_theta(x0) is computed by carrying the reverse chain's density down a grid, one reverse step at a time, and the ELBO of each point by integrating over x_t on a grid. In 1D these grids take a few thousand nodes; in 2D they would take millions per step."
         }
     };
-    ui.add(egui::Label::new(why).wrap());
-    ui.add(
-        egui::Label::new(
-            "Pick a 1D data preset in the side panel (or load a 1D mixture) to see this part; the VAE part works on any data.",
-        )
-        .wrap(),
-    );
-    ui.add_space(8.0);
-    let mut commands = Vec::new();
-    if ui
-        .button("Use the bimodal (1D) preset")
-        .on_hover_text("Replace the data by the bimodal 1D preset (two modes at -1 and +1); the schedule and model stay")
-        .clicked()
-    {
-        commands.push(Command::SetData(ctx.model.applied.data_settings.with_preset(
-            elbo_core::presets::DataSpec::new(elbo_core::presets::DataPreset::Bimodal),
-        )));
-    }
-    commands
+    super::ctx::one_d_only(ui, ctx, why, "the VAE part works on any data")
 }
 
 /// One plot's column: a fixed-width area of `h` points.

@@ -24,6 +24,7 @@ macro_rules! with_tabs {
             Reverse => reverse::ReverseView,
             Elbo => elbo::ElboView,
             Params => params::ParamsView,
+            Step => step::StepView,
             Schedule => schedule::ScheduleView,
             Training => training::TrainingView,
             Evidence => evidence::EvidenceView,
@@ -54,10 +55,11 @@ pub struct TabInfo {
 pub type PlotName = (String, String);
 
 /// The plots whose contents are drawn for the current t (not only its marker): the density
-/// of q(x_t) (Forward), the samples at t (Reverse: the 1D river shows them at t too) and
-/// the fields at t (Parameterisations). Only these are offered for a GIF over t; every
-/// other plot would repeat one frame (the whole-schedule curves, the ELBO terms, ...).
-pub const T_VARYING_PLOTS: [&str; 10] = [
+/// of q(x_t) (Forward), the samples at t (Reverse: the 1D river shows them at t too), the
+/// fields at t (Parameterisations) and the Denoising step tab's plots at t. Only these are
+/// offered for a GIF over t; every other plot would repeat one frame (the whole-schedule
+/// curves, the ELBO terms, ...).
+pub const T_VARYING_PLOTS: [&str; 14] = [
     "density_at_t",
     "density_2d",
     "reverse_river_A",
@@ -68,6 +70,10 @@ pub const T_VARYING_PLOTS: [&str; 10] = [
     "field_eps",
     "field_score",
     "field_v",
+    "tweedie",
+    "step_pick",
+    "step_kl",
+    "step_truth",
 ];
 
 /// Whether the plot `name` changes with t (see [`T_VARYING_PLOTS`]).
