@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use super::focus::{Target, key};
 use super::scene::Scene;
 use super::settings::{DataSettings, EvidenceStep, ScheduleSettings, Settings, View, ViewToggles};
+use super::views::step::StepPart;
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::BetaSchedule;
@@ -102,6 +103,14 @@ pub fn lessons() -> Vec<Lesson> {
         evidence_step: EvidenceStep::Diffusion,
         ..plain.clone()
     };
+    let hierarchical = ViewToggles {
+        evidence_step: EvidenceStep::Hierarchical,
+        ..plain.clone()
+    };
+    let cosine = ScheduleSettings {
+        preset: BetaSchedule::SquaredcosCapV2,
+        ..linear.clone()
+    };
     let timeline = Target::Readout(key::TIMELINE);
     let schedule_numbers = Target::Readout(key::SCHEDULE);
     let log_snr_plot = Target::Plot(key::LOG_SNR_PLOT);
@@ -122,6 +131,21 @@ pub fn lessons() -> Vec<Lesson> {
         .quoting(&[("0.52", "0.52")])
         .given(&["(1 - \\bar\\alpha_t)", "−1 and +1", "t = 250", "T = 1000", r"\mathcal{N}(0, 1)"]),
         step(
+            "The diffusion model is a hierarchical VAE",
+            [
+                r"A Markovian hierarchical VAE $x \to z_1 \to \dots \to z_T$ with a fixed encoder; each decoder arrow has its term.",
+                r"With $T = 3$ latents the NELBO is 1.7614 nats, 1.0357 above $H(p_0)$: so few steps make a loose bound.",
+            ],
+            &bimodal,
+            &cosine,
+            View::Evidence,
+            1,
+            hierarchical.clone(),
+        )
+        .showing(&[Target::Readout(key::HVAE_CHAIN), Target::Readout(key::HVAE_TERMS)])
+        .quoting(&[("1.7614", "1.7614"), ("1.0357", "1.0357")])
+        .given(&["T = 3"]),
+        step(
             "Where the nats of the ELBO are",
             [
                 r"The denoising terms $L_{t-1}$ add up to 4.358 nats; 80% of them sit at $t \le 100$,",
@@ -136,6 +160,37 @@ pub fn lessons() -> Vec<Lesson> {
         .showing(&[Target::Plot("terms"), Target::Readout(key::ELBO_SHARE)])
         .quoting(&[("4.358", "4.358"), ("80%", "80%"), ("0.04 nats", "0.04")])
         .given(&[r"t \le 100", "t > 500"]),
+        step(
+            "One denoising term is a KL between two Gaussians",
+            [
+                r"$L_{t-1}$ compares $q(x_{t-1} \mid x_t, x_0)$, where $x_{t-1}$ was given both ends, with the model's step.",
+                r"Here their KL is 0.0044 nats; averaged over $x_0 \sim p_0$ and $x_t$ it is the ELBO's $L_{t-1}$ = 0.0020 nats.",
+            ],
+            &bimodal,
+            &linear,
+            View::Step,
+            300,
+            ViewToggles {
+                step_part: StepPart::Kl,
+                ..plain.clone()
+            },
+        )
+        .showing(&[Target::Plot(key::STEP_KL_PLOT), Target::Readout(key::STEP_KL)])
+        .quoting(&[("0.0044 nats;", "0.0044"), ("= 0.0020 nats", "0.0020")]),
+        step(
+            "Tweedie's formula: the denoiser is the score",
+            [
+                r"$E[x_0 \mid x_t] = (x_t + (1 - \bar\alpha_t)\, \nabla \log q_t(x_t)) / \sqrt{\bar\alpha_t}$: at $t = 250$ it is flat beyond the modes,",
+                "so each x_t is pulled toward -1 or +1. From the posterior or through the score: equal to rounding.",
+            ],
+            &bimodal,
+            &linear,
+            View::Step,
+            250,
+            plain.clone(),
+        )
+        .showing(&[Target::Plot(key::TWEEDIE_PLOT), Target::Readout(key::TWEEDIE)])
+        .given(&["(1 - \\bar\\alpha_t)", "t = 250", "-1 or +1"]),
         step(
             "Three parameterisations, one weighted error",
             [
@@ -247,6 +302,20 @@ pub fn lessons() -> Vec<Lesson> {
         .showing(&[Target::Plot(key::REVERSE_QUALITY)])
         .given(&["0 (as good", "20 steps"]),
         step(
+            "Two drawbacks: many steps, and latents as big as the data",
+            [
+                "Sampling calls the network once per step, T times (1000 for DDPM), where a VAE decodes once;",
+                "and every latent has the data's own dimension (restriction 1 below): nothing is compressed.",
+            ],
+            &bimodal,
+            &cosine,
+            View::Evidence,
+            1,
+            hierarchical,
+        )
+        .showing(&[Target::Section(key::HVAE_RESTRICTIONS)])
+        .given(&["T times", "1000", "restriction 1"]),
+        step(
             "What the ELBO bounds: the model, or the bound?",
             [
                 r"The optimal denoiser's own density $p_\theta(x_0)$ matches $p_0$: $\mathrm{KL}(p_0 \| p_\theta) =$ $1.6 \cdot 10^{-4}$ nats.",
@@ -285,6 +354,43 @@ pub fn lessons() -> Vec<Lesson> {
     .given(&["2022"]);
     analytic.scene.settings.variance = VarianceType::Analytic;
     out.push(analytic);
+    let truth = ViewToggles {
+        step_part: StepPart::Truth,
+        ..plain.clone()
+    };
+    out.push(
+        step(
+            "Where the bound's gap lives, step by step",
+            [
+                r"$\mathrm{NELBO} - H(p_0)$ = prior KL + the steps' $R_t = G_t + M_t$. With the optimal model, $M_t$ (the variance's",
+                "error) sums to 0.4452 nats under fixed_small, 0.0055 under fixed_large, 0.0027 under analytic.",
+            ],
+            &bimodal,
+            &linear,
+            View::Step,
+            100,
+            truth.clone(),
+        )
+        .showing(&[Target::Plot(key::STEP_TERMS_PLOT), Target::Readout(key::STEP_VARIANCES)])
+        .quoting(&[("0.4452", "0.4452"), ("0.0055", "0.0055"), ("0.0027", "0.0027")]),
+    );
+    out.push(
+        step(
+            "Small steps make the true reverse step Gaussian",
+            [
+                r"$G_t$: how far the true step $q(x_{t-1} \mid x_t)$ is from any Gaussian; at $T = 1000$ it is invisible here.",
+                "The same noise path has a sum of G_t of 0.1294 nats in 10 steps, 0.0036 in 100, 4.789e-5 in 1000.",
+            ],
+            &bimodal,
+            &linear,
+            View::Step,
+            100,
+            truth,
+        )
+        .showing(&[Target::Plot(key::STEP_TRUTH_PLOT), Target::Readout(key::STEP_FAMILY)])
+        .quoting(&[("0.1294", "0.1294"), ("0.0036", "0.0036"), ("4.789e-5", "4.789e-5")])
+        .given(&["T = 1000", "10 steps", "in 100", "in 1000"]),
+    );
     let mut x0 = step(
         "The x0 network's poor likelihood",
         [
