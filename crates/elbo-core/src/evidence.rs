@@ -583,7 +583,8 @@ fn scatter(mu: &[f64], mass: &[f64], s: f64, lo: f64, h: f64, n: usize, norm: f6
     next
 }
 
-fn check_variances(sigma2: &[f64], t_max: usize) -> Result<(), EvidenceError> {
+/// One positive, finite reverse variance per t = 1..=`t_max`.
+pub(crate) fn check_variances(sigma2: &[f64], t_max: usize) -> Result<(), EvidenceError> {
     if sigma2.len() != t_max {
         return Err(EvidenceError::BadVariances(format!(
             "{} given for T = {t_max} (one per t = 1..T)",

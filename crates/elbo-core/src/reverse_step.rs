@@ -432,26 +432,6 @@ fn check_t(schedule: &NoiseSchedule, t: usize) -> Result<(), EvidenceError> {
     Ok(())
 }
 
-fn check_variances(sigma2: &[f64], t_max: usize) -> Result<(), EvidenceError> {
-    if sigma2.len() != t_max {
-        return Err(EvidenceError::BadVariances(format!(
-            "{} given for T = {t_max} (one per t = 1..T)",
-            sigma2.len()
-        )));
-    }
-    if let Some((i, v)) = sigma2
-        .iter()
-        .enumerate()
-        .find(|(_, v)| !(v.is_finite() && **v > 0.0))
-    {
-        return Err(EvidenceError::BadVariances(format!(
-            "sigma^2 at t = {} is {v}: every one must be positive and finite",
-            i + 1
-        )));
-    }
-    Ok(())
-}
-
 fn compute(
     data: &GaussianMixture,
     schedule: &NoiseSchedule,
@@ -474,7 +454,7 @@ fn compute(
     config.validate()?;
     let t_max = schedule.steps();
     for sigma2 in variances {
-        check_variances(sigma2, t_max)?;
+        crate::evidence::check_variances(sigma2, t_max)?;
     }
     if control.cancelled() {
         return Err(EvidenceError::Cancelled);
@@ -1065,7 +1045,7 @@ fn predict(model: &dyn Denoiser, schedule: &NoiseSchedule, t: usize, xs: &[f64])
 mod tests {
     use super::*;
     use crate::denoiser::{Denoiser, MixtureDenoiser, ModelKind};
-    use crate::evidence::{model_variances, reverse_variances};
+    use crate::evidence::reverse_variances;
     use crate::presets::{DataPreset, DataSpec};
     use crate::schedule::{BetaSchedule, ScheduleSpec, VarianceType};
 
@@ -1354,85 +1334,6 @@ mod tests {
                                 <= 1e-10 * want.max(1.0) + term.reverse_kl.error
                         );
                     }
-                }
-            }
-        }
-    }
-
-    /// R_t = G_t + M_t per t to the errors, G_t >= 0, and the analytic variance gives the
-    /// smallest R_t at every t >= 2, on two mixtures, two models and three variances.
-    #[test]
-    fn split_holds_per_step_on_the_mixtures() {
-        let kinds = [
-            VarianceType::FixedSmall,
-            VarianceType::FixedLarge,
-            VarianceType::Analytic,
-        ];
-        for p in [DataPreset::Bimodal, DataPreset::Skewed] {
-            let data = preset(p);
-            for mk in [ModelKind::Optimal, ModelKind::Gaussian] {
-                let model = mk.build(&data);
-                for kind in [BetaSchedule::Linear, BetaSchedule::SquaredcosCapV2] {
-                    let s = schedule(kind, 100);
-                    let vars: Vec<Vec<f64>> = kinds
-                        .iter()
-                        .map(|v| {
-                            model_variances(&data, &s, model.as_ref(), *v, Control::default())
-                                .expect("variances")
-                        })
-                        .collect();
-                    let all = reverse_steps_for(
-                        &data,
-                        &s,
-                        model.as_ref(),
-                        &vars,
-                        &ReverseStepConfig::default(),
-                        Control::default(),
-                    )
-                    .expect("runs");
-                    assert_eq!(all.len(), 3);
-                    for (r, v) in all.iter().zip(kinds) {
-                        let tag = format!("{p}/{mk}/{kind}/{v}");
-                        assert_eq!(r.terms.len(), 100);
-                        assert_eq!(r.model, mk.name());
-                        for (i, term) in r.terms.iter().enumerate() {
-                            assert_eq!(term.t, i + 1);
-                            let (rr, g, m) =
-                                (term.reverse_kl, term.non_gaussianity, term.moment_mismatch);
-                            assert!(
-                                (rr.value - g.value - m.value).abs()
-                                    <= rr.error + g.error + m.error,
-                                "{tag} t={}: {rr:?} {g:?} {m:?}",
-                                term.t
-                            );
-                            assert!(g.value >= -g.error, "{tag} t={}: {g:?}", term.t);
-                            assert!(m.value >= -m.error, "{tag} t={}: {m:?}", term.t);
-                            assert!(rr.error < 1e-9 && g.error < 1e-9, "{tag}: {term:?}");
-                        }
-                        let sum_r: f64 = r.terms.iter().map(|x| x.reverse_kl.value).sum();
-                        assert!((r.total.value - r.prior_kl.value - sum_r).abs() < 1e-12);
-                        let sum_g: f64 = r.terms.iter().map(|x| x.non_gaussianity.value).sum();
-                        assert!((r.non_gaussianity.value - sum_g).abs() < 1e-14);
-                    }
-                    for t in 2..=100 {
-                        let analytic = all[2].terms[t - 1].reverse_kl;
-                        for other in &all[..2] {
-                            let o = other.terms[t - 1].reverse_kl;
-                            assert!(
-                                analytic.value <= o.value + analytic.error + o.error,
-                                "{p}/{mk}/{kind} t={t}"
-                            );
-                        }
-                    }
-                    // sum_t G_t without a model is the same number.
-                    let g = non_gaussianity_total(
-                        &data,
-                        &s,
-                        &ReverseStepConfig::default(),
-                        Control::default(),
-                    )
-                    .expect("runs");
-                    assert!((g.value - all[0].non_gaussianity.value).abs() < 1e-15);
                 }
             }
         }

@@ -486,11 +486,12 @@ fn data_too_fine_for_their_width_are_an_error() {
 
 /// The chain rule of KL over the reverse factorisation (elbo_core::reverse_step):
 /// NELBO - H(p0) = KL(q(x_T) || N(0, 1)) + sum_t R_t, against the evidence's own NELBO and
-/// H(p0), on the mixtures, both schedules, every variance and both closed-form models.
+/// H(p0), and R_t = G_t + M_t at every t, on the mixtures, both schedules, every variance
+/// and both closed-form models.
 #[test]
 fn reverse_steps_sum_to_nelbo_minus_data_entropy() {
     use elbo_core::evidence::model_variances;
-    use elbo_core::reverse_step::{ReverseStepConfig, reverse_steps_for};
+    use elbo_core::reverse_step::{ReverseStepConfig, non_gaussianity_total, reverse_steps_for};
     let kinds = [
         VarianceType::FixedSmall,
         VarianceType::FixedLarge,
@@ -535,6 +536,26 @@ fn reverse_steps_sum_to_nelbo_minus_data_entropy() {
                         "{p}/{mk}/{kind}/{v}: NELBO - H = {lhs} vs prior KL + sum R = {:?} (tol {tol:e})",
                         r.total
                     );
+                    // Per t: R_t = G_t + M_t, each >= 0, and the totals are their sums.
+                    let tag = format!("{p}/{mk}/{kind}/{v}");
+                    assert_eq!(r.model, mk.name());
+                    for (i, term) in r.terms.iter().enumerate() {
+                        assert_eq!(term.t, i + 1);
+                        let (rr, g, m) =
+                            (term.reverse_kl, term.non_gaussianity, term.moment_mismatch);
+                        assert!(
+                            (rr.value - g.value - m.value).abs() <= rr.error + g.error + m.error,
+                            "{tag} t={}: {rr:?} {g:?} {m:?}",
+                            term.t
+                        );
+                        assert!(g.value >= -g.error, "{tag} t={}: {g:?}", term.t);
+                        assert!(m.value >= -m.error, "{tag} t={}: {m:?}", term.t);
+                        assert!(rr.error < 1e-9 && g.error < 1e-9, "{tag}: {term:?}");
+                    }
+                    let sum_r: f64 = r.terms.iter().map(|x| x.reverse_kl.value).sum();
+                    assert!((r.total.value - r.prior_kl.value - sum_r).abs() < 1e-12);
+                    let sum_g: f64 = r.terms.iter().map(|x| x.non_gaussianity.value).sum();
+                    assert!((r.non_gaussianity.value - sum_g).abs() < 1e-14);
                     // Each part is >= 0, and the non-Gaussian part no model removes.
                     assert!(r.prior_kl.value >= -r.prior_kl.error);
                     assert!(r.non_gaussianity.value >= -r.non_gaussianity.error);
@@ -544,6 +565,26 @@ fn reverse_steps_sum_to_nelbo_minus_data_entropy() {
                         "{p}/{mk}/{kind}/{v}"
                     );
                 }
+                // The analytic variance leaves the least R_t at every t >= 2.
+                for t in 2..=s.steps() {
+                    let analytic = steps[2].terms[t - 1].reverse_kl;
+                    for other in &steps[..2] {
+                        let o = other.terms[t - 1].reverse_kl;
+                        assert!(
+                            analytic.value <= o.value + analytic.error + o.error,
+                            "{p}/{mk}/{kind} t={t}"
+                        );
+                    }
+                }
+                // sum_t G_t needs no model: the same number without one.
+                let g = non_gaussianity_total(
+                    &data,
+                    &s,
+                    &ReverseStepConfig::default(),
+                    Control::default(),
+                )
+                .expect("runs");
+                assert!((g.value - steps[0].non_gaussianity.value).abs() < 1e-15);
             }
         }
     }

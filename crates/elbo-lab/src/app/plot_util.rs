@@ -774,6 +774,16 @@ pub fn t_marker(t: usize) -> VLine {
         .width(1.5)
 }
 
+/// `plot` without its own pan, zoom, scroll and reset gestures: a press on it sets a value
+/// (a marker, a point of the data) instead, and its view never moves under the pointer.
+pub fn still<'a>(plot: Plot<'a>) -> Plot<'a> {
+    plot.allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+}
+
 /// Points `(x, y)` with y mapped to log10 where `log` (non-positive values dropped).
 pub fn maybe_log(points: &[[f64; 2]], log: bool) -> Vec<[f64; 2]> {
     if !log {

@@ -348,6 +348,8 @@ fn act(h: &mut Harness<'static, App>, rng: &mut StdRng, files: &Files) -> String
                 "Reset x0 and x_t",
                 "Average over 10000 draws",
                 "True step at x_t",
+                "The two Gaussians",
+                "Pick x0 and x_t",
                 "R_t, G_t, M_t against t",
                 "step plot pointer",
             ]

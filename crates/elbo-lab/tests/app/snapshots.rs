@@ -37,6 +37,18 @@ fn every_view_in_1d_and_2d() {
     results.unwrap();
 }
 
+/// The app of `s` rendered at 1280x800, once its tab shows results of its inputs.
+fn current_at_1280x800(s: Settings) -> Harness<'static, App> {
+    let view = s.view;
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .wgpu()
+        .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
+    h.run_steps(3);
+    assert_eq!(h.state().freshness(view), elbo_lab::app::Freshness::Current);
+    h
+}
+
 /// The Evidence tab's grid steps on 1D data, and what they say on 2D data.
 #[test]
 fn the_evidence_steps() {
@@ -65,16 +77,7 @@ fn the_evidence_steps() {
     ] {
         let mut s = settings(preset, View::Evidence);
         s.toggles.evidence_step = step;
-        let mut h = Harness::builder()
-            .with_size([1280.0, 800.0])
-            .wgpu()
-            .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
-        h.run_steps(3);
-        assert_eq!(
-            h.state().freshness(View::Evidence),
-            elbo_lab::app::Freshness::Current
-        );
-        results.add(h.try_snapshot(name));
+        results.add(current_at_1280x800(s).try_snapshot(name));
     }
     results.unwrap();
 }
@@ -90,16 +93,7 @@ fn the_denoising_step_parts() {
     ] {
         let mut s = settings(DataPreset::Bimodal, View::Step);
         s.toggles.step_part = part;
-        let mut h = Harness::builder()
-            .with_size([1280.0, 800.0])
-            .wgpu()
-            .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
-        h.run_steps(3);
-        assert_eq!(
-            h.state().freshness(View::Step),
-            elbo_lab::app::Freshness::Current
-        );
-        results.add(h.try_snapshot(name));
+        results.add(current_at_1280x800(s).try_snapshot(name));
     }
     results.unwrap();
 }

@@ -6,26 +6,17 @@ use serde_json::Value;
 
 #[test]
 fn cli_writes_every_field_finite() {
-    let out = elbo_lab()
-        .args([
-            "evidence",
-            "--data",
-            "skewed",
-            "--schedule",
-            "cosine",
-            "--steps",
-            "200",
-            "--grid",
-            "41",
-        ])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let json = json_of(&[
+        "evidence",
+        "--data",
+        "skewed",
+        "--schedule",
+        "cosine",
+        "--steps",
+        "200",
+        "--grid",
+        "41",
+    ]);
     for key in [
         "model_nll",
         "data_entropy",
@@ -81,16 +72,20 @@ fn cli_bad_grid_is_a_clear_error() {
     );
 }
 
-/// `nelbo` of a JSON output of `args`.
-fn nelbo_of(args: &[&str], key: &str) -> f64 {
+/// The JSON output of a successful run with `args`.
+fn json_of(args: &[&str]) -> Value {
     let out = elbo_lab().args(args).output().expect("runs");
     assert!(
         out.status.success(),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    json[key].as_f64().unwrap_or(f64::NAN)
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// The number `key` of a JSON output of `args`.
+fn nelbo_of(args: &[&str], key: &str) -> f64 {
+    json_of(args)[key].as_f64().unwrap_or(f64::NAN)
 }
 
 #[test]
@@ -130,26 +125,17 @@ fn cli_analytic_variance_is_the_models_own_and_matches_the_report() {
 /// moment_mismatch`.
 #[test]
 fn cli_reverse_steps_sum_to_nelbo_minus_data_entropy() {
-    let out = elbo_lab()
-        .args([
-            "evidence",
-            "--data",
-            "bimodal",
-            "--schedule",
-            "linear",
-            "--steps",
-            "50",
-            "--grid",
-            "21",
-        ])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let json = json_of(&[
+        "evidence",
+        "--data",
+        "bimodal",
+        "--schedule",
+        "linear",
+        "--steps",
+        "50",
+        "--grid",
+        "21",
+    ]);
     let num = |v: &Value, key: &str| {
         let x = v[key].as_f64().unwrap_or(f64::NAN);
         assert!(x.is_finite(), "{key}: {}", v[key]);

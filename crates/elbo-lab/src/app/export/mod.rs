@@ -456,7 +456,10 @@ mod tests {
         for name in super::super::views::tab::T_VARYING_PLOTS {
             let (view, _) = find_plot(name).expect("a tab draws it");
             assert!(
-                matches!(view, View::Forward | View::Reverse | View::Params),
+                matches!(
+                    view,
+                    View::Forward | View::Reverse | View::Params | View::Step
+                ),
                 "{name}: {view:?}"
             );
         }

@@ -164,6 +164,20 @@ pub struct FieldView {
     pub texture: Option<LazyTexture>,
 }
 
+impl FieldView {
+    /// Draw the 2D density of q_t under the plot's other items (nothing in 1D), over the
+    /// box it was computed for.
+    pub fn draw_density(&self, p: &mut egui_plot::PlotUi<'_>) {
+        if let Some(tex) = &self.texture {
+            p.image(super::super::plot_util::box_image(
+                format!("density of q_t, t = {}", self.field.t),
+                tex.texture(p.ctx()).id(),
+                self.field.inputs.view_box,
+            ));
+        }
+    }
+}
+
 /// What the fields job has sent.
 #[derive(Default)]
 pub struct FieldOutcome {

@@ -318,3 +318,18 @@ pub fn one_d_only(
     }
     commands
 }
+
+/// A job's progress bar, while it is busy (nothing otherwise), with what it computes as its
+/// hover text.
+pub fn job_progress(ui: &mut Ui, busy: bool, progress: super::super::jobs::Progress, tip: &str) {
+    if !busy {
+        return;
+    }
+    let fraction = progress.done as f32 / progress.total.max(1) as f32;
+    ui.add(
+        egui::ProgressBar::new(fraction)
+            .desired_width(140.0)
+            .show_percentage(),
+    )
+    .on_hover_text(tip);
+}

@@ -25,6 +25,7 @@ use egui_plot::{
 use super::ctx::ViewCtx;
 use crate::app::command::Command;
 use crate::app::palette::Palette;
+use crate::app::plot_util::still;
 use crate::app::settings::View;
 use elbo_core::edit::{Axes, EditableMixture, Handle};
 use elbo_core::mixture::{Component, GaussianMixture};
@@ -128,11 +129,7 @@ impl DataEditor {
         if ctx.window.edit_mode == EditMode::Off {
             return plot;
         }
-        plot.allow_drag(false)
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .allow_double_click_reset(false)
+        still(plot)
     }
 
     /// Draw the draft inside a data plot's `show` closure: the components with their

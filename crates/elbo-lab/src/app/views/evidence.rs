@@ -20,7 +20,6 @@ use elbo_core::schedule::SnrShape;
 
 use super::super::command::Command;
 use super::super::focus::{self, Focus, Target};
-use super::super::jobs::Progress;
 use super::super::jobs::Want;
 use super::super::jobs::evidence::{EvidencePart, EvidenceShown, LogSnrView, SweepPoint};
 use super::super::palette::Palette;
@@ -203,24 +202,15 @@ fn shown<'a>(ctx: &'a ViewCtx<'_>) -> Option<(&'a EvidenceShown, bool)> {
 
 /// The job's progress at the right of the part selector.
 fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
-    if !ctx.jobs.evidence.is_busy() {
-        return;
-    }
-    let Progress { done, total } = ctx.jobs.evidence.progress();
-    let fraction = if total > 0 {
-        done as f32 / total as f32
-    } else {
-        0.0
-    };
-    ui.add(
-        egui::ProgressBar::new(fraction)
-            .desired_width(140.0)
-            .show_percentage(),
-    )
-    .on_hover_text("The evidence, the log-SNR curves, NELBO(T) of the shapes and the decomposition against T are computed in that order on their own thread; each is drawn as soon as it is in");
+    let job = &ctx.jobs.evidence;
+    super::ctx::job_progress(
+        ui,
+        job.is_busy(),
+        job.progress(),
+        "The evidence, the log-SNR curves, NELBO(T) of the shapes and the decomposition against T are computed in that order on their own thread; each is drawn as soon as it is in",
+    );
 }
 
-/// The message of the grid-based parts on 2D data, with a button to 1D data.
 /// What step `step` shows in 1D, why it needs 1D, and a button to 1D data.
 fn one_d_only(ui: &mut Ui, ctx: &ViewCtx<'_>, step: EvidenceStep) -> Vec<Command> {
     let why = match step {

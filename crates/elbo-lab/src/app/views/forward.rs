@@ -10,8 +10,7 @@ use super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::jobs::Want;
 use super::super::palette::{DARK, Palette};
 use super::super::plot_util::{
-    LegendEntry, box_image, clicked_t, legend_row_within, plane_plot, plot, sci, t_marker,
-    x_tick_overhang,
+    LegendEntry, clicked_t, legend_row_within, plane_plot, plot, sci, t_marker, x_tick_overhang,
 };
 use super::ctx::{ViewCtx, dimmed_unless, formula_column};
 use super::editor::{DataEditor, EditMode};
@@ -294,14 +293,8 @@ fn density_plane(
             .height(h)
             .width(w)
             .show(ui, |p| {
-                if let Some(f) = &field
-                    && let Some(tex) = &f.value.texture
-                {
-                    p.image(box_image(
-                        format!("density of q_t, t = {}", f.value.field.t),
-                        tex.texture(p.ctx()).id(),
-                        f.value.field.inputs.view_box,
-                    ));
+                if let Some(f) = &field {
+                    f.value.draw_density(p);
                 }
                 if let Some(st) = &statics {
                     // The particles' own schedule moves them (its T may differ from now).

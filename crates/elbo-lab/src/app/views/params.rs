@@ -14,8 +14,8 @@ use super::super::jobs::Want;
 use super::super::jobs::elbo::param_row;
 use super::super::palette::Palette;
 use super::super::plot_util::{
-    LegendEntry, band, box_image, clicked_t, legend_row, maybe_log, opt, plane_plot, plot,
-    plot_maybe_log, sci, t_marker, within_visible, x_tick_overhang,
+    LegendEntry, band, clicked_t, legend_row, maybe_log, opt, plane_plot, plot, plot_maybe_log,
+    sci, t_marker, within_visible, x_tick_overhang,
 };
 use super::ctx::{ViewCtx, dimmed_unless};
 use super::editor::DataEditor;
@@ -323,13 +323,7 @@ fn column(
                         .width(2.5),
                 );
             } else {
-                if let Some(tex) = &fv.value.texture {
-                    p.image(box_image(
-                        format!("q_t at t = {}", f.t),
-                        tex.texture(p.ctx()).id(),
-                        f.inputs.view_box,
-                    ));
-                }
+                fv.value.draw_density(p);
                 let name = if k == Parameterisation::X0 {
                     format!("(x0_hat - x_t) x {}", sci(pred.scale))
                 } else {

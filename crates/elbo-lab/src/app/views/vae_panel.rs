@@ -26,7 +26,7 @@ use egui_plot::{Line, LineStyle, MarkerShape, Points, VLine};
 
 use crate::app::formula;
 use crate::app::palette::Palette;
-use crate::app::plot_util::{LegendEntry, legend_row, plot, text_width};
+use crate::app::plot_util::{LegendEntry, legend_row, plot, still, text_width};
 use elbo_core::vae::{Decoder, Encoder, EvidenceTerms, LatentModel, VaeError};
 
 /// The range of the sigma slider (logarithmic).
@@ -634,14 +634,9 @@ impl VaePanel {
         let post = self.posterior.as_ref().map(|p| p.points.clone());
         let q = self.q_curve.as_ref().map(|(_, p)| p.clone());
         let prior = self.prior_curve.clone();
-        plot("vae_latent", "z", "density")
+        still(plot("vae_latent", "z", "density"))
             .width(w)
             .height(h)
-            .allow_drag(false)
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .allow_double_click_reset(false)
             .include_y(0.0)
             .show(ui, |p| {
                 p.line(
@@ -665,14 +660,9 @@ impl VaePanel {
         let pts = self.marginal.as_ref().map(|m| m.points.clone());
         let x = self.x;
         let marker_y = self.terms().map(|t| t.log_evidence.exp());
-        let resp = plot("vae_marginal", "x", "p(x)")
+        let resp = still(plot("vae_marginal", "x", "p(x)"))
             .width(w)
             .height(h)
-            .allow_drag(false)
-            .allow_zoom(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .allow_double_click_reset(false)
             .include_y(0.0)
             .include_x(if x.is_finite() { x } else { 0.0 })
             .show(ui, |p| {

@@ -29,7 +29,7 @@ use super::super::super::focus::{self, Target};
 use super::super::super::formula::{self as tex, catalogue, steps as formulas};
 use super::super::super::inputs::{Depends, Inputs};
 use super::super::super::palette::Palette;
-use super::super::super::plot_util::{LegendEntry, legend_row, opt, plot, sci};
+use super::super::super::plot_util::{LegendEntry, legend_row, opt, plot, sci, still};
 use super::super::ctx::ViewCtx;
 
 /// The step plot's id name.
@@ -40,8 +40,19 @@ pub const PICK_PLOT: &str = "step_pick";
 pub const DRAWS: usize = 10_000;
 /// Points of each density curve.
 const CURVE_POINTS: usize = 301;
-/// From this width the values stand beside the plots, else under them.
-const SIDE_BY_SIDE: f32 = 620.0;
+
+/// Which plot a short view shows (a tall one shows both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KlFigure {
+    /// The step's two Gaussians.
+    #[default]
+    Step,
+    /// x0 and x_t over the data.
+    Pick,
+}
+
+/// Below this height (points) of the part, one plot is shown at a time.
+const SHORT_PART: f32 = 420.0;
 
 /// Which marker a drag on the pick plot moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +79,11 @@ pub struct Pick {
     dragging: Option<Marker>,
     draws: u64,
     average: Option<Average>,
+    /// The plot a short view shows.
+    figure: KlFigure,
+    /// The x range of the true step's plot while x_t is dragged on it (the range follows
+    /// x_t otherwise, and a drag would chase its own axis).
+    frozen: Option<(f64, f64)>,
 }
 
 impl Pick {
@@ -84,6 +100,16 @@ impl Pick {
             let eps = if x0 > data_mean(ctx) { -1.0 } else { 1.0 };
             Coeffs::at(ctx.schedule(), ctx.t).noise(x0, eps)
         })
+    }
+
+    /// The x range held while x_t is dragged on a plot whose range follows it.
+    pub fn frozen_range(&self) -> Option<(f64, f64)> {
+        self.frozen
+    }
+
+    /// Hold the x range (a drag starts) or let it follow x_t again (`None`: it ends).
+    pub fn freeze(&mut self, range: Option<(f64, f64)>) {
+        self.frozen = range;
     }
 
     /// Set x_t (dragged on another part's plot).
@@ -267,7 +293,13 @@ fn peak_one(mut points: Vec<[f64; 2]>) -> Vec<[f64; 2]> {
 pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick) -> Vec<Command> {
     let pal = Palette::of_ui(ui);
     let t = ctx.t;
-    controls(ui, ctx, pick);
+    let focus = ctx.focus();
+    // A lesson step shows the plot its caption refers to.
+    if focus.reveal && focus.targets.contains(&Target::Plot(PLOT)) {
+        pick.figure = KlFigure::Step;
+    }
+    let shown = (ui.available_height() < SHORT_PART).then_some(pick.figure);
+    controls(ui, ctx, pick, shown.is_some());
     let Some(sigma2) = step_sigma2(ctx, t) else {
         ui.label(
             RichText::new("Computing the analytic reverse variance (the ELBO tab's table)...")
@@ -276,42 +308,66 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick) -> Vec<Command> {
         return Vec::new();
     };
     let step = OneStep::at(ctx, t, pick.x0(ctx), pick.xt(ctx), sigma2);
-    legend_row(ui, ctx.model.settings.toggles.legends, &legend(pal, t));
-    let focus = ctx.focus();
-    let wide = ui.available_width() >= SIDE_BY_SIDE;
-    // The height of the view: the step's plot fits in it (a projector's view is short).
+    legend_row(
+        ui,
+        ctx.model.settings.toggles.legends,
+        &legend(pal, t, shown),
+    );
+    // The height of the view: the plots fit in it (a projector's view is short).
     let view_h = ui.available_height();
+    let gap = 2.0 * ui.spacing().item_spacing.y;
     focus::scroll_area(
         ui,
         &focus,
         (egui::ScrollArea::vertical(), "step_kl_scroll"),
         |ui| {
-            if wide {
-                let values_w = (ui.available_width() * 0.42).max(300.0);
-                let plots_w = ui.available_width() - values_w - ui.spacing().item_spacing.x;
-                ui.horizontal_top(|ui| {
-                    ui.vertical(|ui| {
-                        ui.set_width(plots_w);
-                        plots(ui, ctx, pick, &step, plots_w, view_h);
-                    });
-                    ui.vertical(|ui| {
-                        ui.set_width(values_w);
-                        values(ui, ctx, pick, &step);
-                    });
-                });
-            } else {
-                let w = ui.available_width();
-                plots(ui, ctx, pick, &step, w, view_h);
-                values(ui, ctx, pick, &step);
-            }
+            super::columns(
+                ui,
+                0.42,
+                pick,
+                |ui, pick, w| match shown {
+                    Some(KlFigure::Step) => step_plot(ui, &step, w, (view_h - gap).max(110.0)),
+                    Some(KlFigure::Pick) => {
+                        pick_plot(ui, ctx, pick, &step, w, (view_h - gap).max(110.0))
+                    }
+                    None => {
+                        step_plot(ui, &step, w, (view_h - gap).clamp(110.0, 380.0));
+                        pick_plot(ui, ctx, pick, &step, w, (view_h * 0.38).clamp(110.0, 220.0));
+                    }
+                },
+                |ui, pick| values(ui, ctx, pick, &step),
+            )
         },
     );
     Vec::new()
 }
 
 /// The row of x0, x_t and the draw button.
-fn controls(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick) {
+fn controls(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, short: bool) {
     ui.horizontal_wrapped(|ui| {
+        if short {
+            for (f, label, tip) in [
+                (
+                    KlFigure::Step,
+                    "The two Gaussians",
+                    "The forward posterior and the model's step over x(t-1) (the view is too short for both plots at once)",
+                ),
+                (
+                    KlFigure::Pick,
+                    "Pick x0 and x_t",
+                    "The data density with x0 and x_t, to drag them (the view is too short for both plots at once)",
+                ),
+            ] {
+                if ui
+                    .selectable_label(pick.figure == f, label)
+                    .on_hover_text(tip)
+                    .clicked()
+                {
+                    pick.figure = f;
+                }
+            }
+            ui.separator();
+        }
         let mut x0 = pick.x0(ctx);
         ui.label("x0")
             .on_hover_text("The data point the forward process starts from");
@@ -390,34 +446,40 @@ impl Pick {
     }
 }
 
-fn legend(pal: &Palette, t: usize) -> Vec<LegendEntry> {
-    let mut entries = vec![
-        LegendEntry::line("data density p0", pal.neutral)
-            .tip("Upper plot: the data's density, where x0 comes from"),
-        LegendEntry::styled("q(x_t | x0)", pal.neutral, LineStyle::dashed_dense())
-            .tip("Upper plot: where the forward process takes x0 in t steps, N(sqrt(abar_t) x0, 1 - abar_t)"),
-    ];
-    if t > 1 {
+/// The legend of the plots shown (both when `shown` is None).
+fn legend(pal: &Palette, t: usize, shown: Option<KlFigure>) -> Vec<LegendEntry> {
+    let mut entries = Vec::new();
+    if shown != Some(KlFigure::Pick) {
+        if t > 1 {
+            entries.push(
+                LegendEntry::line("q(x(t-1) | x_t, x0)", pal.total).tip(
+                    "Upper plot: the forward posterior, N(mu~_t(x_t, x0), sigma~_t^2): where x(t-1) was, knowing both ends",
+                ),
+            );
+        }
         entries.push(
-            LegendEntry::line("q(x(t-1) | x_t, x0)", pal.total).tip(
-                "Upper plot: the forward posterior, N(mu~_t(x_t, x0), sigma~_t^2): where x(t-1) was, knowing both ends",
+            LegendEntry::line("p_theta(x(t-1) | x_t)", pal.evidence).tip(
+                "Upper plot: the model's step, N(mu_theta(x_t, t), sigma_t^2) with the side panel's model and reverse variance: it knows x_t only",
             ),
         );
     }
-    entries.push(
-        LegendEntry::line("p_theta(x(t-1) | x_t)", pal.evidence).tip(
-            "Upper plot: the model's step, N(mu_theta(x_t, t), sigma_t^2) with the side panel's model and reverse variance: it knows x_t only",
-        ),
-    );
+    if shown != Some(KlFigure::Step) {
+        entries.push(
+            LegendEntry::line("data density p0", pal.neutral)
+                .tip("Lower plot: the data's density, where x0 comes from"),
+        );
+        entries.push(
+            LegendEntry::styled("q(x_t | x0)", pal.neutral, LineStyle::dashed_dense()).tip(
+                "Lower plot: where the forward process takes x0 in t steps, N(sqrt(abar_t) x0, 1 - abar_t)",
+            ),
+        );
+    }
     entries
 }
 
-/// The pick plot (x0 and x_t over the data) and the step's two Gaussians.
-fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, step: &OneStep, w: f32, h: f32) {
+/// The forward posterior and the model's step over x(t-1), `h` points tall.
+fn step_plot(ui: &mut Ui, step: &OneStep, w: f32, h: f32) {
     let pal = Palette::of_ui(ui);
-    // The step's plot first and whole in a short view; the pick plot under it.
-    let step_h = (h - 2.0 * ui.spacing().item_spacing.y).clamp(110.0, 380.0);
-    let pick_h = (h * 0.38).clamp(110.0, 220.0);
     let mut parts = vec![(step.model_mean, step.sigma2)];
     if step.t > 1 {
         parts.push((step.post_mean, step.post_var));
@@ -425,7 +487,7 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, step: &OneStep, w: f32
     let range = span(&parts);
     let resp = plot(PLOT, "x(t-1)", "density")
         .width(w)
-        .height(step_h)
+        .height(h)
         .include_y(0.0)
         .show(ui, |p| {
             if step.t > 1 {
@@ -459,7 +521,6 @@ fn plots(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, step: &OneStep, w: f32
     } else {
         "At t = 1 the step lands on data: the model's decoder N(mu_theta(x_1, 1), beta_1) and the x0 it should give a high density (the reconstruction term)."
     });
-    pick_plot(ui, ctx, pick, step, w, pick_h);
 }
 
 fn pick_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, step: &OneStep, w: f32, h: f32) {
@@ -484,14 +545,9 @@ fn pick_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, step: &OneStep, w:
         noise_var.max(1e-300),
         (lo, hi),
     ));
-    let resp = plot(PICK_PLOT, "x", "density")
+    let resp = still(plot(PICK_PLOT, "x", "density"))
         .width(w)
         .height(h)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .allow_double_click_reset(false)
         .include_x(lo)
         .include_x(hi)
         .include_y(0.0)
@@ -581,9 +637,10 @@ fn values(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &Pick, step: &OneStep) {
             .and_then(|e| e.value.result.timesteps.get(t - 1).and_then(|r| r.loss));
         let name = if t == 1 { "L_0" } else { "L(t-1)" };
         ui.label(format!(
-            "{name} at t = {t} (ELBO tab) = {} nats, the average of this number over x0 ~ p0 and x_t ~ q(x_t | x0)",
+            "{name} at t = {t} (ELBO tab) = {} nats: its average",
             opt(row)
-        ));
+        ))
+        .on_hover_text("The ELBO's term at this t is the average of this number over x0 ~ p0 and x_t ~ q(x_t | x0) (Luo eq. 58)");
         let fresh = pick.average.as_ref().filter(|a| {
             a.t == t && a.sigma2 == step.sigma2 && a.inputs.covers(ctx.inputs(), Depends::Model)
         });

@@ -23,6 +23,41 @@ use super::ctx::ViewCtx;
 use super::editor::DataEditor;
 use super::tab::{PlotName, Tab, TabInfo};
 
+/// From this width (points) a part's numbers stand beside its plots, else under them.
+const SIDE_BY_SIDE: f32 = 620.0;
+/// The least width (points) of the numbers' column beside the plots.
+const MIN_NUMBERS_WIDTH: f32 = 300.0;
+
+/// Lay out a part in a scroll area's `ui`: `plots` (given `state` and its width) and
+/// `numbers` (the share `numbers_share` of the width, at least [`MIN_NUMBERS_WIDTH`]) side
+/// by side when the view is wide enough, else one under the other.
+pub fn columns<S>(
+    ui: &mut Ui,
+    numbers_share: f32,
+    state: &mut S,
+    plots: impl FnOnce(&mut Ui, &mut S, f32),
+    numbers: impl FnOnce(&mut Ui, &mut S),
+) {
+    if ui.available_width() < SIDE_BY_SIDE {
+        let w = ui.available_width();
+        plots(ui, state, w);
+        numbers(ui, state);
+        return;
+    }
+    let numbers_w = (ui.available_width() * numbers_share).max(MIN_NUMBERS_WIDTH);
+    let plots_w = ui.available_width() - numbers_w - ui.spacing().item_spacing.x;
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(plots_w);
+            plots(ui, state, plots_w);
+        });
+        ui.vertical(|ui| {
+            ui.set_width(numbers_w);
+            numbers(ui, state);
+        });
+    });
+}
+
 /// Which part of the Denoising step tab is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub enum StepPart {
@@ -115,6 +150,7 @@ impl Tab for StepView {
             kl::PLOT,
             "one step: q(x(t-1) | x_t, x0) and the model's step",
         );
+        add(kl::PICK_PLOT, "one step: x0 and x_t over the data");
         add(truth::DENSITY_PLOT, "the true reverse step at t and x_t");
         add(truth::TERMS_PLOT, "R_t, G_t and M_t against t");
         plots

@@ -21,11 +21,10 @@ use elbo_core::reverse_step::{ReverseStepTerm, ReverseSteps, TrueReverse};
 use super::super::super::command::Command;
 use super::super::super::focus::{self, Target};
 use super::super::super::formula::{self as tex, steps as formulas};
-use super::super::super::jobs::Progress;
 use super::super::super::jobs::step::{StepPart, StepShown, VARIANCES};
 use super::super::super::palette::Palette;
 use super::super::super::plot_util::{
-    LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, sci, t_marker,
+    LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, sci, still, t_marker,
     x_tick_overhang,
 };
 use super::super::ctx::{ViewCtx, dimmed_unless};
@@ -38,27 +37,16 @@ pub const DENSITY_PLOT: &str = focus::key::STEP_TRUTH_PLOT;
 pub const TERMS_PLOT: &str = focus::key::STEP_TERMS_PLOT;
 /// Points of the density curves.
 const CURVE_POINTS: usize = 401;
-/// From this width the formulas stand beside the plots, else under them.
-const SIDE_BY_SIDE: f32 = 620.0;
 
 /// The job's progress at the right of the part selector.
 pub fn progress(ui: &mut Ui, ctx: &ViewCtx<'_>) {
     let job = &ctx.jobs.step;
-    if !job.is_busy() {
-        return;
-    }
-    let Progress { done, total } = job.progress();
-    let fraction = if total > 0 {
-        done as f32 / total as f32
-    } else {
-        0.0
-    };
-    ui.add(
-        egui::ProgressBar::new(fraction)
-            .desired_width(140.0)
-            .show_percentage(),
-    )
-    .on_hover_text("R_t, G_t and M_t of the side panel's model, then the optimal model under each reverse variance, then the sum of G_t at other T, on their own thread; each is drawn as soon as it is in");
+    super::super::ctx::job_progress(
+        ui,
+        job.is_busy(),
+        job.progress(),
+        "R_t, G_t and M_t of the side panel's model, then the optimal model under each reverse variance, then the sum of G_t along the same path in fewer steps, on their own thread; each is drawn as soon as it is in",
+    );
 }
 
 /// The results of the current key, or of an older one (then `false`: drawn dimmed).
@@ -118,52 +106,34 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, figure: &mut Figure) 
         pick.xt_controls(ui, ctx, None);
     });
     legend_row(ui, ctx.model.settings.toggles.legends, &legend(pal, shown));
-    let wide = ui.available_width() >= SIDE_BY_SIDE;
     let view_h = ui.available_height();
     focus::scroll_area(
         ui,
         &focus,
         (egui::ScrollArea::vertical(), "step_truth_scroll"),
         |ui| {
-            let (left_w, right_w) = if wide {
-                let right = (ui.available_width() * 0.4).max(300.0);
-                (
-                    ui.available_width() - right - ui.spacing().item_spacing.x,
-                    right,
-                )
-            } else {
-                (ui.available_width(), ui.available_width())
-            };
             let gap = 2.0 * ui.spacing().item_spacing.y;
-            let plots = |ui: &mut Ui, pick: &mut Pick, commands: &mut Vec<Command>| match shown {
-                Some(Figure::Density) => density(ui, ctx, pick, left_w, (view_h - gap).max(110.0)),
-                Some(Figure::Terms) => {
-                    commands.extend(terms(ui, ctx, left_w, (view_h - gap).max(110.0)))
-                }
-                None => {
-                    let density_h = (view_h * 0.45).clamp(150.0, 380.0);
-                    density(ui, ctx, pick, left_w, density_h);
-                    let terms_h = (view_h - density_h - 2.0 * gap).clamp(150.0, 380.0);
-                    commands.extend(terms(ui, ctx, left_w, terms_h));
-                }
-            };
-            if wide {
-                ui.horizontal_top(|ui| {
-                    ui.vertical(|ui| {
-                        ui.set_width(left_w);
-                        plots(ui, pick, &mut commands);
-                    });
-                    ui.vertical(|ui| {
-                        ui.set_width(right_w);
-                        numbers(ui, ctx, pick, shown);
-                        formulas_column(ui);
-                    });
-                });
-            } else {
-                plots(ui, pick, &mut commands);
-                numbers(ui, ctx, pick, shown);
-                formulas_column(ui);
-            }
+            super::columns(
+                ui,
+                0.4,
+                &mut (pick, &mut commands),
+                |ui, (pick, commands), w| match shown {
+                    Some(Figure::Density) => density(ui, ctx, pick, w, (view_h - gap).max(110.0)),
+                    Some(Figure::Terms) => {
+                        commands.extend(terms(ui, ctx, w, (view_h - gap).max(110.0)))
+                    }
+                    None => {
+                        let density_h = (view_h * 0.45).clamp(150.0, 380.0);
+                        density(ui, ctx, pick, w, density_h);
+                        let terms_h = (view_h - density_h - 2.0 * gap).clamp(150.0, 380.0);
+                        commands.extend(terms(ui, ctx, w, terms_h));
+                    }
+                },
+                |ui, (pick, _)| {
+                    numbers(ui, ctx, pick, shown);
+                    formulas_column(ui);
+                },
+            )
         },
     );
     commands
@@ -220,18 +190,13 @@ fn density(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, w: f32, h: f32) {
         parts.push((model_mean, s2));
     }
     parts.push((xt, 0.0));
-    let (lo, hi) = span(&parts);
+    let (lo, hi) = pick.frozen_range().unwrap_or_else(|| span(&parts));
     let xs: Vec<f64> = (0..CURVE_POINTS)
         .map(|i| lo + (hi - lo) * i as f64 / (CURVE_POINTS - 1) as f64)
         .collect();
-    let resp = plot(DENSITY_PLOT, "x(t-1)", "density")
+    let resp = still(plot(DENSITY_PLOT, "x(t-1)", "density"))
         .width(w)
         .height(h)
-        .allow_drag(false)
-        .allow_zoom(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .allow_double_click_reset(false)
         .include_x(lo)
         .include_x(hi)
         .include_y(0.0)
@@ -276,14 +241,20 @@ fn density(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, w: f32, h: f32) {
         });
     focus::mark(ui, Target::Plot(DENSITY_PLOT), resp.response.rect);
     let r = &resp.response;
-    // A click, not a drag: the range follows x_t, so a drag would chase its own axis.
-    if r.clicked()
+    // The range follows x_t: a drag holds it until the button is released.
+    if r.drag_started() {
+        pick.freeze(Some((lo, hi)));
+    }
+    if (r.clicked() || r.dragged())
         && let Some(pos) = r.interact_pointer_pos()
     {
         pick.set_xt(resp.transform.value_from_position(pos).x);
     }
+    if !r.dragged() {
+        pick.freeze(None);
+    }
     r.clone().on_hover_text(
-        "Over x(t-1), at the timeline's t: the true reverse step from the chosen x_t (grey dashed line; click here to move it there, or set it above), the Gaussian with its mean and variance, and the model's step. Where the true step has two bumps, no Gaussian fits it.",
+        "Over x(t-1), at the timeline's t: the true reverse step from the chosen x_t (grey dashed line; click or drag here to move it), the Gaussian with its mean and variance, and the model's step. Where the true step has two bumps, no Gaussian fits it.",
     );
 }
 

@@ -25,9 +25,7 @@ use super::super::super::focus::{self, Target};
 use super::super::super::formula::{self as tex, catalogue, catalogue::label};
 use super::super::super::jobs::Want;
 use super::super::super::palette::Palette;
-use super::super::super::plot_util::{
-    LegendEntry, box_image, legend_row_within, plane_plot, plot, sci,
-};
+use super::super::super::plot_util::{LegendEntry, legend_row_within, plane_plot, plot, sci};
 use super::super::ctx::{ViewCtx, dimmed_unless, formula_column};
 
 /// The plot's id name.
@@ -422,14 +420,8 @@ fn plot_2d(ui: &mut Ui, ctx: &ViewCtx<'_>, d: &Drawn, side: f32) -> egui::Rect {
         .height(side)
         .width(side)
         .show(ui, |p| {
-            if let Some(f) = &field
-                && let Some(tex) = &f.value.texture
-            {
-                p.image(box_image(
-                    format!("density of q_t, t = {}", f.value.field.t),
-                    tex.texture(p.ctx()).id(),
-                    f.value.field.inputs.view_box,
-                ));
+            if let Some(f) = &field {
+                f.value.draw_density(p);
             }
             p.arrows(
                 Arrows::new(
