@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use super::focus::{Target, key};
 use super::scene::Scene;
-use super::settings::{DataSettings, EvidenceStep, ScheduleSettings, Settings, View, ViewToggles};
-use super::views::step::StepPart;
+use super::settings::{
+    DataSettings, EvidenceStep, ScheduleSettings, Settings, StepPart, View, ViewToggles,
+};
 use elbo_core::param::Parameterisation;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_core::schedule::BetaSchedule;

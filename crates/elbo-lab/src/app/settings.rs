@@ -440,6 +440,52 @@ impl EvidenceStep {
     }
 }
 
+/// Which part of the Denoising step tab is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum StepPart {
+    /// Tweedie's formula.
+    #[default]
+    Tweedie,
+    /// One denoising term as a KL between two Gaussians.
+    Kl,
+    /// The true reverse step and where the gap lives.
+    Truth,
+}
+
+impl StepPart {
+    /// Every part, in order.
+    pub const ALL: [StepPart; 3] = [StepPart::Tweedie, StepPart::Kl, StepPart::Truth];
+
+    /// Its selector's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            StepPart::Tweedie => "1. Tweedie's formula",
+            StepPart::Kl => "2. One step as a KL",
+            StepPart::Truth => "3. The true reverse step",
+        }
+    }
+
+    /// Its selector's hover text.
+    pub fn tip(self) -> &'static str {
+        match self {
+            StepPart::Tweedie => {
+                "Tweedie's formula (Luo eq. 133-135): the best guess of x0 from x_t, E[x0 | x_t] = (x_t + (1 - abar_t) score) / sqrt(abar_t), computed two ways at the timeline's t"
+            }
+            StepPart::Kl => {
+                "One denoising term L(t-1) is the KL between two Gaussians (Luo eq. 71-92): the forward posterior q(x(t-1) | x_t, x0) and the model's step p_theta(x(t-1) | x_t), at an x0 and x_t you pick (1D data)"
+            }
+            StepPart::Truth => {
+                "The true reverse step q(x(t-1) | x_t) is a mixture, not a Gaussian: how far from Gaussian it is, what the model's step gets wrong, and how that splits the bound's gap over t (1D data)"
+            }
+        }
+    }
+
+    /// True when the part needs 1D data.
+    pub fn one_d_only(self) -> bool {
+        self != StepPart::Tweedie
+    }
+}
+
 /// Toggles of the views.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -462,7 +508,7 @@ pub struct ViewToggles {
     /// The Evidence tab's step.
     pub evidence_step: EvidenceStep,
     /// The Denoising step tab's part.
-    pub step_part: super::views::step::StepPart,
+    pub step_part: StepPart,
 }
 
 impl Default for ViewToggles {

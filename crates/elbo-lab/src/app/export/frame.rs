@@ -22,7 +22,7 @@ use super::super::plot_util::{LegendEntry, LegendLog, legend_row};
 use super::super::settings::{EvidenceStep, Settings, View};
 use super::super::training::Training;
 use super::super::views::editor::DataEditor;
-use super::super::views::step::StepPart;
+use super::super::views::step::part_of_plot;
 use super::super::views::tab::{T_VARYING_PLOTS, varies_with_t};
 use super::super::views::{Tabs, ViewCtx, WindowState};
 use super::capture::{crop, legend_above, plot_rect};
@@ -161,7 +161,7 @@ impl ExportRun {
                 _ => EvidenceStep::Diffusion,
             };
         }
-        if let Some(part) = StepPart::of_plot(request.plot_name()) {
+        if let Some(part) = part_of_plot(request.plot_name()) {
             model.settings.toggles.step_part = part;
         }
         if request.plot_name() == "field_v" {

@@ -321,7 +321,7 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick) -> Vec<Command> {
         &focus,
         (egui::ScrollArea::vertical(), "step_kl_scroll"),
         |ui| {
-            super::columns(
+            super::layout::columns(
                 ui,
                 0.42,
                 pick,

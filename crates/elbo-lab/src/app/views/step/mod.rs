@@ -10,11 +10,11 @@
 //!    into what no Gaussian step can remove and what the model gets wrong.
 
 pub mod kl;
+mod layout;
 pub mod truth;
 pub mod tweedie;
 
 use egui::Ui;
-use serde::{Deserialize, Serialize};
 
 use super::super::command::Command;
 use super::super::jobs::Want;
@@ -23,94 +23,15 @@ use super::ctx::ViewCtx;
 use super::editor::DataEditor;
 use super::tab::{PlotName, Tab, TabInfo};
 
-/// From this width (points) a part's numbers stand beside its plots, else under them.
-const SIDE_BY_SIDE: f32 = 620.0;
-/// The least width (points) of the numbers' column beside the plots.
-const MIN_NUMBERS_WIDTH: f32 = 300.0;
+pub use super::super::settings::StepPart;
 
-/// Lay out a part in a scroll area's `ui`: `plots` (given `state` and its width) and
-/// `numbers` (the share `numbers_share` of the width, at least [`MIN_NUMBERS_WIDTH`]) side
-/// by side when the view is wide enough, else one under the other.
-pub fn columns<S>(
-    ui: &mut Ui,
-    numbers_share: f32,
-    state: &mut S,
-    plots: impl FnOnce(&mut Ui, &mut S, f32),
-    numbers: impl FnOnce(&mut Ui, &mut S),
-) {
-    if ui.available_width() < SIDE_BY_SIDE {
-        let w = ui.available_width();
-        plots(ui, state, w);
-        numbers(ui, state);
-        return;
-    }
-    let numbers_w = (ui.available_width() * numbers_share).max(MIN_NUMBERS_WIDTH);
-    let plots_w = ui.available_width() - numbers_w - ui.spacing().item_spacing.x;
-    ui.horizontal_top(|ui| {
-        ui.vertical(|ui| {
-            ui.set_width(plots_w);
-            plots(ui, state, plots_w);
-        });
-        ui.vertical(|ui| {
-            ui.set_width(numbers_w);
-            numbers(ui, state);
-        });
-    });
-}
-
-/// Which part of the Denoising step tab is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub enum StepPart {
-    /// Tweedie's formula.
-    #[default]
-    Tweedie,
-    /// One denoising term as a KL between two Gaussians.
-    Kl,
-    /// The true reverse step and where the gap lives.
-    Truth,
-}
-
-impl StepPart {
-    /// Every part, in order.
-    pub const ALL: [StepPart; 3] = [StepPart::Tweedie, StepPart::Kl, StepPart::Truth];
-
-    /// Its selector's label.
-    pub fn label(self) -> &'static str {
-        match self {
-            StepPart::Tweedie => "1. Tweedie's formula",
-            StepPart::Kl => "2. One step as a KL",
-            StepPart::Truth => "3. The true reverse step",
-        }
-    }
-
-    /// Its selector's hover text.
-    fn tip(self) -> &'static str {
-        match self {
-            StepPart::Tweedie => {
-                "Tweedie's formula (Luo eq. 133-135): the best guess of x0 from x_t, E[x0 | x_t] = (x_t + (1 - abar_t) score) / sqrt(abar_t), computed two ways at the timeline's t"
-            }
-            StepPart::Kl => {
-                "One denoising term L(t-1) is the KL between two Gaussians (Luo eq. 71-92): the forward posterior q(x(t-1) | x_t, x0) and the model's step p_theta(x(t-1) | x_t), at an x0 and x_t you pick (1D data)"
-            }
-            StepPart::Truth => {
-                "The true reverse step q(x(t-1) | x_t) is a mixture, not a Gaussian: how far from Gaussian it is, what the model's step gets wrong, and how that splits the bound's gap over t (1D data)"
-            }
-        }
-    }
-
-    /// The part that draws the plot `name` (None: not a plot of this tab).
-    pub fn of_plot(name: &str) -> Option<StepPart> {
-        match name {
-            tweedie::PLOT => Some(StepPart::Tweedie),
-            kl::PLOT | kl::PICK_PLOT => Some(StepPart::Kl),
-            truth::DENSITY_PLOT | truth::TERMS_PLOT => Some(StepPart::Truth),
-            _ => None,
-        }
-    }
-
-    /// True when the part needs 1D data.
-    pub fn one_d_only(self) -> bool {
-        self != StepPart::Tweedie
+/// The part that draws the plot `name` (None: not a plot of this tab).
+pub fn part_of_plot(name: &str) -> Option<StepPart> {
+    match name {
+        tweedie::PLOT => Some(StepPart::Tweedie),
+        kl::PLOT | kl::PICK_PLOT => Some(StepPart::Kl),
+        truth::DENSITY_PLOT | truth::TERMS_PLOT => Some(StepPart::Truth),
+        _ => None,
     }
 }
 

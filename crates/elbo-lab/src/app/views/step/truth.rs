@@ -113,7 +113,7 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, figure: &mut Figure) 
         (egui::ScrollArea::vertical(), "step_truth_scroll"),
         |ui| {
             let gap = 2.0 * ui.spacing().item_spacing.y;
-            super::columns(
+            super::layout::columns(
                 ui,
                 0.4,
                 &mut (pick, &mut commands),
