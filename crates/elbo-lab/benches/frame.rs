@@ -31,11 +31,20 @@ use egui_plot::{PlotMemory, PlotPoint};
 use elbo_core::edit::EditableMixture;
 use elbo_core::presets::{DataPreset, DataSpec};
 use elbo_lab::app::plot_util::plot_id;
-use elbo_lab::app::settings::{EvidenceStep, Settings, View};
+use elbo_lab::app::settings::{EvidenceStep, Settings, StepPart, View};
 use elbo_lab::app::views::editor::EditMode;
 use elbo_lab::app::{App, Command};
 
 fn harness(preset: DataPreset, view: View, step: EvidenceStep) -> Harness<'static, App> {
+    harness_with(preset, view, step, StepPart::default())
+}
+
+fn harness_with(
+    preset: DataPreset,
+    view: View,
+    step: EvidenceStep,
+    part: StepPart,
+) -> Harness<'static, App> {
     let mut s = Settings::default();
     s.data.spec = DataSpec::new(preset);
     s.schedule.steps = 1000;
@@ -43,6 +52,7 @@ fn harness(preset: DataPreset, view: View, step: EvidenceStep) -> Harness<'stati
     s.t = 500;
     s.view = view;
     s.toggles.evidence_step = step;
+    s.toggles.step_part = part;
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])
         .build_eframe(move |cc| App::for_test(&cc.egui_ctx, s));
@@ -88,6 +98,48 @@ fn frames(c: &mut Criterion) {
         ),
     ] {
         let mut h = harness(preset, view, step);
+        group.bench_function(name, |b| b.iter(|| h.step()));
+    }
+    // The views that compute on the UI thread: the hierarchical VAE (cached by its inputs)
+    // and the Denoising step tab's parts (each frame evaluates its closed forms at t).
+    for (name, preset, view, step, part) in [
+        (
+            "evidence_hierarchical",
+            DataPreset::Bimodal,
+            View::Evidence,
+            EvidenceStep::Hierarchical,
+            StepPart::Tweedie,
+        ),
+        (
+            "step_tweedie_1d_T1000",
+            DataPreset::Bimodal,
+            View::Step,
+            none,
+            StepPart::Tweedie,
+        ),
+        (
+            "step_tweedie_2d_T1000",
+            DataPreset::TwoMoons,
+            View::Step,
+            none,
+            StepPart::Tweedie,
+        ),
+        (
+            "step_kl_T1000",
+            DataPreset::Bimodal,
+            View::Step,
+            none,
+            StepPart::Kl,
+        ),
+        (
+            "step_truth_T1000",
+            DataPreset::Bimodal,
+            View::Step,
+            none,
+            StepPart::Truth,
+        ),
+    ] {
+        let mut h = harness_with(preset, view, step, part);
         group.bench_function(name, |b| b.iter(|| h.step()));
     }
     group.finish();

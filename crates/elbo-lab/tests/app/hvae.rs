@@ -3,8 +3,6 @@
 //! below H(p0), it is computed only when its inputs change, the three restriction buttons
 //! open their tabs, 2D data get the 1D-only message, and the step fits the projector sizes.
 
-use std::time::Instant;
-
 use crate::common::{app, apply};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
@@ -262,11 +260,11 @@ fn the_step_fits_the_projector_and_the_laptop() {
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
-/// The ELBO at T = 5 on every 1D preset with a network (untrained: the cost is the
-/// network's, whatever its weights) and with the optimal model: both are computed on the
-/// UI thread, so each must cost milliseconds (printed; not asserted, the machine is shared).
+/// The ELBO at T = 5 on every 1D preset with a network (untrained: any weights) and with
+/// the optimal model, under fixed_small and the analytic variance: finite, and never below
+/// H(p0). (Its cost is measured by `cargo bench --bench frame -- evidence_hierarchical`.)
 #[test]
-fn the_elbo_at_t_5_costs_milliseconds() {
+fn a_network_or_the_optimum_gives_terms_on_every_1d_preset() {
     let schedule = ScheduleSettings::default();
     let built = ScheduleSettings {
         steps: MAX_LATENTS,
@@ -292,16 +290,13 @@ fn the_elbo_at_t_5_costs_milliseconds() {
             ("network", &net as &dyn elbo_core::denoiser::Denoiser),
         ] {
             for variance in [VarianceType::FixedSmall, VarianceType::Analytic] {
-                let start = Instant::now();
-                let t = hvae_elbo(&data, &schedule, MAX_LATENTS, model, variance);
-                let took = start.elapsed();
-                let t = t.expect("the ELBO");
-                eprintln!(
-                    "T = 5, {preset:?}, {name}, {}: {:.2} ms",
-                    variance.name(),
-                    took.as_secs_f64() * 1e3
+                let t = hvae_elbo(&data, &schedule, MAX_LATENTS, model, variance)
+                    .unwrap_or_else(|e| panic!("{preset:?}, {name}: {e}"));
+                assert!(
+                    t.nelbo.is_finite() && t.nelbo >= t.data_entropy - t.nelbo_error,
+                    "{preset:?}, {name}, {}: {t:?}",
+                    variance.name()
                 );
-                assert!(t.nelbo.is_finite() && t.nelbo >= t.data_entropy - t.nelbo_error);
             }
         }
     }
