@@ -29,7 +29,7 @@ use super::super::super::focus::{self, Target};
 use super::super::super::formula::{self as tex, catalogue, steps as formulas};
 use super::super::super::inputs::{Depends, Inputs};
 use super::super::super::palette::Palette;
-use super::super::super::plot_util::{LegendEntry, legend_row, opt, plot, sci, still};
+use super::super::super::plot_util::{LegendEntry, legend_row_within, opt, plot, sci, still};
 use super::super::ctx::ViewCtx;
 
 /// The step plot's id name.
@@ -308,11 +308,7 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick) -> Vec<Command> {
         return Vec::new();
     };
     let step = OneStep::at(ctx, t, pick.x0(ctx), pick.xt(ctx), sigma2);
-    legend_row(
-        ui,
-        ctx.model.settings.toggles.legends,
-        &legend(pal, t, shown),
-    );
+    let legends = ctx.model.settings.toggles.legends;
     // The height of the view: the plots fit in it (a projector's view is short).
     let view_h = ui.available_height();
     let gap = 2.0 * ui.spacing().item_spacing.y;
@@ -326,12 +322,14 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick) -> Vec<Command> {
                 0.42,
                 pick,
                 |ui, pick, w| match shown {
-                    Some(KlFigure::Step) => step_plot(ui, &step, w, (view_h - gap).max(110.0)),
+                    Some(KlFigure::Step) => {
+                        step_plot(ui, &step, legends, w, (view_h - gap).max(110.0))
+                    }
                     Some(KlFigure::Pick) => {
                         pick_plot(ui, ctx, pick, &step, w, (view_h - gap).max(110.0))
                     }
                     None => {
-                        step_plot(ui, &step, w, (view_h - gap).clamp(110.0, 380.0));
+                        step_plot(ui, &step, legends, w, (view_h - gap).clamp(110.0, 380.0));
                         pick_plot(ui, ctx, pick, &step, w, (view_h * 0.38).clamp(110.0, 220.0));
                     }
                 },
@@ -446,40 +444,35 @@ impl Pick {
     }
 }
 
-/// The legend of the plots shown (both when `shown` is None).
-fn legend(pal: &Palette, t: usize, shown: Option<KlFigure>) -> Vec<LegendEntry> {
-    let mut entries = Vec::new();
-    if shown != Some(KlFigure::Pick) {
-        if t > 1 {
-            entries.push(
-                LegendEntry::line("q(x(t-1) | x_t, x0)", pal.total).tip(
-                    "Upper plot: the forward posterior, N(mu~_t(x_t, x0), sigma~_t^2): where x(t-1) was, knowing both ends",
-                ),
-            );
+/// The legend of the plot `figure`.
+fn legend(pal: &Palette, t: usize, figure: KlFigure) -> Vec<LegendEntry> {
+    match figure {
+        KlFigure::Step => {
+            let mut entries = Vec::new();
+            if t > 1 {
+                entries.push(LegendEntry::line("q(x(t-1) | x_t, x0)", pal.total).tip(
+                    "The forward posterior, N(mu~_t(x_t, x0), sigma~_t^2): where x(t-1) was, knowing both ends",
+                ));
+            }
+            entries.push(LegendEntry::line("p_theta(x(t-1) | x_t)", pal.evidence).tip(
+                "The model's step, N(mu_theta(x_t, t), sigma_t^2) with the side panel's model and reverse variance: it knows x_t only",
+            ));
+            entries
         }
-        entries.push(
-            LegendEntry::line("p_theta(x(t-1) | x_t)", pal.evidence).tip(
-                "Upper plot: the model's step, N(mu_theta(x_t, t), sigma_t^2) with the side panel's model and reverse variance: it knows x_t only",
-            ),
-        );
-    }
-    if shown != Some(KlFigure::Step) {
-        entries.push(
+        KlFigure::Pick => vec![
             LegendEntry::line("data density p0", pal.neutral)
-                .tip("Lower plot: the data's density, where x0 comes from"),
-        );
-        entries.push(
+                .tip("The data's density, where x0 comes from"),
             LegendEntry::styled("q(x_t | x0)", pal.neutral, LineStyle::dashed_dense()).tip(
-                "Lower plot: where the forward process takes x0 in t steps, N(sqrt(abar_t) x0, 1 - abar_t)",
+                "Where the forward process takes x0 in t steps, N(sqrt(abar_t) x0, 1 - abar_t)",
             ),
-        );
+        ],
     }
-    entries
 }
 
 /// The forward posterior and the model's step over x(t-1), `h` points tall.
-fn step_plot(ui: &mut Ui, step: &OneStep, w: f32, h: f32) {
+fn step_plot(ui: &mut Ui, step: &OneStep, legends: bool, w: f32, h: f32) {
     let pal = Palette::of_ui(ui);
+    let h = legend_row_within(ui, legends, &legend(pal, step.t, KlFigure::Step), h);
     let mut parts = vec![(step.model_mean, step.sigma2)];
     if step.t > 1 {
         parts.push((step.post_mean, step.post_var));
@@ -525,6 +518,8 @@ fn step_plot(ui: &mut Ui, step: &OneStep, w: f32, h: f32) {
 
 fn pick_plot(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, step: &OneStep, w: f32, h: f32) {
     let pal = Palette::of_ui(ui);
+    let legends = ctx.model.settings.toggles.legends;
+    let h = legend_row_within(ui, legends, &legend(pal, step.t, KlFigure::Pick), h);
     let data = ctx.data();
     let c = Coeffs::at(ctx.schedule(), step.t);
     let [[lo, hi], _] = ctx.inputs().view_box;

@@ -24,8 +24,8 @@ use super::super::super::formula::{self as tex, steps as formulas};
 use super::super::super::jobs::step::{StepPart, StepShown, VARIANCES};
 use super::super::super::palette::Palette;
 use super::super::super::plot_util::{
-    LegendEntry, clicked_t, legend_row, maybe_log, plot, plot_maybe_log, sci, still, t_marker,
-    x_tick_overhang,
+    LegendEntry, clicked_t, legend_row_within, maybe_log, plot, plot_maybe_log, sci, still,
+    t_marker, x_tick_overhang,
 };
 use super::super::ctx::{ViewCtx, dimmed_unless};
 use super::kl::{Pick, gaussian_curve, span, step_sigma2, x0_hat};
@@ -70,7 +70,6 @@ const SHORT_VIEW: f32 = 330.0;
 
 /// Draw the part; `figure` is what a short view shows.
 pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, figure: &mut Figure) -> Vec<Command> {
-    let pal = Palette::of_ui(ui);
     let mut commands = Vec::new();
     let focus = ctx.focus();
     let short = ui.available_height() < SHORT_VIEW;
@@ -105,7 +104,6 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, figure: &mut Figure) 
         }
         pick.xt_controls(ui, ctx, None);
     });
-    legend_row(ui, ctx.model.settings.toggles.legends, &legend(pal, shown));
     let view_h = ui.available_height();
     focus::scroll_area(
         ui,
@@ -130,6 +128,9 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, figure: &mut Figure) 
                     }
                 },
                 |ui, (pick, _)| {
+                    // Level with the plot's legend, and clear of the view's top edge when a
+                    // lesson scrolls its first line there.
+                    ui.add_space(ui.spacing().item_spacing.y);
                     numbers(ui, ctx, pick, shown);
                     formulas_column(ui);
                 },
@@ -139,38 +140,38 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, figure: &mut Figure) 
     commands
 }
 
-/// The legend of the figure shown (both when `shown` is None).
-fn legend(pal: &Palette, shown: Option<Figure>) -> Vec<LegendEntry> {
-    let mut entries = Vec::new();
-    if shown != Some(Figure::Terms) {
-        entries.extend([
+/// The legend of the plot `figure`.
+fn legend(pal: &Palette, figure: Figure) -> Vec<LegendEntry> {
+    match figure {
+        Figure::Density => vec![
             LegendEntry::line("true step q(x(t-1) | x_t)", pal.total)
-                .tip("Upper plot: the true reverse step at the timeline's t and the chosen x_t, an exact mixture"),
+                .tip("The true reverse step at the timeline's t and the chosen x_t, an exact mixture"),
             LegendEntry::styled("its Gaussian N(m, v)", pal.total, LineStyle::dashed_dense())
-                .tip("Upper plot: the Gaussian with the true step's mean and variance: the best any Gaussian step can do"),
-            LegendEntry::line("model step p_theta", pal.evidence)
-                .tip("Upper plot: the model's step N(mu_theta(x_t, t), sigma_t^2) with the side panel's model and variance"),
-        ]);
-    }
-    if shown != Some(Figure::Density) {
-        entries.extend([
-            LegendEntry::line("R_t", pal.total)
-                .tip("Lower plot: E KL(true step || model step) at each t; with KL(q(x_T) || p(x_T)) they add up to NELBO - H(p0)"),
+                .tip("The Gaussian with the true step's mean and variance: the best any Gaussian step can do"),
+            LegendEntry::line("model step p_theta", pal.evidence).tip(
+                "The model's step N(mu_theta(x_t, t), sigma_t^2) with the side panel's model and variance",
+            ),
+        ],
+        Figure::Terms => vec![
+            LegendEntry::line("R_t", pal.total).tip(
+                "E KL(true step || model step) at each t; with KL(q(x_T) || p(x_T)) they add up to NELBO - H(p0)",
+            ),
             LegendEntry::line("G_t (not Gaussian)", pal.gap)
-                .tip("Lower plot: E KL(true step || its Gaussian): what no Gaussian model step can remove"),
+                .tip("E KL(true step || its Gaussian): what no Gaussian model step can remove"),
             LegendEntry::line("M_t (model error)", pal.evidence)
-                .tip("Lower plot: E KL(its Gaussian || model step): what the model's mean and variance get wrong"),
+                .tip("E KL(its Gaussian || model step): what the model's mean and variance get wrong"),
             LegendEntry::styled("L(t-1) (ELBO tab)", pal.denoising, LineStyle::dashed_dense())
-                .tip("Lower plot: the ELBO tab's terms: another split of the same total"),
+                .tip("The ELBO tab's terms: another split of the same total"),
             LegendEntry::t_marker(),
-        ]);
+        ],
     }
-    entries
 }
 
 /// The true step, its Gaussian and the model's step at the timeline's t and the chosen x_t.
 fn density(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, w: f32, h: f32) {
     let pal = Palette::of_ui(ui);
+    let legends = ctx.model.settings.toggles.legends;
+    let h = legend_row_within(ui, legends, &legend(pal, Figure::Density), h);
     let t = ctx.t;
     let xt = pick.xt(ctx);
     let truth = TrueReverse::at(ctx.data(), ctx.schedule(), t, xt).ok();
@@ -261,6 +262,8 @@ fn density(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, w: f32, h: f32) {
 /// R_t, G_t, M_t and the ELBO's L(t-1) against t.
 fn terms(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Vec<Command> {
     let pal = Palette::of_ui(ui);
+    let legends = ctx.model.settings.toggles.legends;
+    let h = legend_row_within(ui, legends, &legend(pal, Figure::Terms), h);
     let log = ctx.model.settings.toggles.log_y;
     let shown = shown(ctx);
     let elbo = ctx.elbo();
