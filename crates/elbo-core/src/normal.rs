@@ -55,6 +55,31 @@ pub fn normal_pdf(x: f64, mean: f64, var: f64) -> f64 {
     (-0.5 * d * d / var).exp() / (std::f64::consts::TAU * var).sqrt()
 }
 
+/// The KL divergence between two normal distributions,
+///
+/// ```text
+/// KL(N(m1, v1) || N(m2, v2)) = (e - log1p(e) + (m1 - m2)^2 / v2) / 2,   e = (v1 - v2) / v2
+/// ```
+///
+/// written so that nothing cancels as `v1 -> v2` (the variance part is then `e^2 / 4`, not
+/// a difference of logs). Both variances must be positive (not checked).
+///
+/// # Examples
+///
+/// ```
+/// use elbo_core::normal::normal_kl;
+///
+/// // KL(N(0, 1) || N(1, 2)) = (ln 2 + (1 + 1) / 2 - 1) / 2
+/// let expected = 0.5 * 2f64.ln();
+/// assert!((normal_kl(0.0, 1.0, 1.0, 2.0) - expected).abs() < 1e-15);
+/// ```
+#[inline]
+pub fn normal_kl(m1: f64, v1: f64, m2: f64, v2: f64) -> f64 {
+    let e = (v1 - v2) / v2;
+    let d = m1 - m2;
+    0.5 * (e - e.ln_1p() + d * d / v2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,7 +84,7 @@ use crate::denoiser::Denoiser;
 use crate::elbo::Control;
 use crate::evidence::{EvidenceError, MAX_GRID_POINTS, Valued};
 use crate::mixture::{GaussianMixture, LN_2PI};
-use crate::normal::normal_pdf;
+use crate::normal::{normal_kl, normal_pdf};
 use crate::param::PosteriorMean;
 use crate::quadrature::{REGION_SDS, TAIL_MASS};
 use crate::schedule::NoiseSchedule;
@@ -589,9 +589,8 @@ fn spread_part(w: &[f64], vars: &[f64], v: f64) -> f64 {
 /// `KL(N(m, v) || N(m + dm, s2))` = `(e - log1p(e) + dm^2 / s2) / 2`, `e = (v - s2) / s2`
 /// (no cancellation as `v -> s2`), with its rounding floor.
 fn gaussian_kl(v: f64, dm: f64, s2: f64) -> (f64, f64) {
-    let e = (v - s2) / s2;
-    let sq = dm * dm / s2;
-    let kl = 0.5 * (e - e.ln_1p() + sq);
+    let kl = normal_kl(0.0, v, dm, s2);
+    let (e, sq) = ((v - s2) / s2, dm * dm / s2);
     (kl, ROUNDING_ULPS * f64::EPSILON * (e.abs() + sq + kl))
 }
 

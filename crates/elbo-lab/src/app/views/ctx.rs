@@ -333,3 +333,17 @@ pub fn job_progress(ui: &mut Ui, busy: bool, progress: super::super::jobs::Progr
     )
     .on_hover_text(tip);
 }
+
+/// A row of selectable labels picking what a short view shows (`options`: the value, its
+/// label and its hover text), in the current row.
+pub fn switch<T: Copy + PartialEq>(ui: &mut Ui, current: &mut T, options: &[(T, &str, &str)]) {
+    for &(value, label, tip) in options {
+        if ui
+            .selectable_label(*current == value, label)
+            .on_hover_text(tip)
+            .clicked()
+        {
+            *current = value;
+        }
+    }
+}

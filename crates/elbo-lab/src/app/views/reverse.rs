@@ -148,26 +148,22 @@ impl ReverseView {
         if !both {
             ui.horizontal(|ui| {
                 ui.label("Show:");
-                for (figure, label, tip) in [
-                    (
-                        Figure::Particles,
-                        "Particles",
-                        "The particles of A and B at the timeline's t (the view is too short for both figures at once).",
-                    ),
-                    (
-                        Figure::Quality,
-                        "Sample quality",
-                        "Sample quality of A and B against the number of sampling steps K.",
-                    ),
-                ] {
-                    if ui
-                        .selectable_label(self.figure == figure, label)
-                        .on_hover_text(tip)
-                        .clicked()
-                    {
-                        self.figure = figure;
-                    }
-                }
+                super::ctx::switch(
+                    ui,
+                    &mut self.figure,
+                    &[
+                        (
+                            Figure::Particles,
+                            "Particles",
+                            "The particles of A and B at the timeline's t (the view is too short for both figures at once).",
+                        ),
+                        (
+                            Figure::Quality,
+                            "Sample quality",
+                            "Sample quality of A and B against the number of sampling steps K.",
+                        ),
+                    ],
+                );
             });
         }
         let h = ui.available_height() - 4.0;

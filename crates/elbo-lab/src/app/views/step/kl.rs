@@ -17,6 +17,7 @@
 use egui::{RichText, Ui};
 use egui_plot::{Line, LineStyle, VLine};
 use elbo_core::elbo::{McSamples, moments};
+use elbo_core::normal::normal_kl;
 use elbo_core::param::{Coeffs, PosteriorMean, reverse_variance};
 use elbo_core::schedule::VarianceType;
 use ndarray::Array2;
@@ -30,7 +31,7 @@ use super::super::super::formula::{self as tex, catalogue, steps as formulas};
 use super::super::super::inputs::{Depends, Inputs};
 use super::super::super::palette::Palette;
 use super::super::super::plot_util::{LegendEntry, legend_row_within, opt, plot, sci, still};
-use super::super::ctx::ViewCtx;
+use super::super::ctx::{ViewCtx, switch};
 
 /// The step plot's id name.
 pub const PLOT: &str = focus::key::STEP_KL_PLOT;
@@ -245,9 +246,10 @@ fn kl_parts(
     if t == 1 || post_var <= 0.0 {
         return None;
     }
-    let r = post_var / s2;
-    let mean = (post_mean - model_mean).powi(2) / (2.0 * s2);
-    Some((mean, 0.5 * (r - 1.0 - r.ln())))
+    Some((
+        normal_kl(post_mean, s2, model_mean, s2),
+        normal_kl(0.0, post_var, 0.0, s2),
+    ))
 }
 
 fn reconstruction(x0: f64, mean: f64, s2: f64) -> f64 {
@@ -344,26 +346,22 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick) -> Vec<Command> {
 fn controls(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, short: bool) {
     ui.horizontal_wrapped(|ui| {
         if short {
-            for (f, label, tip) in [
-                (
-                    KlFigure::Step,
-                    "The two Gaussians",
-                    "The forward posterior and the model's step over x(t-1) (the view is too short for both plots at once)",
-                ),
-                (
-                    KlFigure::Pick,
-                    "Pick x0 and x_t",
-                    "The data density with x0 and x_t, to drag them (the view is too short for both plots at once)",
-                ),
-            ] {
-                if ui
-                    .selectable_label(pick.figure == f, label)
-                    .on_hover_text(tip)
-                    .clicked()
-                {
-                    pick.figure = f;
-                }
-            }
+            switch(
+                ui,
+                &mut pick.figure,
+                &[
+                    (
+                        KlFigure::Step,
+                        "The two Gaussians",
+                        "The forward posterior and the model's step over x(t-1) (the view is too short for both plots at once)",
+                    ),
+                    (
+                        KlFigure::Pick,
+                        "Pick x0 and x_t",
+                        "The data density with x0 and x_t, to drag them (the view is too short for both plots at once)",
+                    ),
+                ],
+            );
             ui.separator();
         }
         let mut x0 = pick.x0(ctx);

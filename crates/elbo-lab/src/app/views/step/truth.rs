@@ -27,8 +27,9 @@ use super::super::super::plot_util::{
     LegendEntry, clicked_t, legend_row_within, maybe_log, plot, plot_maybe_log, sci, still,
     t_marker, x_tick_overhang,
 };
-use super::super::ctx::{ViewCtx, dimmed_unless};
+use super::super::ctx::{ViewCtx, dimmed_unless, switch};
 use super::kl::{Pick, gaussian_curve, span, step_sigma2, x0_hat};
+use elbo_core::normal::normal_kl;
 use elbo_core::param::PosteriorMean;
 
 /// The density plot's id name.
@@ -65,6 +66,32 @@ pub enum Figure {
     Terms,
 }
 
+/// The true step, the model's step and their parts at the timeline's t and the chosen x_t:
+/// computed once a frame for the plot and the numbers.
+struct AtXt {
+    t: usize,
+    xt: f64,
+    /// The true step (None where it cannot be formed).
+    truth: Option<TrueReverse>,
+    /// The model's variance (None while the analytic one is computed).
+    sigma2: Option<f64>,
+    /// The model's mean.
+    model_mean: f64,
+}
+
+impl AtXt {
+    fn of(ctx: &ViewCtx<'_>, xt: f64) -> Self {
+        let t = ctx.t;
+        AtXt {
+            t,
+            xt,
+            truth: TrueReverse::at(ctx.data(), ctx.schedule(), t, xt).ok(),
+            sigma2: step_sigma2(ctx, t),
+            model_mean: PosteriorMean::at(ctx.schedule(), t).mean(x0_hat(ctx, t, &[xt])[0], xt),
+        }
+    }
+}
+
 /// Below this view height (points) one figure is shown at a time, with its numbers beside it.
 const SHORT_VIEW: f32 = 330.0;
 
@@ -84,27 +111,28 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, figure: &mut Figure) 
     let shown = if short { Some(*figure) } else { None };
     ui.horizontal_wrapped(|ui| {
         if short {
-            for (f, label, tip) in [
-                (
-                    Figure::Density,
-                    "True step at x_t",
-                    "The true reverse step at the timeline's t and the chosen x_t, its Gaussian and the model's step, with the sum of G_t along the same path in fewer steps (the view is too short for both figures at once)",
-                ),
-                (
-                    Figure::Terms,
-                    "R_t, G_t, M_t against t",
-                    "The terms of every step against t, with what the optimal model leaves under each reverse variance and the two splits of NELBO - H(p0) (the view is too short for both figures at once)",
-                ),
-            ] {
-                if ui.selectable_label(*figure == f, label).on_hover_text(tip).clicked() {
-                    *figure = f;
-                }
-            }
+            switch(
+                ui,
+                figure,
+                &[
+                    (
+                        Figure::Density,
+                        "True step at x_t",
+                        "The true reverse step at the timeline's t and the chosen x_t, its Gaussian and the model's step, with the sum of G_t along the same path in fewer steps (the view is too short for both figures at once)",
+                    ),
+                    (
+                        Figure::Terms,
+                        "R_t, G_t, M_t against t",
+                        "The terms of every step against t, with what the optimal model leaves under each reverse variance and the two splits of NELBO - H(p0) (the view is too short for both figures at once)",
+                    ),
+                ],
+            );
             ui.separator();
         }
         pick.xt_controls(ui, ctx, None);
     });
     let view_h = ui.available_height();
+    let at = AtXt::of(ctx, pick.xt(ctx));
     focus::scroll_area(
         ui,
         &focus,
@@ -116,22 +144,24 @@ pub fn ui(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, figure: &mut Figure) 
                 0.4,
                 &mut (pick, &mut commands),
                 |ui, (pick, commands), w| match shown {
-                    Some(Figure::Density) => density(ui, ctx, pick, w, (view_h - gap).max(110.0)),
+                    Some(Figure::Density) => {
+                        density(ui, ctx, pick, &at, w, (view_h - gap).max(110.0))
+                    }
                     Some(Figure::Terms) => {
                         commands.extend(terms(ui, ctx, w, (view_h - gap).max(110.0)))
                     }
                     None => {
                         let density_h = (view_h * 0.45).clamp(150.0, 380.0);
-                        density(ui, ctx, pick, w, density_h);
+                        density(ui, ctx, pick, &at, w, density_h);
                         let terms_h = (view_h - density_h - 2.0 * gap).clamp(150.0, 380.0);
                         commands.extend(terms(ui, ctx, w, terms_h));
                     }
                 },
-                |ui, (pick, _)| {
+                |ui, _| {
                     // Level with the plot's legend, and clear of the view's top edge when a
                     // lesson scrolls its first line there.
                     ui.add_space(ui.spacing().item_spacing.y);
-                    numbers(ui, ctx, pick, shown);
+                    numbers(ui, ctx, &at, shown);
                     formulas_column(ui);
                 },
             )
@@ -168,15 +198,18 @@ fn legend(pal: &Palette, figure: Figure) -> Vec<LegendEntry> {
 }
 
 /// The true step, its Gaussian and the model's step at the timeline's t and the chosen x_t.
-fn density(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, w: f32, h: f32) {
+fn density(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &mut Pick, at: &AtXt, w: f32, h: f32) {
     let pal = Palette::of_ui(ui);
     let legends = ctx.model.settings.toggles.legends;
     let h = legend_row_within(ui, legends, &legend(pal, Figure::Density), h);
-    let t = ctx.t;
-    let xt = pick.xt(ctx);
-    let truth = TrueReverse::at(ctx.data(), ctx.schedule(), t, xt).ok();
-    let sigma2 = step_sigma2(ctx, t);
-    let model_mean = PosteriorMean::at(ctx.schedule(), t).mean(x0_hat(ctx, t, &[xt])[0], xt);
+    let AtXt {
+        xt,
+        truth,
+        sigma2,
+        model_mean,
+        ..
+    } = at;
+    let (xt, sigma2, model_mean) = (*xt, *sigma2, *model_mean);
     // The range of the curves (5 sds of each part of the true step and of the model's step):
     // at small t the step is narrow, and over the data's range it would be a spike.
     let mut parts: Vec<(f64, f64)> = truth.as_ref().map_or_else(Vec::new, |tr| {
@@ -355,7 +388,7 @@ fn pm(v: Valued) -> String {
 
 /// The numbers at x_t, the two totals, the sum of G_t at several T and what the optimal
 /// model leaves under each variance.
-fn numbers(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &Pick, shown_figure: Option<Figure>) {
+fn numbers(ui: &mut Ui, ctx: &ViewCtx<'_>, at: &AtXt, shown_figure: Option<Figure>) {
     let pal = Palette::of_ui(ui);
     let results = shown(ctx);
     if results.is_none() {
@@ -366,7 +399,7 @@ fn numbers(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &Pick, shown_figure: Option<Fig
         if let Some((s, current)) = results {
             dimmed_unless(ui, current, |ui| family(ui, ctx, s));
         }
-        at_xt(ui, ctx, pick);
+        at_xt(ui, at);
     }
     if shown_figure != Some(Figure::Density)
         && let Some((s, current)) = results
@@ -381,19 +414,22 @@ fn numbers(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &Pick, shown_figure: Option<Fig
 }
 
 /// The true step, its Gaussian and the model's step at the chosen x_t, in numbers.
-fn at_xt(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &Pick) {
-    let t = ctx.t;
-    let xt = pick.xt(ctx);
-    let truth = TrueReverse::at(ctx.data(), ctx.schedule(), t, xt).ok();
-    let sigma2 = step_sigma2(ctx, t);
-    let model_mean = PosteriorMean::at(ctx.schedule(), t).mean(x0_hat(ctx, t, &[xt])[0], xt);
+fn at_xt(ui: &mut Ui, at: &AtXt) {
+    let AtXt {
+        t,
+        xt,
+        truth,
+        sigma2,
+        model_mean,
+    } = at;
+    let (t, xt, sigma2, model_mean) = (*t, *xt, *sigma2, *model_mean);
     focus::readout(ui, Target::Readout(focus::key::STEP_AT_XT), |ui| {
         ui.label(RichText::new(format!("At t = {t}, x_t = {xt:.4}")).strong());
-        match (&truth, sigma2) {
+        match (truth, sigma2) {
             (Some(tr), Some(s2)) => {
                 let (m, v) = (tr.mean(), tr.variance());
                 let g = tr.kl_to_gaussian(m, v);
-                let mm = gaussian_kl(m, v, model_mean, s2);
+                let mm = normal_kl(m, v, model_mean, s2);
                 ui.label(format!(
                     "true step: mean m = {m:.4}, variance v = {}",
                     sci(v)
@@ -414,12 +450,6 @@ fn at_xt(ui: &mut Ui, ctx: &ViewCtx<'_>, pick: &Pick) {
             }
         }
     });
-}
-
-/// `KL(N(m1, v1) || N(m2, v2))`.
-fn gaussian_kl(m1: f64, v1: f64, m2: f64, v2: f64) -> f64 {
-    let r = v1 / v2;
-    0.5 * (r - 1.0 - r.ln()) + (m1 - m2).powi(2) / (2.0 * v2)
 }
 
 /// The two splits of NELBO - H(p0).
