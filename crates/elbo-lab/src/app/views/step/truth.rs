@@ -371,10 +371,13 @@ fn terms(ui: &mut Ui, ctx: &ViewCtx<'_>, w: f32, h: f32) -> Vec<Command> {
     t.map(Command::SetT).into_iter().collect()
 }
 
-/// A KL (>= 0) from quadrature: "0" when it is within its error estimate of 0 (its
-/// computed value may then be a rounding-level negative number).
+/// A KL (>= 0) from quadrature: "0" when it is within its error estimate of 0, or below 0
+/// (a KL is never negative: such a value is rounding, as where the true step has one
+/// component left and is Gaussian).
 fn at_least_zero(v: Valued) -> String {
-    if v.value.abs() <= v.error {
+    if v.value <= 0.0 {
+        "0 (to rounding)".to_owned()
+    } else if v.value <= v.error {
         format!("0 (within {})", sci(v.error))
     } else {
         sci(v.value)
